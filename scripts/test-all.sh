@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The single entry point for every test suite of mizu-sync (README: "Run all tests").
+# Installs what it needs, keeps build caches outside the clone, and fails loudly: a suite that
+# cannot run is a failing suite, never a silent skip.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=scripts/env.sh
+source "$root/scripts/env.sh"
+
+suites_passed=0
+suites_failed=0
+failed_names=()
+
+run_suite() {
+    local name="$1"
+    shift
+    echo
+    echo "=== suite: $name"
+    local start=$SECONDS
+    if "$@"; then
+        suites_passed=$((suites_passed + 1))
+        echo "=== suite $name: ok ($((SECONDS - start)) s)"
+    else
+        suites_failed=$((suites_failed + 1))
+        failed_names+=("$name")
+        echo "=== suite $name: FAILED ($((SECONDS - start)) s)"
+    fi
+}
+
+rust_lint() {
+    cargo fmt --all --check &&
+        cargo clippy --workspace --all-targets --all-features -- -D warnings
+}
+
+rust_tests() {
+    cargo test --all-features
+}
+
+run_suite rust-lint rust_lint
+run_suite rust rust_tests
+
+echo
+echo "suites: $suites_passed passed, $suites_failed failed"
+if [ "$suites_failed" -ne 0 ]; then
+    echo "failed suites: ${failed_names[*]}"
+    exit 1
+fi

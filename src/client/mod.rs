@@ -1,0 +1,1 @@
+//! Module `client`: see DESIGN.md.

@@ -1,0 +1,1 @@
+//! Module `reactive`: see DESIGN.md.

@@ -1,0 +1,1 @@
+//! Module `server`: see DESIGN.md.
