@@ -1,0 +1,55 @@
+//! [`Error`]: everything a [`crate::Client`], [`crate::Collection`] or [`crate::Entity`] can
+//! report, classified by what the app would do differently.
+
+/// An error of the sync client.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The caller passed something unusable (an empty id, a malformed URL, bad options).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// A value did not serialize to JSON, or a stored value did not decode as the expected type.
+    #[error("serialization: {0}")]
+    Serialization(String),
+    /// The local store could not read or write (disk full, corrupt file, schema too new).
+    #[error("storage: {0}")]
+    Storage(String),
+    /// The server could not be reached, or the connection broke.
+    #[error("network: {0}")]
+    Network(String),
+    /// The server did not answer within the request timeout.
+    #[error("timed out waiting for the server")]
+    Timeout,
+    /// The server answered with an error status (an invalid request, a denied scope, ...).
+    #[error("server answered {status}{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Server {
+        /// The HTTP status.
+        status: u16,
+        /// The protocol error code, when the body carried one.
+        code: Option<String>,
+        /// The server's message.
+        message: String,
+    },
+    /// The server answered 200 with a body this client cannot read.
+    #[error("malformed server response: {0}")]
+    MalformedResponse(String),
+    /// The server refused one mutation; its optimistic effect has been rolled back.
+    #[error("mutation {mutation_id} ({name}) was rejected by the server: {reason}")]
+    Rejected {
+        /// The mutation's idempotency id.
+        mutation_id: String,
+        /// The mutation's name, e.g. `todo.update`.
+        name: String,
+        /// The server's error text.
+        reason: String,
+    },
+    /// A server change or snapshot could not be decoded by the codec; it was skipped.
+    #[error("undecodable server data: {0}")]
+    Codec(String),
+    /// The client was closed; no further operations are possible.
+    #[error("the client is closed")]
+    Closed,
+    /// A wait (`flush`, `sync`) ran out of time.
+    #[error("gave up waiting after {0:?}")]
+    WaitTimedOut(std::time::Duration),
+}

@@ -1,0 +1,228 @@
+//! [`Options`]: everything a [`crate::Client`] can be configured with, with sensible defaults.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::client::Error;
+use crate::protocol::codec::{Codec, DefaultCodec};
+use crate::protocol::wire::MAX_PUSH_BATCH;
+
+pub use crate::client::http::AuthProvider;
+
+/// Called with the new cursor after each completed pull or snapshot.
+pub type SyncCallback = Arc<dyn Fn(u64) + Send + Sync>;
+/// Called on a connectivity transition (online or offline).
+pub type ConnectivityCallback = Arc<dyn Fn() + Send + Sync>;
+/// Called with each error the engine surfaces (network trouble, rejected mutations, ...).
+pub type ErrorCallback = Arc<dyn Fn(&Error) + Send + Sync>;
+
+/// Configuration of a [`crate::Client`].
+///
+/// Build it with [`Options::new`] and the chained setters; every field has a default except
+/// the base URL.
+///
+/// ```
+/// use std::time::Duration;
+/// use mizu_sync::Options;
+///
+/// let options = Options::new("http://127.0.0.1:8080/_sync")
+///     .scope("team-42")
+///     .pull_interval(Duration::from_secs(10))
+///     .header("X-App-Version", "1.2.3")
+///     .on_sync(|cursor| println!("synced up to {cursor}"));
+/// assert_eq!(options.scope, "team-42");
+/// ```
+#[derive(Clone)]
+pub struct Options {
+    /// Base URL of the sync endpoints, e.g. `https://api.example.com/_sync`.
+    pub base_url: String,
+    /// Scope of every request; empty means the server's `_default`.
+    pub scope: String,
+    /// Called with the new cursor after each completed pull or snapshot.
+    pub on_sync: Option<SyncCallback>,
+    /// Called when the client goes from offline to online.
+    pub on_online: Option<ConnectivityCallback>,
+    /// Called when the client goes from online to offline.
+    pub on_offline: Option<ConnectivityCallback>,
+    /// Called with each surfaced error, including rejected mutations.
+    pub on_error: Option<ErrorCallback>,
+    /// How often pending mutations are pushed when nothing else triggers a push.
+    pub push_interval: Duration,
+    /// How often the client pulls when no live notification arrives.
+    pub pull_interval: Duration,
+    /// Mutations per push request: at most 100 (the server's limit), default 100.
+    pub push_batch_size: usize,
+    /// Changes per pull page (the server caps it at its own limit, 1000 by default).
+    pub pull_limit: u32,
+    /// Upper bound of one HTTP request, connect to last byte.
+    pub request_timeout: Duration,
+    /// First retry delay after a failure; doubled per failure, with jitter.
+    pub backoff_min: Duration,
+    /// Largest retry delay.
+    pub backoff_max: Duration,
+    /// Extra HTTP headers sent with every request (and the live handshake).
+    pub headers: Vec<(String, String)>,
+    /// Supplies a bearer token per request; asked to refresh after a 401 or 403.
+    pub auth: Option<Arc<dyn AuthProvider>>,
+    /// URL of the live WebSocket (e.g. `ws://host/ws?scope=S`); `None` means polling only.
+    pub live_url: Option<String>,
+    /// The message sent after the live connection opens.
+    pub subscribe_message: Value,
+    /// SQLite file for the durable store; `None` keeps everything in memory.
+    pub storage_path: Option<PathBuf>,
+    /// Maps collection writes, server changes and snapshots to and from the wire.
+    pub codec: Arc<dyn Codec>,
+}
+
+impl Options {
+    /// Options for a server at `base_url` with every other setting at its default.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Options {
+            base_url: base_url.into(),
+            scope: String::new(),
+            on_sync: None,
+            on_online: None,
+            on_offline: None,
+            on_error: None,
+            push_interval: Duration::from_secs(5),
+            pull_interval: Duration::from_secs(30),
+            push_batch_size: MAX_PUSH_BATCH,
+            pull_limit: 1000,
+            request_timeout: Duration::from_secs(30),
+            backoff_min: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(60),
+            headers: Vec::new(),
+            auth: None,
+            live_url: None,
+            subscribe_message: serde_json::json!({"topic": "subscribe", "data": {}}),
+            storage_path: None,
+            codec: Arc::new(DefaultCodec),
+        }
+    }
+
+    /// Sets the scope.
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = scope.into();
+        self
+    }
+
+    /// Sets the callback run after each completed pull or snapshot.
+    pub fn on_sync(mut self, f: impl Fn(u64) + Send + Sync + 'static) -> Self {
+        self.on_sync = Some(Arc::new(f));
+        self
+    }
+
+    /// Sets the callback run on each offline → online transition.
+    pub fn on_online(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_online = Some(Arc::new(f));
+        self
+    }
+
+    /// Sets the callback run on each online → offline transition.
+    pub fn on_offline(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_offline = Some(Arc::new(f));
+        self
+    }
+
+    /// Sets the callback run with each surfaced error.
+    pub fn on_error(mut self, f: impl Fn(&Error) + Send + Sync + 'static) -> Self {
+        self.on_error = Some(Arc::new(f));
+        self
+    }
+
+    /// Sets the push interval.
+    pub fn push_interval(mut self, interval: Duration) -> Self {
+        self.push_interval = interval;
+        self
+    }
+
+    /// Sets the pull interval.
+    pub fn pull_interval(mut self, interval: Duration) -> Self {
+        self.pull_interval = interval;
+        self
+    }
+
+    /// Sets the push batch size (clamped to 1..=100).
+    pub fn push_batch_size(mut self, size: usize) -> Self {
+        self.push_batch_size = size.clamp(1, MAX_PUSH_BATCH);
+        self
+    }
+
+    /// Sets the pull page size.
+    pub fn pull_limit(mut self, limit: u32) -> Self {
+        self.pull_limit = limit;
+        self
+    }
+
+    /// Sets the per-request timeout.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Sets the retry backoff bounds.
+    pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.backoff_min = min;
+        self.backoff_max = max.max(min);
+        self
+    }
+
+    /// Adds an HTTP header sent with every request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the bearer-token provider.
+    pub fn auth(mut self, provider: impl AuthProvider + 'static) -> Self {
+        self.auth = Some(Arc::new(provider));
+        self
+    }
+
+    /// Enables the live WebSocket at `url`.
+    pub fn live_url(mut self, url: impl Into<String>) -> Self {
+        self.live_url = Some(url.into());
+        self
+    }
+
+    /// Replaces the message sent after the live connection opens.
+    pub fn subscribe_message(mut self, message: Value) -> Self {
+        self.subscribe_message = message;
+        self
+    }
+
+    /// Stores everything in the SQLite file at `path` (created when missing).
+    pub fn storage_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.storage_path = Some(path.into());
+        self
+    }
+
+    /// Replaces the data codec.
+    pub fn codec(mut self, codec: impl Codec) -> Self {
+        self.codec = Arc::new(codec);
+        self
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("base_url", &self.base_url)
+            .field("scope", &self.scope)
+            .field("push_interval", &self.push_interval)
+            .field("pull_interval", &self.pull_interval)
+            .field("push_batch_size", &self.push_batch_size)
+            .field("pull_limit", &self.pull_limit)
+            .field("request_timeout", &self.request_timeout)
+            .field("backoff_min", &self.backoff_min)
+            .field("backoff_max", &self.backoff_max)
+            .field("headers", &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field("live_url", &self.live_url)
+            .field("storage_path", &self.storage_path)
+            .finish_non_exhaustive()
+    }
+}

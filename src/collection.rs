@@ -1,0 +1,258 @@
+//! Typed, reactive views of synchronized data: [`Collection<T>`] and [`Entity<T>`].
+//!
+//! Reads are tracked: inside a [`crate::reactive::Computed`] or [`crate::reactive::Effect`] they
+//! subscribe to exactly what they read. [`Entity::get`] wakes only when that entity's visible
+//! value changes, [`Collection::count`] and [`Collection::all`] when the set of ids changes,
+//! [`Collection::find`] and [`Collection::entries`] when anything in the collection changes.
+//!
+//! Writes are optimistic and durable: the new value is visible and the mutation is queued (in
+//! one SQLite transaction when the client has a storage path) before the call returns; the
+//! engine pushes it in the background.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::client::{Client, Error, Shared};
+use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText};
+
+/// A named set of entities of type `T`, synchronized with the server.
+///
+/// Cloning is cheap (a handle). Ids are strings; [`all`](Self::all), [`find`](Self::find) and
+/// [`entries`](Self::entries) return entities in ascending byte order of their ids.
+///
+/// ```no_run
+/// # use mizu_sync::{Client, Collection, Options};
+/// #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
+/// struct Todo { title: String, completed: bool }
+///
+/// # fn main() -> Result<(), mizu_sync::Error> {
+/// let client = Client::new(Options::new("http://127.0.0.1:8080/_sync"))?;
+/// let todos: Collection<Todo> = client.collection("todo");
+/// let todo = todos.create("todo-1", Todo { title: "Learn sync".into(), completed: false })?;
+/// todo.set(Todo { title: "Learn sync".into(), completed: true })?;
+/// assert_eq!(todos.count(), 1);
+/// # Ok(()) }
+/// ```
+pub struct Collection<T> {
+    shared: Arc<Shared>,
+    name: Arc<str>,
+    _type: PhantomData<fn() -> T>,
+}
+
+/// One entity of a [`Collection<T>`], by id. It may or may not exist at any moment.
+pub struct Entity<T> {
+    shared: Arc<Shared>,
+    key: Arc<EntityKey>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Collection<T> {
+    fn clone(&self) -> Self {
+        Collection { shared: self.shared.clone(), name: self.name.clone(), _type: PhantomData }
+    }
+}
+
+impl<T> Clone for Entity<T> {
+    fn clone(&self) -> Self {
+        Entity { shared: self.shared.clone(), key: self.key.clone(), _type: PhantomData }
+    }
+}
+
+impl<T> fmt::Debug for Collection<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Collection").field("name", &self.name).finish()
+    }
+}
+
+impl<T> fmt::Debug for Entity<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entity")
+            .field("collection", &self.key.collection)
+            .field("id", &self.key.id)
+            .finish()
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> Collection<T> {
+    /// The collection named `name` of `client` (the same as [`Client::collection`]).
+    pub fn new(client: &Client, name: impl Into<String>) -> Self {
+        Collection { shared: client.shared().clone(), name: name.into().into(), _type: PhantomData }
+    }
+
+    /// The collection's name, as used in mutation names (`<name>.create`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Creates the entity `id` with `value`, optimistically and durably, and queues
+    /// `<name>.create`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty id or collection name, or when `id` already
+    /// exists (use [`Entity::set`]); [`Error::Serialization`] when `value` does not serialize;
+    /// [`Error::Storage`] when the store cannot record the write; [`Error::Closed`] after
+    /// [`Client::close`].
+    pub fn create(&self, id: impl Into<String>, value: T) -> Result<Entity<T>, Error> {
+        let entity = self.get(id);
+        if entity.key.id.is_empty() || self.name.is_empty() {
+            return Err(Error::InvalidArgument("collection name and entity id must not be empty".into()));
+        }
+        if self.shared.store.has(&entity.key) {
+            return Err(Error::InvalidArgument(format!(
+                "entity {}/{} already exists; use Entity::set to change it",
+                self.name, entity.key.id
+            )));
+        }
+        entity.write(EntityOp::Create, Some(encode(&value)?))?;
+        Ok(entity)
+    }
+
+    /// A handle to the entity `id`, whether or not it exists (it may be created later, locally
+    /// or by a pull). Not a read: tracks nothing.
+    pub fn get(&self, id: impl Into<String>) -> Entity<T> {
+        Entity {
+            shared: self.shared.clone(),
+            key: Arc::new(EntityKey { collection: self.name.to_string(), id: id.into() }),
+            _type: PhantomData,
+        }
+    }
+
+    /// Handles to every entity that exists now, ordered by id. Tracked: wakes when the set of
+    /// ids changes (read each entity's value with [`Entity::get`] to track it too).
+    pub fn all(&self) -> Vec<Entity<T>> {
+        self.shared.triggers.track_members(&self.name);
+        self.shared.store.ids(&self.name).into_iter().map(|id| self.get(id)).collect()
+    }
+
+    /// Every entity's id and value, ordered by id, in one call. Tracked: wakes on any change
+    /// in the collection. Values that do not decode as `T` are left out and reported through
+    /// `on_error` ([`Error::Serialization`]).
+    pub fn entries(&self) -> Vec<(String, T)> {
+        self.shared.triggers.track_contents(&self.name);
+        let rows = self.shared.store.all(&self.name);
+        rows.into_iter()
+            .filter_map(|(id, text)| match decode::<T>(&self.name, &id, &text) {
+                Ok(value) => Some((id, value)),
+                Err(e) => {
+                    self.shared.report(e);
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// How many entities exist now. Tracked: wakes when the set of ids changes.
+    pub fn count(&self) -> usize {
+        self.shared.triggers.track_members(&self.name);
+        self.shared.store.count(&self.name)
+    }
+
+    /// The entities whose value satisfies `predicate`, ordered by id. Tracked: wakes on any
+    /// change in the collection. Undecodable values are skipped and reported, as in
+    /// [`entries`](Self::entries).
+    pub fn find(&self, predicate: impl Fn(&T) -> bool) -> Vec<Entity<T>> {
+        self.entries()
+            .into_iter()
+            .filter(|(_, value)| predicate(value))
+            .map(|(id, _)| self.get(id))
+            .collect()
+    }
+
+    /// Whether the entity `id` exists now. Tracked: wakes when that entity appears or goes.
+    pub fn has(&self, id: &str) -> bool {
+        let key = EntityKey { collection: self.name.to_string(), id: id.to_owned() };
+        self.shared.triggers.track_key(&key);
+        self.shared.store.has(&key)
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> Entity<T> {
+    /// The entity's id.
+    pub fn id(&self) -> &str {
+        &self.key.id
+    }
+
+    /// The name of the entity's collection.
+    pub fn collection(&self) -> &str {
+        &self.key.collection
+    }
+
+    /// The current visible value (synced base with pending local writes on top), or `None`
+    /// when the entity does not exist. Tracked. A stored value that does not decode as `T` reads
+    /// as `None` and is reported through `on_error`; use [`try_get`](Self::try_get) to see the
+    /// error instead.
+    pub fn get(&self) -> Option<T> {
+        match self.try_get() {
+            Ok(value) => value,
+            Err(e) => {
+                self.shared.report(e);
+                None
+            }
+        }
+    }
+
+    /// Like [`get`](Self::get), but returns a decoding failure as an error.
+    ///
+    /// # Errors
+    /// [`Error::Serialization`] when the stored value does not decode as `T`.
+    pub fn try_get(&self) -> Result<Option<T>, Error> {
+        self.shared.triggers.track_key(&self.key);
+        match self.shared.store.get(&self.key) {
+            None => Ok(None),
+            Some(text) => decode(&self.key.collection, &self.key.id, &text).map(Some),
+        }
+    }
+
+    /// Whether the entity exists now. Tracked.
+    pub fn exists(&self) -> bool {
+        self.shared.triggers.track_key(&self.key);
+        self.shared.store.has(&self.key)
+    }
+
+    /// Replaces the entity's value, optimistically and durably, and queues `<name>.update`
+    /// (or `<name>.create` when the entity does not exist yet).
+    ///
+    /// # Errors
+    /// As [`Collection::create`], except that an existing id is what this expects.
+    pub fn set(&self, value: T) -> Result<(), Error> {
+        let op = if self.shared.store.has(&self.key) { EntityOp::Update } else { EntityOp::Create };
+        self.write(op, Some(encode(&value)?))
+    }
+
+    /// Deletes the entity, optimistically and durably, and queues `<name>.delete`. Deleting an
+    /// entity that does not exist locally does nothing.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when the store cannot record the write; [`Error::Closed`] after
+    /// [`Client::close`].
+    pub fn delete(&self) -> Result<(), Error> {
+        if !self.shared.store.has(&self.key) {
+            self.shared.check_open()?;
+            return Ok(());
+        }
+        self.write(EntityOp::Delete, None)
+    }
+
+    fn write(&self, op: EntityOp, value: Option<JsonText>) -> Result<(), Error> {
+        if self.key.id.is_empty() || self.key.collection.is_empty() {
+            return Err(Error::InvalidArgument("collection name and entity id must not be empty".into()));
+        }
+        self.shared.write(EntityChange { key: (*self.key).clone(), op, value })
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<JsonText, Error> {
+    serde_json::to_string(value)
+        .map(Into::into)
+        .map_err(|e| Error::Serialization(format!("value does not serialize to JSON: {e}")))
+}
+
+fn decode<T: DeserializeOwned>(collection: &str, id: &str, text: &str) -> Result<T, Error> {
+    serde_json::from_str(text).map_err(|e| {
+        Error::Serialization(format!("{collection}/{id} does not decode as the collection's type: {e}"))
+    })
+}
