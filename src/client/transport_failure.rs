@@ -46,4 +46,16 @@ pub enum TransportConfigError {
         /// What is wrong with it.
         reason: String,
     },
+    /// No TLS client configuration could be built for a `wss://` URL.
+    #[error("cannot configure TLS: {reason}")]
+    Tls {
+        /// What went wrong.
+        reason: String,
+    },
+    /// The operating system refused to start the connection's thread.
+    #[error("cannot start a transport thread: {reason}")]
+    Thread {
+        /// The system's error.
+        reason: String,
+    },
 }
