@@ -164,10 +164,19 @@ impl Codec for DefaultCodec {
 }
 
 /// A required, non-empty string field of change data.
-fn required_str<'a>(data: &'a Map<String, Value>, field: &'static str) -> Result<&'a str, CodecError> {
+fn required_str<'a>(
+    data: &'a Map<String, Value>,
+    field: &'static str,
+) -> Result<&'a str, CodecError> {
     match data.get(field) {
-        None | Some(Value::Null) => Err(CodecError::MissingField { what: CHANGE, field }),
-        Some(Value::String(s)) if s.is_empty() => Err(CodecError::Empty { what: CHANGE, field }),
+        None | Some(Value::Null) => Err(CodecError::MissingField {
+            what: CHANGE,
+            field,
+        }),
+        Some(Value::String(s)) if s.is_empty() => Err(CodecError::Empty {
+            what: CHANGE,
+            field,
+        }),
         Some(Value::String(s)) => Ok(s),
         Some(other) => Err(CodecError::WrongType {
             what: CHANGE,

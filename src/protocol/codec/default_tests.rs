@@ -21,7 +21,12 @@ fn write(collection: &str, id: &str, op: EntityOp, value: Option<&str>) -> Entit
 
 #[test]
 fn encodes_writes_as_convention_mutations() {
-    let create = write("todo", "a", EntityOp::Create, Some(r#"{"title":"x","done":false}"#));
+    let create = write(
+        "todo",
+        "a",
+        EntityOp::Create,
+        Some(r#"{"title":"x","done":false}"#),
+    );
     assert_eq!(
         DefaultCodec.encode_write(&create).unwrap(),
         (
@@ -74,7 +79,9 @@ fn decodes_each_op_and_recompacts_the_value() {
         }]
     );
     let deleted = DefaultCodec
-        .decode_change(&change(json!({"entity":"todo","id":"a","op":"delete","data":{"x":1}})))
+        .decode_change(&change(
+            json!({"entity":"todo","id":"a","op":"delete","data":{"x":1}}),
+        ))
         .unwrap();
     assert_eq!(deleted[0].op, EntityOp::Delete);
     assert_eq!(deleted[0].value, None);
@@ -91,11 +98,26 @@ fn decodes_a_change_without_data_to_nothing() {
 #[test]
 fn rejects_hostile_change_data_with_typed_errors() {
     let cases = [
-        (json!([1, 2]), "change data must be a JSON object, found an array"),
-        (json!("todo"), "change data must be a JSON object, found a string"),
-        (json!({"id":"a","op":"create","data":1}), "change data has no `entity`"),
-        (json!({"entity":"t","op":"create","data":1}), "change data has no `id`"),
-        (json!({"entity":"t","id":null,"op":"create","data":1}), "change data has no `id`"),
+        (
+            json!([1, 2]),
+            "change data must be a JSON object, found an array",
+        ),
+        (
+            json!("todo"),
+            "change data must be a JSON object, found a string",
+        ),
+        (
+            json!({"id":"a","op":"create","data":1}),
+            "change data has no `entity`",
+        ),
+        (
+            json!({"entity":"t","op":"create","data":1}),
+            "change data has no `id`",
+        ),
+        (
+            json!({"entity":"t","id":null,"op":"create","data":1}),
+            "change data has no `id`",
+        ),
         (
             json!({"entity":"t","id":5,"op":"create","data":1}),
             "`id` of change data must be a string, found a number",
@@ -104,8 +126,14 @@ fn rejects_hostile_change_data_with_typed_errors() {
             json!({"entity":{"x":1},"id":"a","op":"create","data":1}),
             "`entity` of change data must be a string, found an object",
         ),
-        (json!({"entity":"","id":"a","op":"create","data":1}), "`entity` of change data is empty"),
-        (json!({"entity":"t","id":"a","data":1}), "change data has no `op`"),
+        (
+            json!({"entity":"","id":"a","op":"create","data":1}),
+            "`entity` of change data is empty",
+        ),
+        (
+            json!({"entity":"t","id":"a","data":1}),
+            "change data has no `op`",
+        ),
         (
             json!({"entity":"t","id":"a","op":true,"data":1}),
             "`op` of change data must be a string, found a boolean",
@@ -114,12 +142,23 @@ fn rejects_hostile_change_data_with_typed_errors() {
             json!({"entity":"t","id":"a","op":"upsert","data":1}),
             "unknown op `upsert` (expected create, update or delete)",
         ),
-        (json!({"entity":"t","id":"a","op":"CREATE","data":1}), "unknown op `CREATE` (expected create, update or delete)"),
-        (json!({"entity":"t","id":"a","op":"update"}), "t/a has no value"),
-        (json!({"entity":"t","id":"a","op":"create","data":null}), "t/a has no value"),
+        (
+            json!({"entity":"t","id":"a","op":"CREATE","data":1}),
+            "unknown op `CREATE` (expected create, update or delete)",
+        ),
+        (
+            json!({"entity":"t","id":"a","op":"update"}),
+            "t/a has no value",
+        ),
+        (
+            json!({"entity":"t","id":"a","op":"create","data":null}),
+            "t/a has no value",
+        ),
     ];
     for (data, message) in cases {
-        let err = DefaultCodec.decode_change(&change(data.clone())).unwrap_err();
+        let err = DefaultCodec
+            .decode_change(&change(data.clone()))
+            .unwrap_err();
         assert_eq!(err.to_string(), message, "{data}");
     }
 }
@@ -136,18 +175,39 @@ fn decodes_a_snapshot_into_collections_of_compact_values() {
     assert_eq!(&*snapshot["todo"]["a"], r#"{"n":1.5,"t":"x"}"#);
     assert_eq!(&*snapshot["todo"]["b"], "[true,null]");
     assert!(snapshot["user"].is_empty());
-    assert!(DefaultCodec.decode_snapshot(&Value::Null).unwrap().is_empty());
+    assert!(DefaultCodec
+        .decode_snapshot(&Value::Null)
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
 fn rejects_hostile_snapshots_with_typed_errors() {
     let cases = [
-        (json!([]), "snapshot data must be a JSON object, found an array"),
-        (json!(42), "snapshot data must be a JSON object, found a number"),
-        (json!({"todo": [1]}), "snapshot collection must be a JSON object, found an array"),
-        (json!({"todo": "a"}), "snapshot collection must be a JSON object, found a string"),
-        (json!({"": {"a": 1}}), "`collection` of snapshot data is empty"),
-        (json!({"todo": {"": 1}}), "`id` of snapshot collection is empty"),
+        (
+            json!([]),
+            "snapshot data must be a JSON object, found an array",
+        ),
+        (
+            json!(42),
+            "snapshot data must be a JSON object, found a number",
+        ),
+        (
+            json!({"todo": [1]}),
+            "snapshot collection must be a JSON object, found an array",
+        ),
+        (
+            json!({"todo": "a"}),
+            "snapshot collection must be a JSON object, found a string",
+        ),
+        (
+            json!({"": {"a": 1}}),
+            "`collection` of snapshot data is empty",
+        ),
+        (
+            json!({"todo": {"": 1}}),
+            "`id` of snapshot collection is empty",
+        ),
         (json!({"todo": {"a": null}}), "todo/a has no value"),
     ];
     for (data, message) in cases {
@@ -163,7 +223,9 @@ fn survives_deeply_nested_values() {
         value = json!([value]);
     }
     let decoded = DefaultCodec
-        .decode_change(&change(json!({"entity":"t","id":"a","op":"update","data":value})))
+        .decode_change(&change(
+            json!({"entity":"t","id":"a","op":"update","data":value}),
+        ))
         .unwrap();
     assert!(decoded[0].value.as_deref().unwrap().starts_with("[[[["));
 }
