@@ -11,8 +11,6 @@ pub enum Operation {
     Pull,
     /// `POST /snapshot`, including decoding its data.
     Snapshot,
-    /// A `sync()` call as a whole (pause, stop).
-    Sync,
 }
 
 /// What went wrong. Cheap to clone; compared in tests and by status observers.

@@ -9,15 +9,18 @@ pub struct RequestId(pub u64);
 
 /// Why a request produced no usable 200 response. The HTTP driver maps its transport's errors
 /// into exactly these variants.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportFailure {
     /// The server could not be reached (DNS, connect, TLS, reset, ...).
+    #[error("network error: {0}")]
     Network(String),
     /// The request timed out.
+    #[error("request timed out")]
     Timeout,
     /// The server answered with a non-200 status. `code` and `message` come from the JSON error
     /// body `{"code","error"}` when there is one; otherwise `code` is `None` and `message` is the
     /// body text (possibly empty).
+    #[error("HTTP {status}: {message}")]
     Http {
         /// The HTTP status.
         status: u16,
@@ -27,6 +30,7 @@ pub enum TransportFailure {
         message: String,
     },
     /// A 200 response whose body is not the expected JSON (e.g. a captive portal's HTML page).
+    #[error("unreadable response: {0}")]
     Decode(String),
 }
 

@@ -61,6 +61,7 @@ mod backoff;
 mod error;
 mod failure;
 mod input;
+mod lifecycle;
 mod options;
 mod pull;
 mod push;
@@ -145,6 +146,21 @@ enum Link {
 struct InFlight {
     request: RequestId,
     operation: Operation,
+}
+
+/// The next thing [`SyncMachine::drive`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Blocked: stopped, paused, a request in flight, waiting for credentials or a backoff.
+    Wait,
+    /// Push the oldest `limit` pending mutations.
+    Push { limit: usize },
+    /// Pull from `cursor`.
+    Pull { cursor: u64 },
+    /// Take a snapshot (no cursor yet, or the cursor is too old).
+    Snapshot,
+    /// Nothing due: complete the waiting `sync()` calls.
+    Settle,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,92 +289,6 @@ impl SyncMachine {
             && self.cursor.is_some_and(|c| c >= self.max_acked_cursor)
     }
 
-    fn start(&mut self, cursor: Option<u64>, pending: usize, now: Instant) {
-        if self.lifecycle != Lifecycle::Stopped {
-            return;
-        }
-        self.lifecycle = Lifecycle::Running;
-        self.cursor = cursor;
-        self.pending = pending;
-        self.base_stale = false;
-        self.want_pull = true;
-        self.push_held = false;
-        self.bisect_limit = None;
-        self.backoff.reset();
-        self.arm_intervals(now);
-    }
-
-    fn stop(&mut self) {
-        self.lifecycle = Lifecycle::Stopped;
-        self.timers.clear();
-        self.in_flight = None;
-        self.awaiting_auth = None;
-        self.just_refreshed = false;
-        self.fail_waiters(&SyncError::Stopped);
-    }
-
-    fn pause(&mut self) {
-        if self.lifecycle == Lifecycle::Running {
-            self.lifecycle = Lifecycle::Paused;
-            self.timers.clear();
-            self.fail_waiters(&SyncError::Paused);
-        }
-    }
-
-    fn resume(&mut self, now: Instant) {
-        if self.lifecycle == Lifecycle::Paused {
-            self.lifecycle = Lifecycle::Running;
-            self.want_pull = true;
-            self.push_held = false;
-            self.arm_intervals(now);
-        }
-    }
-
-    fn request_sync(&mut self, id: u64) {
-        let refusal = match self.lifecycle {
-            Lifecycle::Running => None,
-            Lifecycle::Paused => Some(SyncError::Paused),
-            Lifecycle::Stopped => Some(SyncError::Stopped),
-        };
-        if let Some(error) = refusal {
-            self.emit(Event::SyncCompleted {
-                id,
-                result: Err(error),
-            });
-            return;
-        }
-        self.waiters.push(id);
-        self.want_pull = true;
-        self.push_held = false;
-        // The host asked explicitly: try now rather than at the end of a backoff.
-        self.timers.stop(Timer::Retry);
-    }
-
-    fn arm_intervals(&mut self, now: Instant) {
-        self.timers
-            .set(Timer::Push, now + self.options.push_interval);
-        self.timers
-            .set(Timer::Pull, now + self.options.pull_interval);
-    }
-
-    fn fire_timers(&mut self, now: Instant) {
-        for timer in self.timers.expire(now) {
-            match timer {
-                Timer::Retry => {}
-                Timer::Push => {
-                    self.push_held = false;
-                    self.timers
-                        .set(Timer::Push, now + self.options.push_interval);
-                }
-                Timer::Pull => {
-                    self.want_pull = true;
-                    self.timers
-                        .set(Timer::Pull, now + self.options.pull_interval);
-                }
-            }
-        }
-    }
-
     /// Whether an answer is for the request in flight; a stale (or mismatched) answer is ignored.
     fn accept(&mut self, request: RequestId, operation: Operation) -> bool {
         match self.in_flight {
@@ -370,46 +300,69 @@ impl SyncMachine {
         }
     }
 
-    /// Queues the next request when one is due, or completes `sync()` calls when all is done.
-    fn drive(&mut self) {
+    /// What to do next, from the state alone.
+    fn next_step(&self) -> Step {
         let blocked = self.lifecycle != Lifecycle::Running
             || self.in_flight.is_some()
             || self.awaiting_auth.is_some()
             || self.timers.is_set(Timer::Retry);
         if blocked {
-            return;
-        }
-        if self.pending > 0 && !self.push_held {
+            Step::Wait
+        } else if self.pending > 0 && !self.push_held {
             let batch = self.bisect_limit.unwrap_or(self.options.push_batch_size);
-            let limit = batch.min(self.pending).max(1);
-            let request = self.begin(Operation::Push);
-            self.actions.push_back(Action::SendPush { request, limit });
-        } else if self.want_pull {
-            self.want_pull = false;
-            let scope = self.options.scope.clone();
-            match self.cursor {
-                Some(cursor) if !self.base_stale => {
-                    let request = self.begin(Operation::Pull);
-                    let limit = Some(i64::from(self.options.pull_limit));
-                    let body = PullRequest {
-                        scope,
-                        cursor,
-                        limit,
-                    };
-                    self.actions.push_back(Action::SendPull { request, body });
-                }
-                _ => {
-                    let request = self.begin(Operation::Snapshot);
-                    let body = SnapshotRequest { scope };
-                    self.actions
-                        .push_back(Action::SendSnapshot { request, body });
-                }
+            Step::Push {
+                limit: batch.min(self.pending).max(1),
             }
+        } else if !self.want_pull {
+            // Nothing due. `sync()` callers cannot be waiting on a held push: a `sync()` call
+            // releases the hold, and whatever holds it again fails the callers.
+            Step::Settle
         } else {
-            for id in std::mem::take(&mut self.waiters) {
-                self.emit(Event::SyncCompleted { id, result: Ok(()) });
+            match self.cursor {
+                Some(cursor) if !self.base_stale => Step::Pull { cursor },
+                _ => Step::Snapshot,
             }
         }
+    }
+
+    /// Queues the next request when one is due, or completes `sync()` calls when all is done.
+    fn drive(&mut self) {
+        let action = match self.next_step() {
+            Step::Wait => return,
+            Step::Settle => {
+                for id in std::mem::take(&mut self.waiters) {
+                    self.emit(Event::SyncCompleted { id, result: Ok(()) });
+                }
+                return;
+            }
+            Step::Push { limit } => Action::SendPush {
+                request: self.begin(Operation::Push),
+                limit,
+            },
+            Step::Pull { cursor } => {
+                let body = PullRequest {
+                    scope: self.options.scope.clone(),
+                    cursor,
+                    limit: Some(i64::from(self.options.pull_limit)),
+                };
+                self.want_pull = false;
+                Action::SendPull {
+                    request: self.begin(Operation::Pull),
+                    body,
+                }
+            }
+            Step::Snapshot => {
+                let body = SnapshotRequest {
+                    scope: self.options.scope.clone(),
+                };
+                self.want_pull = false;
+                Action::SendSnapshot {
+                    request: self.begin(Operation::Snapshot),
+                    body,
+                }
+            }
+        };
+        self.actions.push_back(action);
     }
 
     fn begin(&mut self, operation: Operation) -> RequestId {
