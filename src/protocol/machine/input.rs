@@ -69,7 +69,9 @@ pub enum Input {
     Resume,
     /// The store's number of pending mutations changed (after a local write, or after applying
     /// [`Action::ApplyPush`](super::Action::ApplyPush)). A positive count while idle pushes at
-    /// once.
+    /// once. The count may be stale by the time it arrives (a write raced a push answer): the
+    /// machine asks for at most that many, and a push for which the store has nothing corrects
+    /// the count (see [`Input::Pushed`]).
     PendingChanged {
         /// The store's current number of pending mutations.
         count: usize,
@@ -87,8 +89,9 @@ pub enum Input {
         /// The request this answers.
         request: RequestId,
         /// What the driver took from the store and sent, oldest first. Empty when the store had
-        /// nothing pending; the driver then sends no request and reports
-        /// `Ok(PushResponse { results: vec![] })`.
+        /// nothing pending: the driver then sends no request, reports
+        /// `Ok(PushResponse { results: vec![] })` (the result is not looked at), and the machine
+        /// learns that nothing is pending.
         sent: Vec<SentMutation>,
         /// The server's response, or why there is none.
         result: Result<PushResponse, TransportFailure>,

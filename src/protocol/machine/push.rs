@@ -57,11 +57,12 @@ impl SyncMachine {
         result: Result<PushResponse, TransportFailure>,
         now: Instant,
     ) {
+        if sent.is_empty() {
+            // The store had nothing to send, so no request was made: our count was stale.
+            self.pending = 0;
+            return;
+        }
         match result {
-            Ok(_) if sent.is_empty() => {
-                // The store had nothing to send: our count was stale.
-                self.pending = 0;
-            }
             Ok(response) => {
                 self.succeeded(Operation::Push);
                 let outcome = PushOutcome::new(sent, response);
@@ -129,7 +130,7 @@ impl SyncMachine {
         }
         self.bisect_limit = None;
         let Some(mutation) = sent.pop() else {
-            return;
+            return; // `on_pushed` handles an empty `sent`.
         };
         let reason = if message.is_empty() {
             format!("HTTP {status}")

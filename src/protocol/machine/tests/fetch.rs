@@ -204,3 +204,40 @@ fn surfaces_a_refused_pull_and_waits_for_the_next_trigger() {
         ["pull #3 scope=s cursor=5 limit=2"]
     );
 }
+
+#[test]
+fn refreshes_auth_on_a_refused_pull_then_pulls_again() {
+    let mut h = Harness::synced(5);
+    h.handle(Input::LiveCursor(6));
+    assert_eq!(h.pulled(Err(http(401, "", "expired"))), ["refresh-auth"]);
+    assert_eq!(
+        h.handle(Input::AuthRefreshed { ok: true }),
+        ["pull #3 scope=s cursor=5 limit=2"]
+    );
+    assert_eq!(
+        h.pulled(Ok(page(&[created(6, "a")], false, None))),
+        ["apply-changes cursor=6 [todo/a create]", "synced 6"]
+    );
+}
+
+#[test]
+fn ignores_an_answer_that_does_not_match_the_request_in_flight() {
+    let mut h = Harness::synced(5);
+    h.handle(Input::LiveCursor(6));
+    let wrong_kind = Input::Snapshotted {
+        request: RequestId(2),
+        result: Ok(snapshot(json!({}), 99)),
+    };
+    assert_eq!(h.handle(wrong_kind), NONE);
+    let wrong_id = Input::Pulled {
+        request: RequestId(1),
+        result: Ok(page(&[created(9, "x")], false, None)),
+    };
+    assert_eq!(h.handle(wrong_id), NONE);
+    assert_eq!(h.machine.status().cursor, Some(5));
+    assert_eq!(
+        h.pulled(Ok(page(&[], false, None))),
+        ["synced 5"],
+        "the real answer is still awaited"
+    );
+}
