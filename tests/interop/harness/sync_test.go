@@ -173,3 +173,14 @@ func TestCursorsHaveGapsAcrossScopes(t *testing.T) {
 		t.Fatalf("pull of scope a from the other scope's cursor: %+v", page)
 	}
 }
+
+func TestMutationWithEmptyIdIsNeverDeduplicated(t *testing.T) {
+	ts := startHarness(t)
+	pushOne(t, ts, `{"id":"seed","name":"n.create","args":{"id":"1","data":0}}`)
+	m := `{"id":"","name":"n.update","args":{"id":"1","data":1}}`
+	for want := uint64(2); want <= 3; want++ {
+		if res := pushOne(t, ts, m); !res.OK || res.Cursor != want || len(res.Changes) != 1 {
+			t.Fatalf("empty-id update: %+v, want applied at cursor %d", res, want)
+		}
+	}
+}
