@@ -1,31 +1,8 @@
-//! Errors of the transport layer: a failed exchange ([`TransportFailure`]) and a configuration
-//! that cannot work at all ([`TransportConfigError`]).
+//! Errors of the transport layer: a failed exchange ([`TransportFailure`], defined by the sync
+//! machine that classifies it) and a configuration that cannot work at all
+//! ([`TransportConfigError`]).
 
-/// Why one HTTP exchange with the sync server failed.
-///
-/// The sync machine classifies these: `Network`, `Timeout` and 5xx are retried with backoff;
-/// 4xx are surfaced; `Decode` means the server (or something in between) answered with a body
-/// this client cannot read.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TransportFailure {
-    /// Connection refused or reset, DNS or TLS failure, or a truncated body.
-    Network(String),
-    /// A connect, read or overall timeout elapsed.
-    Timeout,
-    /// A non-2xx answer; `code` and `message` come from the JSON `ErrorBody` when there is one,
-    /// else `message` is the (truncated) body text.
-    Http {
-        /// HTTP status code.
-        status: u16,
-        /// The `code` of the JSON error body, when present.
-        code: Option<String>,
-        /// The `error` of the JSON error body, or the body text.
-        message: String,
-    },
-    /// A 2xx answer whose body is not the expected JSON (not JSON, wrong types, trailing garbage,
-    /// or larger than the client accepts).
-    Decode(String),
-}
+pub(crate) use crate::protocol::machine::TransportFailure;
 
 /// A transport configuration that cannot work (found before any request is made).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
