@@ -17,3 +17,5 @@ pub mod reactive;
 #[cfg(feature = "server")]
 pub mod server;
 pub(crate) mod store;
+
+pub use client::auth::{AuthProvider, AUTH_PROVIDER_FAILED};

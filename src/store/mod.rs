@@ -1,1 +1,415 @@
-//! Module `store`: see DESIGN.md.
+//! Local state: the synced base plus the pending local mutations, in memory or in SQLite.
+//!
+//! The *visible* state of a collection is the synced base (what the server said, as of the
+//! cursor) with the optimistic effects of the pending mutations applied on top, in enqueue order:
+//! a create or update sets the value, a delete removes it, an app-defined mutation (no effect)
+//! changes nothing locally. Values are compact JSON text ([`JsonText`]). Every write returns a
+//! [`Changed`]: exactly the keys whose visible value changed, so the client layer can wake only
+//! the readers of those keys.
+//!
+//! # Durability
+//! With a file ([`Store::open`]) every write is one SQLite transaction, committed (and fsynced)
+//! before the call returns: the queued mutation with its optimistic effect; the server's changes
+//! with the cursor that covers them; a snapshot with its cursor. A process killed at any instant
+//! reopens to exactly the last committed state. The in-memory model is updated only after the
+//! commit, so a failed write returns an [`Error`] and changes nothing.
+//!
+//! # Memory
+//! One copy of each value: the base map, plus an overlay holding only the keys that pending
+//! mutations touch (sharing the pending mutations' `Arc<str>` values). Collections are
+//! `BTreeMap`s, so listings come out sorted by id without sorting.
+//!
+//! # Threading
+//! [`Store`] is `Send + Sync`; share it in an `Arc`. Writes are serialized; reads never wait for a
+//! write's disk I/O, only for its short in-memory update.
+
+// The client layer (merged from its own branch) is this module's user; until it lands, nothing
+// outside the tests calls the store.
+#![allow(dead_code)]
+
+mod error;
+mod memory;
+mod schema;
+mod sqlite;
+#[cfg(test)]
+mod tests;
+
+use std::collections::hash_map::RandomState;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText, SnapshotData};
+use crate::protocol::wire::Mutation;
+
+pub use error::{Error, Result};
+use memory::Memory;
+use sqlite::Db;
+
+/// A queued local mutation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingMutation {
+    /// Position in the queue: increases with every enqueue and is never reused by this store.
+    pub seq: u64,
+    /// The mutation as it will be pushed.
+    pub mutation: Mutation,
+    /// Its optimistic effect on local state; `None` for app-defined mutations (no local effect).
+    pub change: Option<EntityChange>,
+}
+
+/// What a store operation changed in the visible state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changed {
+    /// The keys whose visible value differs (compared as text) before and after, ascending.
+    pub keys: Vec<EntityKey>,
+    /// The collections whose set of visible ids changed (an entity appeared or vanished),
+    /// ascending.
+    pub collections: Vec<String>,
+}
+
+impl Changed {
+    /// Whether nothing visible changed.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty() && self.collections.is_empty()
+    }
+}
+
+/// The local store: synced base, pending queue, cursor, client id and metadata.
+///
+/// See the [module docs](self) for the model, durability and threading.
+pub struct Store {
+    client_id: String,
+    /// Serializes writers; holds the file, if any. Taken before `state`, never after.
+    writer: Mutex<Writer>,
+    /// The read model, updated only after the file committed.
+    state: RwLock<State>,
+}
+
+struct Writer {
+    db: Option<Db>,
+    /// The last seq handed out by an in-memory store (a file store asks SQLite).
+    last_seq: u64,
+}
+
+struct State {
+    memory: Memory,
+    cursor: Option<u64>,
+    meta: BTreeMap<String, String>,
+}
+
+impl Store {
+    /// A store that lives in memory only (no storage path): empty, never synced, new client id.
+    pub fn open_in_memory() -> Store {
+        Store::build(
+            new_client_id(),
+            None,
+            None,
+            Memory::default(),
+            BTreeMap::new(),
+        )
+    }
+
+    /// Opens the store file at `path`, creating it (and a new client id) if it does not exist,
+    /// migrating an older schema, and restoring base, pending queue, cursor, client id and
+    /// metadata.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] for a file that is not a database or holds malformed rows,
+    /// [`Error::SchemaTooNew`] for a file from a newer library, [`Error::Locked`] when another
+    /// store (in any process) has the file open, [`Error::Sqlite`] for I/O and other failures.
+    pub fn open(path: &Path) -> Result<Store> {
+        let (db, loaded) = Db::open(path, new_client_id)?;
+        let memory = Memory::restore(loaded.base, loaded.pending);
+        Ok(Store::build(
+            loaded.client_id,
+            loaded.cursor,
+            Some(db),
+            memory,
+            loaded.meta,
+        ))
+    }
+
+    fn build(
+        client_id: String,
+        cursor: Option<u64>,
+        db: Option<Db>,
+        memory: Memory,
+        meta: BTreeMap<String, String>,
+    ) -> Store {
+        let last_seq = memory.pending().last().map_or(0, |p| p.seq);
+        Store {
+            client_id,
+            writer: Mutex::new(Writer { db, last_seq }),
+            state: RwLock::new(State {
+                memory,
+                cursor,
+                meta,
+            }),
+        }
+    }
+
+    /// This installation's random id: generated on first open, then read back from the file.
+    pub fn client_id(&self) -> String {
+        self.client_id.clone()
+    }
+
+    /// The pull cursor: the server log position the base is as of; `None` when never synced
+    /// (the client must bootstrap from a snapshot).
+    pub fn cursor(&self) -> Option<u64> {
+        self.read().cursor
+    }
+
+    /// Queues `mutation` with its optimistic effect `change` (`None` for an app-defined
+    /// mutation), durably, in one transaction. Returns the mutation's seq and what became visible.
+    ///
+    /// A `change` with op `Delete` is stored without its value (a delete has none).
+    ///
+    /// # Errors
+    /// [`Error::DuplicateMutation`] if a mutation with this id is pending, [`Error::InvalidChange`]
+    /// for a create/update without a value or with a value that is not JSON, storage errors.
+    pub fn enqueue(
+        &self,
+        mutation: Mutation,
+        change: Option<EntityChange>,
+    ) -> Result<(u64, Changed)> {
+        let change = change.map(checked).transpose()?;
+        let mut writer = self.write_lock();
+        if self.read().memory.seq_of(&mutation.id).is_some() {
+            return Err(Error::DuplicateMutation(mutation.id));
+        }
+        let seq = match &mut writer.db {
+            Some(db) => db.enqueue(&mutation, change.as_ref())?,
+            None => writer.last_seq + 1,
+        };
+        writer.last_seq = seq;
+        let pending = PendingMutation {
+            seq,
+            mutation,
+            change,
+        };
+        let changed = self.write().memory.push_pending(pending);
+        Ok((seq, changed))
+    }
+
+    /// The first `limit` pending mutations, oldest first.
+    pub fn pending(&self, limit: usize) -> Vec<PendingMutation> {
+        self.read().memory.pending().take(limit).cloned().collect()
+    }
+
+    /// The ids of all pending mutations, oldest first.
+    pub fn pending_ids(&self) -> Vec<String> {
+        let state = self.read();
+        state
+            .memory
+            .pending()
+            .map(|p| p.mutation.id.clone())
+            .collect()
+    }
+
+    /// The number of pending mutations.
+    pub fn pending_count(&self) -> usize {
+        self.read().memory.pending_count()
+    }
+
+    /// Removes the mutations with these ids from the queue, whether the server acknowledged
+    /// (`acked`) or rejected (`rejected`) them; ids not pending are ignored. Each affected key
+    /// shows its remaining pending effects, or the base: a rejected optimistic effect disappears.
+    ///
+    /// An acknowledged effect also leaves the overlay, so the key shows the base until the pull
+    /// that carries the server's change. To avoid a flicker back to the old value, apply that
+    /// pull (via [`apply_remote`](Self::apply_remote)) before settling the acknowledgement.
+    ///
+    /// # Errors
+    /// Storage errors; then nothing is removed.
+    pub fn settle(&self, acked: &[String], rejected: &[String]) -> Result<Changed> {
+        let mut writer = self.write_lock();
+        let mut seqs: Vec<u64> = {
+            let state = self.read();
+            acked
+                .iter()
+                .chain(rejected)
+                .filter_map(|id| state.memory.seq_of(id))
+                .collect()
+        };
+        seqs.sort_unstable();
+        seqs.dedup();
+        if seqs.is_empty() {
+            return Ok(Changed::default());
+        }
+        if let Some(db) = &mut writer.db {
+            db.remove_pending(&seqs)?;
+        }
+        Ok(self.write().memory.remove_pending(&seqs))
+    }
+
+    /// Applies the server's `changes` (in order) to the base and sets the cursor to
+    /// `new_cursor`, in one transaction. Pending effects stay on top.
+    ///
+    /// # Errors
+    /// [`Error::InvalidChange`] for a create/update without a JSON value (then nothing is
+    /// applied), storage errors.
+    pub fn apply_remote(&self, changes: &[EntityChange], new_cursor: u64) -> Result<Changed> {
+        for change in changes {
+            check(change)?;
+        }
+        let mut writer = self.write_lock();
+        if let Some(db) = &mut writer.db {
+            db.apply_remote(changes, new_cursor)?;
+        }
+        let mut state = self.write();
+        state.cursor = Some(new_cursor);
+        Ok(state.memory.apply_remote(changes))
+    }
+
+    /// Replaces the whole base with `snapshot` and sets the cursor to `cursor`, in one
+    /// transaction (bootstrap, and recovery from a cursor the server no longer has). Pending
+    /// effects stay on top.
+    ///
+    /// # Errors
+    /// [`Error::InvalidChange`] for a value that is not JSON (then nothing is replaced), storage
+    /// errors.
+    pub fn replace_base(&self, snapshot: SnapshotData, cursor: u64) -> Result<Changed> {
+        for (collection, ids) in &snapshot {
+            for (id, value) in ids {
+                check_json(value).map_err(|err| Error::InvalidChange {
+                    key: EntityKey::new(collection.as_str(), id.as_str()),
+                    reason: format!("value is not JSON: {err}"),
+                })?;
+            }
+        }
+        let mut writer = self.write_lock();
+        if let Some(db) = &mut writer.db {
+            db.replace_base(&snapshot, cursor)?;
+        }
+        let mut state = self.write();
+        state.cursor = Some(cursor);
+        Ok(state.memory.replace_base(snapshot))
+    }
+
+    /// The visible value of `key`.
+    pub fn get(&self, key: &EntityKey) -> Option<JsonText> {
+        self.read().memory.get(key).cloned()
+    }
+
+    /// Whether `key` is visible.
+    pub fn has(&self, key: &EntityKey) -> bool {
+        self.read().memory.get(key).is_some()
+    }
+
+    /// The visible entities of `collection` as `(id, value)`, ascending by id (byte order).
+    pub fn all(&self, collection: &str) -> Vec<(String, JsonText)> {
+        let state = self.read();
+        let visible = state.memory.visible(collection);
+        visible
+            .map(|(id, value)| (id.clone(), value.clone()))
+            .collect()
+    }
+
+    /// The visible ids of `collection`, ascending (byte order).
+    pub fn ids(&self, collection: &str) -> Vec<String> {
+        let state = self.read();
+        let visible = state.memory.visible(collection);
+        visible.map(|(id, _)| id.clone()).collect()
+    }
+
+    /// The number of visible entities in `collection`.
+    pub fn count(&self, collection: &str) -> usize {
+        self.read().memory.count(collection)
+    }
+
+    /// A metadata value stored with [`meta_set`](Self::meta_set).
+    pub fn meta_get(&self, key: &str) -> Option<String> {
+        self.read().meta.get(key).cloned()
+    }
+
+    /// Stores (`Some`) or removes (`None`) a small metadata value, durably.
+    ///
+    /// # Errors
+    /// Storage errors; then nothing changes.
+    pub fn meta_set(&self, key: &str, value: Option<&str>) -> Result<()> {
+        let mut writer = self.write_lock();
+        if let Some(db) = &mut writer.db {
+            db.set_meta(key, value)?;
+        }
+        let mut state = self.write();
+        match value {
+            Some(value) => state.meta.insert(key.to_owned(), value.to_owned()),
+            None => state.meta.remove(key),
+        };
+        Ok(())
+    }
+
+    // Poisoning: a panic while a lock is held can only come from a bug in this module (no foreign
+    // code runs under these locks); the state it guards is still memory-safe, so keep serving.
+    fn write_lock(&self) -> MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.read();
+        f.debug_struct("Store")
+            .field("client_id", &self.client_id)
+            .field("cursor", &state.cursor)
+            .field("pending", &state.memory.pending_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks that `value` is one JSON value.
+pub(crate) fn check_json(value: &str) -> serde_json::Result<()> {
+    serde_json::from_str::<serde::de::IgnoredAny>(value).map(drop)
+}
+
+/// Checks a change: create/update carry a JSON value.
+fn check(change: &EntityChange) -> Result<()> {
+    let invalid = |reason: String| Error::InvalidChange {
+        key: change.key.clone(),
+        reason,
+    };
+    match (change.op, &change.value) {
+        (EntityOp::Delete, _) => Ok(()),
+        (op, None) => Err(invalid(format!("{} without a value", op.as_str()))),
+        (_, Some(value)) => {
+            check_json(value).map_err(|err| invalid(format!("value is not JSON: {err}")))
+        }
+    }
+}
+
+/// [`check`]s a change and drops a delete's value.
+fn checked(mut change: EntityChange) -> Result<EntityChange> {
+    check(&change)?;
+    if change.op == EntityOp::Delete {
+        change.value = None;
+    }
+    Ok(change)
+}
+
+/// A new random client id: 32 hex digits from the standard library's randomly keyed hasher,
+/// mixed with the time and process id (no extra dependency; unique, not secret).
+fn new_client_id() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut id = String::with_capacity(32);
+    for half in 0..2u8 {
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u128(nanos);
+        hasher.write_u32(std::process::id());
+        hasher.write_u8(half);
+        id.push_str(&format!("{:016x}", hasher.finish()));
+    }
+    id
+}

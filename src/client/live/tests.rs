@@ -1,0 +1,254 @@
+use std::net::TcpListener;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tungstenite::Message;
+
+use super::*;
+use crate::client::test_ws_server::{header, Arrival, WsServer, PATIENCE};
+
+/// Generous bound for "stops promptly": the target is ~100 ms, far below this.
+const PROMPTLY: Duration = Duration::from_secs(2);
+
+fn config(url: String) -> LiveConfig {
+    let mut cfg = LiveConfig::new(url, "s");
+    cfg.backoff_min = Duration::from_millis(10);
+    cfg.backoff_max = Duration::from_millis(50);
+    cfg
+}
+
+fn start(cfg: LiveConfig) -> (LiveConnection, Receiver<LiveEvent>) {
+    let (tx, rx) = mpsc::channel();
+    let live = LiveConnection::start(cfg, move |event| {
+        let _ = tx.send(event);
+    })
+    .expect("valid config");
+    (live, rx)
+}
+
+fn next_event(events: &Receiver<LiveEvent>) -> LiveEvent {
+    events.recv_timeout(PATIENCE).expect("an event arrived")
+}
+
+fn expect_disconnected(events: &Receiver<LiveEvent>) -> String {
+    match next_event(events) {
+        LiveEvent::Disconnected(reason) => reason,
+        other => panic!("expected a disconnection, got {other:?}"),
+    }
+}
+
+/// Records every call and hands out `stale` until asked to refresh, then `fresh`.
+struct RotatingToken {
+    calls: Mutex<Vec<bool>>,
+}
+
+impl AuthProvider for RotatingToken {
+    fn token(&self, refresh: bool) -> Result<Option<String>, String> {
+        self.calls.lock().expect("calls lock").push(refresh);
+        Ok(Some(if refresh { "fresh" } else { "stale" }.to_string()))
+    }
+}
+
+#[test]
+fn subscribes_and_reports_the_cursors_the_server_publishes_for_its_scope() {
+    let server = WsServer::start();
+    let (_live, events) = start(config(server.url("/ws?scope=s")));
+    let mut peer = server.next_peer();
+    let subscribe: serde_json::Value = serde_json::from_str(&peer.read_text()).unwrap();
+    assert_eq!(
+        subscribe,
+        serde_json::json!({"topic":"subscribe","data":{}})
+    );
+    assert_eq!(next_event(&events), LiveEvent::Connected);
+    peer.send_text(r#"{"topic":"sync:s","data":{"cursor":7}}"#);
+    assert_eq!(next_event(&events), LiveEvent::Cursor(7));
+    peer.send_text(r#"{"topic":"sync:s","data":{"payload":{"cursor":9}}}"#);
+    assert_eq!(next_event(&events), LiveEvent::Cursor(9));
+}
+
+#[test]
+fn ignores_other_scopes_other_topics_and_garbage_frames() {
+    let server = WsServer::start();
+    let (live, events) = start(config(server.url("/ws")));
+    let mut peer = server.next_peer();
+    peer.read_text();
+    assert_eq!(next_event(&events), LiveEvent::Connected);
+    peer.send_text(r#"{"topic":"sync:other","data":{"cursor":1}}"#);
+    peer.send_text(r#"{"topic":"chat","data":{"cursor":2}}"#);
+    peer.send_text(r#"{"topic":"sync:s","data":{"cursor":"three"}}"#);
+    peer.send_text("not json {");
+    peer.ws.send(Message::binary(vec![1u8, 2, 3])).unwrap();
+    peer.send_text(r#"{"topic":"sync:s","data":{"cursor":4}}"#);
+    assert_eq!(next_event(&events), LiveEvent::Cursor(4));
+    assert_eq!(live.ignored_frames(), 2);
+}
+
+#[test]
+fn reconnects_and_resubscribes_after_the_server_drops_the_connection() {
+    let server = WsServer::start();
+    let (_live, events) = start(config(server.url("/ws")));
+    let mut first = server.next_peer();
+    first.read_text();
+    assert_eq!(next_event(&events), LiveEvent::Connected);
+    drop(first);
+    expect_disconnected(&events);
+    let mut second = server.next_peer();
+    assert!(second.read_text().contains("subscribe"));
+    assert_eq!(next_event(&events), LiveEvent::Connected);
+    second.send_text(r#"{"topic":"sync:s","data":{"cursor":12}}"#);
+    assert_eq!(next_event(&events), LiveEvent::Cursor(12));
+}
+
+#[test]
+fn reports_the_reason_of_a_close_frame() {
+    let server = WsServer::start();
+    let (_live, events) = start(config(server.url("/ws")));
+    let mut peer = server.next_peer();
+    peer.read_text();
+    assert_eq!(next_event(&events), LiveEvent::Connected);
+    peer.ws.close(None).unwrap();
+    let reason = expect_disconnected(&events);
+    assert!(reason.contains("closed by the server"), "{reason}");
+}
+
+#[test]
+fn stops_promptly_while_connected_and_closes_the_socket() {
+    let server = WsServer::start();
+    let (live, events) = start(config(server.url("/ws")));
+    let mut peer = server.next_peer();
+    peer.read_text();
+    assert_eq!(next_event(&events), LiveEvent::Connected);
+    let started = Instant::now();
+    live.stop();
+    assert!(started.elapsed() < PROMPTLY, "{:?}", started.elapsed());
+    assert!(
+        peer.ws.read().is_err(),
+        "the server sees the connection end"
+    );
+    assert!(events.try_recv().is_err(), "no event after stop");
+}
+
+#[test]
+fn stops_promptly_while_backing_off() {
+    let server = WsServer::with_gate(|_| Some(401));
+    let mut cfg = config(server.url("/ws"));
+    cfg.backoff_min = Duration::from_secs(60);
+    cfg.backoff_max = Duration::from_secs(60);
+    let (live, events) = start(cfg);
+    expect_disconnected(&events);
+    let started = Instant::now();
+    drop(live);
+    assert!(started.elapsed() < PROMPTLY, "{:?}", started.elapsed());
+}
+
+#[test]
+fn retries_a_rejected_handshake_with_a_refreshed_token_and_the_extra_headers() {
+    let server = WsServer::with_gate(|headers| {
+        (header(headers, "authorization") != Some("Bearer fresh")).then_some(401)
+    });
+    let mut cfg = config(server.url("/ws?scope=s"));
+    cfg.headers = vec![("X-App".into(), "todo".into())];
+    let provider = Arc::new(RotatingToken {
+        calls: Mutex::new(vec![]),
+    });
+    cfg.auth = Some(provider.clone());
+    let (_live, events) = start(cfg);
+    let reason = expect_disconnected(&events);
+    assert!(reason.contains("401"), "{reason}");
+    match server.next_arrival() {
+        Arrival::Rejected(401, headers) => {
+            assert_eq!(header(&headers, "authorization"), Some("Bearer stale"));
+        }
+        _ => panic!("the first handshake is refused"),
+    }
+    let mut peer = server.next_peer();
+    assert_eq!(peer.header("x-app"), Some("todo"));
+    peer.read_text();
+    assert_eq!(next_event(&events), LiveEvent::Connected);
+    assert_eq!(*provider.calls.lock().unwrap(), [false, true]);
+}
+
+#[test]
+fn answers_the_server_pings() {
+    let server = WsServer::start();
+    let (_live, events) = start(config(server.url("/ws")));
+    let mut peer = server.next_peer();
+    peer.read_text();
+    assert_eq!(next_event(&events), LiveEvent::Connected);
+    peer.ws
+        .send(Message::Ping(b"are you there".to_vec().into()))
+        .unwrap();
+    match peer.ws.read().unwrap() {
+        Message::Pong(payload) => assert_eq!(&payload[..], b"are you there"),
+        other => panic!("expected a pong, got {other:?}"),
+    }
+}
+
+#[test]
+fn replaces_a_connection_whose_server_stops_answering_pings() {
+    let server = WsServer::start();
+    let mut cfg = config(server.url("/ws"));
+    cfg.ping_interval = Duration::from_millis(100);
+    let (_live, events) = start(cfg);
+    // The peer reads the subscribe message and then nothing: pings go unanswered.
+    let mut silent = server.next_peer();
+    silent.read_text();
+    assert_eq!(next_event(&events), LiveEvent::Connected);
+    let reason = expect_disconnected(&events);
+    assert!(reason.contains("ping"), "{reason}");
+    let mut next = server.next_peer();
+    next.read_text();
+    assert_eq!(next_event(&events), LiveEvent::Connected);
+}
+
+#[test]
+fn reports_a_failed_tls_handshake_and_retries() {
+    // A plain-text server on a wss:// URL: the TLS handshake cannot succeed.
+    let server = WsServer::start();
+    let url = format!("wss://{}/ws", server.addr());
+    let (_live, events) = start(config(url));
+    let reason = expect_disconnected(&events);
+    assert!(reason.contains("handshake failed"), "{reason}");
+    expect_disconnected(&events);
+}
+
+#[test]
+fn reports_a_refused_connection_and_retries() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let (_live, events) = start(config(format!("ws://{addr}/ws")));
+    let reason = expect_disconnected(&events);
+    assert!(reason.contains("connect"), "{reason}");
+    expect_disconnected(&events);
+}
+
+#[test]
+fn rejects_a_url_that_is_not_a_websocket_url() {
+    for url in ["http://127.0.0.1/ws", "ws://", "not a url"] {
+        let result = LiveConnection::start(LiveConfig::new(url, "s"), |_| {});
+        assert!(
+            matches!(result, Err(TransportConfigError::InvalidUrl { .. })),
+            "{url}"
+        );
+    }
+}
+
+#[test]
+fn stops_promptly_while_the_server_stalls_the_handshake() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (live, events) = start(config(format!(
+        "ws://{}/ws",
+        listener.local_addr().unwrap()
+    )));
+    // Accept and read the start of the handshake request, then never answer.
+    let (mut stalled, _) = listener.accept().unwrap();
+    let mut start_of_request = [0u8; 3];
+    std::io::Read::read_exact(&mut stalled, &mut start_of_request).unwrap();
+    assert_eq!(&start_of_request, b"GET");
+    let started = Instant::now();
+    live.stop();
+    assert!(started.elapsed() < PROMPTLY, "{:?}", started.elapsed());
+    assert!(events.try_recv().is_err(), "no event after stop");
+}

@@ -1,0 +1,231 @@
+use serde_json::json;
+
+use super::*;
+
+fn change(data: Value) -> Change {
+    Change {
+        cursor: 1,
+        scope: "_default".into(),
+        time: "2026-01-01T00:00:00.000000001Z".into(),
+        data: Some(data),
+    }
+}
+
+fn write(collection: &str, id: &str, op: EntityOp, value: Option<&str>) -> EntityChange {
+    EntityChange {
+        key: EntityKey::new(collection, id),
+        op,
+        value: value.map(Arc::from),
+    }
+}
+
+#[test]
+fn encodes_writes_as_convention_mutations() {
+    let create = write(
+        "todo",
+        "a",
+        EntityOp::Create,
+        Some(r#"{"title":"x","done":false}"#),
+    );
+    assert_eq!(
+        DefaultCodec.encode_write(&create).unwrap(),
+        (
+            "todo.create".to_string(),
+            Some(json!({"id":"a","data":{"title":"x","done":false}}))
+        )
+    );
+    let update = write("todo", "a", EntityOp::Update, Some("3"));
+    assert_eq!(
+        DefaultCodec.encode_write(&update).unwrap(),
+        ("todo.update".to_string(), Some(json!({"id":"a","data":3})))
+    );
+    let delete = write("todo", "a", EntityOp::Delete, Some("ignored"));
+    assert_eq!(
+        DefaultCodec.encode_write(&delete).unwrap(),
+        ("todo.delete".to_string(), Some(json!({"id":"a"})))
+    );
+}
+
+#[test]
+fn refuses_to_encode_writes_without_a_usable_value_or_key() {
+    let cases = [
+        write("", "a", EntityOp::Create, Some("1")),
+        write("todo", "", EntityOp::Delete, None),
+        write("todo", "a", EntityOp::Create, None),
+        write("todo", "a", EntityOp::Update, Some("null")),
+    ];
+    for case in cases {
+        assert!(DefaultCodec.encode_write(&case).is_err(), "{case:?}");
+    }
+    let err = DefaultCodec
+        .encode_write(&write("todo", "a", EntityOp::Update, Some("{not json")))
+        .unwrap_err();
+    assert!(matches!(err, CodecError::InvalidJson { ref key, .. } if key == "todo/a"));
+}
+
+#[test]
+fn decodes_each_op_and_recompacts_the_value() {
+    let created = DefaultCodec
+        .decode_change(&change(json!({
+            "entity":"todo","id":"a","op":"create","data":{"b":[1, 2],"a":"x"},"extra":true
+        })))
+        .unwrap();
+    assert_eq!(
+        created,
+        vec![EntityChange {
+            key: EntityKey::new("todo", "a"),
+            op: EntityOp::Create,
+            value: Some(Arc::from(r#"{"a":"x","b":[1,2]}"#)),
+        }]
+    );
+    let deleted = DefaultCodec
+        .decode_change(&change(
+            json!({"entity":"todo","id":"a","op":"delete","data":{"x":1}}),
+        ))
+        .unwrap();
+    assert_eq!(deleted[0].op, EntityOp::Delete);
+    assert_eq!(deleted[0].value, None);
+}
+
+#[test]
+fn decodes_a_change_without_data_to_nothing() {
+    let mut empty = change(Value::Null);
+    assert_eq!(DefaultCodec.decode_change(&empty).unwrap(), vec![]);
+    empty.data = None;
+    assert_eq!(DefaultCodec.decode_change(&empty).unwrap(), vec![]);
+}
+
+#[test]
+fn rejects_hostile_change_data_with_typed_errors() {
+    let cases = [
+        (
+            json!([1, 2]),
+            "change data must be a JSON object, found an array",
+        ),
+        (
+            json!("todo"),
+            "change data must be a JSON object, found a string",
+        ),
+        (
+            json!({"id":"a","op":"create","data":1}),
+            "change data has no `entity`",
+        ),
+        (
+            json!({"entity":"t","op":"create","data":1}),
+            "change data has no `id`",
+        ),
+        (
+            json!({"entity":"t","id":null,"op":"create","data":1}),
+            "change data has no `id`",
+        ),
+        (
+            json!({"entity":"t","id":5,"op":"create","data":1}),
+            "`id` of change data must be a string, found a number",
+        ),
+        (
+            json!({"entity":{"x":1},"id":"a","op":"create","data":1}),
+            "`entity` of change data must be a string, found an object",
+        ),
+        (
+            json!({"entity":"","id":"a","op":"create","data":1}),
+            "`entity` of change data is empty",
+        ),
+        (
+            json!({"entity":"t","id":"a","data":1}),
+            "change data has no `op`",
+        ),
+        (
+            json!({"entity":"t","id":"a","op":true,"data":1}),
+            "`op` of change data must be a string, found a boolean",
+        ),
+        (
+            json!({"entity":"t","id":"a","op":"upsert","data":1}),
+            "unknown op `upsert` (expected create, update or delete)",
+        ),
+        (
+            json!({"entity":"t","id":"a","op":"CREATE","data":1}),
+            "unknown op `CREATE` (expected create, update or delete)",
+        ),
+        (
+            json!({"entity":"t","id":"a","op":"update"}),
+            "t/a has no value",
+        ),
+        (
+            json!({"entity":"t","id":"a","op":"create","data":null}),
+            "t/a has no value",
+        ),
+    ];
+    for (data, message) in cases {
+        let err = DefaultCodec
+            .decode_change(&change(data.clone()))
+            .unwrap_err();
+        assert_eq!(err.to_string(), message, "{data}");
+    }
+}
+
+#[test]
+fn decodes_a_snapshot_into_collections_of_compact_values() {
+    let data = json!({
+        "todo": {"a": {"t": "x", "n": 1.5}, "b": [true, null]},
+        "user": {},
+        "tag": null
+    });
+    let snapshot = DefaultCodec.decode_snapshot(&data).unwrap();
+    assert_eq!(snapshot.len(), 2);
+    assert_eq!(&*snapshot["todo"]["a"], r#"{"n":1.5,"t":"x"}"#);
+    assert_eq!(&*snapshot["todo"]["b"], "[true,null]");
+    assert!(snapshot["user"].is_empty());
+    assert!(DefaultCodec
+        .decode_snapshot(&Value::Null)
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn rejects_hostile_snapshots_with_typed_errors() {
+    let cases = [
+        (
+            json!([]),
+            "snapshot data must be a JSON object, found an array",
+        ),
+        (
+            json!(42),
+            "snapshot data must be a JSON object, found a number",
+        ),
+        (
+            json!({"todo": [1]}),
+            "snapshot collection must be a JSON object, found an array",
+        ),
+        (
+            json!({"todo": "a"}),
+            "snapshot collection must be a JSON object, found a string",
+        ),
+        (
+            json!({"": {"a": 1}}),
+            "`collection` of snapshot data is empty",
+        ),
+        (
+            json!({"todo": {"": 1}}),
+            "`id` of snapshot collection is empty",
+        ),
+        (json!({"todo": {"a": null}}), "todo/a has no value"),
+    ];
+    for (data, message) in cases {
+        let err = DefaultCodec.decode_snapshot(&data).unwrap_err();
+        assert_eq!(err.to_string(), message, "{data}");
+    }
+}
+
+#[test]
+fn survives_deeply_nested_values() {
+    let mut value = json!(0);
+    for _ in 0..100 {
+        value = json!([value]);
+    }
+    let decoded = DefaultCodec
+        .decode_change(&change(
+            json!({"entity":"t","id":"a","op":"update","data":value}),
+        ))
+        .unwrap();
+    assert!(decoded[0].value.as_deref().unwrap().starts_with("[[[["));
+}

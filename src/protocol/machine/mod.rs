@@ -1,0 +1,401 @@
+//! The sans-IO sync machine: every decision of the sync engine, none of its I/O.
+//!
+//! The driver owns the store, the HTTP client, the live channel and a clock. It feeds the
+//! machine [`Input`]s with the current time, then executes the [`Action`]s the machine queues,
+//! in order, and wakes it again at [`SyncMachine::poll_timeout`]:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Instant;
+//! use mizu_sync::protocol::codec::DefaultCodec;
+//! use mizu_sync::protocol::machine::{Action, Input, MachineOptions, SyncMachine};
+//!
+//! let mut machine = SyncMachine::new(MachineOptions::default(), Arc::new(DefaultCodec)).unwrap();
+//! machine.handle(Input::Start { cursor: None, pending: 0 }, Instant::now());
+//! // No cursor yet: the first request bootstraps from a snapshot.
+//! assert!(matches!(machine.poll_action(), Some(Action::SendSnapshot { .. })));
+//! ```
+//!
+//! # Contract with the driver
+//!
+//! - **Pending mutations** live in the store, which alone knows their order. The machine only
+//!   tracks how many there are ([`Input::Start`], [`Input::PendingChanged`]) and asks for a push
+//!   of the oldest `limit` ([`Action::SendPush`]); the driver answers with what it sent
+//!   ([`Input::Pushed`]), so acknowledgements and rejections name the right mutations.
+//! - **One request at a time.** At most one push, pull or snapshot is in flight; pushes go first,
+//!   in store order, in batches of at most `push_batch_size` (≤ 100), then snapshots and pulls.
+//! - **Status**: after each [`handle`](SyncMachine::handle), the driver reads
+//!   [`status`](SyncMachine::status) and publishes it if it changed ([`Status`] is `PartialEq`);
+//!   the machine emits no status events.
+//! - **Flush**: [`is_settled`](SyncMachine::is_settled) says when everything queued was
+//!   acknowledged and pulled back.
+//!
+//! # Policies
+//!
+//! - The pull cursor only moves from pull and snapshot responses, never from push results. A push
+//!   that acknowledged anything is followed by a pull (to fetch the server's changes, ours too).
+//! - `ok:false` results are rejections: the mutation leaves the queue with an event saying why,
+//!   and the rest of the batch goes on.
+//! - **400 / 413 on a push batch** (malformed or too large): the batch is bisected: the next push
+//!   asks for half as many mutations, down to one; a single mutation still refused is rejected
+//!   with the server's error text. After each successful push the batch size doubles back. So one
+//!   bad mutation costs about log2(batch) extra requests and never wedges the queue. (A server
+//!   that refuses every request with 400 would thereby reject every mutation, each with an
+//!   event: that is a broken deployment, and nothing is dropped silently.)
+//! - **Network errors, timeouts, undecodable responses, 5xx, 408, 429**: offline (the
+//!   [`Event::Offline`] fires on the transition only) and retry after an exponential backoff with
+//!   jitter within `[backoff_min, backoff_max]`; any answer from the server brings it back online.
+//! - **401 / 403**: [`Action::RefreshAuth`], then retry once with new credentials; if that fails
+//!   too, surface [`SyncError::Unauthorized`] and retry after a long backoff (around
+//!   `backoff_max`), refreshing again then.
+//! - **410 on a pull**: take a snapshot ([`Action::ReplaceBase`], pending mutations kept), then
+//!   pull on from the snapshot's cursor.
+//! - **Other refusals (4xx), protocol violations**: surfaced as [`Event::Error`]; the failed step
+//!   waits for its next interval, a live notice or `sync()`, never a tight retry loop.
+//! - **Undecodable changes** are skipped with an [`Event::Error`] each ([`SyncError::Change`]),
+//!   and the cursor moves past them (see [`crate::protocol::codec`] for why). Changes at or below
+//!   the current cursor are never applied again.
+
+mod action;
+mod backoff;
+mod error;
+mod failure;
+mod input;
+mod lifecycle;
+mod options;
+mod pull;
+mod push;
+mod report;
+mod status;
+mod timer;
+
+#[cfg(test)]
+mod tests;
+
+pub use action::{Action, Event, Rejection};
+pub use error::{Operation, SyncError};
+pub use input::{Input, RequestId, SentMutation, TransportFailure};
+pub use options::{MachineOptions, OptionsError};
+pub use status::Status;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::protocol::codec::Codec;
+use crate::protocol::wire::{PullRequest, SnapshotRequest};
+use backoff::Backoff;
+use timer::{Timer, Timers};
+
+/// The sync engine's state and decisions, without I/O. See the [module docs](self).
+///
+/// # Threading
+///
+/// A plain value: the driver owns it and calls it from one thread at a time.
+pub struct SyncMachine {
+    options: MachineOptions,
+    codec: Arc<dyn Codec>,
+    lifecycle: Lifecycle,
+    link: Link,
+    /// The pull cursor; `None` until the first snapshot.
+    cursor: Option<u64>,
+    /// The base must be replaced by a snapshot (after a 410).
+    base_stale: bool,
+    pending: usize,
+    /// The largest cursor of an acknowledged mutation: a flush waits until pulls reach it.
+    max_acked_cursor: u64,
+    in_flight: Option<InFlight>,
+    last_request: u64,
+    /// A pull (or snapshot) must start; cleared when one is sent.
+    want_pull: bool,
+    /// Pushes wait for the next trigger after a refused push.
+    push_held: bool,
+    /// Batch size while bisecting a refused batch.
+    bisect_limit: Option<usize>,
+    /// Waiting for [`Input::AuthRefreshed`] after this failure.
+    awaiting_auth: Option<AuthFailure>,
+    /// The credentials were just refreshed: the next 401/403 is final.
+    just_refreshed: bool,
+    backoff: Backoff,
+    timers: Timers,
+    /// `sync()` calls waiting for completion.
+    waiters: Vec<u64>,
+    last_error: Option<(Operation, SyncError)>,
+    last_synced_at: Option<Instant>,
+    actions: VecDeque<Action>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    Stopped,
+    Running,
+    Paused,
+}
+
+/// Whether the server answers; `Unknown` until the first answer, so the first failure is a
+/// transition to offline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    Unknown,
+    Online,
+    Offline,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct InFlight {
+    request: RequestId,
+    operation: Operation,
+}
+
+/// The next thing [`SyncMachine::drive`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Blocked: stopped, paused, a request in flight, waiting for credentials or a backoff.
+    Wait,
+    /// Push the oldest `limit` pending mutations.
+    Push { limit: usize },
+    /// Pull from `cursor`.
+    Pull { cursor: u64 },
+    /// Take a snapshot (no cursor yet, or the cursor is too old).
+    Snapshot,
+    /// Nothing due: complete the waiting `sync()` calls.
+    Settle,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AuthFailure {
+    operation: Operation,
+    status: u16,
+    message: String,
+}
+
+impl SyncMachine {
+    /// A stopped machine; send [`Input::Start`] to begin.
+    ///
+    /// # Errors
+    ///
+    /// [`OptionsError`] when the options cannot work (see [`MachineOptions::validate`]).
+    pub fn new(options: MachineOptions, codec: Arc<dyn Codec>) -> Result<Self, OptionsError> {
+        options.validate()?;
+        let backoff = Backoff::new(
+            options.backoff_min,
+            options.backoff_max,
+            options.jitter_seed,
+        );
+        Ok(SyncMachine {
+            options,
+            codec,
+            lifecycle: Lifecycle::Stopped,
+            link: Link::Unknown,
+            cursor: None,
+            base_stale: false,
+            pending: 0,
+            max_acked_cursor: 0,
+            in_flight: None,
+            last_request: 0,
+            want_pull: false,
+            push_held: false,
+            bisect_limit: None,
+            awaiting_auth: None,
+            just_refreshed: false,
+            backoff,
+            timers: Timers::default(),
+            waiters: Vec::new(),
+            last_error: None,
+            last_synced_at: None,
+            actions: VecDeque::new(),
+        })
+    }
+
+    /// Feeds one input at time `now`: expired timers fire first, then the input is applied, then
+    /// the next request (if any is due) is queued. Never fails: bad answers become events.
+    pub fn handle(&mut self, input: Input, now: Instant) {
+        self.fire_timers(now);
+        match input {
+            Input::Start { cursor, pending } => self.start(cursor, pending, now),
+            Input::Stop => self.stop(),
+            Input::Pause => self.pause(),
+            Input::Resume => self.resume(now),
+            Input::PendingChanged { count } => self.pending = count,
+            Input::SyncRequested { id } => self.request_sync(id),
+            Input::LiveCursor(cursor) => {
+                if self.lifecycle == Lifecycle::Running && cursor > self.cursor.unwrap_or(0) {
+                    self.want_pull = true;
+                }
+            }
+            Input::Pushed {
+                request,
+                sent,
+                result,
+            } => {
+                if self.accept(request, Operation::Push) {
+                    self.on_pushed(sent, result, now);
+                    self.just_refreshed = false;
+                }
+            }
+            Input::Pulled { request, result } => {
+                if self.accept(request, Operation::Pull) {
+                    self.on_pulled(result, now);
+                    self.just_refreshed = false;
+                }
+            }
+            Input::Snapshotted { request, result } => {
+                if self.accept(request, Operation::Snapshot) {
+                    self.on_snapshotted(result, now);
+                    self.just_refreshed = false;
+                }
+            }
+            Input::AuthRefreshed { ok } => self.on_auth_refreshed(ok, now),
+            Input::Tick => {}
+        }
+        self.drive();
+    }
+
+    /// The next action for the driver, oldest first; `None` when there is nothing to do.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When the driver must call [`handle`](Self::handle) (with [`Input::Tick`] if nothing else
+    /// happened) at the latest; `None` when no timer is armed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// A snapshot of the state for the host.
+    pub fn status(&self) -> Status {
+        Status {
+            running: self.lifecycle != Lifecycle::Stopped,
+            paused: self.lifecycle == Lifecycle::Paused,
+            online: self.link == Link::Online,
+            syncing: self.in_flight.is_some() || self.awaiting_auth.is_some(),
+            pending: self.pending,
+            cursor: self.cursor,
+            last_error: self.last_error.as_ref().map(|(_, e)| e.clone()),
+            last_synced_at: self.last_synced_at,
+        }
+    }
+
+    /// Whether everything queued was acknowledged and pulled back: nothing pending, nothing in
+    /// flight or due, and the cursor at or past every acknowledged mutation's cursor. A flush
+    /// waits for this.
+    pub fn is_settled(&self) -> bool {
+        self.pending == 0
+            && self.in_flight.is_none()
+            && self.awaiting_auth.is_none()
+            && !self.want_pull
+            && !self.base_stale
+            && self.cursor.is_some_and(|c| c >= self.max_acked_cursor)
+    }
+
+    /// Whether an answer is for the request in flight; a stale (or mismatched) answer is ignored.
+    fn accept(&mut self, request: RequestId, operation: Operation) -> bool {
+        match self.in_flight {
+            Some(in_flight) if in_flight.request == request && in_flight.operation == operation => {
+                self.in_flight = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// What to do next, from the state alone.
+    fn next_step(&self) -> Step {
+        let blocked = self.lifecycle != Lifecycle::Running
+            || self.in_flight.is_some()
+            || self.awaiting_auth.is_some()
+            || self.timers.is_set(Timer::Retry);
+        if blocked {
+            Step::Wait
+        } else if self.pending > 0 && !self.push_held {
+            let batch = self.bisect_limit.unwrap_or(self.options.push_batch_size);
+            Step::Push {
+                limit: batch.min(self.pending).max(1),
+            }
+        } else if !self.want_pull {
+            // Nothing due. `sync()` callers cannot be waiting on a held push: a `sync()` call
+            // releases the hold, and whatever holds it again fails the callers.
+            Step::Settle
+        } else {
+            match self.cursor {
+                Some(cursor) if !self.base_stale => Step::Pull { cursor },
+                _ => Step::Snapshot,
+            }
+        }
+    }
+
+    /// Queues the next request when one is due, or completes `sync()` calls when all is done.
+    fn drive(&mut self) {
+        let action = match self.next_step() {
+            Step::Wait => return,
+            Step::Settle => {
+                for id in std::mem::take(&mut self.waiters) {
+                    self.emit(Event::SyncCompleted { id, result: Ok(()) });
+                }
+                return;
+            }
+            Step::Push { limit } => Action::SendPush {
+                request: self.begin(Operation::Push),
+                limit,
+            },
+            Step::Pull { cursor } => {
+                let body = PullRequest {
+                    scope: self.options.scope.clone(),
+                    cursor,
+                    limit: Some(i64::from(self.options.pull_limit)),
+                };
+                self.want_pull = false;
+                Action::SendPull {
+                    request: self.begin(Operation::Pull),
+                    body,
+                }
+            }
+            Step::Snapshot => {
+                let body = SnapshotRequest {
+                    scope: self.options.scope.clone(),
+                };
+                self.want_pull = false;
+                Action::SendSnapshot {
+                    request: self.begin(Operation::Snapshot),
+                    body,
+                }
+            }
+        };
+        self.actions.push_back(action);
+    }
+
+    fn begin(&mut self, operation: Operation) -> RequestId {
+        self.last_request += 1;
+        let request = RequestId(self.last_request);
+        self.in_flight = Some(InFlight { request, operation });
+        request
+    }
+
+    fn emit(&mut self, event: Event) {
+        self.actions.push_back(Action::Emit(event));
+    }
+
+    fn fail_waiters(&mut self, error: &SyncError) {
+        for id in std::mem::take(&mut self.waiters) {
+            self.emit(Event::SyncCompleted {
+                id,
+                result: Err(error.clone()),
+            });
+        }
+    }
+}
+
+impl fmt::Debug for SyncMachine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyncMachine")
+            .field("lifecycle", &self.lifecycle)
+            .field("link", &self.link)
+            .field("cursor", &self.cursor)
+            .field("pending", &self.pending)
+            .field("in_flight", &self.in_flight)
+            .field("want_pull", &self.want_pull)
+            .field("timers", &self.timers)
+            .finish_non_exhaustive()
+    }
+}

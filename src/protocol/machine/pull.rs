@@ -1,0 +1,168 @@
+//! Pull and snapshot answers: pages of changes, cursor moves, bootstrap and 410 recovery.
+
+use std::time::Instant;
+
+use super::failure::{classify, Disposition};
+use super::timer::Timer;
+use super::{Action, Event, Operation, SyncError, SyncMachine, TransportFailure};
+use crate::protocol::entity::EntityChange;
+use crate::protocol::wire::{PullResponse, SnapshotResponse};
+
+/// What one 200 pull response means, computed before anything changes.
+#[derive(Debug, PartialEq)]
+struct Page {
+    /// Decoded changes of the page, in log order.
+    changes: Vec<EntityChange>,
+    /// Changes the codec refused, skipped.
+    skipped: Vec<SyncError>,
+    /// The cursor the pull started from.
+    from: u64,
+    /// The cursor after the page.
+    cursor: u64,
+    has_more: bool,
+}
+
+impl SyncMachine {
+    /// Decodes a page. Changes at or below the current cursor are dropped (pull is exclusive, so
+    /// only a faulty server sends them, and applying them again could undo newer state).
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Protocol`] when the server says more follows but the cursor cannot move.
+    fn page(&self, response: PullResponse) -> Result<Page, SyncError> {
+        let from = self.cursor.unwrap_or(0);
+        let mut page = Page {
+            changes: Vec::new(),
+            skipped: Vec::new(),
+            from,
+            cursor: from,
+            has_more: response.has_more,
+        };
+        for change in response.changes.into_iter().flatten() {
+            if change.cursor <= from {
+                continue;
+            }
+            page.cursor = page.cursor.max(change.cursor);
+            match self.codec.decode_change(&change) {
+                Ok(decoded) => page.changes.extend(decoded),
+                Err(error) => page.skipped.push(SyncError::Change {
+                    cursor: change.cursor,
+                    error,
+                }),
+            }
+        }
+        if let Some(next) = response.next_cursor {
+            page.cursor = page.cursor.max(next);
+        }
+        if page.has_more && page.cursor == from {
+            return Err(SyncError::Protocol(format!(
+                "pull from cursor {from} reported more changes without moving the cursor"
+            )));
+        }
+        Ok(page)
+    }
+
+    pub(super) fn on_pulled(
+        &mut self,
+        result: Result<PullResponse, TransportFailure>,
+        now: Instant,
+    ) {
+        let response = match result {
+            Ok(response) => response,
+            Err(failure) => return self.fetch_failed(Operation::Pull, failure, now),
+        };
+        self.succeeded(Operation::Pull);
+        match self.page(response) {
+            Ok(page) => self.apply_page(page, now),
+            Err(error) => self.surface(Operation::Pull, error),
+        }
+    }
+
+    fn apply_page(&mut self, page: Page, now: Instant) {
+        let Page {
+            changes,
+            skipped,
+            from,
+            cursor,
+            has_more,
+        } = page;
+        if !changes.is_empty() || cursor != from {
+            self.cursor = Some(cursor);
+            self.actions
+                .push_back(Action::ApplyChanges { changes, cursor });
+        }
+        for error in skipped {
+            self.report(Operation::Pull, error);
+        }
+        if has_more {
+            self.want_pull = true;
+        } else {
+            self.last_synced_at = Some(now);
+            self.emit(Event::Synced { cursor });
+            // The next poll is an interval after this one, however it was triggered.
+            if self.timers.is_set(Timer::Pull) {
+                self.timers
+                    .set(Timer::Pull, now + self.options.pull_interval);
+            }
+        }
+    }
+
+    pub(super) fn on_snapshotted(
+        &mut self,
+        result: Result<SnapshotResponse, TransportFailure>,
+        now: Instant,
+    ) {
+        let response = match result {
+            Ok(response) => response,
+            Err(failure) => return self.fetch_failed(Operation::Snapshot, failure, now),
+        };
+        self.succeeded(Operation::Snapshot);
+        match self.codec.decode_snapshot(&response.data) {
+            Ok(data) => {
+                self.cursor = Some(response.cursor);
+                self.base_stale = false;
+                // Continue from the snapshot's cursor to the head of the log.
+                self.want_pull = true;
+                self.actions.push_back(Action::ReplaceBase {
+                    data,
+                    cursor: response.cursor,
+                });
+            }
+            Err(error) => self.surface(Operation::Snapshot, SyncError::Snapshot(error)),
+        }
+    }
+
+    /// A failed pull or snapshot: retried after a backoff or a credential refresh, turned into a
+    /// snapshot on 410, or surfaced and left to the next trigger.
+    fn fetch_failed(&mut self, operation: Operation, failure: TransportFailure, now: Instant) {
+        match classify(operation, failure) {
+            Disposition::Offline(error) => {
+                self.want_pull = true;
+                self.went_offline(operation, error, now);
+            }
+            Disposition::Auth { status, message } => {
+                self.want_pull = true;
+                self.auth_failed(operation, status, message, now);
+            }
+            Disposition::CursorTooOld(_) => {
+                self.reached();
+                self.base_stale = true;
+                self.want_pull = true;
+            }
+            Disposition::Bisect { status, message } => {
+                // Only pushes are bisected; classify never says so for a fetch.
+                self.reached();
+                let error = SyncError::Refused {
+                    status,
+                    code: None,
+                    message,
+                };
+                self.surface(operation, error);
+            }
+            Disposition::Refused(error) => {
+                self.reached();
+                self.surface(operation, error);
+            }
+        }
+    }
+}

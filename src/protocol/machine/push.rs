@@ -1,0 +1,152 @@
+//! Push answers: acknowledgements, rejections, bisection of refused batches.
+
+use std::time::Instant;
+
+use super::failure::{classify, Disposition};
+use super::{
+    Action, Event, Operation, Rejection, SentMutation, SyncError, SyncMachine, TransportFailure,
+};
+use crate::protocol::wire::PushResponse;
+
+/// What one 200 push response means, computed before anything changes.
+#[derive(Debug, Default, PartialEq)]
+struct PushOutcome {
+    acked: Vec<String>,
+    rejected: Vec<Rejection>,
+    max_cursor: Option<u64>,
+    /// Set when the results do not match the mutations sent one for one.
+    mismatch: Option<SyncError>,
+}
+
+impl PushOutcome {
+    /// Pairs results with the mutations sent, in order. Mutations without a result stay pending
+    /// (they are sent again: ids make that safe); extra results are ignored.
+    fn new(sent: Vec<SentMutation>, response: PushResponse) -> Self {
+        let mut outcome = PushOutcome::default();
+        if response.results.len() != sent.len() {
+            outcome.mismatch = Some(SyncError::Protocol(format!(
+                "push of {} mutations returned {} results",
+                sent.len(),
+                response.results.len()
+            )));
+        }
+        for (mutation, result) in sent.into_iter().zip(response.results) {
+            if result.ok {
+                outcome.acked.push(mutation.id);
+                outcome.max_cursor = outcome.max_cursor.max(result.cursor);
+            } else {
+                let reason = result
+                    .error
+                    .filter(|e| !e.is_empty())
+                    .unwrap_or_else(|| "rejected by the server without a reason".into());
+                outcome.rejected.push(Rejection {
+                    mutation_id: mutation.id,
+                    name: mutation.name,
+                    reason,
+                });
+            }
+        }
+        outcome
+    }
+}
+
+impl SyncMachine {
+    pub(super) fn on_pushed(
+        &mut self,
+        sent: Vec<SentMutation>,
+        result: Result<PushResponse, TransportFailure>,
+        now: Instant,
+    ) {
+        if sent.is_empty() {
+            // The store had nothing to send, so no request was made: our count was stale.
+            self.pending = 0;
+            return;
+        }
+        match result {
+            Ok(response) => {
+                self.succeeded(Operation::Push);
+                let outcome = PushOutcome::new(sent, response);
+                self.apply_push(outcome);
+            }
+            Err(failure) => match classify(Operation::Push, failure) {
+                Disposition::Offline(error) => self.went_offline(Operation::Push, error, now),
+                Disposition::Auth { status, message } => {
+                    self.auth_failed(Operation::Push, status, message, now);
+                }
+                Disposition::Bisect { status, message } => self.bisect(sent, status, message),
+                Disposition::CursorTooOld(error) | Disposition::Refused(error) => {
+                    self.reached();
+                    self.push_held = true;
+                    self.surface(Operation::Push, error);
+                }
+            },
+        }
+    }
+
+    fn apply_push(&mut self, outcome: PushOutcome) {
+        let PushOutcome {
+            acked,
+            rejected,
+            max_cursor,
+            mismatch,
+        } = outcome;
+        self.pending = self.pending.saturating_sub(acked.len() + rejected.len());
+        if !acked.is_empty() {
+            self.want_pull = true;
+        }
+        if let Some(cursor) = max_cursor {
+            self.max_acked_cursor = self.max_acked_cursor.max(cursor);
+        }
+        if !acked.is_empty() || !rejected.is_empty() {
+            self.actions.push_back(Action::ApplyPush {
+                acked,
+                rejected: rejected.clone(),
+            });
+        }
+        for rejection in rejected {
+            self.emit(Event::Rejected(rejection));
+        }
+        match mismatch {
+            Some(error) => {
+                self.push_held = true;
+                self.surface(Operation::Push, error);
+            }
+            None => {
+                // Grow back after a bisection, one doubling per successful push.
+                self.bisect_limit = self
+                    .bisect_limit
+                    .map(|limit| limit * 2)
+                    .filter(|limit| *limit < self.options.push_batch_size);
+            }
+        }
+    }
+
+    /// 400 / 413 on a batch: halve it; a batch of one is the culprit and is rejected.
+    fn bisect(&mut self, mut sent: Vec<SentMutation>, status: u16, message: String) {
+        self.reached();
+        if sent.len() > 1 {
+            self.bisect_limit = Some(sent.len() / 2);
+            return;
+        }
+        self.bisect_limit = None;
+        let Some(mutation) = sent.pop() else {
+            return; // `on_pushed` handles an empty `sent`.
+        };
+        let reason = if message.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            message
+        };
+        let rejection = Rejection {
+            mutation_id: mutation.id,
+            name: mutation.name,
+            reason,
+        };
+        self.pending = self.pending.saturating_sub(1);
+        self.actions.push_back(Action::ApplyPush {
+            acked: Vec::new(),
+            rejected: vec![rejection.clone()],
+        });
+        self.emit(Event::Rejected(rejection));
+    }
+}

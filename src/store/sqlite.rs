@@ -1,0 +1,335 @@
+//! The SQLite file: opening (pragmas, migration, loading everything), and one transaction per
+//! store operation. Nothing here touches the in-memory model; the facade applies a change to
+//! memory only after the transaction here committed.
+//!
+//! Durability: the file is in WAL mode with `synchronous = FULL`, so a committed transaction
+//! survives a process kill *and* a power loss. (`NORMAL` would also survive a process kill, and
+//! save one fsync per commit, but could lose the last commits on power loss: a write the app was
+//! told is saved would vanish.) The price is one fsync of the WAL per enqueue; see the throughput
+//! test in `store::tests::throughput` for the measured latency.
+//!
+//! The file is opened with `locking_mode = EXCLUSIVE`: one store per file, across processes. Two
+//! stores on one file would each keep their own in-memory model and overwrite each other.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection, Row, Transaction, TransactionBehavior};
+
+use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText, SnapshotData};
+use crate::protocol::wire::Mutation;
+
+use super::error::{Error, Result};
+use super::schema;
+use super::PendingMutation;
+
+/// Everything a file holds, read at open.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    /// The installation's id (created by the first open).
+    pub(crate) client_id: String,
+    /// The pull cursor, `None` if never synced.
+    pub(crate) cursor: Option<u64>,
+    /// The synced base.
+    pub(crate) base: SnapshotData,
+    /// The queue, oldest first.
+    pub(crate) pending: Vec<PendingMutation>,
+    /// The client layer's metadata.
+    pub(crate) meta: BTreeMap<String, String>,
+}
+
+/// An open store file.
+#[derive(Debug)]
+pub(crate) struct Db {
+    conn: Connection,
+}
+
+impl Db {
+    /// Opens (creating if needed) the file at `path`, migrates it, and reads everything in it.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] if the file is not a database or holds rows this library never writes,
+    /// [`Error::SchemaTooNew`], [`Error::Locked`] if another store has it open, SQLite errors.
+    pub(crate) fn open(
+        path: &Path,
+        new_client_id: impl FnOnce() -> String,
+    ) -> Result<(Db, Loaded)> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_millis(200))?;
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Corrupt(format!(
+                "cannot enable WAL (journal mode {mode})"
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        schema::migrate(&mut conn, new_client_id)?;
+        let mut db = Db { conn };
+        let loaded = db.load()?;
+        Ok((db, loaded))
+    }
+
+    fn load(&mut self) -> Result<Loaded> {
+        let tx = self.conn.transaction()?;
+        let (client_id, cursor) = tx.query_row(
+            "SELECT client_id, cursor FROM sync_state WHERE id = 1",
+            [],
+            |row| {
+                Ok((
+                    row.get_ref(0)?.as_str().map(str::to_owned),
+                    row.get::<_, Option<i64>>(1),
+                ))
+            },
+        )?;
+        let client_id = client_id.map_err(|_| Error::Corrupt("client_id is not text".into()))?;
+        let cursor = cursor
+            .map_err(|_| Error::Corrupt("cursor is not an integer".into()))?
+            .map(|c| c as u64);
+
+        let base = load_base(&tx)?;
+        let pending = load_pending(&tx)?;
+        let meta = load_meta(&tx)?;
+        tx.commit()?;
+        Ok(Loaded {
+            client_id,
+            cursor,
+            base,
+            pending,
+            meta,
+        })
+    }
+
+    /// Appends a mutation and its optimistic effect to the queue; returns its seq.
+    pub(crate) fn enqueue(
+        &mut self,
+        mutation: &Mutation,
+        change: Option<&EntityChange>,
+    ) -> Result<u64> {
+        let encoded = serde_json::to_string(mutation).map_err(|source| Error::Encode {
+            id: mutation.id.clone(),
+            source,
+        })?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached(
+            "INSERT INTO pending (mutation_id, mutation, collection, entity_id, op, value)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            mutation.id,
+            encoded,
+            change.map(|c| &c.key.collection),
+            change.map(|c| &c.key.id),
+            change.map(|c| c.op.as_str()),
+            change.and_then(|c| c.value.as_deref()),
+        ])?;
+        let seq = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(seq as u64)
+    }
+
+    /// Removes these seqs from the queue.
+    pub(crate) fn remove_pending(&mut self, seqs: &[u64]) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut delete = tx.prepare_cached("DELETE FROM pending WHERE seq = ?1")?;
+            for seq in seqs {
+                delete.execute([*seq as i64])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Applies server changes to the base and stores the cursor that covers them.
+    pub(crate) fn apply_remote(&mut self, changes: &[EntityChange], cursor: u64) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO base (collection, id, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (collection, id) DO UPDATE SET value = excluded.value",
+            )?;
+            let mut delete =
+                tx.prepare_cached("DELETE FROM base WHERE collection = ?1 AND id = ?2")?;
+            for change in changes {
+                let key = &change.key;
+                match (change.op, change.value.as_deref()) {
+                    (EntityOp::Delete, _) | (_, None) => {
+                        delete.execute([&key.collection, &key.id])?
+                    }
+                    (_, Some(value)) => upsert.execute(params![key.collection, key.id, value])?,
+                };
+            }
+            set_cursor(&tx, cursor)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Replaces the whole base with `snapshot` and stores its cursor.
+    pub(crate) fn replace_base(&mut self, snapshot: &SnapshotData, cursor: u64) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM base", [])?;
+        {
+            let mut insert =
+                tx.prepare_cached("INSERT INTO base (collection, id, value) VALUES (?1, ?2, ?3)")?;
+            for (collection, ids) in snapshot {
+                for (id, value) in ids {
+                    insert.execute(params![collection, id, &**value])?;
+                }
+            }
+            set_cursor(&tx, cursor)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Sets (`Some`) or removes (`None`) one metadata entry.
+    pub(crate) fn set_meta(&mut self, key: &str, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(value) => self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )?,
+            None => self
+                .conn
+                .execute("DELETE FROM meta WHERE key = ?1", [key])?,
+        };
+        Ok(())
+    }
+}
+
+fn load_base(tx: &Transaction<'_>) -> Result<SnapshotData> {
+    let mut base = SnapshotData::new();
+    let mut stmt = tx.prepare("SELECT collection, id, value FROM base ORDER BY collection, id")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let collection = text(row, 0, "base.collection")?;
+        let id = text(row, 1, "base.id")?.to_owned();
+        let value = json(row, 2, "base.value")?;
+        // Rows come grouped by collection: allocate the collection's name once, not per row.
+        match base.get_mut(collection) {
+            Some(ids) => ids.insert(id, value),
+            None => base
+                .entry(collection.to_owned())
+                .or_default()
+                .insert(id, value),
+        };
+    }
+    Ok(base)
+}
+
+fn load_pending(tx: &Transaction<'_>) -> Result<Vec<PendingMutation>> {
+    let mut stmt = tx.prepare(
+        "SELECT seq, mutation_id, mutation, collection, entity_id, op, value
+         FROM pending ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut pending = Vec::new();
+    while let Some(row) = rows.next()? {
+        pending.push(pending_row(row)?);
+    }
+    Ok(pending)
+}
+
+fn load_meta(tx: &Transaction<'_>) -> Result<BTreeMap<String, String>> {
+    let mut stmt = tx.prepare("SELECT key, value FROM meta")?;
+    let mut rows = stmt.query([])?;
+    let mut meta = BTreeMap::new();
+    while let Some(row) = rows.next()? {
+        let key = text(row, 0, "meta.key")?.to_owned();
+        meta.insert(key, text(row, 1, "meta.value")?.to_owned());
+    }
+    Ok(meta)
+}
+
+fn set_cursor(tx: &Transaction<'_>, cursor: u64) -> Result<()> {
+    tx.prepare_cached("UPDATE sync_state SET cursor = ?1 WHERE id = 1")?
+        .execute([cursor as i64])?;
+    Ok(())
+}
+
+/// Column `idx` as text; anything else (NULL, a number, a blob, bad UTF-8) is corruption.
+fn text<'r>(row: &'r Row<'_>, idx: usize, what: &str) -> Result<&'r str> {
+    match row.get_ref(idx)? {
+        ValueRef::Text(bytes) => {
+            std::str::from_utf8(bytes).map_err(|_| Error::Corrupt(format!("{what} is not UTF-8")))
+        }
+        other => Err(Error::Corrupt(format!(
+            "{what} is {:?}, not text",
+            other.data_type()
+        ))),
+    }
+}
+
+/// Column `idx` as text that must be `NULL` or text.
+fn optional_text<'r>(row: &'r Row<'_>, idx: usize, what: &str) -> Result<Option<&'r str>> {
+    match row.get_ref(idx)? {
+        ValueRef::Null => Ok(None),
+        _ => text(row, idx, what).map(Some),
+    }
+}
+
+/// Column `idx` as a JSON value.
+fn json(row: &Row<'_>, idx: usize, what: &str) -> Result<JsonText> {
+    let value = text(row, idx, what)?;
+    super::check_json(value).map_err(|err| Error::Corrupt(format!("{what} is not JSON: {err}")))?;
+    Ok(JsonText::from(value))
+}
+
+fn pending_row(row: &Row<'_>) -> Result<PendingMutation> {
+    let seq: i64 = row.get(0)?;
+    let mutation_id = text(row, 1, "pending.mutation_id")?;
+    let mutation: Mutation = serde_json::from_str(text(row, 2, "pending.mutation")?)
+        .map_err(|err| Error::Corrupt(format!("pending mutation {mutation_id:?}: {err}")))?;
+    if mutation.id != mutation_id {
+        return Err(Error::Corrupt(format!(
+            "pending mutation {mutation_id:?} holds mutation {:?}",
+            mutation.id
+        )));
+    }
+    let collection = optional_text(row, 3, "pending.collection")?;
+    let change = match collection {
+        None => None,
+        Some(collection) => {
+            let id = text(row, 4, "pending.entity_id")?;
+            let op = text(row, 5, "pending.op")?;
+            let op = EntityOp::parse(op).ok_or_else(|| {
+                Error::Corrupt(format!("pending mutation {mutation_id:?} has op {op:?}"))
+            })?;
+            let value = match row.get_ref(6)? {
+                ValueRef::Null => None,
+                _ => Some(json(row, 6, "pending.value")?),
+            };
+            if value.is_none() != (op == EntityOp::Delete) {
+                return Err(Error::Corrupt(format!(
+                    "pending mutation {mutation_id:?}: {} with{} a value",
+                    op.as_str(),
+                    if value.is_some() { "" } else { "out" }
+                )));
+            }
+            Some(EntityChange {
+                key: EntityKey::new(collection, id),
+                op,
+                value,
+            })
+        }
+    };
+    Ok(PendingMutation {
+        seq: seq as u64,
+        mutation,
+        change,
+    })
+}
