@@ -19,6 +19,9 @@ pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a client may take to send a whole body.
 pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Oversized bodies up to this size are read and dropped before the error answer is sent.
+pub(crate) const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
 /// A parsed request line and headers.
 #[derive(Debug, Clone)]
 pub(crate) struct Head {
@@ -302,6 +305,11 @@ impl Conn {
                 .map_err(|_| BodyError::Malformed)?,
         };
         if length > limit {
+            // Read the rest before answering, so the client (still sending) sees the answer.
+            if length <= DRAIN_LIMIT {
+                self.continue_if_expected(head)?;
+                self.discard(length, deadline)?;
+            }
             return Err(BodyError::TooLarge);
         }
         self.continue_if_expected(head)?;
@@ -312,6 +320,21 @@ impl Conn {
             }
         }
         Ok(self.buf.drain(..length).collect())
+    }
+
+    fn discard(&mut self, mut length: usize, deadline: Instant) -> Result<(), BodyError> {
+        loop {
+            let n = length.min(self.buf.len());
+            self.buf.drain(..n);
+            length -= n;
+            if length == 0 {
+                return Ok(());
+            }
+            match self.fill(deadline) {
+                Ok(0) | Err(_) => return Err(BodyError::Io),
+                Ok(_) => {}
+            }
+        }
     }
 
     fn continue_if_expected(&mut self, head: &Head) -> Result<(), BodyError> {
