@@ -46,7 +46,11 @@ fn accepts_trailing_whitespace_and_null_like_go() {
     let server = start();
     let reply = post(&server, "/pull", "{\"cursor\":0}\n\t ");
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let reply = post(&server, "/pull", r#"{"scope":null,"cursor":null,"limit":null}"#);
+    let reply = post(
+        &server,
+        "/pull",
+        r#"{"scope":null,"cursor":null,"limit":null}"#,
+    );
     assert_eq!(reply.json(), json!({"changes":null,"has_more":false}));
     let reply = post(&server, "/push", r#"{"mutations":null}"#);
     assert_eq!(reply.status, 400);
@@ -95,7 +99,8 @@ fn rejects_bodies_over_the_limits_as_invalid() {
     let reply = post(&server, "/pull", &format!("{{{pad} }}"));
     assert_invalid_body(&reply);
     let pad = " ".repeat(1 << 20);
-    let body = format!(r#"{{"mutations":[{{"id":"m","name":"todo.delete","args":{{"id":"a"}}}}]{pad}}}"#);
+    let body =
+        format!(r#"{{"mutations":[{{"id":"m","name":"todo.delete","args":{{"id":"a"}}}}]{pad}}}"#);
     assert_invalid_body(&post(&server, "/push", &body));
 }
 
@@ -114,7 +119,11 @@ fn answers_wrong_paths_and_methods_in_plain_text() {
         b"GET /_sync/push HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert!(raw_reply.contains("\r\nAllow: POST\r\n"), "{raw_reply}");
-    let reply = send("POST", &format!("http://{}/_sync/push/", server.addr()), "{}");
+    let reply = send(
+        "POST",
+        &format!("http://{}/_sync/push/", server.addr()),
+        "{}",
+    );
     assert_eq!(reply.status, 404);
 }
 
@@ -130,7 +139,10 @@ fn reads_chunked_bodies_and_serves_keep_alive_requests_in_order() {
     );
     let reply = raw(server.addr(), request.as_bytes());
     assert_eq!(reply.matches("HTTP/1.1 200 OK").count(), 2, "{reply}");
-    assert!(reply.contains("{\"changes\":null,\"has_more\":false}\n"), "{reply}");
+    assert!(
+        reply.contains("{\"changes\":null,\"has_more\":false}\n"),
+        "{reply}"
+    );
     assert!(reply.ends_with("{\"data\":{},\"cursor\":0}\n"), "{reply}");
 }
 

@@ -17,7 +17,13 @@ fn pull(server: &mizu_sync::server::ServerHandle, scope: &str, cursor: u64, limi
 #[test]
 fn applies_the_data_convention_and_reports_changes() {
     let server = start();
-    let r = push_one(&server, "m1", "", "todo.create", json!({"id":"a","data":{"title":"x"}}));
+    let r = push_one(
+        &server,
+        "m1",
+        "",
+        "todo.create",
+        json!({"id":"a","data":{"title":"x"}}),
+    );
     assert_eq!(r["ok"], true);
     assert_eq!(r["cursor"], 1);
     let change = &r["changes"][0];
@@ -39,7 +45,13 @@ fn applies_the_data_convention_and_reports_changes() {
 #[test]
 fn returns_library_error_texts_inside_http_200() {
     let server = start();
-    push_one(&server, "m1", "s", "todo.create", json!({"id":"a","data":1}));
+    push_one(
+        &server,
+        "m1",
+        "s",
+        "todo.create",
+        json!({"id":"a","data":1}),
+    );
     let cases = [
         ("todo.create", json!({"id":"a","data":2}), "sync: conflict"),
         ("todo.update", json!({"id":"b","data":2}), "sync: not found"),
@@ -68,22 +80,71 @@ fn applies_each_mutation_of_a_batch_even_after_a_failure() {
 #[test]
 fn dedupes_a_seen_mutation_id_per_scope() {
     let server = start();
-    push_one(&server, "m1", "s", "todo.create", json!({"id":"a","data":1}));
-    push_one(&server, "x", "other", "todo.create", json!({"id":"z","data":1}));
-    let again = push_one(&server, "m1", "s", "todo.create", json!({"id":"a","data":1}));
-    assert_eq!(again, json!({"ok":true,"cursor":1}), "seen: current cursor, no changes");
-    let other_scope = push_one(&server, "m1", "t", "todo.create", json!({"id":"a","data":1}));
+    push_one(
+        &server,
+        "m1",
+        "s",
+        "todo.create",
+        json!({"id":"a","data":1}),
+    );
+    push_one(
+        &server,
+        "x",
+        "other",
+        "todo.create",
+        json!({"id":"z","data":1}),
+    );
+    let again = push_one(
+        &server,
+        "m1",
+        "s",
+        "todo.create",
+        json!({"id":"a","data":1}),
+    );
+    assert_eq!(
+        again,
+        json!({"ok":true,"cursor":1}),
+        "seen: current cursor, no changes"
+    );
+    let other_scope = push_one(
+        &server,
+        "m1",
+        "t",
+        "todo.create",
+        json!({"id":"a","data":1}),
+    );
     assert_eq!(other_scope["ok"], true);
-    assert_eq!(other_scope["cursor"], 3, "the same id in another scope is new");
+    assert_eq!(
+        other_scope["cursor"], 3,
+        "the same id in another scope is new"
+    );
 }
 
 #[test]
 fn does_not_mark_a_failed_mutation_seen() {
     let server = start();
-    let first = push_one(&server, "u1", "s", "todo.update", json!({"id":"a","data":2}));
+    let first = push_one(
+        &server,
+        "u1",
+        "s",
+        "todo.update",
+        json!({"id":"a","data":2}),
+    );
     assert_eq!(first["error"], "sync: not found");
-    push_one(&server, "c1", "s", "todo.create", json!({"id":"a","data":1}));
-    let retry = push_one(&server, "u1", "s", "todo.update", json!({"id":"a","data":2}));
+    push_one(
+        &server,
+        "c1",
+        "s",
+        "todo.create",
+        json!({"id":"a","data":1}),
+    );
+    let retry = push_one(
+        &server,
+        "u1",
+        "s",
+        "todo.update",
+        json!({"id":"a","data":2}),
+    );
     assert_eq!(retry["ok"], true, "the failed id runs again: {retry}");
     assert_eq!(retry["changes"][0]["data"]["op"], "update");
 }
@@ -148,17 +209,44 @@ fn defaults_and_caps_the_pull_limit() {
 #[test]
 fn snapshots_collections_with_the_scope_cursor() {
     let server = start();
-    push_one(&server, "1", "s", "todo.create", json!({"id":"a","data":{"t":1}}));
-    push_one(&server, "2", "s", "todo.create", json!({"id":"b","data":{"t":2}}));
-    push_one(&server, "3", "s", "note.create", json!({"id":"n","data":"x"}));
+    push_one(
+        &server,
+        "1",
+        "s",
+        "todo.create",
+        json!({"id":"a","data":{"t":1}}),
+    );
+    push_one(
+        &server,
+        "2",
+        "s",
+        "todo.create",
+        json!({"id":"b","data":{"t":2}}),
+    );
+    push_one(
+        &server,
+        "3",
+        "s",
+        "note.create",
+        json!({"id":"n","data":"x"}),
+    );
     push_one(&server, "4", "s", "todo.delete", json!({"id":"a"}));
-    push_one(&server, "5", "other", "todo.create", json!({"id":"z","data":0}));
+    push_one(
+        &server,
+        "5",
+        "other",
+        "todo.create",
+        json!({"id":"z","data":0}),
+    );
     let snap = ok(&server, "/snapshot", json!({"scope":"s"}));
     assert_eq!(
         snap,
         json!({"data":{"note":{"n":"x"},"todo":{"b":{"t":2}}},"cursor":4})
     );
-    assert_eq!(ok(&server, "/snapshot", json!({})), json!({"data":{},"cursor":0}));
+    assert_eq!(
+        ok(&server, "/snapshot", json!({})),
+        json!({"data":{},"cursor":0})
+    );
 }
 
 #[test]
@@ -167,7 +255,11 @@ fn runs_a_custom_apply_function_for_app_defined_names() {
     use std::sync::Arc;
     let apply: ApplyFn = Arc::new(|m, state| match m.name.as_str() {
         "counter.bump" => {
-            let n = state.get("counter", "c").and_then(Value::as_i64).unwrap_or(0) + 1;
+            let n = state
+                .get("counter", "c")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                + 1;
             state.insert("counter", "c", json!(n));
             Ok(vec![json!({"bumped":n})])
         }
@@ -188,5 +280,9 @@ fn runs_a_custom_apply_function_for_app_defined_names() {
     let r = push_one(&server, "3", "", "counter.bump", Value::Null);
     assert_eq!(r["changes"][0]["data"], json!({"bumped":2}));
     let snap = ok(&server, "/snapshot", json!({}));
-    assert_eq!(snap["data"], json!({"counter":{"c":2}}), "the failed write was undone");
+    assert_eq!(
+        snap["data"],
+        json!({"counter":{"c":2}}),
+        "the failed write was undone"
+    );
 }

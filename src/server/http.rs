@@ -45,11 +45,17 @@ impl Head {
 
     /// Whether the connection stays open after this request.
     pub(crate) fn keep_alive(&self) -> bool {
-        let connection = self.header("connection").unwrap_or("").to_ascii_lowercase();
+        let tokens: Vec<String> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "connection")
+            .flat_map(|(_, v)| v.split(','))
+            .map(|t| t.trim().to_ascii_lowercase())
+            .collect();
         if self.http10 {
-            connection.contains("keep-alive")
+            tokens.iter().any(|t| t == "keep-alive")
         } else {
-            !connection.split(',').any(|t| t.trim() == "close")
+            !tokens.iter().any(|t| t == "close")
         }
     }
 

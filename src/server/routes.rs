@@ -155,13 +155,14 @@ impl App {
         }
         match route {
             Route::Admin(name) => self.admin(name, &body),
+            // GET and HEAD of the live path never get here.
+            Route::Live => Response::text(405, "Method Not Allowed").with_header("Allow", allowed),
             _ if self.unavailable.load(Ordering::SeqCst) => {
                 error(503, codes::INTERNAL_ERROR, "server unavailable")
             }
             Route::Push => self.push(head, &body),
             Route::Pull => self.pull(head, &body),
             Route::Snapshot => self.snapshot(head, &body),
-            Route::Live => Response::text(404, "404 page not found"),
         }
     }
 

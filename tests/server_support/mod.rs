@@ -67,10 +67,7 @@ pub fn send(method: &str, url: &str, body: &str) -> Reply {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let body = response
-        .into_body()
-        .read_to_string()
-        .expect("body reads");
+    let body = response.into_body().read_to_string().expect("body reads");
     Reply {
         status,
         content_type,
