@@ -286,7 +286,11 @@ impl ServerHandle {
         self.stop.store(true, Ordering::SeqCst);
         let mut wake = self.addr;
         if wake.ip().is_unspecified() {
-            wake.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            let loopback: std::net::IpAddr = match wake {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            };
+            wake.set_ip(loopback);
         }
         let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
         let _ = accept.join();

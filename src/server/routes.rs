@@ -137,16 +137,27 @@ impl App {
             Some(Route::Live) => ("GET, HEAD", DISCARD_LIMIT),
             None => ("", DISCARD_LIMIT),
         };
-        let body = match conn.read_body(head, limit) {
-            Ok(body) => body,
-            Err(BodyError::TooLarge) if route.is_some() && head.method == "POST" => {
-                return invalid_body().closing();
-            }
+        let handled = head.method == "POST"
+            && matches!(
+                route,
+                Some(Route::Push | Route::Pull | Route::Snapshot | Route::Admin(_))
+            );
+        let (body, close) = match conn.read_body(head, limit) {
+            Ok(body) => (body, false),
             Err(BodyError::Unsupported) => {
                 return Response::text(501, "unsupported transfer encoding").closing();
             }
-            Err(_) => return Response::text(400, "400 Bad Request").closing(),
+            // Like a Go handler whose body read fails: the route's 400, then close.
+            Err(_) if handled => return invalid_body().closing(),
+            // Unrouted: the 404 / 405 still applies, but the connection cannot be reused.
+            Err(_) => (Vec::new(), true),
         };
+        let mut response = self.dispatch(route, head, &body, allowed);
+        response.close |= close;
+        response
+    }
+
+    fn dispatch(&self, route: Option<Route>, head: &Head, body: &[u8], allowed: &str) -> Response {
         let Some(route) = route else {
             return Response::text(404, "404 page not found");
         };
@@ -154,15 +165,15 @@ impl App {
             return Response::text(405, "Method Not Allowed").with_header("Allow", allowed);
         }
         match route {
-            Route::Admin(name) => self.admin(name, &body),
+            Route::Admin(name) => self.admin(name, body),
             // GET and HEAD of the live path never get here.
             Route::Live => Response::text(405, "Method Not Allowed").with_header("Allow", allowed),
             _ if self.unavailable.load(Ordering::SeqCst) => {
                 error(503, codes::INTERNAL_ERROR, "server unavailable")
             }
-            Route::Push => self.push(head, &body),
-            Route::Pull => self.pull(head, &body),
-            Route::Snapshot => self.snapshot(head, &body),
+            Route::Push => self.push(head, body),
+            Route::Pull => self.pull(head, body),
+            Route::Snapshot => self.snapshot(head, body),
         }
     }
 
