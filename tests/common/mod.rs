@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod dynamic;
+pub mod kairo;
 
 pub mod random;
 
