@@ -1,0 +1,426 @@
+//! The process-wide graph: nodes, the edges between them, and push propagation.
+//!
+//! Every node (signal, computed, effect) has a slot in one arena behind one mutex, [`GRAPH`]. The
+//! mutex guards bookkeeping only (states, edges, versions); it is never held while user code runs.
+//! Values live beside the nodes, in the handles, each behind its own small lock.
+//!
+//! Edges are [`Link`]s in a second arena, threaded on two doubly linked lists: the sources list
+//! of the subscriber and the subscribers list of the source, so linking, re-tracking and
+//! unlinking are O(1) each (the layout of alien-signals, with indices instead of pointers).
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+
+/// "No link": the end of a list.
+pub(crate) const NIL: u32 = u32::MAX;
+
+/// A node's identity: its arena slot and the generation of that slot.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct NodeId {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+/// What a node is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Kind {
+    Signal,
+    Computed,
+    Effect,
+}
+
+/// Whether a subscriber's cached result can be trusted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum State {
+    /// Up to date.
+    Clean,
+    /// A source further up changed: the direct sources must be checked first.
+    Check,
+    /// A direct source changed: must re-run.
+    Dirty,
+}
+
+/// The user side of a computed or an effect: runs its function once, while tracking.
+pub(crate) trait Run: Send + Sync {
+    /// Runs the function; returns whether the node's value changed.
+    fn run(&self, id: NodeId) -> bool;
+}
+
+/// One node of the graph.
+pub(crate) struct Node {
+    pub(crate) generation: u32,
+    pub(crate) live: bool,
+    pub(crate) kind: Kind,
+    pub(crate) state: State,
+    /// The thread id ([`thread_id`]) running this node's function, 0 if none.
+    pub(crate) running: u64,
+    pub(crate) stopped: bool,
+    /// Bumped each time propagation reaches this node: a validation in progress restarts.
+    pub(crate) marks: u32,
+    /// Bumped each time this node's value changes.
+    pub(crate) version: u64,
+    /// Bumped at the start of each run: tells a link made in this run from an older one.
+    epoch: u32,
+    pub(crate) deps_head: u32,
+    pub(crate) deps_tail: u32,
+    subs_head: u32,
+    subs_tail: u32,
+    pub(crate) runner: Option<Weak<dyn Run>>,
+    /// A detached effect keeps itself alive through its node until stopped.
+    pub(crate) keep: Option<Arc<dyn Run>>,
+}
+
+/// One edge: `dep` (a source) is read by `sub` (a subscriber).
+#[derive(Clone, Copy)]
+pub(crate) struct Link {
+    pub(crate) dep: u32,
+    sub: u32,
+    /// The source's version when the subscriber last read it.
+    pub(crate) version: u64,
+    epoch: u32,
+    prev_dep: u32,
+    pub(crate) next_dep: u32,
+    prev_sub: u32,
+    next_sub: u32,
+}
+
+/// The arena of nodes and links.
+pub(crate) struct Graph {
+    pub(crate) nodes: Vec<Node>,
+    free_nodes: Vec<u32>,
+    pub(crate) links: Vec<Link>,
+    free_links: Vec<u32>,
+    /// Scratch stack of propagation, kept to avoid allocating per write.
+    stack: Vec<(u32, bool)>,
+    /// Threads blocked in [`wait`] for a run on another thread to finish.
+    waiters: usize,
+}
+
+/// The one graph of the process.
+static GRAPH: Mutex<Graph> = Mutex::new(Graph::new());
+/// Signalled when a run finishes while some thread waits for it.
+static WAKE: Condvar = Condvar::new();
+
+/// The graph lock's guard.
+pub(crate) type Guard = MutexGuard<'static, Graph>;
+
+/// Locks the graph. The lock is never held while user code runs, so a panic cannot poison a
+/// half-done update; a poisoned lock is taken over as is.
+pub(crate) fn lock() -> Guard {
+    GRAPH.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Releases the lock until some run finishes, then takes it again.
+pub(crate) fn wait(mut g: Guard) -> Guard {
+    g.waiters += 1;
+    let mut g = WAKE.wait(g).unwrap_or_else(PoisonError::into_inner);
+    g.waiters -= 1;
+    g
+}
+
+/// A small number naming the current thread (never 0), cheaper than `thread::current().id()`.
+pub(crate) fn thread_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static ID: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    ID.with(|id| *id)
+}
+
+impl Graph {
+    const fn new() -> Self {
+        Graph {
+            nodes: Vec::new(),
+            free_nodes: Vec::new(),
+            links: Vec::new(),
+            free_links: Vec::new(),
+            stack: Vec::new(),
+            waiters: 0,
+        }
+    }
+
+    /// Adds a node; computeds and effects start `Dirty` (never run).
+    pub(crate) fn add(&mut self, kind: Kind) -> NodeId {
+        let state = if kind == Kind::Signal {
+            State::Clean
+        } else {
+            State::Dirty
+        };
+        let node = Node {
+            generation: 0,
+            live: true,
+            kind,
+            state,
+            running: 0,
+            stopped: false,
+            marks: 0,
+            version: 0,
+            epoch: 0,
+            deps_head: NIL,
+            deps_tail: NIL,
+            subs_head: NIL,
+            subs_tail: NIL,
+            runner: None,
+            keep: None,
+        };
+        match self.free_nodes.pop() {
+            Some(index) => {
+                let slot = &mut self.nodes[index as usize];
+                let generation = slot.generation.wrapping_add(1);
+                *slot = Node { generation, ..node };
+                NodeId { index, generation }
+            }
+            None => {
+                let index = u32::try_from(self.nodes.len()).expect("more than 2^32 reactive nodes");
+                self.nodes.push(node);
+                NodeId {
+                    index,
+                    generation: 0,
+                }
+            }
+        }
+    }
+
+    /// The node, if it is still the one `id` names.
+    pub(crate) fn get(&self, id: NodeId) -> Option<&Node> {
+        self.nodes
+            .get(id.index as usize)
+            .filter(|n| n.live && n.generation == id.generation)
+    }
+
+    /// The node, mutably, if it is still the one `id` names.
+    pub(crate) fn get_mut(&mut self, id: NodeId) -> Option<&mut Node> {
+        self.nodes
+            .get_mut(id.index as usize)
+            .filter(|n| n.live && n.generation == id.generation)
+    }
+
+    /// The id of the live node at `index`.
+    pub(crate) fn id_of(&self, index: u32) -> NodeId {
+        NodeId {
+            index,
+            generation: self.nodes[index as usize].generation,
+        }
+    }
+
+    /// Removes a node and all its edges. Returns what the caller must drop after unlocking.
+    pub(crate) fn remove(&mut self, id: NodeId) -> Option<Arc<dyn Run>> {
+        self.get(id)?;
+        self.clear_deps_after(id.index, NIL);
+        let mut link = self.nodes[id.index as usize].subs_head;
+        while link != NIL {
+            let l = self.links[link as usize];
+            let sub = &mut self.nodes[l.sub as usize];
+            // A validation of the subscriber in progress must restart: its cursor may be here.
+            sub.marks = sub.marks.wrapping_add(1);
+            if sub.deps_tail == link {
+                sub.deps_tail = l.prev_dep;
+            }
+            self.unlink_dep_side(link);
+            self.free_links.push(link);
+            link = l.next_sub;
+        }
+        let node = &mut self.nodes[id.index as usize];
+        node.live = false;
+        node.subs_head = NIL;
+        node.subs_tail = NIL;
+        node.runner = None;
+        let keep = node.keep.take();
+        self.free_nodes.push(id.index);
+        keep
+    }
+
+    /// Starts re-tracking the sources of `sub` (a run begins).
+    pub(crate) fn begin_tracking(&mut self, sub: u32) {
+        let node = &mut self.nodes[sub as usize];
+        node.epoch = node.epoch.wrapping_add(1);
+        node.deps_tail = NIL;
+    }
+
+    /// Ends re-tracking: drops the sources the run did not read again.
+    pub(crate) fn end_tracking(&mut self, sub: u32) {
+        let tail = self.nodes[sub as usize].deps_tail;
+        self.clear_deps_after(sub, tail);
+    }
+
+    /// Drops every source of `sub` (a stopped effect).
+    pub(crate) fn clear_deps(&mut self, sub: u32) {
+        self.clear_deps_after(sub, NIL);
+        self.nodes[sub as usize].deps_tail = NIL;
+    }
+
+    /// Records that `sub` read `dep` in its current run.
+    pub(crate) fn link(&mut self, dep: u32, sub: u32) {
+        let version = self.nodes[dep as usize].version;
+        let node = &self.nodes[sub as usize];
+        let (tail, epoch) = (node.deps_tail, node.epoch);
+        if tail != NIL && self.links[tail as usize].dep == dep {
+            self.links[tail as usize].version = version;
+            return;
+        }
+        let next = if tail == NIL {
+            node.deps_head
+        } else {
+            self.links[tail as usize].next_dep
+        };
+        if next != NIL && self.links[next as usize].dep == dep {
+            let l = &mut self.links[next as usize];
+            l.version = version;
+            l.epoch = epoch;
+            self.nodes[sub as usize].deps_tail = next;
+            return;
+        }
+        let last_sub = self.nodes[dep as usize].subs_tail;
+        if last_sub != NIL {
+            let l = &mut self.links[last_sub as usize];
+            if l.sub == sub && l.epoch == epoch {
+                // Read before in this same run.
+                l.version = version;
+                return;
+            }
+        }
+        let new = Link {
+            dep,
+            sub,
+            version,
+            epoch,
+            prev_dep: tail,
+            next_dep: next,
+            prev_sub: last_sub,
+            next_sub: NIL,
+        };
+        let link = match self.free_links.pop() {
+            Some(i) => {
+                self.links[i as usize] = new;
+                i
+            }
+            None => {
+                self.links.push(new);
+                u32::try_from(self.links.len() - 1).expect("more than 2^32 reactive edges")
+            }
+        };
+        if tail == NIL {
+            self.nodes[sub as usize].deps_head = link;
+        } else {
+            self.links[tail as usize].next_dep = link;
+        }
+        if next != NIL {
+            self.links[next as usize].prev_dep = link;
+        }
+        self.nodes[sub as usize].deps_tail = link;
+        if last_sub == NIL {
+            self.nodes[dep as usize].subs_head = link;
+        } else {
+            self.links[last_sub as usize].next_sub = link;
+        }
+        self.nodes[dep as usize].subs_tail = link;
+    }
+
+    /// Unlinks and frees every source link of `sub` after `tail` (all of them if `tail` is NIL).
+    fn clear_deps_after(&mut self, sub: u32, tail: u32) {
+        let mut link = if tail == NIL {
+            self.nodes[sub as usize].deps_head
+        } else {
+            self.links[tail as usize].next_dep
+        };
+        while link != NIL {
+            let l = self.links[link as usize];
+            self.unlink_sub_side(link);
+            self.free_links.push(link);
+            link = l.next_dep;
+        }
+        if tail == NIL {
+            self.nodes[sub as usize].deps_head = NIL;
+        } else {
+            self.links[tail as usize].next_dep = NIL;
+        }
+    }
+
+    /// Takes `link` out of its source's subscribers list.
+    fn unlink_sub_side(&mut self, link: u32) {
+        let l = self.links[link as usize];
+        if l.prev_sub == NIL {
+            self.nodes[l.dep as usize].subs_head = l.next_sub;
+        } else {
+            self.links[l.prev_sub as usize].next_sub = l.next_sub;
+        }
+        if l.next_sub == NIL {
+            self.nodes[l.dep as usize].subs_tail = l.prev_sub;
+        } else {
+            self.links[l.next_sub as usize].prev_sub = l.prev_sub;
+        }
+    }
+
+    /// Takes `link` out of its subscriber's sources list.
+    fn unlink_dep_side(&mut self, link: u32) {
+        let l = self.links[link as usize];
+        if l.prev_dep == NIL {
+            self.nodes[l.sub as usize].deps_head = l.next_dep;
+        } else {
+            self.links[l.prev_dep as usize].next_dep = l.next_dep;
+        }
+        if l.next_dep != NIL {
+            self.links[l.next_dep as usize].prev_dep = l.prev_dep;
+        }
+    }
+
+    /// A source's value changed: bumps its version and marks everything downstream, direct
+    /// subscribers `Dirty`, the rest `Check`. Effects that were clean go to `queue`.
+    pub(crate) fn propagate(&mut self, source: u32, queue: &mut impl FnMut(NodeId)) {
+        let node = &mut self.nodes[source as usize];
+        node.version += 1;
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.push((node.subs_head, true));
+        while let Some((link, direct)) = stack.pop() {
+            if link == NIL {
+                continue;
+            }
+            let l = self.links[link as usize];
+            stack.push((l.next_sub, direct));
+            let sub = &mut self.nodes[l.sub as usize];
+            sub.marks = sub.marks.wrapping_add(1);
+            let was_clean = sub.state == State::Clean;
+            if direct {
+                sub.state = State::Dirty;
+            } else if was_clean {
+                sub.state = State::Check;
+            }
+            if !was_clean {
+                continue;
+            }
+            match sub.kind {
+                Kind::Effect if !sub.stopped => queue(NodeId {
+                    index: l.sub,
+                    generation: sub.generation,
+                }),
+                Kind::Computed => stack.push((sub.subs_head, false)),
+                _ => {}
+            }
+        }
+        self.stack = stack;
+    }
+
+    /// A run ended: keeps the sources it read, releases waiters, records a changed value.
+    pub(crate) fn finish_run(&mut self, id: NodeId, changed: bool) {
+        let waiters = self.waiters;
+        let Some(node) = self.get_mut(id) else {
+            if waiters > 0 {
+                WAKE.notify_all();
+            }
+            return;
+        };
+        node.running = 0;
+        if changed {
+            node.version += 1;
+        }
+        let stopped = node.stopped;
+        if stopped {
+            self.clear_deps(id.index);
+        } else {
+            self.end_tracking(id.index);
+        }
+        if waiters > 0 {
+            WAKE.notify_all();
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Pull: bringing a computed or an effect up to date before it is read or run.
+//!
+//! A node marked `Check` walks its sources depth first with an explicit stack (never the call
+//! stack): a source still `Check` is walked in turn, a `Dirty` one is recomputed, and a source
+//! whose version moved since this node read it makes this node `Dirty`. The graph lock is
+//! released only to run a function; on resuming, a frame whose node was reached by a
+//! propagation meanwhile (its `marks` moved) starts over, so no change is missed.
+
+use std::cell::RefCell;
+
+use super::graph::{self, thread_id, Guard, Kind, NodeId, State, NIL};
+
+/// Stack red zone below which a run continues on a fresh stack segment.
+const RED_ZONE: usize = 96 * 1024;
+/// Size of each fresh stack segment.
+const SEGMENT: usize = 1024 * 1024;
+
+/// One node being validated: where its scan of its sources stands.
+#[derive(Clone, Copy)]
+struct Frame {
+    id: NodeId,
+    link: u32,
+    marks: u32,
+}
+
+thread_local! {
+    /// Spare frame stacks, so validating allocates nothing in the steady state.
+    static STACKS: RefCell<Vec<Vec<Frame>>> = const { RefCell::new(Vec::new()) };
+}
+
+fn frame(g: &Guard, id: NodeId) -> Frame {
+    let node = &g.nodes[id.index as usize];
+    Frame {
+        id,
+        link: node.deps_head,
+        marks: node.marks,
+    }
+}
+
+fn cycle() -> ! {
+    panic!(
+        "reactive cycle: a computed read itself (directly or through its sources) while computing"
+    )
+}
+
+/// Decides whether `root` must run, recomputing stale computeds upstream on the way.
+/// Leaves `root` `Clean` when it need not run. The lock may be released meanwhile.
+pub(crate) fn validate(mut g: Guard, root: NodeId) -> (Guard, bool) {
+    match g.get(root).map(|n| n.state) {
+        None | Some(State::Clean) => return (g, false),
+        Some(State::Dirty) => return (g, true),
+        Some(State::Check) => {}
+    }
+    let me = thread_id();
+    let mut stack = STACKS.with(|s| s.borrow_mut().pop()).unwrap_or_default();
+    stack.push(frame(&g, root));
+    let verdict = 'outer: loop {
+        let Some(top) = stack.last_mut() else {
+            break false;
+        };
+        let Some(node) = g.get(top.id) else {
+            stack.pop();
+            continue;
+        };
+        if node.running != 0 {
+            if top.id == root && node.kind == Kind::Effect {
+                // Running on another thread, which re-runs it after if needed.
+                break false;
+            }
+            if node.running == me {
+                cycle();
+            }
+            g = graph::wait(g);
+            continue;
+        }
+        if node.marks != top.marks {
+            top.marks = node.marks;
+            top.link = node.deps_head;
+        }
+        let mut dirty = match node.state {
+            State::Clean => {
+                stack.pop();
+                continue;
+            }
+            State::Dirty => true,
+            State::Check => false,
+        };
+        while !dirty && top.link != NIL {
+            let link = g.links[top.link as usize];
+            let dep = &g.nodes[link.dep as usize];
+            if dep.kind == Kind::Computed && (dep.running != 0 || dep.state != State::Clean) {
+                let dep_id = g.id_of(link.dep);
+                if dep.running == me {
+                    cycle();
+                } else if dep.running != 0 {
+                    g = graph::wait(g);
+                } else if dep.state == State::Dirty {
+                    g = recompute(g, dep_id);
+                } else {
+                    let f = frame(&g, dep_id);
+                    stack.push(f);
+                }
+                continue 'outer;
+            }
+            if dep.version != link.version {
+                dirty = true;
+            } else {
+                top.link = link.next_dep;
+            }
+        }
+        let id = top.id;
+        stack.pop();
+        if !dirty {
+            if let Some(node) = g.get_mut(id) {
+                node.state = State::Clean;
+            }
+            continue;
+        }
+        if id == root {
+            break true;
+        }
+        if let Some(node) = g.get_mut(id) {
+            node.state = State::Dirty;
+        }
+        g = recompute(g, id);
+    };
+    stack.clear();
+    STACKS.with(|s| s.borrow_mut().push(stack));
+    (g, verdict)
+}
+
+/// Marks the end of a run, also when the function panics.
+struct RunEnd {
+    id: NodeId,
+    changed: Option<bool>,
+}
+
+impl Drop for RunEnd {
+    fn drop(&mut self) {
+        if self.changed.is_none() {
+            // The function panicked: leave the node dirty, release the threads waiting for it.
+            let mut g = graph::lock();
+            if let Some(node) = g.get_mut(self.id) {
+                node.state = State::Dirty;
+            }
+            g.finish_run(self.id, false);
+        }
+    }
+}
+
+/// Runs the function of `id` (a computed or an effect) with the lock released. The node must
+/// not be running. Returns the lock, taken again.
+pub(crate) fn recompute(mut g: Guard, id: NodeId) -> Guard {
+    let Some(node) = g.get_mut(id) else {
+        return g;
+    };
+    node.running = thread_id();
+    node.state = State::Clean;
+    let runner = node.runner.as_ref().and_then(|r| r.upgrade());
+    g.begin_tracking(id.index);
+    drop(g);
+    let mut end = RunEnd { id, changed: None };
+    let changed = match &runner {
+        Some(r) => stacker::maybe_grow(RED_ZONE, SEGMENT, || r.run(id)),
+        None => false,
+    };
+    end.changed = Some(changed);
+    // The runner may be the last handle: drop it unlocked, its node is then gone.
+    drop(runner);
+    let mut g = graph::lock();
+    g.finish_run(id, changed);
+    drop(end);
+    g
+}
+
+/// Brings the computed `id` up to date, then records the read for the current observer.
+/// Returns with the lock released.
+pub(crate) fn read_computed(id: NodeId, observer: Option<NodeId>) {
+    let me = thread_id();
+    let mut g = graph::lock();
+    loop {
+        let Some(node) = g.get(id) else {
+            return;
+        };
+        if node.running == me {
+            cycle();
+        }
+        if node.running != 0 {
+            g = graph::wait(g);
+            continue;
+        }
+        if node.state == State::Clean {
+            break;
+        }
+        let (g2, must_run) = validate(g, id);
+        g = g2;
+        if must_run && g.get(id).is_some_and(|n| n.running == 0) {
+            g = recompute(g, id);
+            break;
+        }
+    }
+    if let Some(observer) = observer {
+        g.link(id.index, observer.index);
+    }
+}
