@@ -38,8 +38,28 @@ rust_tests() {
     cargo test --all-features
 }
 
+# The README's demo command, kept true.
+demo() {
+    cargo run --quiet --example quickstart --features server
+}
+
+# The client scenario suite against the real mizu server (Go harness in tests/interop), and the
+# harness's own tests. Go is on this machine kind; without it the suite fails, loudly.
+interop() {
+    if ! command -v go >/dev/null 2>&1; then
+        echo "interop: 'go' is not installed; the interop suite cannot run (install Go 1.26+)" >&2
+        return 1
+    fi
+    (cd tests/interop/harness && GOFLAGS=-mod=mod GOTOOLCHAIN=local go test ./...) &&
+        MIZU_HARNESS_BIN="$(bash scripts/interop-server.sh)" &&
+        MIZU_HARNESS_BIN="$MIZU_HARNESS_BIN" MIZU_SYNC_TEST_SERVER=mizu \
+            cargo test --all-features --test client_sync
+}
+
 run_suite rust-lint rust_lint
 run_suite rust rust_tests
+run_suite demo demo
+run_suite interop-mizu interop
 
 echo
 echo "suites: $suites_passed passed, $suites_failed failed"

@@ -52,19 +52,29 @@ pub struct Entity<T> {
 
 impl<T> Clone for Collection<T> {
     fn clone(&self) -> Self {
-        Collection { shared: self.shared.clone(), name: self.name.clone(), _type: PhantomData }
+        Collection {
+            shared: self.shared.clone(),
+            name: self.name.clone(),
+            _type: PhantomData,
+        }
     }
 }
 
 impl<T> Clone for Entity<T> {
     fn clone(&self) -> Self {
-        Entity { shared: self.shared.clone(), key: self.key.clone(), _type: PhantomData }
+        Entity {
+            shared: self.shared.clone(),
+            key: self.key.clone(),
+            _type: PhantomData,
+        }
     }
 }
 
 impl<T> fmt::Debug for Collection<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Collection").field("name", &self.name).finish()
+        f.debug_struct("Collection")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -80,7 +90,11 @@ impl<T> fmt::Debug for Entity<T> {
 impl<T: Serialize + DeserializeOwned> Collection<T> {
     /// The collection named `name` of `client` (the same as [`Client::collection`]).
     pub fn new(client: &Client, name: impl Into<String>) -> Self {
-        Collection { shared: client.shared().clone(), name: name.into().into(), _type: PhantomData }
+        Collection {
+            shared: client.shared().clone(),
+            name: name.into().into(),
+            _type: PhantomData,
+        }
     }
 
     /// The collection's name, as used in mutation names (`<name>.create`).
@@ -99,7 +113,9 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
     pub fn create(&self, id: impl Into<String>, value: T) -> Result<Entity<T>, Error> {
         let entity = self.get(id);
         if entity.key.id.is_empty() || self.name.is_empty() {
-            return Err(Error::InvalidArgument("collection name and entity id must not be empty".into()));
+            return Err(Error::InvalidArgument(
+                "collection name and entity id must not be empty".into(),
+            ));
         }
         if self.shared.store.has(&entity.key) {
             return Err(Error::InvalidArgument(format!(
@@ -116,7 +132,10 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
     pub fn get(&self, id: impl Into<String>) -> Entity<T> {
         Entity {
             shared: self.shared.clone(),
-            key: Arc::new(EntityKey { collection: self.name.to_string(), id: id.into() }),
+            key: Arc::new(EntityKey {
+                collection: self.name.to_string(),
+                id: id.into(),
+            }),
             _type: PhantomData,
         }
     }
@@ -125,7 +144,12 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
     /// ids changes (read each entity's value with [`Entity::get`] to track it too).
     pub fn all(&self) -> Vec<Entity<T>> {
         self.shared.triggers.track_members(&self.name);
-        self.shared.store.ids(&self.name).into_iter().map(|id| self.get(id)).collect()
+        self.shared
+            .store
+            .ids(&self.name)
+            .into_iter()
+            .map(|id| self.get(id))
+            .collect()
     }
 
     /// Every entity's id and value, ordered by id, in one call. Tracked: wakes on any change
@@ -164,7 +188,10 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
 
     /// Whether the entity `id` exists now. Tracked: wakes when that entity appears or goes.
     pub fn has(&self, id: &str) -> bool {
-        let key = EntityKey { collection: self.name.to_string(), id: id.to_owned() };
+        let key = EntityKey {
+            collection: self.name.to_string(),
+            id: id.to_owned(),
+        };
         self.shared.triggers.track_key(&key);
         self.shared.store.has(&key)
     }
@@ -219,7 +246,11 @@ impl<T: Serialize + DeserializeOwned> Entity<T> {
     /// # Errors
     /// As [`Collection::create`], except that an existing id is what this expects.
     pub fn set(&self, value: T) -> Result<(), Error> {
-        let op = if self.shared.store.has(&self.key) { EntityOp::Update } else { EntityOp::Create };
+        let op = if self.shared.store.has(&self.key) {
+            EntityOp::Update
+        } else {
+            EntityOp::Create
+        };
         self.write(op, Some(encode(&value)?))
     }
 
@@ -239,20 +270,30 @@ impl<T: Serialize + DeserializeOwned> Entity<T> {
 
     fn write(&self, op: EntityOp, value: Option<JsonText>) -> Result<(), Error> {
         if self.key.id.is_empty() || self.key.collection.is_empty() {
-            return Err(Error::InvalidArgument("collection name and entity id must not be empty".into()));
+            return Err(Error::InvalidArgument(
+                "collection name and entity id must not be empty".into(),
+            ));
         }
-        self.shared.write(EntityChange { key: (*self.key).clone(), op, value })
+        self.shared.write(EntityChange {
+            key: (*self.key).clone(),
+            op,
+            value,
+        })
     }
 }
 
+/// Encodes through `serde_json::Value`, whose maps sort their keys: the same canonical text the
+/// codec produces for server data, so an echo of our own write compares equal and wakes nobody.
 fn encode<T: Serialize>(value: &T) -> Result<JsonText, Error> {
-    serde_json::to_string(value)
-        .map(Into::into)
+    serde_json::to_value(value)
+        .map(|v| v.to_string().into())
         .map_err(|e| Error::Serialization(format!("value does not serialize to JSON: {e}")))
 }
 
 fn decode<T: DeserializeOwned>(collection: &str, id: &str, text: &str) -> Result<T, Error> {
     serde_json::from_str(text).map_err(|e| {
-        Error::Serialization(format!("{collection}/{id} does not decode as the collection's type: {e}"))
+        Error::Serialization(format!(
+            "{collection}/{id} does not decode as the collection's type: {e}"
+        ))
     })
 }

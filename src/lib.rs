@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub(crate) mod client;
+mod collection;
 pub mod protocol;
 pub mod reactive;
 #[cfg(feature = "server")]
@@ -19,3 +20,7 @@ pub mod server;
 pub(crate) mod store;
 
 pub use client::auth::{AuthProvider, AUTH_PROVIDER_FAILED};
+pub use client::{
+    Client, ConnectivityCallback, Error, ErrorCallback, Options, SyncCallback, SyncStatus,
+};
+pub use collection::{Collection, Entity};

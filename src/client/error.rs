@@ -1,6 +1,8 @@
 //! [`Error`]: everything a [`crate::Client`], [`crate::Collection`] or [`crate::Entity`] can
 //! report, classified by what the app would do differently.
 
+use crate::protocol::machine::SyncError;
+
 /// An error of the sync client.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -49,7 +51,58 @@ pub enum Error {
     /// The client was closed; no further operations are possible.
     #[error("the client is closed")]
     Closed,
+    /// The server refused the credentials (HTTP 401 / 403), even after a token refresh.
+    #[error("not authorized (HTTP {status}): {message}")]
+    Unauthorized {
+        /// The HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
     /// A wait (`flush`, `sync`) ran out of time.
     #[error("gave up waiting after {0:?}")]
     WaitTimedOut(std::time::Duration),
+    /// The operation needs a started client ([`crate::Client::start`]).
+    #[error("the client is not started")]
+    NotStarted,
+    /// Syncing is paused ([`crate::Client::pause`]).
+    #[error("syncing is paused")]
+    Paused,
+    /// A bug or an environment failure (a thread that could not start, a panicking callback).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<crate::store::Error> for Error {
+    fn from(e: crate::store::Error) -> Self {
+        Error::Storage(e.to_string())
+    }
+}
+
+impl From<SyncError> for Error {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Network(m) => Error::Network(m),
+            SyncError::Timeout => Error::Timeout,
+            SyncError::Unavailable { status, message } => Error::Server {
+                status,
+                code: None,
+                message,
+            },
+            SyncError::Decode(m) | SyncError::Protocol(m) => Error::MalformedResponse(m),
+            SyncError::Unauthorized { status, message } => Error::Unauthorized { status, message },
+            SyncError::Refused {
+                status,
+                code,
+                message,
+            } => Error::Server {
+                status,
+                code,
+                message,
+            },
+            e @ (SyncError::Change { .. } | SyncError::Snapshot(_)) => Error::Codec(e.to_string()),
+            SyncError::Paused => Error::Paused,
+            SyncError::Stopped => Error::NotStarted,
+        }
+    }
 }

@@ -20,26 +20,31 @@ pub(crate) struct IdGenerator {
 impl IdGenerator {
     /// A generator for the client `client_id`.
     pub(crate) fn new(client_id: String) -> Self {
-        IdGenerator { client_id, counter: AtomicU64::new(0), random: RandomState::new() }
+        IdGenerator {
+            client_id,
+            counter: AtomicU64::new(0),
+            random: RandomState::new(),
+        }
     }
 
     /// The next id.
     pub(crate) fn next_id(&self) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let mut h = self.random.build_hasher();
         h.write_u64(n);
         h.write_u128(nanos);
-        format!("{}-{:x}-{:x}-{:08x}", self.client_id, nanos, n, h.finish() as u32)
+        format!(
+            "{}-{:x}-{:x}-{:08x}",
+            self.client_id,
+            nanos,
+            n,
+            h.finish() as u32
+        )
     }
-}
-
-/// A random hex string of 16 characters (for client ids of in-memory stores and tests).
-pub(crate) fn random_hex() -> String {
-    let mut h = RandomState::new().build_hasher();
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    h.write_u128(nanos);
-    format!("{:016x}", h.finish())
 }
 
 #[cfg(test)]

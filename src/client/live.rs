@@ -153,6 +153,7 @@ impl LiveConnection {
         })
     }
 
+    #[cfg(test)]
     /// How many frames were ignored because they were not a JSON envelope (or not text).
     pub(crate) fn ignored_frames(&self) -> u64 {
         self.shared.ignored_frames.load(Ordering::Relaxed)

@@ -1,15 +1,201 @@
-//! The client: the driver of the sync machine and its transports (HTTP for push / pull /
-//! snapshot, a WebSocket for live notifications).
+//! The client: [`Client`] and its [`Options`], the engine that drives the sans-IO sync machine,
+//! and the transports (HTTP for push / pull / snapshot, a WebSocket for live notifications).
 
 pub(crate) mod auth;
-// The transports are driven by the client engine; until it lands, only their tests use them.
-#[cfg_attr(not(test), allow(dead_code))]
+mod engine;
+mod error;
 pub(crate) mod http;
-#[cfg_attr(not(test), allow(dead_code))]
+mod ids;
 pub(crate) mod live;
+mod options;
+mod shared;
+mod status;
 #[cfg(test)]
 mod test_http_server;
 #[cfg(test)]
 mod test_ws_server;
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod transport_failure;
+mod triggers;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+pub use error::Error;
+pub use options::{ConnectivityCallback, ErrorCallback, Options, SyncCallback};
+pub(crate) use shared::Shared;
+pub use status::SyncStatus;
+
+use crate::collection::Collection;
+use crate::reactive::Computed;
+
+/// An offline-first sync client: a local store, a durable mutation queue, and an engine that
+/// pushes, pulls and listens in the background.
+///
+/// Creating a client opens its store and restores what was there (entities, pending writes,
+/// cursor); [`start`](Self::start) begins syncing. Reads and writes never wait for the network:
+/// with the server unreachable the app works offline, and the queue drains when it comes back.
+///
+/// Dropping the client (or [`close`](Self::close)) stops syncing and closes the store.
+///
+/// # Threading
+/// `Client` is `Send + Sync`: share it in an `Arc`. Callbacks and the effects woken by server
+/// changes run on the client's engine thread; effects woken by local writes run on the writing
+/// thread. Calling [`sync`](Self::sync) or [`flush`](Self::flush) from the engine thread (a
+/// callback or such an effect) returns an error instead of deadlocking.
+///
+/// ```no_run
+/// use mizu_sync::{Client, Options};
+///
+/// # fn main() -> Result<(), mizu_sync::Error> {
+/// let client = Client::new(Options::new("http://127.0.0.1:8080/_sync").scope("user:demo"))?;
+/// client.start()?;
+/// let id = client.mutate("todo.archive_done", Some(serde_json::json!({"before": 100})))?;
+/// println!("queued {id}");
+/// client.flush(std::time::Duration::from_secs(5))?;
+/// # Ok(()) }
+/// ```
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("options", &self.shared.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Opens the local store (SQLite at `options.storage_path`, or memory) and prepares the
+    /// engine. Does not touch the network.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an unusable base URL, header or option;
+    /// [`Error::Storage`] when the store cannot be opened (a corrupt file, a schema from a newer
+    /// version, a file another client holds open).
+    pub fn new(options: Options) -> Result<Client, Error> {
+        Ok(Client {
+            shared: Shared::open(options)?,
+        })
+    }
+
+    /// Starts syncing in the background (idempotent). Works with the server unreachable.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] after [`close`](Self::close); [`Error::Internal`] when a thread cannot
+    /// be started.
+    pub fn start(&self) -> Result<(), Error> {
+        self.shared.start()
+    }
+
+    /// Stops syncing; local reads and writes go on working, and [`start`](Self::start) resumes.
+    /// Waits for the engine thread to finish its current step, never for a request in flight.
+    pub fn stop(&self) {
+        self.shared.stop();
+    }
+
+    /// Stops syncing and refuses every later operation with [`Error::Closed`]; writes already
+    /// returned are durable. Idempotent.
+    pub fn close(&self) {
+        self.shared.close();
+    }
+
+    /// Whether [`start`](Self::start) was called and the client not stopped since.
+    pub fn is_started(&self) -> bool {
+        self.shared.is_started()
+    }
+
+    /// Pushes everything pending, then pulls, and returns when both are done. Skips a running
+    /// retry backoff.
+    ///
+    /// # Errors
+    /// The first error of the round ([`Error::Network`], [`Error::Timeout`], [`Error::Server`],
+    /// ...); [`Error::NotStarted`] before [`start`](Self::start); [`Error::Paused`] while
+    /// paused; [`Error::InvalidArgument`] when called on the engine thread.
+    pub fn sync(&self) -> Result<(), Error> {
+        self.shared.sync()
+    }
+
+    /// Waits until everything queued so far has been acknowledged by the server and pulled
+    /// back, or `timeout` elapses.
+    ///
+    /// # Errors
+    /// [`Error::WaitTimedOut`] when `timeout` elapses first; [`Error::NotStarted`] before
+    /// [`start`](Self::start); [`Error::InvalidArgument`] when called on the engine thread.
+    pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        self.shared.flush(timeout)
+    }
+
+    /// Queues an app-defined mutation (no local effect) and returns its id. Durable before it
+    /// returns; pushed in the background.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty name; [`Error::Storage`]; [`Error::Closed`].
+    pub fn mutate(&self, name: &str, args: Option<Value>) -> Result<String, Error> {
+        self.shared.mutate(name, args)
+    }
+
+    /// The pull cursor: the server log position the synced state is as of (0 before the first
+    /// snapshot).
+    pub fn cursor(&self) -> u64 {
+        self.shared.store.cursor().unwrap_or(0)
+    }
+
+    /// Whether the last exchange with the server succeeded.
+    pub fn is_online(&self) -> bool {
+        self.shared.status_signal().with_untracked(|s| s.online)
+    }
+
+    /// The sync status as a read-only reactive value: read it in a `Computed` or `Effect` to
+    /// follow it.
+    pub fn status(&self) -> Computed<SyncStatus> {
+        let signal = self.shared.status_signal().clone();
+        Computed::new(move || signal.get())
+    }
+
+    /// How many local mutations wait to be acknowledged.
+    pub fn pending_count(&self) -> usize {
+        self.shared.store.pending_count()
+    }
+
+    /// Pauses syncing (no requests) until [`resume`](Self::resume); local writes keep queueing.
+    pub fn pause(&self) {
+        self.shared.pause(true);
+    }
+
+    /// Resumes syncing after [`pause`](Self::pause).
+    pub fn resume(&self) {
+        self.shared.pause(false);
+    }
+
+    /// Tells the client the server has reached `cursor` (for apps that receive sync
+    /// notifications on a channel of their own): pulls at once when it is above ours.
+    pub fn notify_live(&self, cursor: u64) {
+        self.shared.notify_live(cursor);
+    }
+
+    /// The collection named `name`, with values of type `T`.
+    pub fn collection<T: Serialize + DeserializeOwned>(&self, name: &str) -> Collection<T> {
+        Collection::new(self, name)
+    }
+
+    /// This client's id (random, persisted with the store), the prefix of its mutation ids.
+    pub fn client_id(&self) -> String {
+        self.shared.store.client_id()
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.shared.close();
+    }
+}

@@ -11,7 +11,7 @@ use crate::client::Error;
 use crate::protocol::codec::{Codec, DefaultCodec};
 use crate::protocol::wire::MAX_PUSH_BATCH;
 
-pub use crate::client::http::AuthProvider;
+pub use crate::client::auth::AuthProvider;
 
 /// Called with the new cursor after each completed pull or snapshot.
 pub type SyncCallback = Arc<dyn Fn(u64) + Send + Sync>;
@@ -220,7 +220,10 @@ impl fmt::Debug for Options {
             .field("request_timeout", &self.request_timeout)
             .field("backoff_min", &self.backoff_min)
             .field("backoff_max", &self.backoff_max)
-            .field("headers", &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
             .field("live_url", &self.live_url)
             .field("storage_path", &self.storage_path)
             .finish_non_exhaustive()

@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 /// A snapshot of the client's sync state. [`crate::Client::status`] exposes it as a signal, so a
 /// `Computed` or `Effect` that reads it re-runs whenever it changes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SyncStatus {
     /// Whether the last exchange with the server succeeded (false until one has).
     pub online: bool,
@@ -21,18 +21,4 @@ pub struct SyncStatus {
     pub last_synced: Option<SystemTime>,
     /// Whether syncing is paused by [`crate::Client::pause`].
     pub paused: bool,
-}
-
-impl Default for SyncStatus {
-    fn default() -> Self {
-        SyncStatus {
-            online: false,
-            syncing: false,
-            pending: 0,
-            cursor: None,
-            last_error: None,
-            last_synced: None,
-            paused: false,
-        }
-    }
 }

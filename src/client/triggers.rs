@@ -61,7 +61,7 @@ impl Triggers {
 
     /// Wakes the readers of what `changed` names, in one batch (effects run once, after it).
     pub(crate) fn notify(&self, changed: &Changed) {
-        if changed.keys.is_empty() && changed.collections.is_empty() {
+        if changed.is_empty() {
             return;
         }
         let to_bump: Vec<Trigger> = {

@@ -24,6 +24,9 @@ pub enum Error {
     /// Another store (in this or another process) has the file open.
     #[error("the store file is in use by another store")]
     Locked,
+    /// The store was closed.
+    #[error("the store is closed")]
+    Closed,
     /// A mutation with this id is already pending.
     #[error("mutation {0:?} is already pending")]
     DuplicateMutation(String),

@@ -23,10 +23,6 @@
 //! [`Store`] is `Send + Sync`; share it in an `Arc`. Writes are serialized; reads never wait for a
 //! write's disk I/O, only for its short in-memory update.
 
-// The client layer (merged from its own branch) is this module's user; until it lands, nothing
-// outside the tests calls the store.
-#![allow(dead_code)]
-
 mod error;
 mod memory;
 mod schema;
@@ -92,6 +88,8 @@ struct Writer {
     db: Option<Db>,
     /// The last seq handed out by an in-memory store (a file store asks SQLite).
     last_seq: u64,
+    /// Set by [`Store::close`].
+    closed: bool,
 }
 
 struct State {
@@ -142,7 +140,11 @@ impl Store {
         let last_seq = memory.pending().last().map_or(0, |p| p.seq);
         Store {
             client_id,
-            writer: Mutex::new(Writer { db, last_seq }),
+            writer: Mutex::new(Writer {
+                db,
+                last_seq,
+                closed: false,
+            }),
             state: RwLock::new(State {
                 memory,
                 cursor,
@@ -176,7 +178,7 @@ impl Store {
         change: Option<EntityChange>,
     ) -> Result<(u64, Changed)> {
         let change = change.map(checked).transpose()?;
-        let mut writer = self.write_lock();
+        let mut writer = self.open_writer()?;
         if self.read().memory.seq_of(&mutation.id).is_some() {
             return Err(Error::DuplicateMutation(mutation.id));
         }
@@ -200,6 +202,7 @@ impl Store {
     }
 
     /// The ids of all pending mutations, oldest first.
+    #[cfg(test)]
     pub fn pending_ids(&self) -> Vec<String> {
         let state = self.read();
         state
@@ -225,7 +228,7 @@ impl Store {
     /// # Errors
     /// Storage errors; then nothing is removed.
     pub fn settle(&self, acked: &[String], rejected: &[String]) -> Result<Changed> {
-        let mut writer = self.write_lock();
+        let mut writer = self.open_writer()?;
         let mut seqs: Vec<u64> = {
             let state = self.read();
             acked
@@ -255,7 +258,7 @@ impl Store {
         for change in changes {
             check(change)?;
         }
-        let mut writer = self.write_lock();
+        let mut writer = self.open_writer()?;
         if let Some(db) = &mut writer.db {
             db.apply_remote(changes, new_cursor)?;
         }
@@ -280,7 +283,7 @@ impl Store {
                 })?;
             }
         }
-        let mut writer = self.write_lock();
+        let mut writer = self.open_writer()?;
         if let Some(db) = &mut writer.db {
             db.replace_base(&snapshot, cursor)?;
         }
@@ -321,6 +324,7 @@ impl Store {
     }
 
     /// A metadata value stored with [`meta_set`](Self::meta_set).
+    #[allow(dead_code)] // Small app metadata persisted with the store; only tests use it so far.
     pub fn meta_get(&self, key: &str) -> Option<String> {
         self.read().meta.get(key).cloned()
     }
@@ -329,8 +333,9 @@ impl Store {
     ///
     /// # Errors
     /// Storage errors; then nothing changes.
+    #[allow(dead_code)] // See `meta_get`.
     pub fn meta_set(&self, key: &str, value: Option<&str>) -> Result<()> {
-        let mut writer = self.write_lock();
+        let mut writer = self.open_writer()?;
         if let Some(db) = &mut writer.db {
             db.set_meta(key, value)?;
         }
@@ -344,6 +349,23 @@ impl Store {
 
     // Poisoning: a panic while a lock is held can only come from a bug in this module (no foreign
     // code runs under these locks); the state it guards is still memory-safe, so keep serving.
+    /// Closes the store: the file (and its exclusive lock) is released; reads keep answering
+    /// from memory, writes fail with [`Error::Closed`]. Idempotent.
+    pub fn close(&self) {
+        let mut writer = self.write_lock();
+        writer.db = None;
+        writer.closed = true;
+    }
+
+    /// The writer, unless the store is closed.
+    fn open_writer(&self) -> Result<MutexGuard<'_, Writer>> {
+        let writer = self.write_lock();
+        if writer.closed {
+            return Err(Error::Closed);
+        }
+        Ok(writer)
+    }
+
     fn write_lock(&self) -> MutexGuard<'_, Writer> {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }

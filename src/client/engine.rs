@@ -1,0 +1,471 @@
+//! The engine: the driver of the sans-IO [`SyncMachine`]. One thread owns the machine and the
+//! store's sync-side writes; one I/O worker performs the single in-flight HTTP request; the
+//! live connection (when configured) feeds cursors in. No host call waits on any of them.
+//!
+//! # Threading
+//! User callbacks (`on_sync`, `on_online`, `on_offline`, `on_error`) and the effects woken by
+//! server changes run on the engine thread, with no lock of this crate held; a panic in one is
+//! caught and reported, and the engine goes on.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle, ThreadId};
+use std::time::{Instant, SystemTime};
+
+use crate::client::http::HttpTransport;
+use crate::client::live::{LiveConfig, LiveConnection, LiveEvent};
+use crate::client::{Error, Shared};
+use crate::protocol::machine::{
+    Action, Event, Input, MachineOptions, RequestId, SentMutation, SyncMachine, TransportFailure,
+};
+use crate::protocol::wire::{
+    PullRequest, PullResponse, PushRequest, PushResponse, SnapshotRequest, SnapshotResponse,
+};
+use crate::store::Changed;
+
+/// What the engine thread is told.
+pub(crate) enum Command {
+    /// The number of pending mutations may have changed (a local write).
+    PendingChanged,
+    /// Push then pull now; answer on the sender.
+    Sync(Sender<Result<(), Error>>),
+    /// A live notification (or `notify_live`) says the server is at this cursor.
+    LiveCursor(u64),
+    /// Stop syncing until `Resume`.
+    Pause,
+    /// Resume after `Pause`.
+    Resume,
+    /// The I/O worker finished a request.
+    Done(Completion),
+    /// Leave the loop.
+    Stop,
+}
+
+/// A finished request.
+pub(crate) enum Completion {
+    Pushed {
+        request: RequestId,
+        sent: Vec<SentMutation>,
+        result: Result<PushResponse, TransportFailure>,
+    },
+    Pulled {
+        request: RequestId,
+        result: Result<PullResponse, TransportFailure>,
+    },
+    Snapshotted {
+        request: RequestId,
+        result: Result<SnapshotResponse, TransportFailure>,
+    },
+}
+
+/// A request for the I/O worker.
+enum Request {
+    Push {
+        request: RequestId,
+        sent: Vec<SentMutation>,
+        body: PushRequest,
+    },
+    Pull {
+        request: RequestId,
+        body: PullRequest,
+    },
+    Snapshot {
+        request: RequestId,
+        body: SnapshotRequest,
+    },
+}
+
+/// The running engine, owned by the client.
+pub(crate) struct EngineHandle {
+    commands: Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+    thread_id: ThreadId,
+    live: Option<LiveConnection>,
+}
+
+impl EngineHandle {
+    /// Starts the engine threads (and the live connection, when configured).
+    pub(crate) fn start(
+        shared: Arc<Shared>,
+        http: Arc<HttpTransport>,
+        machine_options: MachineOptions,
+        live: Option<LiveConfig>,
+    ) -> Result<EngineHandle, Error> {
+        let machine = SyncMachine::new(machine_options, shared.options.codec.clone())
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        let (commands, inbox) = mpsc::channel();
+        let io = spawn_io_worker(http, commands.clone())?;
+        let live = match live {
+            None => None,
+            Some(cfg) => {
+                let tx = commands.clone();
+                let conn = LiveConnection::start(cfg, move |event| {
+                    if let LiveEvent::Cursor(n) = event {
+                        let _ = tx.send(Command::LiveCursor(n));
+                    }
+                })
+                .map_err(|e| Error::InvalidArgument(format!("live connection: {e}")))?;
+                Some(conn)
+            }
+        };
+        let mut engine = Engine {
+            shared,
+            machine,
+            io,
+            inbox,
+            result_cursors: HashMap::new(),
+            awaiting: Vec::new(),
+            syncs: HashMap::new(),
+            next_sync: 0,
+        };
+        let thread = thread::Builder::new()
+            .name("mizu-sync-engine".into())
+            .spawn(move || engine.run())
+            .map_err(|e| Error::Internal(format!("cannot start the engine thread: {e}")))?;
+        let thread_id = thread.thread().id();
+        Ok(EngineHandle {
+            commands,
+            thread: Some(thread),
+            thread_id,
+            live,
+        })
+    }
+
+    /// Sends a command; false when the engine has gone.
+    pub(crate) fn send(&self, command: Command) -> bool {
+        self.commands.send(command).is_ok()
+    }
+
+    /// Whether the caller runs on the engine thread (where waiting for the engine would
+    /// deadlock).
+    pub(crate) fn is_engine_thread(&self) -> bool {
+        thread::current().id() == self.thread_id
+    }
+
+    /// Stops the live connection and the engine; waits for the engine thread unless called on
+    /// it. An HTTP request in flight is abandoned (its worker exits when it returns).
+    pub(crate) fn shutdown(mut self) {
+        if let Some(live) = self.live.take() {
+            live.stop();
+        }
+        let _ = self.commands.send(Command::Stop);
+        if let Some(thread) = self.thread.take() {
+            if thread.thread().id() != thread::current().id() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+fn spawn_io_worker(
+    http: Arc<HttpTransport>,
+    done: Sender<Command>,
+) -> Result<Sender<Request>, Error> {
+    let (tx, rx) = mpsc::channel::<Request>();
+    thread::Builder::new()
+        .name("mizu-sync-io".into())
+        .spawn(move || {
+            for request in rx {
+                let completion = match request {
+                    Request::Push {
+                        request,
+                        sent,
+                        body,
+                    } => Completion::Pushed {
+                        request,
+                        sent,
+                        result: http.push(&body),
+                    },
+                    Request::Pull { request, body } => Completion::Pulled {
+                        request,
+                        result: http.pull(&body),
+                    },
+                    Request::Snapshot { request, body } => Completion::Snapshotted {
+                        request,
+                        result: http.snapshot(&body),
+                    },
+                };
+                if done.send(Command::Done(completion)).is_err() {
+                    break;
+                }
+            }
+        })
+        .map_err(|e| Error::Internal(format!("cannot start the I/O thread: {e}")))?;
+    Ok(tx)
+}
+
+struct Engine {
+    shared: Arc<Shared>,
+    machine: SyncMachine,
+    io: Sender<Request>,
+    inbox: Receiver<Command>,
+    /// Result cursors of acknowledged mutations, by id, until the machine settles them.
+    result_cursors: HashMap<String, u64>,
+    /// Acknowledged mutations kept visible until a pull reaches their result cursor, so the
+    /// optimistic value does not flicker back to the old server value in between.
+    awaiting: Vec<(String, u64)>,
+    /// `sync()` callers waiting for the machine's answer, by sync id.
+    syncs: HashMap<u64, Sender<Result<(), Error>>>,
+    next_sync: u64,
+}
+
+impl Engine {
+    fn run(&mut self) {
+        let cursor = self.shared.store.cursor();
+        let pending = self.pending_count();
+        self.step(Input::Start { cursor, pending });
+        loop {
+            let command = match self.machine.poll_timeout() {
+                Some(deadline) => {
+                    let wait = deadline.saturating_duration_since(Instant::now());
+                    match self.inbox.recv_timeout(wait) {
+                        Ok(command) => Some(command),
+                        Err(RecvTimeoutError::Timeout) => None,
+                        Err(RecvTimeoutError::Disconnected) => Some(Command::Stop),
+                    }
+                }
+                None => Some(self.inbox.recv().unwrap_or(Command::Stop)),
+            };
+            let input = match command {
+                None => Input::Tick,
+                Some(Command::Stop) => break,
+                Some(Command::PendingChanged) => Input::PendingChanged {
+                    count: self.pending_count(),
+                },
+                Some(Command::Sync(reply)) => {
+                    self.next_sync += 1;
+                    self.syncs.insert(self.next_sync, reply);
+                    Input::SyncRequested { id: self.next_sync }
+                }
+                Some(Command::LiveCursor(n)) => Input::LiveCursor(n),
+                Some(Command::Pause) => Input::Pause,
+                Some(Command::Resume) => Input::Resume,
+                Some(Command::Done(completion)) => self.completed(completion),
+            };
+            self.step(input);
+        }
+        self.step(Input::Stop);
+        for (_, reply) in self.syncs.drain() {
+            let _ = reply.send(Err(Error::NotStarted));
+        }
+        self.shared.set_settled(false);
+    }
+
+    /// Feeds one input, executes every action it leads to, publishes the status.
+    fn step(&mut self, input: Input) {
+        self.machine.handle(input, Instant::now());
+        while let Some(action) = self.machine.poll_action() {
+            self.execute(action);
+        }
+        let status = self.machine.status();
+        self.shared
+            .publish_machine_status(&status, self.pending_count());
+        self.shared
+            .set_settled(self.machine.is_settled() && self.awaiting.is_empty());
+    }
+
+    fn completed(&mut self, completion: Completion) -> Input {
+        match completion {
+            Completion::Pushed {
+                request,
+                sent,
+                result,
+            } => {
+                if let Ok(response) = &result {
+                    for (m, r) in sent.iter().zip(&response.results) {
+                        if let (true, Some(c)) = (r.ok, r.cursor) {
+                            self.result_cursors.insert(m.id.clone(), c);
+                        }
+                    }
+                }
+                Input::Pushed {
+                    request,
+                    sent,
+                    result,
+                }
+            }
+            Completion::Pulled { request, result } => Input::Pulled { request, result },
+            Completion::Snapshotted { request, result } => Input::Snapshotted { request, result },
+        }
+    }
+
+    fn execute(&mut self, action: Action) {
+        match action {
+            Action::SendPush { request, limit } => self.send_push(request, limit),
+            Action::SendPull { request, body } => self.send(Request::Pull { request, body }),
+            Action::SendSnapshot { request, body } => {
+                self.send(Request::Snapshot { request, body })
+            }
+            Action::ApplyPush { acked, rejected } => {
+                let rejected: Vec<String> = rejected.into_iter().map(|r| r.mutation_id).collect();
+                let cursor = self.shared.store.cursor().unwrap_or(0);
+                let mut settle_now = Vec::new();
+                for id in acked {
+                    match self.result_cursors.remove(&id) {
+                        Some(c) if c > cursor => self.awaiting.push((id, c)),
+                        _ => settle_now.push(id),
+                    }
+                }
+                let result = self.shared.store.settle(&settle_now, &rejected);
+                self.store_written(result);
+                let count = self.pending_count();
+                self.machine
+                    .handle(Input::PendingChanged { count }, Instant::now());
+            }
+            Action::ApplyChanges { changes, cursor } => {
+                let result = self.shared.store.apply_remote(&changes, cursor);
+                self.after_base_moved(result, cursor);
+            }
+            Action::ReplaceBase { data, cursor } => {
+                let result = self.shared.store.replace_base(data, cursor);
+                self.after_base_moved(result, cursor);
+            }
+            Action::RefreshAuth => {
+                let ok = match &self.shared.options.auth {
+                    None => false,
+                    Some(auth) => {
+                        let auth = auth.clone();
+                        matches!(
+                            catch_unwind(AssertUnwindSafe(|| auth.token(true))),
+                            Ok(Ok(Some(_)))
+                        )
+                    }
+                };
+                self.machine
+                    .handle(Input::AuthRefreshed { ok }, Instant::now());
+            }
+            Action::Emit(event) => self.emit(event),
+        }
+    }
+
+    fn send_push(&mut self, request: RequestId, limit: usize) {
+        let skip: Vec<&str> = self.awaiting.iter().map(|(id, _)| id.as_str()).collect();
+        let mutations: Vec<_> = self
+            .shared
+            .store
+            .pending(limit + skip.len())
+            .into_iter()
+            .map(|p| p.mutation)
+            .filter(|m| !skip.contains(&m.id.as_str()))
+            .take(limit)
+            .collect();
+        let sent: Vec<SentMutation> = mutations
+            .iter()
+            .map(|m| SentMutation {
+                id: m.id.clone(),
+                name: m.name.clone(),
+            })
+            .collect();
+        if mutations.is_empty() {
+            let input = Input::Pushed {
+                request,
+                sent,
+                result: Ok(PushResponse {
+                    results: Vec::new(),
+                }),
+            };
+            self.machine.handle(input, Instant::now());
+            return;
+        }
+        self.send(Request::Push {
+            request,
+            sent,
+            body: PushRequest { mutations },
+        });
+    }
+
+    fn send(&mut self, request: Request) {
+        if self.io.send(request).is_err() {
+            // The worker only exits when the engine's channel is gone; nothing to do but stop.
+            self.shared
+                .report(Error::Internal("the I/O worker stopped".into()));
+        }
+    }
+
+    /// After the base moved to `cursor`: settle the acknowledged mutations it now covers.
+    fn after_base_moved(&mut self, result: Result<Changed, crate::store::Error>, cursor: u64) {
+        let mut changed = match result {
+            Ok(changed) => changed,
+            Err(e) => {
+                self.shared.report(Error::from(e));
+                return;
+            }
+        };
+        let covered: Vec<String> = self
+            .awaiting
+            .iter()
+            .filter(|(_, c)| *c <= cursor)
+            .map(|(id, _)| id.clone())
+            .collect();
+        if !covered.is_empty() {
+            self.awaiting.retain(|(_, c)| *c > cursor);
+            match self.shared.store.settle(&covered, &[]) {
+                Ok(more) => merge(&mut changed, more),
+                Err(e) => self.shared.report(Error::from(e)),
+            }
+        }
+        self.shared.notify(&changed);
+    }
+
+    fn store_written(&mut self, result: Result<Changed, crate::store::Error>) {
+        match result {
+            Ok(changed) => self.shared.notify(&changed),
+            Err(e) => self.shared.report(Error::from(e)),
+        }
+    }
+
+    fn emit(&mut self, event: Event) {
+        let options = &self.shared.options;
+        match event {
+            Event::Online => guard(&self.shared, options.on_online.as_deref()),
+            Event::Offline => guard(&self.shared, options.on_offline.as_deref()),
+            Event::Synced { cursor } => {
+                self.shared.mark_synced(SystemTime::now());
+                if let Some(on_sync) = options.on_sync.clone() {
+                    if catch_unwind(AssertUnwindSafe(|| on_sync(cursor))).is_err() {
+                        self.shared.report_callback_panic("on_sync");
+                    }
+                }
+            }
+            Event::Rejected(r) => self.shared.report(Error::Rejected {
+                mutation_id: r.mutation_id,
+                name: r.name,
+                reason: r.reason,
+            }),
+            Event::Error { error, .. } => self.shared.report(Error::from(error)),
+            Event::SyncCompleted { id, result } => {
+                if let Some(reply) = self.syncs.remove(&id) {
+                    let _ = reply.send(result.map_err(Error::from));
+                }
+            }
+        }
+    }
+
+    /// Pending mutations the machine should push: those in the store, less the acknowledged
+    /// ones waiting for their pull.
+    fn pending_count(&self) -> usize {
+        self.shared
+            .store
+            .pending_count()
+            .saturating_sub(self.awaiting.len())
+    }
+}
+
+fn guard(shared: &Shared, callback: Option<&(dyn Fn() + Send + Sync)>) {
+    if let Some(callback) = callback {
+        if catch_unwind(AssertUnwindSafe(callback)).is_err() {
+            shared.report_callback_panic("a connectivity callback");
+        }
+    }
+}
+
+fn merge(into: &mut Changed, more: Changed) {
+    into.keys.extend(more.keys);
+    into.keys.sort();
+    into.keys.dedup();
+    into.collections.extend(more.collections);
+    into.collections.sort();
+    into.collections.dedup();
+}

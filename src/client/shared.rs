@@ -1,0 +1,335 @@
+//! [`Shared`]: the state every handle of one client shares (the store, the triggers, the status,
+//! the options) and the operations behind [`crate::Client`], [`crate::Collection`] and
+//! [`crate::Entity`].
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::Value;
+
+use crate::client::engine::{Command, EngineHandle};
+use crate::client::http::{HttpConfig, HttpTransport};
+use crate::client::ids::IdGenerator;
+use crate::client::live::LiveConfig;
+use crate::client::triggers::Triggers;
+use crate::client::{Error, Options, SyncStatus};
+use crate::protocol::entity::EntityChange;
+use crate::protocol::machine::{MachineOptions, Status};
+use crate::protocol::wire::Mutation;
+use crate::reactive::{batch, Signal};
+use crate::store::{Changed, Store};
+
+/// The state shared by a client and its collections and entities.
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) triggers: Triggers,
+    pub(crate) options: Options,
+    http: Arc<HttpTransport>,
+    ids: IdGenerator,
+    status: Signal<SyncStatus>,
+    engine: Mutex<Option<EngineHandle>>,
+    closed: AtomicBool,
+    /// Whether the engine reports everything queued as acknowledged and pulled back.
+    settled: Mutex<bool>,
+    settled_changed: Condvar,
+    last_synced: Mutex<Option<SystemTime>>,
+}
+
+impl Shared {
+    /// Opens the store and validates the transport configuration.
+    pub(crate) fn open(options: Options) -> Result<Arc<Shared>, Error> {
+        let mut http = HttpConfig::new(options.base_url.clone());
+        http.request_timeout = options.request_timeout;
+        http.connect_timeout = options.request_timeout.min(http.connect_timeout);
+        http.headers = options.headers.clone();
+        http.auth = options.auth.clone();
+        let http = HttpTransport::new(http).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        if options.push_batch_size == 0
+            || options.push_batch_size > crate::protocol::wire::MAX_PUSH_BATCH
+        {
+            return Err(Error::InvalidArgument(format!(
+                "push_batch_size must be 1..=100, got {}",
+                options.push_batch_size
+            )));
+        }
+        let store = match &options.storage_path {
+            Some(path) => Store::open(path)?,
+            None => Store::open_in_memory(),
+        };
+        let status = SyncStatus {
+            pending: store.pending_count(),
+            cursor: store.cursor(),
+            ..SyncStatus::default()
+        };
+        Ok(Arc::new(Shared {
+            ids: IdGenerator::new(store.client_id()),
+            store,
+            triggers: Triggers::default(),
+            options,
+            http: Arc::new(http),
+            status: Signal::new(status),
+            engine: Mutex::new(None),
+            closed: AtomicBool::new(false),
+            settled: Mutex::new(false),
+            settled_changed: Condvar::new(),
+            last_synced: Mutex::new(None),
+        }))
+    }
+
+    pub(crate) fn check_open(&self) -> Result<(), Error> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn start(self: &Arc<Self>) -> Result<(), Error> {
+        self.check_open()?;
+        let mut engine = lock(&self.engine);
+        if engine.is_some() {
+            return Ok(());
+        }
+        *engine = Some(EngineHandle::start(
+            self.clone(),
+            self.http.clone(),
+            self.machine_options(),
+            self.live_config(),
+        )?);
+        Ok(())
+    }
+
+    pub(crate) fn stop(&self) {
+        let engine = lock(&self.engine).take();
+        if let Some(engine) = engine {
+            engine.shutdown();
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.stop();
+        self.store.close();
+        self.settled_changed.notify_all();
+    }
+
+    pub(crate) fn is_started(&self) -> bool {
+        lock(&self.engine).is_some()
+    }
+
+    pub(crate) fn sync(&self) -> Result<(), Error> {
+        self.check_open()?;
+        let (reply, answer) = mpsc::channel();
+        self.command(Command::Sync(reply))?;
+        // The machine answers every sync: when the round ends, on its first error, or on stop.
+        // Each request is bounded by the request timeout; the bound here only guards a bug.
+        let bound = self.options.request_timeout * 8 + Duration::from_secs(5);
+        answer
+            .recv_timeout(bound)
+            .unwrap_or(Err(Error::WaitTimedOut(bound)))
+    }
+
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        self.check_open()?;
+        let deadline = Instant::now() + timeout;
+        // Skip a running backoff: a flush means "now".
+        let (reply, _ignored) = mpsc::channel();
+        self.command(Command::Sync(reply))?;
+        let mut settled = lock(&self.settled);
+        loop {
+            self.check_open()?;
+            if *settled && self.store.pending_count() == 0 {
+                return Ok(());
+            }
+            if !self.is_started() {
+                return Err(Error::NotStarted);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::WaitTimedOut(timeout));
+            }
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            settled = self
+                .settled_changed
+                .wait_timeout(settled, wait)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    pub(crate) fn pause(&self, paused: bool) {
+        let _ = self.command(if paused {
+            Command::Pause
+        } else {
+            Command::Resume
+        });
+        self.status.update(|s| SyncStatus {
+            paused,
+            ..s.clone()
+        });
+    }
+
+    pub(crate) fn notify_live(&self, cursor: u64) {
+        let _ = self.command(Command::LiveCursor(cursor));
+    }
+
+    /// Sends a command to the running engine.
+    ///
+    /// # Errors
+    /// [`Error::NotStarted`] without one; [`Error::InvalidArgument`] on the engine thread for
+    /// commands that wait for an answer (they would deadlock).
+    fn command(&self, command: Command) -> Result<(), Error> {
+        let engine = lock(&self.engine);
+        let engine = engine.as_ref().ok_or(Error::NotStarted)?;
+        if matches!(command, Command::Sync(_)) && engine.is_engine_thread() {
+            return Err(Error::InvalidArgument(
+                "sync() and flush() cannot be called from a sync callback or an effect woken by sync".into(),
+            ));
+        }
+        if engine.send(command) {
+            Ok(())
+        } else {
+            Err(Error::NotStarted)
+        }
+    }
+
+    /// Records a local collection write: encodes it, queues it durably with its optimistic
+    /// effect, wakes its readers, and nudges the engine.
+    pub(crate) fn write(&self, change: EntityChange) -> Result<(), Error> {
+        self.check_open()?;
+        let (name, args) = self
+            .options
+            .codec
+            .encode_write(&change)
+            .map_err(|e| Error::Codec(e.to_string()))?;
+        self.enqueue(name, args, Some(change)).map(drop)
+    }
+
+    /// Records an app-defined mutation; returns its id.
+    pub(crate) fn mutate(&self, name: &str, args: Option<Value>) -> Result<String, Error> {
+        self.check_open()?;
+        if name.is_empty() {
+            return Err(Error::InvalidArgument("a mutation needs a name".into()));
+        }
+        self.enqueue(name.to_owned(), args, None)
+    }
+
+    fn enqueue(
+        &self,
+        name: String,
+        args: Option<Value>,
+        change: Option<EntityChange>,
+    ) -> Result<String, Error> {
+        let id = self.ids.next_id();
+        let mutation = Mutation {
+            id: id.clone(),
+            scope: self.options.scope.clone(),
+            name,
+            args,
+        };
+        let (_, changed) = self.store.enqueue(mutation, change)?;
+        let pending = self.store.pending_count();
+        batch(|| {
+            self.triggers.notify(&changed);
+            self.status.update(|s| SyncStatus {
+                pending,
+                ..s.clone()
+            });
+        });
+        let _ = self.command(Command::PendingChanged);
+        Ok(id)
+    }
+
+    /// Wakes the readers of what changed (effects run on this thread, no lock held).
+    pub(crate) fn notify(&self, changed: &Changed) {
+        if catch_unwind(AssertUnwindSafe(|| self.triggers.notify(changed))).is_err() {
+            self.report_callback_panic("an effect");
+        }
+    }
+
+    /// Hands an error to `on_error` (a panic there is caught).
+    pub(crate) fn report(&self, error: Error) {
+        if let Some(on_error) = self.options.on_error.clone() {
+            let _ = catch_unwind(AssertUnwindSafe(|| on_error(&error)));
+        }
+    }
+
+    pub(crate) fn report_callback_panic(&self, what: &str) {
+        self.report(Error::Internal(format!("{what} panicked; syncing goes on")));
+    }
+
+    pub(crate) fn status_signal(&self) -> &Signal<SyncStatus> {
+        &self.status
+    }
+
+    /// Publishes the machine's status (the status signal wakes its readers if it changed).
+    pub(crate) fn publish_machine_status(&self, status: &Status, pending: usize) {
+        let last_synced = *lock(&self.last_synced);
+        let next = SyncStatus {
+            online: status.online,
+            syncing: status.syncing,
+            pending,
+            cursor: status.cursor,
+            last_error: status
+                .last_error
+                .as_ref()
+                .map(|e| Error::from(e.clone()).to_string()),
+            last_synced,
+            paused: status.paused,
+        };
+        if catch_unwind(AssertUnwindSafe(|| self.status.set(next))).is_err() {
+            self.report_callback_panic("an effect reading the status");
+        }
+    }
+
+    pub(crate) fn mark_synced(&self, at: SystemTime) {
+        *lock(&self.last_synced) = Some(at);
+    }
+
+    pub(crate) fn set_settled(&self, settled: bool) {
+        let mut current = lock(&self.settled);
+        if *current != settled {
+            *current = settled;
+            self.settled_changed.notify_all();
+        }
+    }
+
+    fn machine_options(&self) -> MachineOptions {
+        let o = &self.options;
+        let mut seed = DefaultHasher::new();
+        self.store.client_id().hash(&mut seed);
+        SystemTime::now().hash(&mut seed);
+        MachineOptions {
+            scope: o.scope.clone(),
+            push_batch_size: o.push_batch_size,
+            pull_limit: o.pull_limit,
+            push_interval: o.push_interval,
+            pull_interval: o.pull_interval,
+            backoff_min: o.backoff_min,
+            backoff_max: o.backoff_max,
+            jitter_seed: seed.finish(),
+        }
+    }
+
+    fn live_config(&self) -> Option<LiveConfig> {
+        let o = &self.options;
+        let url = o.live_url.clone()?;
+        let mut cfg = LiveConfig::new(url, o.scope.clone());
+        cfg.headers = o.headers.clone();
+        cfg.auth = o.auth.clone();
+        cfg.subscribe_message = o.subscribe_message.clone();
+        cfg.backoff_min = o.backoff_min;
+        cfg.backoff_max = o.backoff_max.max(o.backoff_min);
+        Some(cfg)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
