@@ -18,11 +18,9 @@ use crate::client::http::HttpTransport;
 use crate::client::live::{LiveConfig, LiveConnection, LiveEvent};
 use crate::client::{Error, Shared};
 use crate::protocol::machine::{
-    Action, Event, Input, MachineOptions, RequestId, SentMutation, SyncMachine, TransportFailure,
+    Action, Event, Input, MachineOptions, RequestId, SentMutation, SyncMachine,
 };
-use crate::protocol::wire::{
-    PullRequest, PullResponse, PushRequest, PushResponse, SnapshotRequest, SnapshotResponse,
-};
+use crate::protocol::wire::{PullRequest, PushRequest, PushResponse, SnapshotRequest};
 use crate::store::Changed;
 
 /// What the engine thread is told.
@@ -37,27 +35,10 @@ pub(crate) enum Command {
     Pause,
     /// Resume after `Pause`.
     Resume,
-    /// The I/O worker finished a request.
-    Done(Completion),
+    /// The I/O worker finished a request: `Input::Pushed`, `Pulled` or `Snapshotted`.
+    Done(Input),
     /// Leave the loop.
     Stop,
-}
-
-/// A finished request.
-pub(crate) enum Completion {
-    Pushed {
-        request: RequestId,
-        sent: Vec<SentMutation>,
-        result: Result<PushResponse, TransportFailure>,
-    },
-    Pulled {
-        request: RequestId,
-        result: Result<PullResponse, TransportFailure>,
-    },
-    Snapshotted {
-        request: RequestId,
-        result: Result<SnapshotResponse, TransportFailure>,
-    },
 }
 
 /// A request for the I/O worker.
@@ -168,26 +149,26 @@ fn spawn_io_worker(
         .name("mizu-sync-io".into())
         .spawn(move || {
             for request in rx {
-                let completion = match request {
+                let answer = match request {
                     Request::Push {
                         request,
                         sent,
                         body,
-                    } => Completion::Pushed {
+                    } => Input::Pushed {
                         request,
                         sent,
                         result: http.push(&body),
                     },
-                    Request::Pull { request, body } => Completion::Pulled {
+                    Request::Pull { request, body } => Input::Pulled {
                         request,
                         result: http.pull(&body),
                     },
-                    Request::Snapshot { request, body } => Completion::Snapshotted {
+                    Request::Snapshot { request, body } => Input::Snapshotted {
                         request,
                         result: http.snapshot(&body),
                     },
                 };
-                if done.send(Command::Done(completion)).is_err() {
+                if done.send(Command::Done(answer)).is_err() {
                     break;
                 }
             }
@@ -242,7 +223,10 @@ impl Engine {
                 Some(Command::LiveCursor(n)) => Input::LiveCursor(n),
                 Some(Command::Pause) => Input::Pause,
                 Some(Command::Resume) => Input::Resume,
-                Some(Command::Done(completion)) => self.completed(completion),
+                Some(Command::Done(answer)) => {
+                    self.record_result_cursors(&answer);
+                    answer
+                }
             };
             self.step(input);
         }
@@ -266,28 +250,19 @@ impl Engine {
             .set_settled(self.machine.is_settled() && self.awaiting.is_empty());
     }
 
-    fn completed(&mut self, completion: Completion) -> Input {
-        match completion {
-            Completion::Pushed {
-                request,
-                sent,
-                result,
-            } => {
-                if let Ok(response) = &result {
-                    for (m, r) in sent.iter().zip(&response.results) {
-                        if let (true, Some(c)) = (r.ok, r.cursor) {
-                            self.result_cursors.insert(m.id.clone(), c);
-                        }
-                    }
-                }
-                Input::Pushed {
-                    request,
-                    sent,
-                    result,
+    /// Remembers the result cursor of each acknowledged mutation of a push answer.
+    fn record_result_cursors(&mut self, answer: &Input) {
+        if let Input::Pushed {
+            sent,
+            result: Ok(response),
+            ..
+        } = answer
+        {
+            for (m, r) in sent.iter().zip(&response.results) {
+                if let (true, Some(c)) = (r.ok, r.cursor) {
+                    self.result_cursors.insert(m.id.clone(), c);
                 }
             }
-            Completion::Pulled { request, result } => Input::Pulled { request, result },
-            Completion::Snapshotted { request, result } => Input::Snapshotted { request, result },
         }
     }
 
