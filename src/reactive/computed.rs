@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use super::disposal::dispose;
-use super::graph::{self, Kind, NodeId, Run};
+use super::graph::{self, Keep, Kind, NodeId, Run};
 use super::observer::{observe, run_cleanups, tracked, Cleanup};
 use super::validation::read_computed;
 
@@ -76,8 +76,7 @@ impl<T: PartialEq + Send + Sync + 'static> Run for ComputedInner<T> {
 
 impl<T: 'static> Drop for ComputedInner<T> {
     fn drop(&mut self) {
-        let keep = graph::lock().remove(self.id);
-        drop(keep);
+        graph::lock().remove(self.id);
         run_cleanups(std::mem::take(
             self.cleanups
                 .get_mut()
@@ -117,7 +116,7 @@ impl<T: PartialEq + Send + Sync + 'static> Computed<T> {
     /// The current value, shared, after bringing it up to date.
     fn current(&self, observer: Option<NodeId>) -> Arc<T> {
         loop {
-            read_computed(self.inner.id, observer);
+            read_computed(self.inner.id, observer, || Arc::clone(&self.inner) as Keep);
             if let Some(value) = &*lock(&self.inner.value) {
                 return Arc::clone(value);
             }

@@ -165,8 +165,7 @@ impl Drop for Effect {
 
 impl Drop for EffectInner {
     fn drop(&mut self) {
-        let keep = graph::lock().remove(self.id);
-        drop(keep);
+        graph::lock().remove(self.id);
         let f = self
             .f
             .get_mut()

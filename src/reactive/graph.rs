@@ -4,11 +4,18 @@
 //! mutex guards bookkeeping only (states, edges, versions); it is never held while user code runs.
 //! Values live beside the nodes, in the handles, each behind its own small lock.
 //!
+//! A subscriber keeps the computeds it read alive (through its links), so a computed made and
+//! read inside another's function lives as long as it is needed; sources never keep their
+//! subscribers alive, so the graph holds no cycle.
+//!
 //! Edges are [`Link`]s in a second arena, threaded on two doubly linked lists: the sources list
 //! of the subscriber and the subscribers list of the source, so linking, re-tracking and
 //! unlinking are O(1) each (the layout of alien-signals, with indices instead of pointers).
 
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+
+use super::disposal::dispose;
 
 /// "No link": the end of a list.
 pub(crate) const NIL: u32 = u32::MAX;
@@ -40,10 +47,17 @@ pub(crate) enum State {
 }
 
 /// The user side of a computed or an effect: runs its function once, while tracking.
-pub(crate) trait Run: Send + Sync {
+pub(crate) trait Run: Holder {
     /// Runs the function; returns whether the node's value changed.
     fn run(&self, id: NodeId) -> bool;
 }
+
+/// A strong reference a link holds on its source (a computed), kept alive while read.
+pub(crate) trait Holder: Send + Sync {}
+impl<T: Send + Sync> Holder for T {}
+
+/// What a link keeps alive.
+pub(crate) type Keep = Arc<dyn Holder>;
 
 /// One node of the graph.
 pub(crate) struct Node {
@@ -88,7 +102,11 @@ pub(crate) struct Graph {
     pub(crate) nodes: Vec<Node>,
     free_nodes: Vec<u32>,
     pub(crate) links: Vec<Link>,
+    /// What each link keeps alive, by link index.
+    holds: Vec<Option<Keep>>,
     free_links: Vec<u32>,
+    /// Handles released under the lock, dropped as soon as it is released.
+    graveyard: Vec<Keep>,
     /// Scratch stack of propagation, kept to avoid allocating per write.
     stack: Vec<(u32, bool)>,
     /// Threads blocked in [`wait`] for a run on another thread to finish.
@@ -100,21 +118,49 @@ static GRAPH: Mutex<Graph> = Mutex::new(Graph::new());
 /// Signalled when a run finishes while some thread waits for it.
 static WAKE: Condvar = Condvar::new();
 
-/// The graph lock's guard.
-pub(crate) type Guard = MutexGuard<'static, Graph>;
+/// The graph lock's guard. Whatever was released under the lock is dropped after unlocking,
+/// since dropping a node's last handle takes the lock again.
+pub(crate) struct Guard(Option<MutexGuard<'static, Graph>>);
+
+impl Deref for Guard {
+    type Target = Graph;
+    fn deref(&self) -> &Graph {
+        self.0.as_ref().expect("guard is held")
+    }
+}
+
+impl DerefMut for Guard {
+    fn deref_mut(&mut self) -> &mut Graph {
+        self.0.as_mut().expect("guard is held")
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let Some(mut g) = self.0.take() else {
+            return;
+        };
+        let dead = std::mem::take(&mut g.graveyard);
+        drop(g);
+        if !dead.is_empty() {
+            dispose(dead);
+        }
+    }
+}
 
 /// Locks the graph. The lock is never held while user code runs, so a panic cannot poison a
 /// half-done update; a poisoned lock is taken over as is.
 pub(crate) fn lock() -> Guard {
-    GRAPH.lock().unwrap_or_else(PoisonError::into_inner)
+    Guard(Some(GRAPH.lock().unwrap_or_else(PoisonError::into_inner)))
 }
 
 /// Releases the lock until some run finishes, then takes it again.
 pub(crate) fn wait(mut g: Guard) -> Guard {
     g.waiters += 1;
-    let mut g = WAKE.wait(g).unwrap_or_else(PoisonError::into_inner);
-    g.waiters -= 1;
-    g
+    let inner = g.0.take().expect("guard is held");
+    let mut inner = WAKE.wait(inner).unwrap_or_else(PoisonError::into_inner);
+    inner.waiters -= 1;
+    Guard(Some(inner))
 }
 
 /// A small number naming the current thread (never 0), cheaper than `thread::current().id()`.
@@ -133,7 +179,9 @@ impl Graph {
             nodes: Vec::new(),
             free_nodes: Vec::new(),
             links: Vec::new(),
+            holds: Vec::new(),
             free_links: Vec::new(),
+            graveyard: Vec::new(),
             stack: Vec::new(),
             waiters: 0,
         }
@@ -203,9 +251,11 @@ impl Graph {
         }
     }
 
-    /// Removes a node and all its edges. Returns what the caller must drop after unlocking.
-    pub(crate) fn remove(&mut self, id: NodeId) -> Option<Arc<dyn Run>> {
-        self.get(id)?;
+    /// Removes a node and all its edges.
+    pub(crate) fn remove(&mut self, id: NodeId) {
+        if self.get(id).is_none() {
+            return;
+        }
         self.clear_deps_after(id.index, NIL);
         let mut link = self.nodes[id.index as usize].subs_head;
         while link != NIL {
@@ -217,7 +267,7 @@ impl Graph {
                 sub.deps_tail = l.prev_dep;
             }
             self.unlink_dep_side(link);
-            self.free_links.push(link);
+            self.free_link(link);
             link = l.next_sub;
         }
         let node = &mut self.nodes[id.index as usize];
@@ -225,9 +275,23 @@ impl Graph {
         node.subs_head = NIL;
         node.subs_tail = NIL;
         node.runner = None;
-        let keep = node.keep.take();
+        if let Some(keep) = node.keep.take() {
+            self.graveyard.push(keep);
+        }
         self.free_nodes.push(id.index);
-        keep
+    }
+
+    /// Returns a link to the free list; what it kept alive is dropped after unlocking.
+    fn free_link(&mut self, link: u32) {
+        if let Some(keep) = self.holds[link as usize].take() {
+            self.graveyard.push(keep);
+        }
+        self.free_links.push(link);
+    }
+
+    /// Drops `keep` after unlocking.
+    pub(crate) fn bury(&mut self, keep: Keep) {
+        self.graveyard.push(keep);
     }
 
     /// Starts re-tracking the sources of `sub` (a run begins).
@@ -249,8 +313,8 @@ impl Graph {
         self.nodes[sub as usize].deps_tail = NIL;
     }
 
-    /// Records that `sub` read `dep` in its current run.
-    pub(crate) fn link(&mut self, dep: u32, sub: u32) {
+    /// Records that `sub` read `dep` in its current run; a new link holds what `keep` gives.
+    pub(crate) fn link(&mut self, dep: u32, sub: u32, keep: impl FnOnce() -> Option<Keep>) {
         let version = self.nodes[dep as usize].version;
         let node = &self.nodes[sub as usize];
         let (tail, epoch) = (node.deps_tail, node.epoch);
@@ -292,10 +356,12 @@ impl Graph {
         let link = match self.free_links.pop() {
             Some(i) => {
                 self.links[i as usize] = new;
+                self.holds[i as usize] = keep();
                 i
             }
             None => {
                 self.links.push(new);
+                self.holds.push(keep());
                 u32::try_from(self.links.len() - 1).expect("more than 2^32 reactive edges")
             }
         };
@@ -326,7 +392,7 @@ impl Graph {
         while link != NIL {
             let l = self.links[link as usize];
             self.unlink_sub_side(link);
-            self.free_links.push(link);
+            self.free_link(link);
             link = l.next_dep;
         }
         if tail == NIL {

@@ -67,10 +67,11 @@ pub(crate) fn run_cleanups(cleanups: Vec<Cleanup>) {
     }
 }
 
-/// Records that the current observer (if any) read the node `source`.
+/// Records that the current observer (if any) read the signal `source`. (Signals need not be
+/// kept alive by their readers: once dropped, nobody can change them.)
 pub(crate) fn track(source: NodeId) {
     if let Some(observer) = tracked() {
-        graph::lock().link(source.index, observer.index);
+        graph::lock().link(source.index, observer.index, || None);
     }
 }
 

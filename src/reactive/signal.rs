@@ -36,8 +36,7 @@ struct SignalInner<T> {
 
 impl<T> Drop for SignalInner<T> {
     fn drop(&mut self) {
-        let keep = graph::lock().remove(self.id);
-        drop(keep);
+        graph::lock().remove(self.id);
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 
-use super::graph::{self, thread_id, Guard, Kind, NodeId, State, NIL};
+use super::graph::{self, thread_id, Guard, Keep, Kind, NodeId, State, NIL};
 
 /// Stack red zone below which a run continues on a fresh stack segment.
 const RED_ZONE: usize = 96 * 1024;
@@ -165,17 +165,19 @@ pub(crate) fn recompute(mut g: Guard, id: NodeId) -> Guard {
         None => false,
     };
     end.changed = Some(changed);
-    // The runner may be the last handle: drop it unlocked, its node is then gone.
-    drop(runner);
     let mut g = graph::lock();
     g.finish_run(id, changed);
+    // The runner may be the last handle: dropped after unlocking, its node is then gone.
+    if let Some(runner) = runner {
+        g.bury(runner);
+    }
     drop(end);
     g
 }
 
-/// Brings the computed `id` up to date, then records the read for the current observer.
-/// Returns with the lock released.
-pub(crate) fn read_computed(id: NodeId, observer: Option<NodeId>) {
+/// Brings the computed `id` up to date, then records the read for the current observer, which
+/// then keeps the computed alive (`keep`). Returns with the lock released.
+pub(crate) fn read_computed(id: NodeId, observer: Option<NodeId>, keep: impl FnOnce() -> Keep) {
     let me = thread_id();
     let mut g = graph::lock();
     loop {
@@ -200,6 +202,6 @@ pub(crate) fn read_computed(id: NodeId, observer: Option<NodeId>) {
         }
     }
     if let Some(observer) = observer {
-        g.link(id.index, observer.index);
+        g.link(id.index, observer.index, || Some(keep()));
     }
 }
