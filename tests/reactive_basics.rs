@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use mizu_sync::reactive::{batch, on_cleanup, untrack, Computed, Effect, Signal};
 
-fn log<T: Send + 'static>() -> (Arc<Mutex<Vec<T>>>, Arc<Mutex<Vec<T>>>) {
+type Log<T> = Arc<Mutex<Vec<T>>>;
+
+fn log<T: Send + 'static>() -> (Log<T>, Log<T>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     (log.clone(), log)
 }
