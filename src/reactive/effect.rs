@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use super::disposal::dispose;
 use super::graph::{self, Kind, NodeId, Run, State};
-use super::observer::{observe, run_cleanups, Cleanup};
+use super::observer::{observe, run_cleanups, CleanupSlot};
 use super::validation::{recompute, validate};
 
 /// A side effect that runs once at once, then again after every change of the signals and
@@ -47,14 +47,14 @@ struct EffectInner {
     id: NodeId,
     /// Locked only by the one thread running the effect (runs are exclusive), never contended.
     f: Mutex<Option<Box<dyn FnMut() + Send>>>,
-    cleanups: Mutex<Vec<Cleanup>>,
+    cleanups: CleanupSlot,
     stopped: AtomicBool,
 }
 
 impl Run for EffectInner {
     fn run(&self, id: NodeId) -> bool {
-        run_cleanups(std::mem::take(&mut *lock(&self.cleanups)));
-        if self.stopped.load(Ordering::Acquire) {
+        run_cleanups(self.cleanups.take());
+        if self.stopped.load(Ordering::SeqCst) {
             return false;
         }
         let mut f = lock(&self.f);
@@ -63,10 +63,10 @@ impl Run for EffectInner {
         };
         let ((), cleanups) = observe(id, func);
         drop(f);
-        *lock(&self.cleanups) = cleanups;
-        if self.stopped.load(Ordering::Acquire) {
+        self.cleanups.store(cleanups);
+        if self.stopped.load(Ordering::SeqCst) {
             // Stopped during this run: its cleanups run now, not never.
-            run_cleanups(std::mem::take(&mut *lock(&self.cleanups)));
+            run_cleanups(self.cleanups.take());
         }
         false
     }
@@ -86,7 +86,7 @@ impl Effect {
             let inner = Arc::new(EffectInner {
                 id,
                 f: Mutex::new(Some(Box::new(f))),
-                cleanups: Mutex::new(Vec::new()),
+                cleanups: CleanupSlot::default(),
                 stopped: AtomicBool::new(false),
             });
             let weak: Weak<dyn Run> = Arc::downgrade(&inner) as Weak<dyn Run>;
@@ -132,7 +132,7 @@ impl Effect {
 }
 
 fn stop(inner: &EffectInner) {
-    if inner.stopped.swap(true, Ordering::AcqRel) {
+    if inner.stopped.swap(true, Ordering::SeqCst) {
         return;
     }
     let keep = {
@@ -152,7 +152,7 @@ fn stop(inner: &EffectInner) {
         }
     };
     drop(keep);
-    run_cleanups(std::mem::take(&mut *lock(&inner.cleanups)));
+    run_cleanups(inner.cleanups.take());
 }
 
 impl Drop for Effect {

@@ -140,11 +140,12 @@ impl Drop for Guard {
         let Some(mut g) = self.0.take() else {
             return;
         };
+        if g.graveyard.is_empty() {
+            return;
+        }
         let dead = std::mem::take(&mut g.graveyard);
         drop(g);
-        if !dead.is_empty() {
-            dispose(dead);
-        }
+        dispose(dead);
     }
 }
 
@@ -165,12 +166,20 @@ pub(crate) fn wait(mut g: Guard) -> Guard {
 
 /// A small number naming the current thread (never 0), cheaper than `thread::current().id()`.
 pub(crate) fn thread_id() -> u64 {
+    use std::cell::Cell;
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
     thread_local! {
-        static ID: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+        static ID: Cell<u64> = const { Cell::new(0) };
     }
-    ID.with(|id| *id)
+    ID.with(|id| match id.get() {
+        0 => {
+            let next = NEXT.fetch_add(1, Ordering::Relaxed);
+            id.set(next);
+            next
+        }
+        known => known,
+    })
 }
 
 impl Graph {
@@ -287,11 +296,6 @@ impl Graph {
             self.graveyard.push(keep);
         }
         self.free_links.push(link);
-    }
-
-    /// Drops `keep` after unlocking.
-    pub(crate) fn bury(&mut self, keep: Keep) {
-        self.graveyard.push(keep);
     }
 
     /// Starts re-tracking the sources of `sub` (a run begins).

@@ -165,12 +165,10 @@ pub(crate) fn recompute(mut g: Guard, id: NodeId) -> Guard {
         None => false,
     };
     end.changed = Some(changed);
+    // The runner may be the last handle: drop it unlocked (its node is then gone).
+    drop(runner);
     let mut g = graph::lock();
     g.finish_run(id, changed);
-    // The runner may be the last handle: dropped after unlocking, its node is then gone.
-    if let Some(runner) = runner {
-        g.bury(runner);
-    }
     drop(end);
     g
 }
