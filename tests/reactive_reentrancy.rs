@@ -172,3 +172,27 @@ fn a_panicking_computed_can_be_read_again() {
     source.set(2);
     assert_eq!(computed.get(), 2);
 }
+
+#[test]
+fn a_computed_that_writes_a_signal_runs_the_woken_effects_after_it() {
+    let source = Signal::new(1);
+    let mirror = Signal::new(0);
+    let (s, m) = (source.clone(), mirror.clone());
+    let computed = Computed::new(move || {
+        let v = s.get();
+        m.set(v);
+        v * 10
+    });
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (m2, c2, out) = (mirror.clone(), computed.clone(), seen.clone());
+    // Reads the computed only once the mirror is set: the first write to the mirror happens
+    // inside the computed's first run, which must end before this effect reads it.
+    let _effect = Effect::new(move || {
+        let m = m2.get();
+        let c = if m > 0 { c2.get() } else { 0 };
+        out.lock().unwrap().push((m, c));
+    });
+    assert_eq!(computed.get(), 10);
+    source.set(2);
+    assert_eq!(*seen.lock().unwrap(), [(0, 0), (1, 10), (2, 20)]);
+}

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use super::batch;
 use super::disposal::dispose;
 use super::graph::{self, Kind, NodeId, Run, State};
 use super::observer::{observe, run_cleanups, CleanupSlot};
@@ -94,6 +95,8 @@ impl Effect {
             inner
         };
         run_effect(inner.id);
+        // Effects woken by writes inside computeds this run pulled.
+        batch::flush();
         Effect { inner: Some(inner) }
     }
 

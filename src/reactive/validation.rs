@@ -6,14 +6,17 @@
 //! released only to run a function; on resuming, a frame whose node was reached by a
 //! propagation meanwhile (its `marks` moved) starts over, so no change is missed.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
+use super::batch::{self, Hold};
 use super::graph::{self, thread_id, Guard, Keep, Kind, NodeId, State, NIL};
 
 /// Stack red zone below which a run continues on a fresh stack segment.
 const RED_ZONE: usize = 96 * 1024;
 /// Size of each fresh stack segment.
 const SEGMENT: usize = 1024 * 1024;
+/// Runs nested this deep on one thread before the stack is checked at all.
+const SHALLOW: u32 = 8;
 
 /// One node being validated: where its scan of its sources stands.
 #[derive(Clone, Copy)]
@@ -26,6 +29,8 @@ struct Frame {
 thread_local! {
     /// Spare frame stacks, so validating allocates nothing in the steady state.
     static STACKS: RefCell<Vec<Vec<Frame>>> = const { RefCell::new(Vec::new()) };
+    /// How many runs are nested on this thread.
+    static NESTING: Cell<u32> = const { Cell::new(0) };
 }
 
 fn frame(g: &Guard, id: NodeId) -> Frame {
@@ -137,11 +142,15 @@ struct RunEnd {
 
 impl Drop for RunEnd {
     fn drop(&mut self) {
+        NESTING.with(|n| n.set(n.get() - 1));
         if self.changed.is_none() {
-            // The function panicked: leave the node dirty, release the threads waiting for it.
+            // The function panicked. A computed is left dirty (the next read runs it again); an
+            // effect stays clean, subscribed to what it read, so it is not stuck flagged.
             let mut g = graph::lock();
             if let Some(node) = g.get_mut(self.id) {
-                node.state = State::Dirty;
+                if node.kind == Kind::Computed {
+                    node.state = State::Dirty;
+                }
             }
             g.finish_run(self.id, false);
         }
@@ -156,11 +165,17 @@ pub(crate) fn recompute(mut g: Guard, id: NodeId) -> Guard {
     };
     node.running = thread_id();
     node.state = State::Clean;
+    let kind = node.kind;
     let runner = node.runner.as_ref().and_then(|r| r.upgrade());
     g.begin_tracking(id.index);
     drop(g);
+    // Effects woken by writes inside a computed's function wait until its run is over (they
+    // might read it); whoever called into the graph flushes them then.
+    let hold = (kind == Kind::Computed).then(Hold::new);
+    let nesting = NESTING.with(|n| n.replace(n.get() + 1));
     let mut end = RunEnd { id, changed: None };
     let changed = match &runner {
+        Some(r) if nesting < SHALLOW => r.run(id),
         Some(r) => stacker::maybe_grow(RED_ZONE, SEGMENT, || r.run(id)),
         None => false,
     };
@@ -170,6 +185,7 @@ pub(crate) fn recompute(mut g: Guard, id: NodeId) -> Guard {
     let mut g = graph::lock();
     g.finish_run(id, changed);
     drop(end);
+    drop(hold);
     g
 }
 
@@ -202,4 +218,6 @@ pub(crate) fn read_computed(id: NodeId, observer: Option<NodeId>, keep: impl FnO
     if let Some(observer) = observer {
         g.link(id.index, observer.index, || Some(keep()));
     }
+    drop(g);
+    batch::flush();
 }
