@@ -494,3 +494,111 @@ impl Graph {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deps(g: &Graph, sub: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut link = g.nodes[sub as usize].deps_head;
+        while link != NIL {
+            out.push(g.links[link as usize].dep);
+            link = g.links[link as usize].next_dep;
+        }
+        out
+    }
+
+    fn subs(g: &Graph, dep: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut link = g.nodes[dep as usize].subs_head;
+        while link != NIL {
+            out.push(g.links[link as usize].sub);
+            link = g.links[link as usize].next_sub;
+        }
+        out
+    }
+
+    fn run(g: &mut Graph, sub: u32, reads: &[u32]) {
+        g.begin_tracking(sub);
+        for &dep in reads {
+            g.link(dep, sub, || None);
+        }
+        g.end_tracking(sub);
+    }
+
+    #[test]
+    fn re_tracking_reuses_edges_and_drops_the_unread_ones() {
+        let mut g = Graph::new();
+        let (a, b, c) = (
+            g.add(Kind::Signal),
+            g.add(Kind::Signal),
+            g.add(Kind::Signal),
+        );
+        let sub = g.add(Kind::Computed);
+        run(&mut g, sub.index, &[a.index, b.index, a.index, b.index]);
+        assert_eq!(
+            deps(&g, sub.index),
+            [a.index, b.index],
+            "repeated reads link once"
+        );
+        let links_used = g.links.len();
+        run(&mut g, sub.index, &[a.index, b.index]);
+        assert_eq!(
+            g.links.len(),
+            links_used,
+            "the same reads reuse the same links"
+        );
+        run(&mut g, sub.index, &[c.index, a.index]);
+        assert_eq!(deps(&g, sub.index), [c.index, a.index]);
+        assert_eq!(subs(&g, b.index), Vec::<u32>::new(), "b is no longer read");
+        assert_eq!(subs(&g, a.index), [sub.index]);
+    }
+
+    #[test]
+    fn removing_a_node_unlinks_both_sides_and_recycles_its_slot() {
+        let mut g = Graph::new();
+        let source = g.add(Kind::Signal);
+        let middle = g.add(Kind::Computed);
+        let sink = g.add(Kind::Effect);
+        run(&mut g, middle.index, &[source.index]);
+        run(&mut g, sink.index, &[middle.index]);
+        let marks = g.nodes[sink.index as usize].marks;
+        g.remove(middle);
+        assert!(g.get(middle).is_none());
+        assert_eq!(subs(&g, source.index), Vec::<u32>::new());
+        assert_eq!(deps(&g, sink.index), Vec::<u32>::new());
+        assert_ne!(
+            g.nodes[sink.index as usize].marks, marks,
+            "validators restart"
+        );
+        let again = g.add(Kind::Signal);
+        assert_eq!(again.index, middle.index);
+        assert_ne!(again.generation, middle.generation);
+        assert!(g.get(middle).is_none(), "the old id stays dead");
+    }
+
+    #[test]
+    fn propagation_marks_direct_subscribers_dirty_the_rest_check_and_queues_effects_once() {
+        let mut g = Graph::new();
+        let source = g.add(Kind::Signal);
+        let (left, right) = (g.add(Kind::Computed), g.add(Kind::Computed));
+        let effect = g.add(Kind::Effect);
+        for node in [left, right, effect] {
+            g.get_mut(node).unwrap().state = State::Clean;
+        }
+        run(&mut g, left.index, &[source.index]);
+        run(&mut g, right.index, &[source.index]);
+        run(&mut g, effect.index, &[left.index, right.index]);
+        let mut queued = Vec::new();
+        g.propagate(source.index, &mut |id| queued.push(id));
+        assert_eq!(queued, [effect], "a diamond queues its effect once");
+        assert_eq!(g.get(left).unwrap().state, State::Dirty);
+        assert_eq!(g.get(right).unwrap().state, State::Dirty);
+        assert_eq!(g.get(effect).unwrap().state, State::Check);
+        assert_eq!(g.get(source).unwrap().version, 1);
+        queued.clear();
+        g.propagate(source.index, &mut |id| queued.push(id));
+        assert!(queued.is_empty(), "already flagged: not queued again");
+    }
+}
