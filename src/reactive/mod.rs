@@ -75,6 +75,7 @@
 mod batch;
 mod computed;
 mod disposal;
+mod edges;
 mod effect;
 mod graph;
 mod observer;
