@@ -240,3 +240,43 @@ fn nodes_made_on_one_thread_are_triggered_from_another() {
         "stopped by a drop on another thread"
     );
 }
+
+#[test]
+fn a_dependency_cycle_across_two_threads_panics_instead_of_deadlocking() {
+    use std::sync::Barrier;
+    type Slot = Arc<Mutex<Option<Computed<i32>>>>;
+    let (x_slot, y_slot): (Slot, Slot) = Default::default();
+    let barrier = Arc::new(Barrier::new(2));
+    let first_pass = Arc::new(AtomicUsize::new(0));
+    let make = |other: Slot| {
+        let (barrier, first_pass) = (barrier.clone(), first_pass.clone());
+        Computed::new(move || {
+            // Both threads start their computed before either reads the other.
+            if first_pass.fetch_add(1, Ordering::SeqCst) < 2 {
+                barrier.wait();
+            }
+            let other = other.lock().unwrap().clone();
+            other.map_or(0, |c| c.get() + 1)
+        })
+    };
+    let x = make(y_slot.clone());
+    let y = make(x_slot.clone());
+    *x_slot.lock().unwrap() = Some(x.clone());
+    *y_slot.lock().unwrap() = Some(y.clone());
+    let (results_tx, results_rx) = mpsc::channel();
+    let workers: Vec<_> = [x, y]
+        .into_iter()
+        .map(|c| {
+            let results_tx = results_tx.clone();
+            thread::spawn(move || {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.get()));
+                results_tx.send(result.is_err()).unwrap();
+            })
+        })
+        .collect();
+    join_within(Duration::from_secs(30), workers);
+    let panicked: Vec<bool> = results_rx.try_iter().collect();
+    assert_eq!(panicked, [true, true], "both reads report the cycle");
+    x_slot.lock().unwrap().take();
+    y_slot.lock().unwrap().take();
+}

@@ -109,8 +109,8 @@ pub(crate) struct Graph {
     pub(super) graveyard: Vec<Keep>,
     /// Scratch stack of propagation, kept to avoid allocating per write.
     stack: Vec<(u32, bool)>,
-    /// Threads blocked in [`wait`] for a run on another thread to finish.
-    waiters: usize,
+    /// Threads blocked in [`wait_for`], each with the node whose run it waits for.
+    waiting: Vec<(u64, u32)>,
 }
 
 /// The one graph of the process.
@@ -155,12 +155,16 @@ pub(crate) fn lock() -> Guard {
     Guard(Some(GRAPH.lock().unwrap_or_else(PoisonError::into_inner)))
 }
 
-/// Releases the lock until some run finishes, then takes it again.
-pub(crate) fn wait(mut g: Guard) -> Guard {
-    g.waiters += 1;
+/// Releases the lock until the run of `node` (on another thread) may have finished, then
+/// takes it again. Callers first rule out a deadlock with [`Graph::would_deadlock`].
+pub(crate) fn wait_for(mut g: Guard, node: u32) -> Guard {
+    let me = thread_id();
+    g.waiting.push((me, node));
     let inner = g.0.take().expect("guard is held");
     let mut inner = WAKE.wait(inner).unwrap_or_else(PoisonError::into_inner);
-    inner.waiters -= 1;
+    if let Some(at) = inner.waiting.iter().position(|&(t, _)| t == me) {
+        inner.waiting.swap_remove(at);
+    }
     Guard(Some(inner))
 }
 
@@ -192,7 +196,7 @@ impl Graph {
             free_links: Vec::new(),
             graveyard: Vec::new(),
             stack: Vec::new(),
-            waiters: 0,
+            waiting: Vec::new(),
         }
     }
 
@@ -326,9 +330,25 @@ impl Graph {
         self.stack = stack;
     }
 
+    /// Whether waiting for the run of `node` would close a ring of threads each waiting for a
+    /// run the next one is doing, back to `me`: a dependency cycle across threads.
+    pub(crate) fn would_deadlock(&self, node: u32, me: u64) -> bool {
+        let mut owner = self.nodes[node as usize].running;
+        for _ in 0..=self.waiting.len() {
+            if owner == me {
+                return true;
+            }
+            match self.waiting.iter().find(|&&(t, _)| t == owner) {
+                Some(&(_, next)) => owner = self.nodes[next as usize].running,
+                None => return false,
+            }
+        }
+        false
+    }
+
     /// A run ended: keeps the sources it read, releases waiters, records a changed value.
     pub(crate) fn finish_run(&mut self, id: NodeId, changed: bool) {
-        let waiters = self.waiters;
+        let waiters = self.waiting.len();
         let Some(node) = self.get_mut(id) else {
             if waiters > 0 {
                 WAKE.notify_all();

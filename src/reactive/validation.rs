@@ -72,10 +72,10 @@ pub(crate) fn validate(mut g: Guard, root: NodeId) -> (Guard, bool) {
                 // Running on another thread, which re-runs it after if needed.
                 break false;
             }
-            if node.running == me {
+            if g.would_deadlock(top.id.index, me) {
                 cycle();
             }
-            g = graph::wait(g);
+            g = graph::wait_for(g, top.id.index);
             continue;
         }
         if node.marks != top.marks {
@@ -95,10 +95,14 @@ pub(crate) fn validate(mut g: Guard, root: NodeId) -> (Guard, bool) {
             let dep = &g.nodes[link.dep as usize];
             if dep.kind == Kind::Computed && (dep.running != 0 || dep.state != State::Clean) {
                 let dep_id = g.id_of(link.dep);
-                if dep.running == me {
-                    cycle();
+                if dep.running != 0 && g.would_deadlock(link.dep, me) {
+                    // Running up this thread's stack (or a ring of threads): reached through
+                    // a source read last time, maybe no longer. Count it as changed; if the
+                    // run reads it again, that read reports the cycle.
+                    dirty = true;
+                    break;
                 } else if dep.running != 0 {
-                    g = graph::wait(g);
+                    g = graph::wait_for(g, link.dep);
                 } else if dep.state == State::Dirty {
                     g = recompute(g, dep_id);
                 } else {
@@ -198,11 +202,11 @@ pub(crate) fn read_computed(id: NodeId, observer: Option<NodeId>, keep: impl FnO
         let Some(node) = g.get(id) else {
             return;
         };
-        if node.running == me {
-            cycle();
-        }
         if node.running != 0 {
-            g = graph::wait(g);
+            if g.would_deadlock(id.index, me) {
+                cycle();
+            }
+            g = graph::wait_for(g, id.index);
             continue;
         }
         if node.state == State::Clean {
