@@ -42,10 +42,10 @@ fn frame(g: &Guard, id: NodeId) -> Frame {
     }
 }
 
+/// Reports a computed read while it computes: by itself (directly or through its sources), or
+/// through computeds that other threads are running and waiting on.
 fn cycle() -> ! {
-    panic!(
-        "reactive cycle: a computed read itself (directly or through its sources) while computing"
-    )
+    panic!("reactive cycle: a computed was read while computing, by itself or through others")
 }
 
 /// Decides whether `root` must run, recomputing stale computeds upstream on the way.
