@@ -36,6 +36,9 @@
 //!
 //! - **Glitch-free.** After a write, each computed and effect downstream runs at most once, in
 //!   dependency order, and only ever sees a fully updated graph (no half-applied diamonds).
+//!   Writes racing on other threads are not isolated from a run under way (there are no
+//!   snapshots): a run may see one such write in one source and not yet in another, but it has
+//!   then been marked by that write and runs again, so its last run sees the settled graph.
 //! - **Equality cut-off.** Writing an equal value notifies nobody; a computed whose new result
 //!   equals its old one wakes nothing downstream.
 //! - **Dynamic dependencies.** A source that a function no longer reads no longer wakes it.
