@@ -1,9 +1,10 @@
 //! Concurrency: eight threads write to one client's collection (ids of their own and ids they
-//! share) while its engine syncs (live and polling), a thread calls `sync()` over and over,
-//! computeds and effects read (`count`, `find`, single entities) and check invariants, and a
-//! second client writes and syncs the same scope. A watchdog fails the test with the phase it
-//! is stuck in when progress stops (a deadlock). Afterwards, the last write to each id wins on
-//! the server and in both clients, and the effects saw the final values (no lost wake-up).
+//! share) while its engine syncs (live and polling), computeds and effects read (`count`,
+//! `find`, single entities) and check invariants, and a second client writes and syncs the
+//! same scope; one thread per client calls `sync()` over and over. A watchdog fails the test
+//! with the phase it is stuck in when progress stops (a deadlock). Afterwards, the last write
+//! to each id wins on the server and in both clients, and the effects saw the final values (no
+//! lost wake-up).
 //!
 //! `MIZU_CONCURRENCY_SECS` sets how long the writers run (default 4 s); the seed is printed and
 //! `MIZU_CHAOS_SEED` replays the writers' choices. Runs against the reference server, or the
@@ -242,9 +243,10 @@ fn run(seed: u64, run_for: Duration, watched: Arc<Progress>) {
                 })
             })
             .collect();
-        s.spawn(|| {
-            while !stop.load(Ordering::Relaxed) {
-                for c in [&a, &b] {
+        for c in [&a, &b] {
+            let (stop, syncs, longest_sync) = (&stop, &syncs, &longest_sync);
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
                     // Errors are possible (a request timing out on a loaded machine); the
                     // final flush checks that everything arrived.
                     let started = Instant::now();
@@ -255,8 +257,8 @@ fn run(seed: u64, run_for: Duration, watched: Arc<Progress>) {
                     syncs.fetch_add(1, Ordering::Relaxed);
                     progress.tick();
                 }
-            }
-        });
+            });
+        }
         thread::sleep(run_for);
         stop.store(true, Ordering::Relaxed);
         let join = |hs: Vec<thread::ScopedJoinHandle<'_, (String, LastWrites)>>| {
