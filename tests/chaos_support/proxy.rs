@@ -96,6 +96,8 @@ impl FaultMix {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FaultCounts {
     pub connections: u64,
+    /// WebSocket handshakes (requests starting with `GET `) that reached the proxy.
+    pub live_handshakes: u64,
     pub clean: u64,
     pub refused: u64,
     pub delayed: u64,
@@ -116,9 +118,10 @@ impl fmt::Display for FaultCounts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} connections ({} refused); exchanges: {} clean, {} delayed, {} reset, {} truncated, {} hung, {} swallowed",
+            "{} connections ({} refused, {} live handshakes); exchanges: {} clean, {} delayed, {} reset, {} truncated, {} hung, {} swallowed",
             self.connections,
             self.refused,
+            self.live_handshakes,
             self.clean,
             self.delayed,
             self.reset,
@@ -138,6 +141,7 @@ struct State {
     next_connection: AtomicU64,
     counts: [AtomicU64; KINDS.len()],
     connections: AtomicU64,
+    live_handshakes: AtomicU64,
     /// Open sockets by connection, so that they can be cut all at once.
     open: Mutex<HashMap<u64, Vec<TcpStream>>>,
 }
@@ -203,6 +207,7 @@ impl ChaosProxy {
             next_connection: AtomicU64::new(0),
             counts: Default::default(),
             connections: AtomicU64::new(0),
+            live_handshakes: AtomicU64::new(0),
             open: Mutex::new(HashMap::new()),
         });
         let accept = {
@@ -239,6 +244,7 @@ impl ChaosProxy {
         };
         FaultCounts {
             connections: self.state.connections.load(Ordering::SeqCst),
+            live_handshakes: self.state.live_handshakes.load(Ordering::SeqCst),
             clean: c(Fault::Clean),
             refused: c(Fault::Refuse),
             delayed: c(Fault::Delay),
@@ -420,6 +426,9 @@ impl Pipe {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
+            if self.upstream && buf[..n].starts_with(b"GET ") {
+                self.state.live_handshakes.fetch_add(1, Ordering::SeqCst);
+            }
             let step = self
                 .exchange
                 .lock()
