@@ -7,7 +7,7 @@
 //! server changes run on the engine thread, with no lock of this crate held; a panic in one is
 //! caught and reported, and the engine goes on.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -316,14 +316,16 @@ impl Engine {
     }
 
     fn send_push(&mut self, request: RequestId, limit: usize) {
-        let skip: Vec<&str> = self.awaiting.iter().map(|(id, _)| id.as_str()).collect();
+        // A set: `awaiting` holds every acknowledged mutation until a pull covers it, which
+        // can be thousands while a backlog drains; a list made each push quadratic.
+        let skip: HashSet<&str> = self.awaiting.iter().map(|(id, _)| id.as_str()).collect();
         let mutations: Vec<_> = self
             .shared
             .store
             .pending(limit + skip.len())
             .into_iter()
             .map(|p| p.mutation)
-            .filter(|m| !skip.contains(&m.id.as_str()))
+            .filter(|m| !skip.contains(m.id.as_str()))
             .take(limit)
             .collect();
         let sent: Vec<SentMutation> = mutations
