@@ -110,7 +110,9 @@ impl Client {
         self.shared.is_started()
     }
 
-    /// Pushes everything pending, then pulls, and returns when both are done. Skips a running
+    /// Pushes everything pending at the call, then pulls, and returns when both are done: the
+    /// server has every write made before the call, and the local state has everything the
+    /// server had when the pull began. Writes made meanwhile do not hold it up. Skips a running
     /// retry backoff.
     ///
     /// # Errors
