@@ -11,7 +11,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod capi;
+mod capi;
 pub(crate) mod client;
 mod collection;
 pub mod protocol;

@@ -273,7 +273,10 @@ pub(crate) fn status_json(status: &SyncStatus) -> String {
 /// # Threading
 /// Any thread.
 #[no_mangle]
-pub extern "C" fn mizu_client_status(client: *const MizuClient, out: *mut *mut c_char) -> MizuStatus {
+pub extern "C" fn mizu_client_status(
+    client: *const MizuClient,
+    out: *mut *mut c_char,
+) -> MizuStatus {
     read(client, out, std::ptr::null_mut(), |c| {
         give(&status_json(&c.status().get_untracked()))
     })

@@ -30,7 +30,10 @@ fn value_of(entity: &Entity<Value>) -> Result<String, CError> {
 ///
 /// # Safety
 /// `id` is NULL or a NUL-terminated string valid for this call.
-unsafe fn entity_at(collection: *const MizuCollection, id: *const c_char) -> Result<Entity<Value>, CError> {
+unsafe fn entity_at(
+    collection: *const MizuCollection,
+    id: *const c_char,
+) -> Result<Entity<Value>, CError> {
     let collection = handles::collection(collection)?;
     // SAFETY: forwarded from this function's contract.
     let id = unsafe { text(id, "id") }?;
@@ -275,7 +278,10 @@ pub extern "C" fn mizu_entity_get(entity: *const MizuEntity, out: *mut *mut c_ch
 /// # Threading
 /// Any thread.
 #[no_mangle]
-pub extern "C" fn mizu_entity_set(entity: *const MizuEntity, value_json: *const c_char) -> MizuStatus {
+pub extern "C" fn mizu_entity_set(
+    entity: *const MizuEntity,
+    value_json: *const c_char,
+) -> MizuStatus {
     call(|| {
         let entity = handles::entity(entity)?;
         // SAFETY: the caller passes a NUL-terminated string valid for this call.

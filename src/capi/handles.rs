@@ -72,10 +72,22 @@ macro_rules! accessor {
 }
 
 accessor!(client, MizuClient, Client, "client", Arc<Client>);
-accessor!(collection, MizuCollection, Collection, "collection", Collection<Value>);
+accessor!(
+    collection,
+    MizuCollection,
+    Collection,
+    "collection",
+    Collection<Value>
+);
 accessor!(entity, MizuEntity, Entity, "entity", Entity<Value>);
 accessor!(signal, MizuSignal, Signal, "signal", Signal<Value>);
-accessor!(computed, MizuComputed, Computed, "computed", Computed<ComputedValue>);
+accessor!(
+    computed,
+    MizuComputed,
+    Computed,
+    "computed",
+    Computed<ComputedValue>
+);
 
 /// Unregisters the handle and drops its object here, after the registry lock is released
 /// (dropping may run C `release` callbacks and stop effects).

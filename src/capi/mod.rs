@@ -24,6 +24,9 @@
 //! - **No panic crosses the boundary**: one is caught and returned as `MIZU_ERR_PANIC`.
 
 #![allow(unsafe_code)]
+// The module is private on purpose: its functions take raw pointers from C and are sound only
+// under the contracts the header documents, so Rust code must not call them as safe functions.
+// `#[no_mangle]` still exports every one of them from the shared and static libraries.
 
 mod boundary;
 mod callback;
@@ -38,21 +41,6 @@ mod strings;
 mod subscription;
 
 use std::ffi::c_char;
-
-pub use callback::{
-    MizuComputeFn, MizuErrorFn, MizuReleaseFn, MizuSyncFn, MizuValueFn, MizuVoidFn,
-};
-pub use client::*;
-pub use collection::*;
-pub use handles::{
-    MizuClient, MizuCollection, MizuComputed, MizuEffect, MizuEntity, MizuSignal,
-    MizuSubscription,
-};
-pub use options::MizuClientCallbacks;
-pub use reactive::*;
-pub use status::{mizu_last_error_message, mizu_status_name, MizuStatus};
-pub use strings::mizu_string_free;
-pub use subscription::*;
 
 /// The library's version, e.g. `"0.1.0"`.
 ///

@@ -33,7 +33,10 @@ extern "C" {
 /// # Threading
 /// Signals may be read and written from any thread.
 #[no_mangle]
-pub extern "C" fn mizu_signal_new(initial_json: *const c_char, out: *mut *mut MizuSignal) -> MizuStatus {
+pub extern "C" fn mizu_signal_new(
+    initial_json: *const c_char,
+    out: *mut *mut MizuSignal,
+) -> MizuStatus {
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a handle.
         let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
@@ -72,7 +75,10 @@ pub extern "C" fn mizu_signal_get(signal: *const MizuSignal, out: *mut *mut c_ch
 /// # Threading
 /// Any thread.
 #[no_mangle]
-pub extern "C" fn mizu_signal_set(signal: *const MizuSignal, value_json: *const c_char) -> MizuStatus {
+pub extern "C" fn mizu_signal_set(
+    signal: *const MizuSignal,
+    value_json: *const c_char,
+) -> MizuStatus {
     call(|| {
         let signal = handles::signal(signal)?;
         // SAFETY: the caller passes a NUL-terminated string valid for this call.
@@ -96,7 +102,10 @@ pub extern "C" fn mizu_signal_free(signal: *mut MizuSignal) -> MizuStatus {
 }
 
 /// Runs a C compute function and takes over the `malloc`ed JSON text it returns.
-fn compute(f: unsafe extern "C" fn(*mut c_void) -> *mut c_char, user_data: &UserData) -> ComputedValue {
+fn compute(
+    f: unsafe extern "C" fn(*mut c_void) -> *mut c_char,
+    user_data: &UserData,
+) -> ComputedValue {
     // SAFETY: the caller registered `f` with this user_data, callable from any thread.
     let ptr = unsafe { f(user_data.ptr()) };
     if ptr.is_null() {
@@ -165,12 +174,16 @@ pub extern "C" fn mizu_computed_new(
 /// # Threading
 /// Any thread. Tracked inside another computed or an effect.
 #[no_mangle]
-pub extern "C" fn mizu_computed_get(computed: *const MizuComputed, out: *mut *mut c_char) -> MizuStatus {
+pub extern "C" fn mizu_computed_get(
+    computed: *const MizuComputed,
+    out: *mut *mut c_char,
+) -> MizuStatus {
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a string pointer.
         let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
         let computed = handles::computed(computed)?;
-        let text = computed.with(|value| value.as_ref().map(Value::to_string).map_err(Clone::clone))?;
+        let text =
+            computed.with(|value| value.as_ref().map(Value::to_string).map_err(Clone::clone))?;
         out.set(give(&text));
         Ok(())
     })

@@ -12,6 +12,7 @@ use crate::Error;
 /// New codes are only ever appended; existing values never change.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names, reason = "C names them MIZU_*")]
 pub enum MizuStatus {
     /// Success.
     MizuOk = 0,
@@ -136,7 +137,10 @@ pub extern "C" fn mizu_last_error_message() -> *const c_char {
 /// Every status with its name, in code order.
 const NAMES: [(MizuStatus, &CStr); 15] = [
     (MizuStatus::MizuOk, c"MIZU_OK"),
-    (MizuStatus::MizuErrInvalidArgument, c"MIZU_ERR_INVALID_ARGUMENT"),
+    (
+        MizuStatus::MizuErrInvalidArgument,
+        c"MIZU_ERR_INVALID_ARGUMENT",
+    ),
     (MizuStatus::MizuErrInvalidJson, c"MIZU_ERR_INVALID_JSON"),
     (MizuStatus::MizuErrNotFound, c"MIZU_ERR_NOT_FOUND"),
     (MizuStatus::MizuErrClosed, c"MIZU_ERR_CLOSED"),
@@ -201,7 +205,11 @@ mod tests {
             assert_eq!(*status as usize, i, "codes are dense and in order");
         }
         // SAFETY: the returned pointers are static NUL-terminated strings.
-        let name = |n| unsafe { CStr::from_ptr(mizu_status_name(n)) }.to_str().unwrap();
+        let name = |n| {
+            unsafe { CStr::from_ptr(mizu_status_name(n)) }
+                .to_str()
+                .unwrap()
+        };
         assert_eq!(name(3), "MIZU_ERR_NOT_FOUND");
         assert_eq!(name(99), "MIZU_ERR_UNKNOWN");
         assert_eq!(name(-1), "MIZU_ERR_UNKNOWN");
@@ -210,7 +218,10 @@ mod tests {
     #[test]
     fn tells_malformed_json_from_json_of_the_wrong_shape() {
         let syntax = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
-        assert_eq!(CError::json("v", &syntax).status, MizuStatus::MizuErrInvalidJson);
+        assert_eq!(
+            CError::json("v", &syntax).status,
+            MizuStatus::MizuErrInvalidJson
+        );
         let shape = serde_json::from_str::<u8>("\"x\"").unwrap_err();
         assert_eq!(
             CError::json("v", &shape).status,

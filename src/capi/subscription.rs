@@ -7,7 +7,9 @@ use super::boundary::{call, Out};
 use super::callback::{MizuReleaseFn, MizuValueFn, UserData};
 use super::client::status_json;
 use super::collection::all_json;
-use super::handles::{self, issue, MizuClient, MizuCollection, MizuEntity, MizuSignal, MizuSubscription};
+use super::handles::{
+    self, issue, MizuClient, MizuCollection, MizuEntity, MizuSignal, MizuSubscription,
+};
 use super::registry::Object;
 use super::status::{c_text, CError, MizuStatus};
 use crate::reactive::Effect;
