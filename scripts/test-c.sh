@@ -151,6 +151,7 @@ fi
 # --- pkg-config ----------------------------------------------------------------------------
 prefix="$work/prefix"
 rm -rf "$prefix"
+# shellcheck disable=SC2046 # pkg-config prints flags meant to be split into words
 if make -s -C bindings/c "${make_args[@]}" PREFIX="$prefix" install >"$work/install.log" 2>&1 &&
     gcc -std=c11 -Wall -Wextra -Werror examples/c/todo.c -o "$work/todo-pkg-config" \
         $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs mizu-sync) \

@@ -128,8 +128,17 @@ bool server_start(Server *server, const char *addr, const char *db_path) {
         server_kill(server);
         return false;
     }
-    snprintf(server->addr, sizeof server->addr, "%s", line + strlen(prefix));
-    snprintf(server->base_url, sizeof server->base_url, "http://%s/_sync", server->addr);
+    const char *listening = line + strlen(prefix);
+    size_t length = strlen(listening);
+    if (length >= sizeof server->addr) {
+        fprintf(stderr, "server address too long: %s\n", listening);
+        server_kill(server);
+        return false;
+    }
+    memcpy(server->addr, listening, length + 1);
+    strcpy(server->base_url, "http://");
+    strcat(server->base_url, server->addr);
+    strcat(server->base_url, "/_sync");
     return true;
 }
 
