@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -152,6 +154,38 @@ void server_kill(Server *server) {
         close(server->stdout_fd);
         server->stdout_fd = -1;
     }
+}
+
+bool admin_post(const char *base_url, const char *path, const char *body) {
+    char host[128], port[16];
+    if (sscanf(base_url, "http://%127[^:]:%15[0-9]", host, port) != 2) return false;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *found = NULL;
+    if (getaddrinfo(host, port, &hints, &found) != 0) return false;
+    int fd = socket(found->ai_family, found->ai_socktype, found->ai_protocol);
+    bool connected = fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) == 0;
+    freeaddrinfo(found);
+    if (!connected) {
+        if (fd >= 0) close(fd);
+        return false;
+    }
+    char request[1024];
+    int length = snprintf(request, sizeof request,
+                          "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\n"
+                          "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                          path, host, port, strlen(body), body);
+    bool sent = length > 0 && (size_t)length < sizeof request &&
+                write(fd, request, (size_t)length) == (ssize_t)length;
+    char answer[64] = "";
+    size_t used = 0;
+    while (sent && used + 1 < sizeof answer) {
+        ssize_t n = read(fd, answer + used, sizeof answer - 1 - used);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        used += (size_t)n;
+    }
+    answer[used] = '\0';
+    close(fd);
+    return strncmp(answer, "HTTP/1.1 200", 12) == 0;
 }
 
 bool wait_until(bool (*cond)(void *ctx), void *ctx, int timeout_ms) {

@@ -77,6 +77,10 @@ bool server_start(Server *server, const char *addr, const char *db_path);
 /* Kills the server (SIGKILL) and reaps it. */
 void server_kill(Server *server);
 
+/* POSTs `body` (JSON) to `path` of the server behind `base_url` (http://host:port/...) and
+ * returns whether it answered 200. For the admin API (`/_admin/reject`, `/_admin/trim`). */
+bool admin_post(const char *base_url, const char *path, const char *body);
+
 /* Polls `cond(ctx)` every 5 ms until it holds or `timeout_ms` passes; returns whether it held. */
 bool wait_until(bool (*cond)(void *ctx), void *ctx, int timeout_ms);
 

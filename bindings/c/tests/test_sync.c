@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "support.h"
 
@@ -16,6 +17,7 @@ typedef struct {
     atomic_int onlines;
     atomic_int offlines;
     atomic_int errors;
+    atomic_int rejected; /* errors reported as MIZU_ERR_REJECTED */
     atomic_int released;
     atomic_int on_main_thread; /* callbacks that ran on the test's own thread */
     atomic_uint_least64_t last_cursor;
@@ -44,10 +46,11 @@ static void on_offline(void *user_data) {
 }
 
 static void on_error(void *user_data, MizuStatus status, const char *message) {
-    (void)status;
-    note_thread(user_data);
+    Events *events = user_data;
+    note_thread(events);
     CHECK(message != NULL && *message != '\0');
-    atomic_fetch_add(&((Events *)user_data)->errors, 1);
+    if (status == MIZU_ERR_REJECTED) atomic_fetch_add(&events->rejected, 1);
+    atomic_fetch_add(&events->errors, 1);
 }
 
 static void on_release(void *user_data) { atomic_fetch_add(&((Events *)user_data)->released, 1); }
@@ -181,7 +184,18 @@ static void server_changes_wake_effects_and_callbacks_on_the_sync_thread(void) {
     CHECK(atomic_load(&events.released) == 1);
 }
 
-static bool went_offline(void *ctx) { return atomic_load(&((Events *)ctx)->offlines) >= 1; }
+/* The offline callback and the status flag the engine updates right after it. */
+typedef struct {
+    Events *events;
+    const MizuClient *client;
+} Offline;
+
+static bool went_offline(void *ctx) {
+    Offline *offline = ctx;
+    bool online = true;
+    return atomic_load(&offline->events->offlines) >= 1 &&
+           mizu_client_is_online(offline->client, &online) == MIZU_OK && !online;
+}
 
 static void offline_writes_reach_the_server_after_it_comes_back(void) {
     char server_db[512], client_db[512];
@@ -203,10 +217,8 @@ static void offline_writes_reach_the_server_after_it_comes_back(void) {
     server_kill(&server);
     CHECK_OK(mizu_collection_create(todos, "during-1", "2", NULL));
     CHECK_OK(mizu_collection_set(todos, "before", "10"));
-    CHECK(wait_until(went_offline, &events, 10000));
-    bool online = true;
-    CHECK_OK(mizu_client_is_online(client, &online));
-    CHECK(!online);
+    Offline offline = {.events = &events, .client = client};
+    CHECK(wait_until(went_offline, &offline, 10000));
     size_t pending = 0;
     CHECK_OK(mizu_client_pending_count(client, &pending));
     CHECK(pending == 2);
@@ -239,6 +251,34 @@ static void offline_writes_reach_the_server_after_it_comes_back(void) {
     remove_db(client_db);
 }
 
+static bool was_rejected(void *ctx) { return atomic_load(&((Events *)ctx)->rejected) >= 1; }
+
+static void rejected_write_reaches_on_error_as_rejected_and_rolls_back(void) {
+    char marker[64], rule[256], value[128];
+    snprintf(marker, sizeof marker, "reject-me-%ld", (long)getpid());
+    snprintf(rule, sizeof rule, "{\"arg_contains\":\"%s\",\"error\":\"not on my watch\"}", marker);
+    snprintf(value, sizeof value, "{\"title\":\"%s\"}", marker);
+    CHECK(admin_post(test_base_url(), "/_admin/reject", rule));
+
+    Events events = {0};
+    MizuClient *client = started(test_base_url(), test_scope("rejected"), NULL, &events);
+    MizuCollection *todos = NULL;
+    CHECK_OK(mizu_client_collection(client, "todo", &todos));
+    CHECK_OK(mizu_collection_create(todos, "kept", "{\"title\":\"fine\"}", NULL));
+    CHECK_OK(mizu_collection_create(todos, "doomed", value, NULL));
+    CHECK_OK(mizu_client_flush(client, 10000));
+    CHECK(wait_until(was_rejected, &events, 5000));
+    CHECK(atomic_load(&events.on_main_thread) == 0);
+    bool exists = true;
+    CHECK_OK(mizu_collection_exists(todos, "doomed", &exists));
+    CHECK(!exists);
+    CHECK_OK(mizu_collection_exists(todos, "kept", &exists));
+    CHECK(exists);
+
+    CHECK_OK(mizu_collection_free(todos));
+    CHECK_OK(mizu_client_free(client));
+}
+
 /* Records the status JSON deliveries of a subscription. */
 typedef struct {
     atomic_int calls;
@@ -269,6 +309,26 @@ static void status_subscription_follows_the_pending_queue(void) {
     CHECK_OK(mizu_client_free(client));
 }
 
+static void paused_client_queues_writes_until_resumed(void) {
+    MizuClient *client = started(test_base_url(), test_scope("paused"), NULL, NULL);
+    CHECK_OK(mizu_client_pause(client));
+    CHECK_OK(mizu_client_mutate(client, "todo.archive_done", NULL, NULL));
+    CHECK_STATUS(mizu_client_sync(client), MIZU_ERR_PAUSED);
+    char *status = NULL;
+    CHECK_OK(mizu_client_status(client, &status));
+    CHECK(strstr(status, "\"paused\":true") != NULL);
+    CHECK(strstr(status, "\"pending\":1") != NULL);
+    CHECK_OK(mizu_string_free(status));
+    CHECK_OK(mizu_client_resume(client));
+    CHECK_OK(mizu_client_flush(client, 10000));
+    size_t pending = 1;
+    CHECK_OK(mizu_client_pending_count(client, &pending));
+    CHECK(pending == 0);
+    CHECK_OK(mizu_client_stop(client));
+    CHECK_STATUS(mizu_client_sync(client), MIZU_ERR_NOT_STARTED);
+    CHECK_OK(mizu_client_free(client));
+}
+
 int main(int argc, char **argv) {
     static const Test tests[] = {
         {"two_clients_converge_through_the_server", two_clients_converge_through_the_server},
@@ -276,6 +336,9 @@ int main(int argc, char **argv) {
          server_changes_wake_effects_and_callbacks_on_the_sync_thread},
         {"offline_writes_reach_the_server_after_it_comes_back",
          offline_writes_reach_the_server_after_it_comes_back},
+        {"rejected_write_reaches_on_error_as_rejected_and_rolls_back",
+         rejected_write_reaches_on_error_as_rejected_and_rolls_back},
+        {"paused_client_queues_writes_until_resumed", paused_client_queues_writes_until_resumed},
         {"status_subscription_follows_the_pending_queue",
          status_subscription_follows_the_pending_queue},
     };
