@@ -34,8 +34,8 @@ use crate::{Client, SyncStatus};
 /// # Ownership
 /// On success `*out` receives a new client handle, owned by the caller, to be freed with
 /// `mizu_client_free`; on error `*out` is set to NULL. `callbacks->release` is called exactly
-/// once: when the client and every collection and entity made from it are freed, or before this
-/// function returns if it fails.
+/// once: when the client and every handle made from it (collections, entities, their
+/// subscriptions) are freed, or before this function returns if it fails.
 ///
 /// # Threading
 /// Any thread. The callbacks run on the client's sync thread.

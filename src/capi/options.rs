@@ -29,7 +29,7 @@ pub struct MizuClientCallbacks {
     pub on_offline: MizuVoidFn,
     /// With each surfaced error (network trouble, a rejected mutation, ...).
     pub on_error: MizuErrorFn,
-    /// Called once when the client and everything made from it are freed, or before
+    /// Called once when the client and every handle made from it are freed, or before
     /// `mizu_client_new` returns when it fails: the callbacks are never called after it.
     pub release: MizuReleaseFn,
 }

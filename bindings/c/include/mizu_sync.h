@@ -192,7 +192,7 @@ typedef struct {
      */
     MizuErrorFn on_error;
     /**
-     * Called once when the client and everything made from it are freed, or before
+     * Called once when the client and every handle made from it are freed, or before
      * `mizu_client_new` returns when it fails: the callbacks are never called after it.
      */
     MizuReleaseFn release;
@@ -264,8 +264,8 @@ size_t mizu_live_string_count(void);
  * # Ownership
  * On success `*out` receives a new client handle, owned by the caller, to be freed with
  * `mizu_client_free`; on error `*out` is set to NULL. `callbacks->release` is called exactly
- * once: when the client and every collection and entity made from it are freed, or before this
- * function returns if it fails.
+ * once: when the client and every handle made from it (collections, entities, their
+ * subscriptions) are freed, or before this function returns if it fails.
  *
  * # Threading
  * Any thread. The callbacks run on the client's sync thread.
