@@ -394,12 +394,21 @@ impl Engine {
     }
 
     fn emit(&mut self, event: Event) {
+        if let Event::Synced { .. } = event {
+            self.shared.mark_synced(SystemTime::now());
+        }
+        if matches!(event, Event::Online | Event::Offline | Event::Synced { .. }) {
+            // Callbacks and the status agree: a callback (or another thread) reading the status
+            // sees the transition it is told about.
+            let status = self.machine.status();
+            self.shared
+                .publish_machine_status(&status, self.pending_count());
+        }
         let options = &self.shared.options;
         match event {
             Event::Online => guard(&self.shared, options.on_online.as_deref()),
             Event::Offline => guard(&self.shared, options.on_offline.as_deref()),
             Event::Synced { cursor } => {
-                self.shared.mark_synced(SystemTime::now());
                 if let Some(on_sync) = options.on_sync.clone() {
                     if catch_unwind(AssertUnwindSafe(|| on_sync(cursor))).is_err() {
                         self.shared.report_callback_panic("on_sync");
