@@ -1,0 +1,173 @@
+//! Signals: the writable sources of the graph.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::batch;
+use super::graph::{self, Kind, NodeId};
+use super::observer::track;
+
+/// A value that computeds and effects can depend on; writing it re-runs them.
+///
+/// `Signal` is a cheap handle: clones share the same value. It is `Send + Sync` when `T` is,
+/// and can be read and written from any thread. The value is freed when the last handle is
+/// dropped.
+///
+/// Reads return clones of the value (or lend it to a closure, [`Signal::with`]); only `T`'s own
+/// `Clone` and `PartialEq` run under the value's lock, never a closure.
+///
+/// ```
+/// use mizu_sync::reactive::Signal;
+///
+/// let count = Signal::new(0);
+/// count.set(5);
+/// count.update(|n| n + 1);
+/// assert_eq!(count.get(), 6);
+/// ```
+pub struct Signal<T> {
+    inner: Arc<SignalInner<T>>,
+}
+
+struct SignalInner<T> {
+    id: NodeId,
+    /// Shared so that [`Signal::with`] can lend the value without holding the lock.
+    value: Mutex<Arc<T>>,
+}
+
+impl<T> Drop for SignalInner<T> {
+    fn drop(&mut self) {
+        graph::lock().remove(self.id);
+    }
+}
+
+impl<T> Clone for Signal<T> {
+    fn clone(&self) -> Self {
+        Signal {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> Signal<T> {
+    /// Creates a signal holding `value`.
+    pub fn new(value: T) -> Self {
+        let id = graph::lock().add(Kind::Signal);
+        Signal {
+            inner: Arc::new(SignalInner {
+                id,
+                value: Mutex::new(Arc::new(value)),
+            }),
+        }
+    }
+
+    fn slot(&self) -> MutexGuard<'_, Arc<T>> {
+        self.inner
+            .value
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Returns a clone of the value; the current computed or effect comes to depend on it.
+    pub fn get(&self) -> T
+    where
+        T: Clone,
+    {
+        track(self.inner.id);
+        T::clone(&self.slot())
+    }
+
+    /// Returns a clone of the value without creating a dependency.
+    pub fn get_untracked(&self) -> T
+    where
+        T: Clone,
+    {
+        T::clone(&self.slot())
+    }
+
+    /// Lends the value to `f` (no clone); the current computed or effect comes to depend on it.
+    /// `f` runs with no lock held and may use this signal too.
+    pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        track(self.inner.id);
+        self.with_untracked(f)
+    }
+
+    /// Lends the value to `f` without creating a dependency.
+    pub fn with_untracked<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        let value = Arc::clone(&self.slot());
+        f(&value)
+    }
+
+    /// Replaces the value. Writing a value equal to the current one notifies nobody.
+    pub fn set(&self, value: T)
+    where
+        T: PartialEq,
+    {
+        {
+            let mut slot = self.slot();
+            if **slot == value {
+                return;
+            }
+            match Arc::get_mut(&mut slot) {
+                Some(current) => *current = value,
+                None => *slot = Arc::new(value),
+            }
+        }
+        self.notify();
+    }
+
+    /// Replaces the value with `f(&current)`, like `set(f(&current))`; `f` may read this same
+    /// signal. The read of the current value is not tracked.
+    pub fn update(&self, f: impl FnOnce(&T) -> T)
+    where
+        T: PartialEq,
+    {
+        let next = self.with_untracked(f);
+        self.set(next);
+    }
+
+    /// Changes the value in place and always notifies (no equality check).
+    ///
+    /// `f` gets the value itself, not a copy, so it runs while this signal's value is locked: it
+    /// must not use this same signal (other signals and the rest of the library are fine), and
+    /// `modify` must not be called from inside [`Signal::with`] on this same signal, which would
+    /// wait forever for the value it lends to be returned.
+    pub fn modify(&self, f: impl FnOnce(&mut T)) {
+        {
+            let mut slot = self.slot();
+            loop {
+                if let Some(value) = Arc::get_mut(&mut slot) {
+                    f(value);
+                    break;
+                }
+                // A reader on another thread still holds the previous value (`with`).
+                drop(slot);
+                std::thread::yield_now();
+                slot = self.slot();
+            }
+        }
+        self.notify();
+    }
+
+    /// Marks everything downstream and runs the effects reached (unless batching).
+    fn notify(&self) {
+        let id = self.inner.id;
+        {
+            let mut g = graph::lock();
+            g.propagate(id.index, &mut batch::enqueue);
+        }
+        batch::flush();
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Signal<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = Arc::clone(
+            &self
+                .inner
+                .value
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        f.debug_tuple("Signal").field(&value).finish()
+    }
+}
