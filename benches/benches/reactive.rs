@@ -8,8 +8,7 @@
 
 use std::time::Duration;
 
-use mizu_sync_benches::adapters::{Alien, Leptos, Sycamore};
-type Ours = Alien;
+use mizu_sync_benches::adapters::{Alien, Leptos, Ours, Sycamore};
 use mizu_sync_benches::harness::{interleave, prepare, Outcome, Shape};
 use mizu_sync_benches::report::{format_duration, render, Row, FRAMEWORKS};
 use mizu_sync_benches::shapes::{
@@ -25,16 +24,24 @@ struct Options {
 impl Options {
     fn from_env() -> Self {
         let quick = std::env::var("MIZU_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
-        let filter = std::env::var("MIZU_BENCH_FILTER").ok().filter(|f| !f.is_empty());
+        let filter = std::env::var("MIZU_BENCH_FILTER")
+            .ok()
+            .filter(|f| !f.is_empty());
         let frameworks = match std::env::var("MIZU_BENCH_FRAMEWORKS") {
             Ok(list) if !list.is_empty() => list.split(',').map(|s| s.trim().to_string()).collect(),
             _ => FRAMEWORKS.iter().map(|s| s.to_string()).collect(),
         };
-        Self { quick, filter, frameworks }
+        Self {
+            quick,
+            filter,
+            frameworks,
+        }
     }
 
     fn wants(&self, name: &str) -> bool {
-        self.filter.as_ref().is_none_or(|f| name.contains(f.as_str()))
+        self.filter
+            .as_ref()
+            .is_none_or(|f| name.contains(f.as_str()))
     }
 
     /// Rounds of a case: `full` normally, fewer in a quick run.
@@ -52,15 +59,28 @@ fn run<S: Shape>(shape: &S, rounds: usize, options: &Options) -> [Outcome; 4] {
     let selected = |name: &str| options.frameworks.iter().any(|f| f == name);
     let mut runners = Vec::new();
     let mut columns = Vec::new();
-    let preparers = [prepare::<Ours, S>, prepare::<Alien, S>, prepare::<Sycamore, S>, prepare::<Leptos, S>];
+    let preparers = [
+        prepare::<Ours, S>,
+        prepare::<Alien, S>,
+        prepare::<Sycamore, S>,
+        prepare::<Leptos, S>,
+    ];
     for (index, (name, preparer)) in FRAMEWORKS.iter().zip(preparers).enumerate() {
         if selected(name) {
             runners.push(preparer(shape));
             columns.push(index);
         }
     }
-    let mut outcomes = [Outcome::Skipped, Outcome::Skipped, Outcome::Skipped, Outcome::Skipped];
-    for (index, outcome) in columns.into_iter().zip(interleave(runners, rounds, shape.aggregate())) {
+    let mut outcomes = [
+        Outcome::Skipped,
+        Outcome::Skipped,
+        Outcome::Skipped,
+        Outcome::Skipped,
+    ];
+    for (index, outcome) in columns
+        .into_iter()
+        .zip(interleave(runners, rounds, shape.aggregate()))
+    {
         outcomes[index] = outcome;
     }
     outcomes
@@ -73,6 +93,7 @@ fn progress(row: &Row) {
         .map(|(name, outcome)| match outcome {
             Outcome::Time(d) => format!("{name} {}", format_duration(*d)),
             Outcome::Failed(reason) => format!("{name} FAILED ({reason})"),
+            Outcome::Infeasible(_) => format!("{name} DNF"),
             Outcome::Skipped => format!("{name} -"),
         })
         .collect();
@@ -84,7 +105,10 @@ fn case<S: Shape>(rows: &mut Vec<Row>, shape: S, rounds: usize, options: &Option
     if !options.wants(&name) {
         return;
     }
-    let row = Row { case: name, outcomes: run(&shape, rounds, options) };
+    let row = Row {
+        case: name,
+        outcomes: run(&shape, rounds, options),
+    };
     progress(&row);
     rows.push(row);
 }
@@ -94,6 +118,8 @@ fn accumulate(total: &mut Outcome, outcome: Outcome) {
     *total = match (&*total, outcome) {
         (Outcome::Failed(r), _) => Outcome::Failed(r.clone()),
         (_, Outcome::Failed(r)) => Outcome::Failed(r),
+        (Outcome::Infeasible(r), _) => Outcome::Infeasible(r.clone()),
+        (_, Outcome::Infeasible(r)) => Outcome::Infeasible(r),
         (Outcome::Skipped, o) => o,
         (o, Outcome::Skipped) => o.clone(),
         (Outcome::Time(a), Outcome::Time(b)) => Outcome::Time(*a + b),
@@ -101,7 +127,11 @@ fn accumulate(total: &mut Outcome, outcome: Outcome) {
 }
 
 fn sbench(rows: &mut Vec<Row>, options: &Options) {
-    let count = if options.quick { 10_000 } else { sbench_count() };
+    let count = if options.quick {
+        10_000
+    } else {
+        sbench_count()
+    };
     let groups = [
         (SGroup::CreateSignals, "createSignals"),
         (SGroup::CreateComputations, "createComputations"),
@@ -111,14 +141,22 @@ fn sbench(rows: &mut Vec<Row>, options: &Options) {
         if !options.wants(label) {
             continue;
         }
-        let mut totals = [Outcome::Skipped, Outcome::Skipped, Outcome::Skipped, Outcome::Skipped];
+        let mut totals = [
+            Outcome::Skipped,
+            Outcome::Skipped,
+            Outcome::Skipped,
+            Outcome::Skipped,
+        ];
         for sub in SCase::ALL.into_iter().filter(|c| c.group() == group) {
             let outcomes = run(&SBench { case: sub, count }, options.rounds(10), options);
             for (total, outcome) in totals.iter_mut().zip(outcomes) {
                 accumulate(total, outcome);
             }
         }
-        let row = Row { case: label.to_string(), outcomes: totals };
+        let row = Row {
+            case: label.to_string(),
+            outcomes: totals,
+        };
         progress(&row);
         rows.push(row);
     }
@@ -134,7 +172,10 @@ const STACK_BYTES: usize = 1 << 30;
 
 fn main() {
     // Everything runs on this one thread; no value of a single-threaded peer leaves it.
-    let bench = std::thread::Builder::new().name("bench".into()).stack_size(STACK_BYTES).spawn(bench);
+    let bench = std::thread::Builder::new()
+        .name("bench".into())
+        .stack_size(STACK_BYTES)
+        .spawn(bench);
     match bench.map(|handle| handle.join()) {
         Ok(Ok(())) => {}
         Ok(Err(_)) => std::process::exit(101),
@@ -151,21 +192,48 @@ fn bench() {
     let mut rows = Vec::new();
 
     for topology in [Topology::Chain, Topology::FanOut] {
-        let shape = Propagation { topology, size: 1000, writes: 100 };
+        let shape = Propagation {
+            topology,
+            size: 1000,
+            writes: 100,
+        };
         case(&mut rows, shape, options.rounds(10), &options);
     }
     for layers in [1000, 2500] {
         case(&mut rows, Cellx { layers }, options.rounds(10), &options);
     }
     for kairo in KairoCase::ALL {
-        case(&mut rows, Kairo { case: kairo, iterations: 500 }, options.rounds(10), &options);
+        case(
+            &mut rows,
+            Kairo {
+                case: kairo,
+                iterations: 500,
+            },
+            options.rounds(10),
+            &options,
+        );
     }
     for config in CONFIGS {
-        let timed_iterations = if options.quick { config.iterations / 10 } else { config.iterations };
-        case(&mut rows, Dynamic { config, timed_iterations }, options.rounds(5), &options);
+        let timed_iterations = if options.quick {
+            config.iterations / 10
+        } else {
+            config.iterations
+        };
+        case(
+            &mut rows,
+            Dynamic {
+                config,
+                timed_iterations,
+            },
+            options.rounds(5),
+            &options,
+        );
     }
     sbench(&mut rows, &options);
 
     println!("{}", render(&rows));
-    println!("total wall time: {}", format_duration(Duration::from_secs_f64(started.elapsed().as_secs_f64())));
+    println!(
+        "total wall time: {}",
+        format_duration(Duration::from_secs_f64(started.elapsed().as_secs_f64()))
+    );
 }

@@ -21,6 +21,11 @@ pub trait Framework: 'static {
     /// are checked even when only part of the last row is read (`testPullCounts` in the JS
     /// benchmark).
     const LAZY: bool;
+    /// True when a write marks its downstream by walking every path rather than every node
+    /// (no "already marked" stop), so the cost of one write grows with the number of paths
+    /// through the graph, exponentially in a graph of stacked diamonds. Shapes use it to refuse
+    /// runs that could not finish (see [`crate::harness::Shape::infeasible`]).
+    const MARKS_EVERY_PATH: bool = false;
 
     /// A writable source.
     type Signal<T: Value>: Clone + Send + Sync + 'static;

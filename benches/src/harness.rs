@@ -28,8 +28,14 @@ pub fn check(ok: bool, message: impl FnOnce() -> String) -> Result<(), Mismatch>
 
 /// Fails unless `actual == expected`, naming `what`.
 #[inline]
-pub fn check_eq<T: PartialEq + fmt::Debug>(what: &str, actual: T, expected: T) -> Result<(), Mismatch> {
-    check(actual == expected, || format!("{what}: got {actual:?}, expected {expected:?}"))
+pub fn check_eq<T: PartialEq + fmt::Debug>(
+    what: &str,
+    actual: T,
+    expected: T,
+) -> Result<(), Mismatch> {
+    check(actual == expected, || {
+        format!("{what}: got {actual:?}, expected {expected:?}")
+    })
 }
 
 /// Times `f`.
@@ -63,8 +69,25 @@ pub trait Shape {
     fn aggregate(&self) -> Aggregate {
         Aggregate::Fastest
     }
+    /// Why the case cannot finish on `F` in reasonable time, when that is known before running
+    /// it (a write whose marking walks more than [`PATH_BUDGET`] paths).
+    fn infeasible<F: Framework>(&self) -> Option<String> {
+        None
+    }
     /// Builds, warms up and checks the case on `F`.
     fn prepare<F: Framework>(&self) -> Result<Box<dyn Runner>, Mismatch>;
+}
+
+/// Paths a per-path-marking framework may walk in one sample before a case is declared
+/// infeasible for it (about ten seconds of marking at ~100 ns a step).
+pub const PATH_BUDGET: f64 = 1e8;
+
+/// The refusal of a case whose writes walk `paths` paths per sample on a per-path-marking
+/// framework, or `None` when `F` marks per node or the walk fits the budget.
+pub fn path_budget<F: Framework>(paths: f64) -> Option<String> {
+    (F::MARKS_EVERY_PATH && paths > PATH_BUDGET).then(|| {
+        format!("not run: one sample marks along ~{paths:.1e} paths (budget {PATH_BUDGET:.0e})")
+    })
 }
 
 /// A runner whose every sample, and whose disposal, runs inside its framework's runtime.
@@ -91,9 +114,30 @@ impl<F: Framework> Drop for Entered<F> {
 }
 
 /// Prepares `shape` on `F` inside `F`'s runtime.
-pub fn prepare<F: Framework, S: Shape>(shape: &S) -> Result<Box<dyn Runner>, Mismatch> {
+pub fn prepare<F: Framework, S: Shape>(shape: &S) -> Result<Box<dyn Runner>, NotRun> {
+    if let Some(reason) = shape.infeasible::<F>() {
+        return Err(NotRun::Infeasible(reason));
+    }
     let inner = F::enter(|| shape.prepare::<F>())?;
-    Ok(Box::new(Entered::<F> { inner: Some(inner), _framework: PhantomData }))
+    Ok(Box::new(Entered::<F> {
+        inner: Some(inner),
+        _framework: PhantomData,
+    }))
+}
+
+/// Why a framework has no runner for a case.
+#[derive(Debug, Clone)]
+pub enum NotRun {
+    /// A check failed while preparing.
+    Failed(Mismatch),
+    /// The case cannot finish on this framework (see [`Shape::infeasible`]).
+    Infeasible(String),
+}
+
+impl From<Mismatch> for NotRun {
+    fn from(m: Mismatch) -> Self {
+        Self::Failed(m)
+    }
 }
 
 /// The reported figure of one framework on one case.
@@ -103,6 +147,8 @@ pub enum Outcome {
     Time(Duration),
     /// A check failed; the message says which.
     Failed(String),
+    /// Not run: the case could not finish on this framework; the message says why.
+    Infeasible(String),
     /// The framework was not run on this case.
     Skipped,
 }
@@ -117,9 +163,17 @@ impl Outcome {
     }
 }
 
-/// Samples every runner in turn, `rounds` times, and aggregates each framework's samples.
+/// Samples a framework always gets on a case reported as the fastest sample.
+pub const MIN_SAMPLES: usize = 3;
+
+/// Time after which a framework takes no more samples of a case, once it has [`MIN_SAMPLES`]
+/// (this only shortens the slowest peer's runs; a total needs every sample and ignores it).
+pub const SAMPLING_BUDGET: Duration = Duration::from_secs(10);
+
+/// Samples every runner in turn, `rounds` times, and aggregates each framework's samples (a
+/// framework past [`SAMPLING_BUDGET`] with [`MIN_SAMPLES`] samples is not sampled again).
 pub fn interleave(
-    runners: Vec<Result<Box<dyn Runner>, Mismatch>>,
+    runners: Vec<Result<Box<dyn Runner>, NotRun>>,
     rounds: usize,
     aggregate: Aggregate,
 ) -> Vec<Outcome> {
@@ -127,14 +181,22 @@ pub fn interleave(
         .into_iter()
         .map(|r| match r {
             Ok(runner) => (Some(runner), Outcome::Skipped),
-            Err(m) => (None, Outcome::Failed(m.0)),
+            Err(NotRun::Failed(m)) => (None, Outcome::Failed(m.0)),
+            Err(NotRun::Infeasible(reason)) => (None, Outcome::Infeasible(reason)),
         })
         .collect();
+    let mut spent = vec![(0usize, Duration::ZERO); states.len()];
     for _ in 0..rounds {
-        for (runner, outcome) in &mut states {
+        for ((runner, outcome), (samples, time)) in states.iter_mut().zip(&mut spent) {
             let Some(r) = runner else { continue };
+            if aggregate == Aggregate::Fastest && *samples >= MIN_SAMPLES && *time > SAMPLING_BUDGET
+            {
+                continue;
+            }
             match r.sample() {
                 Ok(d) => {
+                    *samples += 1;
+                    *time += d;
                     *outcome = Outcome::Time(match (&*outcome, aggregate) {
                         (Outcome::Time(prev), Aggregate::Fastest) => (*prev).min(d),
                         (Outcome::Time(prev), Aggregate::Total) => *prev + d,

@@ -22,6 +22,7 @@ fn format_time(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Time(d) => format_duration(*d),
         Outcome::Failed(_) => "FAILED".into(),
+        Outcome::Infeasible(_) => "DNF".into(),
         Outcome::Skipped => "-".into(),
     }
 }
@@ -68,8 +69,14 @@ pub fn render(rows: &[Row]) -> String {
     }
     for row in rows {
         for (name, outcome) in FRAMEWORKS.iter().zip(&row.outcomes) {
-            if let Outcome::Failed(reason) = outcome {
-                let _ = writeln!(out, "\n{name} failed a check in {}: {reason}", row.case);
+            match outcome {
+                Outcome::Failed(reason) => {
+                    let _ = writeln!(out, "\n{name} failed a check in {}: {reason}", row.case);
+                }
+                Outcome::Infeasible(reason) => {
+                    let _ = writeln!(out, "\n{name} did not run {}: {reason}", row.case);
+                }
+                _ => {}
             }
         }
     }

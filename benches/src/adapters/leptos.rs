@@ -36,6 +36,9 @@ static EXECUTOR: Once = Once::new();
 impl Framework for Leptos {
     const NAME: &'static str = "reactive_graph";
     const LAZY: bool = true;
+    /// `mark_check` (computed/inner.rs and graph/subscriber.rs in 0.2.16) re-marks and recurses
+    /// into every subscriber even when it is already marked.
+    const MARKS_EVERY_PATH: bool = true;
 
     type Signal<T: Value> = ArcRwSignal<T>;
     type Computed<T: Value> = ArcMemo<T>;

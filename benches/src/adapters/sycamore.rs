@@ -8,8 +8,8 @@
 use std::cell::Cell;
 
 use sycamore_reactive::{
-    batch, create_child_scope, create_effect, create_root, create_selector, create_signal,
-    untrack, NodeHandle, ReadSignal, RootHandle, Signal,
+    batch, create_child_scope, create_effect, create_root, create_selector, create_signal, untrack,
+    NodeHandle, ReadSignal, RootHandle, Signal,
 };
 
 use crate::framework::{Framework, Value};

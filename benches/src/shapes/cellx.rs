@@ -4,7 +4,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use crate::framework::{Framework, Node};
-use crate::harness::{check_eq, Aggregate, Mismatch, Runner, Shape};
+use crate::harness::{check_eq, path_budget, Aggregate, Mismatch, Runner, Shape};
 
 /// Values of the last layer before and after the write, for 1000 and 2500 layers.
 const EXPECTED: ([i64; 4], [i64; 4]) = ([-3, -6, -2, 2], [-2, -4, 2, 3]);
@@ -56,7 +56,11 @@ fn build<F: Framework>(layers: usize) -> Graph<F> {
         }
         layer = s.map(Node::Computed);
     }
-    Graph { start, end: layer, _effects: effects }
+    Graph {
+        start,
+        end: layer,
+        _effects: effects,
+    }
 }
 
 /// Runs the timed part on a fresh graph and checks the values; returns the time it took.
@@ -76,6 +80,23 @@ fn run<F: Framework>(layers: usize) -> Result<Duration, Mismatch> {
     check_eq("last layer before", before, EXPECTED.0)?;
     check_eq("last layer after", after, EXPECTED.1)?;
     Ok(elapsed)
+}
+
+/// Paths from the four sources to every computed and effect: what one sample's writes mark when
+/// marking walks paths. Each layer doubles back on the one above (p2 and p3 read two nodes), so
+/// the count grows like the Fibonacci numbers.
+fn marking_paths(layers: usize) -> f64 {
+    let mut total = 0.0;
+    for source in 0..4 {
+        let mut ways = [0.0f64; 4];
+        ways[source] = 1.0;
+        for _ in 0..layers {
+            ways = [ways[1], ways[0] + ways[2], ways[1] + ways[3], ways[2]];
+            // Each computed and the effect reading it.
+            total += 2.0 * ways.iter().sum::<f64>();
+        }
+    }
+    total
 }
 
 struct CellxRunner<F: Framework> {
@@ -98,8 +119,15 @@ impl Shape for Cellx {
         Aggregate::Total
     }
 
+    fn infeasible<F: Framework>(&self) -> Option<String> {
+        path_budget::<F>(marking_paths(self.layers))
+    }
+
     fn prepare<F: Framework>(&self) -> Result<Box<dyn Runner>, Mismatch> {
         run::<F>(self.layers)?;
-        Ok(Box::new(CellxRunner::<F> { layers: self.layers, _framework: std::marker::PhantomData }))
+        Ok(Box::new(CellxRunner::<F> {
+            layers: self.layers,
+            _framework: std::marker::PhantomData,
+        }))
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::prng::PseudoRandom;
 use super::util::Counter;
 use crate::framework::{Framework, Node};
-use crate::harness::{check, timed, Mismatch, Runner, Shape};
+use crate::harness::{check, path_budget, timed, Mismatch, Runner, Shape};
 
 /// One configuration of `config.ts`, with its expected results.
 #[derive(Debug, Clone, Copy)]
@@ -154,7 +154,12 @@ fn make_graph<F: Framework>(config: &DynamicConfig) -> Graph<F> {
             }
         }
     });
-    Graph { sources, read_leaves, counter, _effect: effect }
+    Graph {
+        sources,
+        read_leaves,
+        counter,
+        _effect: effect,
+    }
 }
 
 fn make_row<F: Framework>(
@@ -213,7 +218,25 @@ fn run_graph<F: Framework>(graph: &Graph<F>, iterations: usize) -> f64 {
             black_box(F::read(leaf));
         }
     }
-    graph.read_leaves.iter().fold(0.0, |total, leaf| F::read(leaf) + total)
+    graph
+        .read_leaves
+        .iter()
+        .fold(0.0, |total, leaf| F::read(leaf) + total)
+}
+
+/// Paths from a written source to every computed (and through the leaves to the effect), on
+/// average over the sources, counting every node's `n_sources` edges (dynamic nodes drop at most
+/// one): what one write marks when marking walks paths.
+fn marking_paths_per_write(c: &DynamicConfig) -> f64 {
+    let mut ways = vec![1.0f64; c.width];
+    let mut total = 0.0;
+    for _ in 1..c.total_layers {
+        ways = (0..c.width)
+            .map(|j| (0..c.n_sources).map(|k| ways[(j + k) % c.width]).sum())
+            .collect();
+        total += ways.iter().sum::<f64>();
+    }
+    (total + ways.iter().sum::<f64>() * c.read_fraction) / c.width as f64
 }
 
 struct DynamicRunner<F: Framework> {
@@ -239,7 +262,17 @@ impl Shape for Dynamic {
         } else {
             String::new()
         };
-        format!("{} {}x{}x{}{}", c.name, c.n_sources, c.width, c.total_layers, reduced)
+        format!(
+            "{} {}x{}x{}{}",
+            c.name, c.n_sources, c.width, c.total_layers, reduced
+        )
+    }
+
+    fn infeasible<F: Framework>(&self) -> Option<String> {
+        let c = &self.config;
+        path_budget::<F>(
+            marking_paths_per_write(c) * c.iterations.max(self.timed_iterations) as f64,
+        )
     }
 
     fn prepare<F: Framework>(&self) -> Result<Box<dyn Runner>, Mismatch> {
@@ -257,6 +290,10 @@ impl Shape for Dynamic {
                 format!("count: got {count}, expected {}", config.expected_count)
             })?;
         }
-        Ok(Box::new(DynamicRunner::<F> { graph, iterations: self.timed_iterations, _scope: scope }))
+        Ok(Box::new(DynamicRunner::<F> {
+            graph,
+            iterations: self.timed_iterations,
+            _scope: scope,
+        }))
     }
 }

@@ -108,7 +108,11 @@ impl Shape for Kairo {
         for _ in 0..3 {
             iter()?;
         }
-        Ok(Box::new(KairoRunner::<F> { iter, iterations: self.iterations, _scope: scope }))
+        Ok(Box::new(KairoRunner::<F> {
+            iter,
+            iterations: self.iterations,
+            _scope: scope,
+        }))
     }
 }
 
@@ -361,7 +365,11 @@ fn unstable<F: Framework>() -> Iter {
         move || {
             let mut result = 0;
             for _ in 0..20 {
-                result += if F::get(&head) % 2 != 0 { F::read(&double) } else { F::read(&inverse) };
+                result += if F::get(&head) % 2 != 0 {
+                    F::read(&double)
+                } else {
+                    F::read(&inverse)
+                };
             }
             result
         }
@@ -382,6 +390,8 @@ fn unstable<F: Framework>() -> Iter {
         for i in 0..100 {
             F::batch(|| F::set(&head, i));
         }
-        check(runs.get() == 100, || format!("effect runs: got {}, expected 100", runs.get()))
+        check(runs.get() == 100, || {
+            format!("effect runs: got {}, expected 100", runs.get())
+        })
     })
 }

@@ -87,6 +87,10 @@ pub(crate) fn mol<F: Framework>() -> Iter {
             F::set(&b, 2);
         });
         check_eq("effect pushes", pushes.get(), 4)?;
-        check_eq("sum of pushed values", pushed.get(), 3204 + 1607 + 3201 + 1604)
+        check_eq(
+            "sum of pushed values",
+            pushed.get(),
+            3204 + 1607 + 3201 + 1604,
+        )
     })
 }

@@ -83,7 +83,11 @@ fn build<F: Framework>(topology: Topology, size: usize) -> Iter {
         seen.reset();
         F::batch(|| F::set(&head, value));
         check_eq("effect runs per write", runs.get(), width)?;
-        check_eq("values seen by the effects", seen.get(), width * (value + offset))
+        check_eq(
+            "values seen by the effects",
+            seen.get(),
+            width * (value + offset),
+        )
     })
 }
 
@@ -100,6 +104,10 @@ impl Shape for Propagation {
         for _ in 0..3 {
             step()?;
         }
-        Ok(Box::new(PropagationRunner::<F> { step, writes: self.writes, _scope: scope }))
+        Ok(Box::new(PropagationRunner::<F> {
+            step,
+            writes: self.writes,
+            _scope: scope,
+        }))
     }
 }

@@ -180,7 +180,12 @@ fn effect_over<F: Framework>(reads: Vec<F::Signal<i64>>, runs: &Arc<Counter>) ->
 }
 
 /// The timed part of `fn(n, sources)`: builds the sub-case's effects and its update.
-fn build<F: Framework>(case: SCase, n: usize, sources: &[F::Signal<i64>], runs: &Arc<Counter>) -> Built<F> {
+fn build<F: Framework>(
+    case: SCase,
+    n: usize,
+    sources: &[F::Signal<i64>],
+    runs: &Arc<Counter>,
+) -> Built<F> {
     let mut effects = Vec::new();
     let mut writes = 0usize;
     let fan = |effects: &mut Vec<F::Effect>, signals: usize, per_signal: usize| {
@@ -193,7 +198,11 @@ fn build<F: Framework>(case: SCase, n: usize, sources: &[F::Signal<i64>], runs: 
     match case {
         SCase::CreateSignals => {
             let made: Vec<F::Signal<i64>> = (0..n as i64).map(F::signal).collect();
-            return Built { effects, update: Box::new(move || drop(made)), expected_runs: 0 };
+            return Built {
+                effects,
+                update: Box::new(move || drop(made)),
+                expected_runs: 0,
+            };
         }
         SCase::Create0To1 => {
             for i in 0..n {
@@ -244,7 +253,11 @@ fn build<F: Framework>(case: SCase, n: usize, sources: &[F::Signal<i64>], runs: 
             }
         }
     });
-    Built { effects, update, expected_runs }
+    Built {
+        effects,
+        update,
+        expected_runs,
+    }
 }
 
 /// One sample of `run(fn, n, scount)`: the returned duration covers building, the batched
@@ -260,7 +273,11 @@ fn run_once<F: Framework>(case: SCase, n: usize, scount: usize) -> Result<Durati
         let built = build::<F>(case, n, &sources, &runs);
         (start, sources, built)
     });
-    let Built { effects, update, expected_runs } = built;
+    let Built {
+        effects,
+        update,
+        expected_runs,
+    } = built;
     F::batch(update);
     let total_runs = runs.get();
     drop(effects);
@@ -294,6 +311,11 @@ impl Shape for SBench {
         for _ in 0..3 {
             run_once::<F>(self.case, n / 100, scount)?;
         }
-        Ok(Box::new(SRunner::<F> { case: self.case, n, scount, _framework: std::marker::PhantomData }))
+        Ok(Box::new(SRunner::<F> {
+            case: self.case,
+            n,
+            scount,
+            _framework: std::marker::PhantomData,
+        }))
     }
 }

@@ -26,7 +26,8 @@ impl Counter {
     /// Adds `n`.
     #[inline]
     pub fn add(&self, n: i64) {
-        self.0.store(self.0.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+        self.0
+            .store(self.0.load(Ordering::Relaxed) + n, Ordering::Relaxed);
     }
 
     /// The current count.
