@@ -171,6 +171,12 @@ fn sbench_count() -> usize {
 const STACK_BYTES: usize = 1 << 30;
 
 fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it,
+    // and a full run takes many minutes, so a test run only says how to run it.
+    if !std::env::args().any(|arg| arg == "--bench") {
+        println!("skipped: run with `cargo bench -p mizu-sync-benches --bench reactive`");
+        return;
+    }
     // Everything runs on this one thread; no value of a single-threaded peer leaves it.
     let bench = std::thread::Builder::new()
         .name("bench".into())
