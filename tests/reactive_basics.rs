@@ -215,3 +215,11 @@ fn detached_effect_keeps_running_without_its_handle() {
     s.set(1);
     assert_eq!(*seen.lock().unwrap(), [0, 1]);
 }
+
+#[test]
+fn every_handle_is_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Signal<String>>();
+    send_sync::<Computed<Vec<u8>>>();
+    send_sync::<Effect>();
+}
