@@ -7,7 +7,7 @@
 //! server changes run on the engine thread, with no lock of this crate held; a panic in one is
 //! caught and reported, and the engine goes on.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -341,15 +341,15 @@ impl Engine {
     }
 
     fn send_push(&mut self, request: RequestId, limit: usize) {
-        let skip: Vec<&str> = self.awaiting.iter().map(|(id, _)| id.as_str()).collect();
+        // Acknowledged mutations stay queued until their pull: skip them without cloning them
+        // (a linear scan of `awaiting` per queued mutation made draining a long queue quadratic).
+        let skip: HashSet<&str> = self.awaiting.iter().map(|(id, _)| id.as_str()).collect();
         let mutations: Vec<_> = self
             .shared
             .store
-            .pending(limit + skip.len())
+            .pending_except(limit, &skip)
             .into_iter()
             .map(|p| p.mutation)
-            .filter(|m| !skip.contains(&m.id.as_str()))
-            .take(limit)
             .collect();
         let sent: Vec<SentMutation> = mutations
             .iter()

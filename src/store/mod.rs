@@ -31,7 +31,7 @@ mod sqlite;
 mod tests;
 
 use std::collections::hash_map::RandomState;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
@@ -197,8 +197,22 @@ impl Store {
     }
 
     /// The first `limit` pending mutations, oldest first.
+    #[cfg(test)]
     pub fn pending(&self, limit: usize) -> Vec<PendingMutation> {
         self.read().memory.pending().take(limit).cloned().collect()
+    }
+
+    /// The first `limit` pending mutations whose ids `skip` does not hold, oldest first. Only
+    /// the returned mutations are cloned (the engine skips the acknowledged ones still awaiting
+    /// their pull, which can be most of a long queue).
+    pub fn pending_except(&self, limit: usize, skip: &HashSet<&str>) -> Vec<PendingMutation> {
+        let state = self.read();
+        let pending = state.memory.pending();
+        pending
+            .filter(|p| !skip.contains(p.mutation.id.as_str()))
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
     /// The ids of all pending mutations, oldest first.

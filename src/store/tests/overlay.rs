@@ -104,6 +104,33 @@ fn reports_exactly_the_keys_whose_visible_value_changed() {
 }
 
 #[test]
+fn pending_except_skips_the_named_mutations_and_keeps_queue_order() {
+    on_both_backends("pending-except", |store| {
+        for id in ["m1", "m2", "m3", "m4"] {
+            let mutation = Mutation {
+                id: id.into(),
+                scope: "s".into(),
+                name: "todo.archive_done".into(),
+                args: None,
+            };
+            store.enqueue(mutation, None).unwrap();
+        }
+        let ids = |skip: &[&str], limit| {
+            let skip = skip.iter().copied().collect();
+            let pending = store.pending_except(limit, &skip);
+            pending
+                .into_iter()
+                .map(|p| p.mutation.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&["m1", "m3"], 10), ["m2", "m4"]);
+        assert_eq!(ids(&["m1"], 2), ["m2", "m3"]);
+        assert_eq!(ids(&[], 1), ["m1"]);
+        assert!(ids(&["m1", "m2", "m3", "m4"], 10).is_empty());
+    });
+}
+
+#[test]
 fn an_app_defined_mutation_is_queued_without_local_effect() {
     on_both_backends("app-defined", |store| {
         let mutation = Mutation {
