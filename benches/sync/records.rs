@@ -1,4 +1,4 @@
-//! The record shape every case writes (a todo of about 110 bytes of JSON), the push bodies the
+//! The record shape every case writes (a todo of about 130 bytes of JSON), the push bodies the
 //! raw bounds send, and a bare ureq agent to send them with.
 
 use std::time::Duration;
