@@ -98,6 +98,8 @@ impl EngineHandle {
             inbox,
             result_cursors: HashMap::new(),
             awaiting: Vec::new(),
+            awaiting_ids: HashSet::new(),
+            scan_from: 0,
             syncs: HashMap::new(),
             next_sync: 0,
         };
@@ -187,6 +189,12 @@ struct Engine {
     /// Acknowledged mutations kept visible until a pull reaches their result cursor, so the
     /// optimistic value does not flicker back to the old server value in between.
     awaiting: Vec<(String, u64)>,
+    /// The ids in `awaiting`, for the push to skip.
+    awaiting_ids: HashSet<String>,
+    /// Where the next push starts reading the queue: every pending mutation below this seq is
+    /// in `awaiting` (acknowledged mutations leave `awaiting` only by being settled, or it is
+    /// reset to 0).
+    scan_from: u64,
     /// `sync()` callers waiting for the machine's answer, by sync id.
     syncs: HashMap<u64, Sender<Result<(), Error>>>,
     next_sync: u64,
@@ -279,11 +287,17 @@ impl Engine {
                 let mut settle_now = Vec::new();
                 for id in acked {
                     match self.result_cursors.remove(&id) {
-                        Some(c) if c > cursor => self.awaiting.push((id, c)),
+                        Some(c) if c > cursor => {
+                            self.awaiting_ids.insert(id.clone());
+                            self.awaiting.push((id, c));
+                        }
                         _ => settle_now.push(id),
                     }
                 }
                 let result = self.shared.store.settle(&settle_now, &rejected);
+                if result.is_err() {
+                    self.scan_from = 0;
+                }
                 self.store_written(result);
                 let count = self.pending_count();
                 self.machine
@@ -316,18 +330,15 @@ impl Engine {
     }
 
     fn send_push(&mut self, request: RequestId, limit: usize) {
-        // A set: `awaiting` holds every acknowledged mutation until a pull covers it, which
-        // can be thousands while a backlog drains; a list made each push quadratic.
-        let skip: HashSet<&str> = self.awaiting.iter().map(|(id, _)| id.as_str()).collect();
-        let mutations: Vec<_> = self
-            .shared
-            .store
-            .pending(limit + skip.len())
-            .into_iter()
-            .map(|p| p.mutation)
-            .filter(|m| !skip.contains(m.id.as_str()))
-            .take(limit)
-            .collect();
+        // Acknowledged mutations stay queued until their pull, at the front of the queue: start
+        // after them instead of filtering the whole queue on every push (which made draining a
+        // long queue quadratic).
+        let (pending, next_scan) =
+            self.shared
+                .store
+                .pending_except(self.scan_from, limit, &self.awaiting_ids);
+        self.scan_from = next_scan;
+        let mutations: Vec<_> = pending.into_iter().map(|p| p.mutation).collect();
         let sent: Vec<SentMutation> = mutations
             .iter()
             .map(|m| SentMutation {
@@ -378,9 +389,16 @@ impl Engine {
             .collect();
         if !covered.is_empty() {
             self.awaiting.retain(|(_, c)| *c > cursor);
+            for id in &covered {
+                self.awaiting_ids.remove(id);
+            }
             match self.shared.store.settle(&covered, &[]) {
                 Ok(more) => merge(&mut changed, more),
-                Err(e) => self.shared.report(Error::from(e)),
+                Err(e) => {
+                    // They are still queued but no longer awaiting: let the push see them again.
+                    self.scan_from = 0;
+                    self.shared.report(Error::from(e));
+                }
             }
         }
         self.shared.notify(&changed);

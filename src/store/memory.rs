@@ -141,6 +141,11 @@ impl Memory {
         self.pending.values()
     }
 
+    /// The pending queue from seq `from` on, oldest first.
+    pub(crate) fn pending_from(&self, from: u64) -> impl Iterator<Item = &PendingMutation> {
+        self.pending.range(from..).map(|(_, p)| p)
+    }
+
     /// The number of pending mutations.
     pub(crate) fn pending_count(&self) -> usize {
         self.pending.len()

@@ -31,7 +31,7 @@ mod sqlite;
 mod tests;
 
 use std::collections::hash_map::RandomState;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
@@ -197,8 +197,41 @@ impl Store {
     }
 
     /// The first `limit` pending mutations, oldest first.
+    #[cfg(test)]
     pub fn pending(&self, limit: usize) -> Vec<PendingMutation> {
         self.read().memory.pending().take(limit).cloned().collect()
+    }
+
+    /// The first `limit` pending mutations from seq `from` on whose ids `skip` does not hold,
+    /// oldest first, and the seq to start the next such read from: the first one returned, or
+    /// past everything read when all of it was skipped. Only the returned mutations are
+    /// cloned. (The engine skips the acknowledged mutations still awaiting their pull, which can
+    /// be most of a long queue.)
+    pub fn pending_except(
+        &self,
+        from: u64,
+        limit: usize,
+        skip: &HashSet<String>,
+    ) -> (Vec<PendingMutation>, u64) {
+        let state = self.read();
+        let mut found = Vec::new();
+        let mut next = from;
+        for p in state.memory.pending_from(from) {
+            if found.len() >= limit {
+                break;
+            }
+            if skip.contains(&p.mutation.id) {
+                if found.is_empty() {
+                    next = p.seq + 1;
+                }
+            } else {
+                if found.is_empty() {
+                    next = p.seq;
+                }
+                found.push(p.clone());
+            }
+        }
+        (found, next)
     }
 
     /// The ids of all pending mutations, oldest first.

@@ -104,6 +104,47 @@ fn reports_exactly_the_keys_whose_visible_value_changed() {
 }
 
 #[test]
+fn pending_except_skips_the_named_mutations_and_says_where_to_read_next() {
+    on_both_backends("pending-except", |store| {
+        for id in ["m1", "m2", "m3", "m4"] {
+            let mutation = Mutation {
+                id: id.into(),
+                scope: "s".into(),
+                name: "todo.archive_done".into(),
+                args: None,
+            };
+            store.enqueue(mutation, None).unwrap();
+        }
+        let read = |from, skip: &[&str], limit| {
+            let skip = skip.iter().map(|id| id.to_string()).collect();
+            let (pending, next) = store.pending_except(from, limit, &skip);
+            let ids: Vec<String> = pending.into_iter().map(|p| p.mutation.id).collect();
+            (ids, next)
+        };
+        let seq = |id: &str| {
+            let all = store.pending_except(0, 10, &Default::default()).0;
+            all.iter()
+                .find(|p| p.mutation.id == id)
+                .map(|p| p.seq)
+                .unwrap()
+        };
+        assert_eq!(
+            read(0, &["m1", "m3"], 10),
+            (vec!["m2".into(), "m4".into()], seq("m2"))
+        );
+        assert_eq!(
+            read(0, &["m1"], 2),
+            (vec!["m2".into(), "m3".into()], seq("m2"))
+        );
+        assert_eq!(read(0, &[], 1), (vec!["m1".into()], seq("m1")));
+        assert_eq!(read(seq("m3"), &[], 10).0, ["m3", "m4"]);
+        let (none, next) = read(0, &["m1", "m2", "m3", "m4"], 10);
+        assert!(none.is_empty());
+        assert_eq!(next, seq("m4") + 1);
+    });
+}
+
+#[test]
 fn an_app_defined_mutation_is_queued_without_local_effect() {
     on_both_backends("app-defined", |store| {
         let mutation = Mutation {

@@ -1,0 +1,107 @@
+//! Draining a queue of mutations to the server in batches of 100: a queue built while paused
+//! (push throughput) or while the server was down (offline backlog). Two times per run: until
+//! the server acknowledged every mutation (the status shows 0 pending), and until `flush`
+//! returned (acknowledged and pulled back, so the local state is confirmed). Raw bound: the same
+//! number of batch POSTs of the same JSON bodies (fresh ids, same shape) with a bare ureq agent.
+
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use mizu_sync::server::{Server, ServerHandle, ServerOptions};
+use mizu_sync::{Client, Options};
+
+use crate::records::{push_bodies, todo, Raw, Todo, COLLECTION};
+
+/// One drain: mutations per second until acknowledged and until flushed.
+#[derive(Debug, Clone, Copy)]
+pub struct Drain {
+    pub acked_per_sec: f64,
+    pub flushed_per_sec: f64,
+    /// Local writes per second while the queue was built.
+    pub writes_per_sec: f64,
+}
+
+fn client(server: &ServerHandle, scope: &str) -> Arc<Client> {
+    let options = Options::new(server.base_url())
+        .scope(scope)
+        .backoff(Duration::from_millis(10), Duration::from_millis(200))
+        .request_timeout(Duration::from_secs(60));
+    let client = Arc::new(Client::new(options).expect("client"));
+    client.start().expect("start");
+    client.sync().expect("bootstrap");
+    client
+}
+
+fn fill(client: &Client, n: usize) -> f64 {
+    let todos = client.collection::<Todo>(COLLECTION);
+    let start = Instant::now();
+    for i in 0..n {
+        todos.create(format!("q-{i}"), todo(i)).expect("create");
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Waits (polling the status) until nothing waits to be acknowledged, and for the `flush`
+/// running on `flusher`; returns the two elapsed times since `start`.
+fn drained(client: &Client, flusher: thread::JoinHandle<()>, start: Instant) -> (f64, f64) {
+    let status = client.status();
+    while status.get_untracked().pending > 0 {
+        thread::sleep(Duration::from_micros(100));
+    }
+    let acked = start.elapsed().as_secs_f64();
+    flusher.join().expect("flush");
+    (acked, start.elapsed().as_secs_f64())
+}
+
+fn flush_in_background(client: &Arc<Client>) -> thread::JoinHandle<()> {
+    let client = client.clone();
+    thread::spawn(move || client.flush(Duration::from_secs(600)).expect("flush"))
+}
+
+/// Push throughput: `n` writes queued while paused, then resumed.
+pub fn paused_queue(n: usize) -> Drain {
+    let server = Server::start(ServerOptions::default()).expect("server");
+    let client = client(&server, "push");
+    client.pause();
+    let writes_per_sec = fill(&client, n);
+    let start = Instant::now();
+    client.resume();
+    let flusher = flush_in_background(&client);
+    let (acked, flushed) = drained(&client, flusher, start);
+    client.close();
+    Drain {
+        acked_per_sec: n as f64 / acked,
+        flushed_per_sec: n as f64 / flushed,
+        writes_per_sec,
+    }
+}
+
+/// Offline backlog: `n` writes queued while the server answers 503, then it comes back.
+pub fn offline_backlog(n: usize) -> Drain {
+    let server = Server::start(ServerOptions::default()).expect("server");
+    let client = client(&server, "backlog");
+    server.set_unavailable(true);
+    let writes_per_sec = fill(&client, n);
+    server.set_unavailable(false);
+    let start = Instant::now();
+    let flusher = flush_in_background(&client);
+    let (acked, flushed) = drained(&client, flusher, start);
+    client.close();
+    Drain {
+        acked_per_sec: n as f64 / acked,
+        flushed_per_sec: n as f64 / flushed,
+        writes_per_sec,
+    }
+}
+
+/// The raw bound: `n` mutations in batch POSTs of 100 with a bare ureq agent, mutations per
+/// second (bodies built before the clock starts).
+pub fn raw_bound(n: usize, run: usize) -> f64 {
+    let server = Server::start(ServerOptions::default()).expect("server");
+    let raw = Raw::new(&server.base_url());
+    let bodies = push_bodies("raw", &format!("raw{run}"), n, 100);
+    let start = Instant::now();
+    raw.push_all(&bodies);
+    n as f64 / start.elapsed().as_secs_f64()
+}

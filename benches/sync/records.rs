@@ -1,0 +1,129 @@
+//! The record shape every case writes (a todo of about 130 bytes of JSON), the push bodies the
+//! raw bounds send, and a bare ureq agent to send them with.
+
+use std::time::Duration;
+
+use mizu_sync::protocol::wire::{PullRequest, PullResponse, PushResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The collection every case uses.
+pub const COLLECTION: &str = "todo";
+
+/// A realistic todo record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Todo {
+    pub title: String,
+    pub completed: bool,
+    pub priority: u8,
+    pub tags: Vec<String>,
+    pub due: String,
+}
+
+/// The `i`th todo: the same shape and about the same size for every `i`.
+pub fn todo(i: usize) -> Todo {
+    Todo {
+        title: format!("Buy oat milk and bread for the week #{i:06}"),
+        completed: i.is_multiple_of(3),
+        priority: (i % 4) as u8,
+        tags: vec!["home".into(), "errands".into()],
+        due: format!("2026-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+    }
+}
+
+/// Push bodies `{"mutations":[...]}` of `count` `todo.create` mutations in batches of `batch`,
+/// with ids `{prefix}-{i}`, exactly the shape the client sends.
+pub fn push_bodies(scope: &str, prefix: &str, count: usize, batch: usize) -> Vec<String> {
+    (0..count)
+        .step_by(batch)
+        .map(|start| {
+            let mutations: Vec<Value> = (start..(start + batch).min(count))
+                .map(|i| {
+                    json!({
+                        "id": format!("{prefix}-m{i}"),
+                        "scope": scope,
+                        "name": format!("{COLLECTION}.create"),
+                        "args": {"id": format!("{prefix}-{i}"), "data": todo(i)},
+                    })
+                })
+                .collect();
+            json!({ "mutations": mutations }).to_string()
+        })
+        .collect()
+}
+
+/// A bare ureq agent: what the client's transport would cost with nothing around it.
+pub struct Raw {
+    agent: ureq::Agent,
+    base: String,
+}
+
+impl Raw {
+    pub fn new(base: &str) -> Raw {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .new_agent();
+        Raw {
+            agent,
+            base: base.to_owned(),
+        }
+    }
+
+    /// POSTs `body` to `{base}{path}` and returns the response body.
+    pub fn post(&self, path: &str, body: &str) -> String {
+        let mut response = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        response
+            .body_mut()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .read_to_string()
+            .unwrap_or_else(|e| panic!("POST {path}: reading the body: {e}"))
+    }
+
+    /// Pushes `bodies` one after the other; returns the largest result cursor.
+    pub fn push_all(&self, bodies: &[String]) -> u64 {
+        let mut head = 0;
+        for body in bodies {
+            let response: PushResponse =
+                serde_json::from_str(&self.post("/push", body)).expect("push response");
+            for result in response.results {
+                assert!(
+                    result.ok,
+                    "the server refused a mutation: {:?}",
+                    result.error
+                );
+                head = head.max(result.cursor.unwrap_or(0));
+            }
+        }
+        head
+    }
+
+    /// Pulls every page after `cursor` (pages of `limit`) and decodes them; returns the number
+    /// of changes.
+    pub fn pull_all(&self, scope: &str, mut cursor: u64, limit: i64) -> usize {
+        let mut count = 0;
+        loop {
+            let request = PullRequest {
+                scope: scope.to_owned(),
+                cursor,
+                limit: Some(limit),
+            };
+            let body = serde_json::to_string(&request).expect("pull request");
+            let page: PullResponse =
+                serde_json::from_str(&self.post("/pull", &body)).expect("pull response");
+            let changes = page.changes.unwrap_or_default();
+            count += changes.len();
+            let last = changes.last().map(|c| c.cursor);
+            match page.next_cursor.or(last) {
+                Some(next) if page.has_more => cursor = next,
+                _ => return count,
+            }
+        }
+    }
+}
