@@ -7,12 +7,14 @@
 //! - [`reactive`]: `Signal<T>`, `Computed<T>`, `Effect`, `batch`, `untrack`: one thread-safe,
 //!   glitch-free reactive graph.
 //! - [`protocol`]: the wire types of push / pull / snapshot / live.
+//! - [`ffi`]: the UniFFI surface behind the Python, Kotlin and Swift bindings.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub(crate) mod client;
 mod collection;
+pub mod ffi;
 pub mod protocol;
 pub mod reactive;
 #[cfg(feature = "server")]
@@ -24,3 +26,5 @@ pub use client::{
     Client, ConnectivityCallback, Error, ErrorCallback, Options, SyncCallback, SyncStatus,
 };
 pub use collection::{Collection, Entity};
+
+uniffi::setup_scaffolding!();
