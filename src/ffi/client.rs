@@ -12,8 +12,7 @@ use crate::ffi::listener::{
     TokenProvider,
 };
 use crate::ffi::record::{ClientOptions, SyncStatus};
-use crate::ffi::signal::watch;
-use crate::ffi::subscription::Subscription;
+use crate::ffi::subscription::{watch, Subscription};
 
 /// Adapts a host [`TokenProvider`] to the core's `AuthProvider`.
 struct HostAuth(Arc<dyn TokenProvider>);

@@ -10,8 +10,7 @@ use crate::ffi::events::Events;
 use crate::ffi::handle::Handle;
 use crate::ffi::listener::{CollectionListener, EntityListener};
 use crate::ffi::record::{CollectionChange, EntityRecord};
-use crate::ffi::signal::watch;
-use crate::ffi::subscription::Subscription;
+use crate::ffi::subscription::{watch, Subscription};
 
 type CoreCollection = crate::Collection<Value>;
 type CoreEntity = crate::Entity<Value>;
@@ -223,14 +222,10 @@ impl Collection {
         listener: Arc<dyn CollectionListener>,
     ) -> Result<Arc<Subscription>, MizuError> {
         let core = self.inner.get()?;
-        let previous = std::sync::Mutex::new(BTreeMap::new());
+        let mut previous = BTreeMap::new();
         let events = Arc::clone(&self.events);
         Ok(self.inner.keep(watch(
-            move || {
-                let entries = records(core.entries());
-                let mut previous = previous.lock().unwrap_or_else(|e| e.into_inner());
-                Ok(diff(&mut previous, entries))
-            },
+            move || Ok(diff(&mut previous, records(core.entries()))),
             move |change| listener.on_change(change),
             move |e| events.report(e),
         )))

@@ -7,8 +7,8 @@ use crate::ffi::error::MizuError;
 use crate::ffi::handle::Handle;
 use crate::ffi::listener::{ComputedFn, SignalListener};
 use crate::ffi::registry::report_unhandled;
-use crate::ffi::signal::{canonical, watch};
-use crate::ffi::subscription::Subscription;
+use crate::ffi::signal::canonical;
+use crate::ffi::subscription::{watch, Subscription};
 use crate::reactive;
 
 /// What a computed holds: the canonical JSON text, or the error its function returned.

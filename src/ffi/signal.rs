@@ -8,7 +8,7 @@ use crate::ffi::error::MizuError;
 use crate::ffi::handle::Handle;
 use crate::ffi::listener::{SignalListener, SignalUpdateFn};
 use crate::ffi::registry::report_unhandled;
-use crate::ffi::subscription::Subscription;
+use crate::ffi::subscription::{watch, Subscription};
 use crate::reactive;
 
 /// Parses `text` and prints it back canonically (object keys sorted, no spaces), so that equal
@@ -37,20 +37,6 @@ impl std::fmt::Debug for Signal {
             .field("closed", &self.inner.is_closed())
             .finish()
     }
-}
-
-/// Runs `read` in an effect and hands each result to `deliver`; the effect stops with the
-/// returned subscription. A failed read or delivery goes to `report`.
-pub(crate) fn watch<T: 'static>(
-    read: impl Fn() -> Result<T, MizuError> + Send + 'static,
-    deliver: impl Fn(T) -> Result<(), MizuError> + Send + 'static,
-    report: impl Fn(MizuError) + Send + 'static,
-) -> Arc<Subscription> {
-    Subscription::new(reactive::Effect::new(move || {
-        if let Err(e) = read().and_then(&deliver) {
-            report(e);
-        }
-    }))
 }
 
 #[uniffi::export]

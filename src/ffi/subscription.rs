@@ -3,6 +3,9 @@
 use std::any::Any;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::ffi::error::MizuError;
+use crate::reactive;
+
 /// A registered listener. [`cancel`](Self::cancel) (or dropping the handle, e.g. by the host's
 /// garbage collector) stops it; the subscription holds the only strong reference to the
 /// listener, so cancelling also releases the listener object.
@@ -58,4 +61,18 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         self.cancel();
     }
+}
+
+/// Runs `read` in an effect and hands each result to `deliver`; the effect stops with the
+/// returned subscription. A failed read or delivery goes to `report`.
+pub(crate) fn watch<T: 'static>(
+    mut read: impl FnMut() -> Result<T, MizuError> + Send + 'static,
+    deliver: impl Fn(T) -> Result<(), MizuError> + Send + 'static,
+    report: impl Fn(MizuError) + Send + 'static,
+) -> Arc<Subscription> {
+    Subscription::new(reactive::Effect::new(move || {
+        if let Err(e) = read().and_then(&deliver) {
+            report(e);
+        }
+    }))
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Dict, Mapping, Optional, Type, TypeVar, overload
 
 from . import _native
@@ -71,7 +72,8 @@ class Client:
     Listeners (``on_sync``, ``on_online``, ``on_offline``, ``on_error``, ``on_rejected``,
     ``on_status``) run on the client's sync thread; each returns a :class:`Subscription`, and
     each can be used as a decorator. An exception in any listener is reported to the
-    ``on_error`` listeners (or the ``mizu_sync`` logger) and never breaks syncing.
+    ``on_error`` listeners (or the ``mizu_sync`` logger) and never breaks syncing. Keep the
+    returned subscriptions: dropping one cancels its listener.
 
     :param base_url: the sync endpoints, e.g. ``http://127.0.0.1:8080/_sync``.
     :param scope: the data scope; empty for the server's default.
@@ -116,6 +118,9 @@ class Client:
         )
         self._native = _native.Client(options, None if token is None else _Call(token))
         self._collections: Dict[tuple[str, Any], Collection[Any]] = {}
+        # Closed when collected, and at interpreter exit at the latest: the sync thread must
+        # not call into a finalizing interpreter.
+        self._finalizer = weakref.finalize(self, self._native.close)
         if start:
             self.start()
 
@@ -131,7 +136,7 @@ class Client:
 
     def close(self) -> None:
         """Stops syncing, closes the store and unregisters every listener. Idempotent."""
-        self._native.close()
+        self._finalizer()
         self._collections.clear()
 
     @property

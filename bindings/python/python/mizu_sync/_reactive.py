@@ -182,6 +182,9 @@ class Effect:
     the change, until stopped. An exception in ``fn`` is logged (``mizu_sync`` logger or
     :func:`on_unhandled_error`); the effect keeps running.
 
+    Keep the returned object: when it is garbage-collected, the effect stops (as after
+    :meth:`stop`). The decorator form keeps it under the function's name.
+
     >>> name = Signal("Ada")
     >>> e = Effect(lambda: print("hello", name.get()))
     hello Ada
