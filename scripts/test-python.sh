@@ -32,7 +32,9 @@ fi
 # The wheel: maturin builds the library (release) and runs the workspace's uniffi-bindgen, both
 # in $CARGO_TARGET_DIR, so reruns are incremental. --force-reinstall picks up source changes.
 echo "test-python.sh: building and installing the wheel (pip install ./bindings/python)"
+# --no-build-isolation: use the venv's maturin (no download per run).
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps \
+    --no-build-isolation \
     ./bindings/python
 
 echo "test-python.sh: building the reference server"
