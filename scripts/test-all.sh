@@ -59,6 +59,7 @@ interop() {
 run_suite rust-lint rust_lint
 run_suite rust rust_tests
 run_suite c bash scripts/test-c.sh
+run_suite python bash scripts/test-python.sh
 run_suite demo demo
 run_suite interop-mizu interop
 

@@ -11,6 +11,7 @@
 //! - [`Collection`], [`Entity`]: typed, reactive, optimistic views of synchronized data.
 //! - [`protocol`]: the wire types, the data [`codec`](protocol::codec) and the sans-IO
 //!   [`machine`](protocol::machine) that makes every sync decision.
+//! - [`ffi`]: the UniFFI surface behind the Python, Kotlin and Swift bindings.
 //! - `server` (cargo feature `server`): a reference server speaking the protocol as mizu does.
 //!
 //! ```
@@ -55,6 +56,7 @@
 mod capi;
 pub(crate) mod client;
 mod collection;
+pub mod ffi;
 pub mod protocol;
 pub mod reactive;
 #[cfg(feature = "server")]
@@ -66,3 +68,5 @@ pub use client::{
     Client, ConnectivityCallback, Error, ErrorCallback, Options, SyncCallback, SyncStatus,
 };
 pub use collection::{Collection, Entity};
+
+uniffi::setup_scaffolding!();

@@ -1,0 +1,59 @@
+"""mizu-sync: an offline-first sync client with fine-grained reactive state.
+
+The reactive graph (:class:`Signal`, :class:`Computed`, :class:`Effect`, :func:`batch`) is the
+Rust library's own: a Python computed can depend on a Rust-side collection count and a Python
+signal alike. :class:`Client` syncs :class:`Collection` data with a mizu sync server.
+
+Every failure raises :class:`MizuError` (a subclass per kind: ``MizuError.InvalidJson``,
+``MizuError.Closed``, ``MizuError.Rejected``, ...).
+
+Threading: listeners and effects run on the thread that made the change — the client's sync
+thread for server changes. Calls into the library release the GIL.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from . import _native
+from ._client import Client, RejectedMutation, SyncStatus
+from ._collection import Change, Collection, Entity
+from ._reactive import Computed, Effect, Signal, batch, batched, computed, effect, untracked
+from ._support import ErrorLogger, Subscription
+
+MizuError = _native.MizuError
+
+
+def on_unhandled_error(fn: Callable[[MizuError], object]) -> Subscription:
+    """Calls ``fn(error)`` with errors no client listener takes (exceptions in signal
+    listeners and effects). By default they are logged to the ``mizu_sync`` logger."""
+
+    class _Listener(_native.ErrorListener):
+        def on_error(self, error: MizuError) -> None:
+            fn(error)
+
+    return Subscription(_native.on_unhandled_error(_Listener()))
+
+
+# The default sink of unhandled errors; kept for the life of the module.
+_default_errors = Subscription(_native.on_unhandled_error(ErrorLogger()))
+
+__all__ = [
+    "Change",
+    "Client",
+    "Collection",
+    "Computed",
+    "Effect",
+    "Entity",
+    "MizuError",
+    "RejectedMutation",
+    "Signal",
+    "Subscription",
+    "SyncStatus",
+    "batch",
+    "batched",
+    "computed",
+    "effect",
+    "on_unhandled_error",
+    "untracked",
+]

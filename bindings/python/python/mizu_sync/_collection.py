@@ -1,0 +1,225 @@
+"""Collection[T] and Entity[T]: synchronized data, with dataclasses or plain JSON values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import (
+    Any,
+    AsyncIterator,
+    Callable,
+    Generic,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+    TypeVar,
+    overload,
+)
+
+from . import _native
+from ._support import CallbackAdapter, Codec, Subscription, iterate
+
+T = TypeVar("T")
+D = TypeVar("D")
+
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class Change(Generic[T]):
+    """What a collection holds now and what changed since the previous notification."""
+
+    entries: List[Tuple[str, T]]
+    """Every entity now, as ``(id, value)`` ordered by id."""
+    changed: List[Tuple[str, T]]
+    """Entities created or changed since the previous notification (all on the first)."""
+    removed: List[str]
+    """Ids deleted since the previous notification."""
+
+
+class _CollectionListener(_native.CollectionListener):
+    __slots__ = ("_adapter", "_codec")
+
+    def __init__(self, fn: Callable[[Change[Any]], object], codec: Codec[Any]) -> None:
+        self._adapter = CallbackAdapter(fn)
+        self._codec = codec
+
+    def on_change(self, change: _native.CollectionChange) -> None:
+        decode = self._codec.decode
+        self._adapter.call(
+            Change(
+                entries=[(r.id, decode(r.value_json)) for r in change.entries],
+                changed=[(r.id, decode(r.value_json)) for r in change.changed],
+                removed=list(change.removed),
+            )
+        )
+
+
+class _EntityListener(_native.EntityListener):
+    __slots__ = ("_adapter", "_codec")
+
+    def __init__(self, fn: Callable[[Any], object], codec: Codec[Any]) -> None:
+        self._adapter = CallbackAdapter(fn)
+        self._codec = codec
+
+    def on_change(self, value_json: Optional[str]) -> None:
+        self._adapter.call(None if value_json is None else self._codec.decode(value_json))
+
+
+class Entity(Generic[T]):
+    """One entity of a collection, by id; it may or may not exist at any moment."""
+
+    __slots__ = ("_native", "_codec", "__weakref__")
+
+    def __init__(self, native: _native.Entity, codec: Codec[T]) -> None:
+        self._native = native
+        self._codec = codec
+
+    @property
+    def id(self) -> str:
+        """The entity's id."""
+        return self._native.id()
+
+    def get(self) -> Optional[T]:
+        """The visible value (synced base plus pending local writes), or ``None`` when the
+        entity does not exist. Tracked inside computeds and effects."""
+        text = self._native.get()
+        return None if text is None else self._codec.decode(text)
+
+    @property
+    def value(self) -> Optional[T]:
+        """The value (tracked), like :meth:`get`."""
+        return self.get()
+
+    def exists(self) -> bool:
+        """Whether the entity exists. Tracked."""
+        return self._native.exists()
+
+    def set(self, value: T) -> None:
+        """Replaces the value (creating the entity when missing), optimistically and durably."""
+        self._native.set(self._codec.encode(value))
+
+    def delete(self) -> None:
+        """Deletes the entity (nothing happens when it does not exist)."""
+        self._native.delete()
+
+    def subscribe(self, fn: Callable[[Optional[T]], object]) -> Subscription:
+        """Calls ``fn(value)`` now, then after each change (``None`` once deleted). Usable as
+        a decorator. Server changes arrive on the client's sync thread."""
+        return Subscription(self._native.subscribe(_EntityListener(fn, self._codec)))
+
+    def changes(self) -> AsyncIterator[Optional[T]]:
+        """The current value, then each new one, as an async iterator (asyncio)."""
+        return iterate(self.subscribe)
+
+    def close(self) -> None:
+        """Releases the handle and cancels its subscriptions."""
+        self._native.close()
+
+    def __repr__(self) -> str:
+        return f"<Entity {self._native.collection()}/{self.id}>"
+
+
+class Collection(Generic[T]):
+    """A named set of entities, synchronized with the server. Values are instances of the
+    dataclass given to :meth:`Client.collection`, or plain JSON values when none was given.
+
+    Behaves like a mapping from id to value: ``todos["a"]``, ``"a" in todos``, ``len(todos)``,
+    ``for id in todos``, ``todos.items()``. Reads are tracked inside computeds and effects.
+    """
+
+    __slots__ = ("_native", "_codec", "__weakref__")
+
+    def __init__(self, native: _native.Collection, codec: Codec[T]) -> None:
+        self._native = native
+        self._codec = codec
+
+    @property
+    def name(self) -> str:
+        """The collection's name."""
+        return self._native.name()
+
+    def create(self, id: str, value: T) -> Entity[T]:
+        """Creates the entity ``id``; raises ``MizuError.InvalidArgument`` when it exists."""
+        return Entity(self._native.create(id, self._codec.encode(value)), self._codec)
+
+    def entity(self, id: str) -> Entity[T]:
+        """A handle to the entity ``id``, whether or not it exists."""
+        return Entity(self._native.get(id), self._codec)
+
+    @overload
+    def get(self, id: str) -> Optional[T]: ...
+    @overload
+    def get(self, id: str, default: D) -> T | D: ...
+    def get(self, id: str, default: Any = None) -> Any:
+        """The value of ``id``, or ``default`` when it does not exist. Tracked."""
+        text = self._native.value(id)
+        return default if text is None else self._codec.decode(text)
+
+    def set(self, id: str, value: T) -> None:
+        """Sets the value of ``id``, creating the entity when missing."""
+        self._native.set(id, self._codec.encode(value))
+
+    def update(self, id: str, value: T) -> None:
+        """Replaces the value of the existing entity ``id``; raises ``MizuError.NotFound``."""
+        self._native.update(id, self._codec.encode(value))
+
+    def delete(self, id: str) -> None:
+        """Deletes ``id`` (nothing happens when it does not exist)."""
+        self._native.delete(id)
+
+    def items(self) -> List[Tuple[str, T]]:
+        """Every ``(id, value)``, ordered by id, read in one call. Tracked."""
+        decode = self._codec.decode
+        return [(r.id, decode(r.value_json)) for r in self._native.entries()]
+
+    def values(self) -> List[T]:
+        """Every value, ordered by id. Tracked."""
+        return [value for _, value in self.items()]
+
+    def keys(self) -> List[str]:
+        """Every id, ordered. Tracked (membership only)."""
+        return self._native.ids()
+
+    def count(self) -> int:
+        """How many entities exist. Tracked (membership only)."""
+        return self._native.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __contains__(self, id: object) -> bool:
+        return isinstance(id, str) and self._native.has(id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __getitem__(self, id: str) -> T:
+        value = self.get(id, _MISSING)
+        if value is _MISSING:
+            raise KeyError(id)
+        return value  # type: ignore[no-any-return]
+
+    def __setitem__(self, id: str, value: T) -> None:
+        self.set(id, value)
+
+    def __delitem__(self, id: str) -> None:
+        if id not in self:
+            raise KeyError(id)
+        self.delete(id)
+
+    def subscribe(self, fn: Callable[[Change[T]], object]) -> Subscription:
+        """Calls ``fn(change)`` with every entity now, then with what changed after each
+        change. Usable as a decorator. Server changes arrive on the client's sync thread."""
+        return Subscription(self._native.subscribe(_CollectionListener(fn, self._codec)))
+
+    def changes(self) -> AsyncIterator[Change[T]]:
+        """The contents now, then each change, as an async iterator (asyncio)."""
+        return iterate(self.subscribe)
+
+    def close(self) -> None:
+        """Releases the handle and cancels its subscriptions."""
+        self._native.close()
+
+    def __repr__(self) -> str:
+        return f"<Collection {self.name!r}>"

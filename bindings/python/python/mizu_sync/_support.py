@@ -1,0 +1,138 @@
+"""Shared helpers: JSON conversion, listener adapters and subscription plumbing."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+from typing import Any, AsyncIterator, Callable, Generic, Optional, Type, TypeVar
+
+from . import _native
+
+T = TypeVar("T")
+
+logger = logging.getLogger("mizu_sync")
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_loads = json.loads
+
+
+def dumps(value: Any) -> str:
+    """Encodes ``value`` as JSON text; dataclass instances become objects."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    try:
+        return _dumps(value)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"value is not JSON-serializable: {e}") from e
+
+
+def loads(text: str) -> Any:
+    """Decodes JSON text."""
+    return _loads(text)
+
+
+class Codec(Generic[T]):
+    """Maps values of a collection to and from JSON: dataclasses by field, anything else as is."""
+
+    def __init__(self, type_: Optional[Type[T]]) -> None:
+        self.type = type_
+        self._fields: Optional[frozenset[str]] = None
+        if type_ is not None and dataclasses.is_dataclass(type_):
+            self._fields = frozenset(f.name for f in dataclasses.fields(type_))
+
+    def encode(self, value: T) -> str:
+        if self.type is not None and self._fields is not None and not isinstance(value, self.type):
+            raise TypeError(f"expected {self.type.__name__}, got {type(value).__name__}")
+        return dumps(value)
+
+    def decode(self, text: str) -> T:
+        value = _loads(text)
+        if self._fields is None or self.type is None:
+            return value  # type: ignore[no-any-return]
+        if not isinstance(value, dict):
+            raise _native.MizuError.InvalidJson(
+                f"expected a JSON object for {self.type.__name__}, got {text[:80]}"
+            )
+        known = {k: v for k, v in value.items() if k in self._fields}
+        return self.type(**known)  # type: ignore[no-any-return]
+
+
+class Subscription:
+    """A registered listener. ``cancel()`` (or leaving a ``with`` block, or the garbage
+    collector) stops it. Idempotent."""
+
+    __slots__ = ("_native", "__weakref__")
+
+    def __init__(self, native: _native.Subscription) -> None:
+        self._native = native
+
+    def cancel(self) -> None:
+        """Stops the listener; it is not called again once this returns."""
+        self._native.cancel()
+
+    close = cancel
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the subscription was cancelled."""
+        return self._native.is_cancelled()
+
+    def __enter__(self) -> "Subscription":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+
+    def __repr__(self) -> str:
+        return f"<Subscription cancelled={self.cancelled}>"
+
+
+class CallbackAdapter:
+    """Calls a Python function from Rust. UniFFI turns an exception into an error result that
+    the library reports (never a crash); the original exception is kept for re-raising."""
+
+    __slots__ = ("fn", "error")
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.error: Optional[BaseException] = None
+
+    def call(self, *args: Any) -> Any:
+        try:
+            result = self.fn(*args)
+        except _native.MizuError:
+            raise
+        except Exception as e:
+            self.error = e
+            raise _native.MizuError.Callback(f"{type(e).__name__}: {e}") from e
+        self.error = None
+        return result
+
+
+class ErrorLogger(_native.ErrorListener):
+    """The default sink of unhandled errors: the ``mizu_sync`` logger."""
+
+    def on_error(self, error: _native.MizuError) -> None:
+        logger.error("mizu-sync: unhandled error in a callback: %r", error)
+
+
+async def iterate(subscribe: Callable[[Callable[[T], None]], Subscription]) -> AsyncIterator[T]:
+    """Turns a callback subscription into an async iterator on the running event loop; the
+    subscription is cancelled when the iteration ends."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[T] = asyncio.Queue()
+
+    def push(item: T) -> None:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop is closed: nobody is iterating any more
+            pass
+
+    subscription = subscribe(push)
+    try:
+        while True:
+            yield await queue.get()
+    finally:
+        subscription.cancel()

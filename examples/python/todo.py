@@ -1,0 +1,89 @@
+"""A todo list synced between two clients, with reactive state, in Python.
+
+Run against a server you started:
+
+    mizu-sync-server --addr 127.0.0.1:8080 &
+    python examples/python/todo.py http://127.0.0.1:8080/_sync
+
+or let the example start one (the binary from ``cargo build --features server --bin
+mizu-sync-server``, found through $MIZU_SYNC_SERVER_BIN or PATH):
+
+    python examples/python/todo.py
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from mizu_sync import Client, Computed, Effect, batch
+
+
+@dataclass
+class Todo:
+    title: str
+    completed: bool = False
+
+
+def start_server() -> tuple[subprocess.Popen[str], str]:
+    binary = os.environ.get("MIZU_SYNC_SERVER_BIN") or shutil.which("mizu-sync-server")
+    if not binary:
+        sys.exit("pass a server URL, or set MIZU_SYNC_SERVER_BIN to mizu-sync-server")
+    proc = subprocess.Popen([binary, "--addr", "127.0.0.1:0"], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    addr = proc.stdout.readline().strip().removeprefix("listening on http://")
+    return proc, f"http://{addr}/_sync"
+
+
+def main(url: Optional[str]) -> None:
+    server = None
+    if url is None:
+        server, url = start_server()
+    storage = Path(tempfile.mkdtemp(prefix="mizu-todo-")) / "phone.db"
+    try:
+        # The phone keeps its data in SQLite; the laptop in memory.
+        with Client(url, scope="user:demo", storage_path=str(storage), start=True) as phone, \
+                Client(url, scope="user:demo", start=True) as laptop:
+            phone_todos = phone.collection("todo", Todo)
+            laptop_todos = laptop.collection("todo", Todo)
+
+            # A Python computed over Rust-side state: re-runs when the collection changes.
+            remaining = Computed(
+                lambda: sum(1 for t in laptop_todos.values() if not t.completed)
+            )
+            summary = Effect(lambda: print(f"laptop: {remaining.get()} to do"))
+
+            @phone.on_sync
+            def synced(cursor: int) -> None:
+                print(f"phone synced up to {cursor}")
+
+            def plan() -> None:
+                phone_todos.create("milk", Todo("Buy milk"))
+                phone_todos.create("docs", Todo("Read the sync docs"))
+
+            batch(plan)
+            phone.flush(timeout=10)
+            laptop.sync()
+
+            laptop_todos.update("milk", Todo("Buy milk", completed=True))
+            laptop.flush(timeout=10)
+            phone.sync()
+            print("phone sees:", phone_todos["milk"])
+
+            summary.stop()
+            synced.cancel()
+            print(f"{len(phone_todos)} todos, {phone.pending_count} pending")
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else None)

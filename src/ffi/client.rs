@@ -1,0 +1,273 @@
+//! [`Client`]: the sync client, its lifecycle, mutations, status and event listeners.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ffi::collection::Collection;
+use crate::ffi::error::MizuError;
+use crate::ffi::events::Events;
+use crate::ffi::handle::Handle;
+use crate::ffi::listener::{
+    ConnectivityListener, ErrorListener, RejectionListener, StatusListener, SyncListener,
+    TokenProvider,
+};
+use crate::ffi::record::{ClientOptions, SyncStatus};
+use crate::ffi::subscription::{watch, Subscription};
+
+/// Adapts a host [`TokenProvider`] to the core's `AuthProvider`.
+struct HostAuth(Arc<dyn TokenProvider>);
+
+impl crate::AuthProvider for HostAuth {
+    fn token(&self, refresh: bool) -> Result<Option<String>, String> {
+        self.0.token(refresh).map_err(|e| e.to_string())
+    }
+}
+
+/// An offline-first sync client: a local store, a durable mutation queue, and an engine that
+/// pushes, pulls and listens in the background.
+///
+/// Reads and writes never wait for the network. [`close`](Self::close) (or the host's garbage
+/// collector) stops syncing and closes the store.
+///
+/// # Threading
+/// Every method may be called from any thread. Event listeners run on the client's engine
+/// thread; `sync` and `flush` called from there fail instead of deadlocking. Blocking calls
+/// (`sync`, `flush`) release Python's GIL while they wait.
+#[derive(uniffi::Object)]
+pub struct Client {
+    inner: Handle<Arc<crate::Client>>,
+    events: Arc<Events>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("closed", &self.inner.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    fn core(&self) -> Result<Arc<crate::Client>, MizuError> {
+        self.inner.get()
+    }
+}
+
+#[uniffi::export]
+impl Client {
+    /// Opens the local store (SQLite at `options.storage_path`, or memory) and restores what
+    /// was there. Does not touch the network: call [`start`](Self::start).
+    ///
+    /// # Errors
+    /// [`MizuError::InvalidArgument`] for an unusable URL or option; [`MizuError::InvalidJson`]
+    /// for a bad `subscribe_message_json`; [`MizuError::Storage`] when the store cannot be
+    /// opened (corrupt, too new, or held by another client).
+    #[uniffi::constructor(default(auth = None))]
+    pub fn new(
+        options: ClientOptions,
+        auth: Option<Arc<dyn TokenProvider>>,
+    ) -> Result<Arc<Self>, MizuError> {
+        let events = Events::new();
+        let mut core = events.install(options.to_core()?);
+        if let Some(provider) = auth {
+            core = core.auth(HostAuth(provider));
+        }
+        Ok(Arc::new(Client {
+            inner: Handle::new("client", Arc::new(crate::Client::new(core)?)),
+            events,
+        }))
+    }
+
+    /// Starts syncing in the background (idempotent). Works with the server unreachable.
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`]; [`MizuError::Internal`] when a thread cannot start.
+    pub fn start(&self) -> Result<(), MizuError> {
+        Ok(self.core()?.start()?)
+    }
+
+    /// Stops syncing; local reads and writes keep working and `start` resumes.
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`].
+    pub fn stop(&self) -> Result<(), MizuError> {
+        self.core()?.stop();
+        Ok(())
+    }
+
+    /// Stops syncing, closes the store and unregisters every listener. Writes already returned
+    /// are durable. Every later call fails with [`MizuError::Closed`]. Idempotent.
+    pub fn close(&self) {
+        if let Some(core) = self.inner.close() {
+            core.close();
+        }
+        self.events.clear();
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// Whether the client is started (and not stopped since).
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`].
+    pub fn is_started(&self) -> Result<bool, MizuError> {
+        Ok(self.core()?.is_started())
+    }
+
+    /// Pushes everything pending, then pulls; returns when both are done.
+    ///
+    /// # Errors
+    /// The round's first error ([`MizuError::Network`], [`MizuError::Server`], ...);
+    /// [`MizuError::Offline`] when not started or paused; [`MizuError::InvalidArgument`] on the
+    /// engine thread.
+    pub fn sync(&self) -> Result<(), MizuError> {
+        Ok(self.core()?.sync()?)
+    }
+
+    /// Waits until everything queued so far is acknowledged by the server and pulled back.
+    ///
+    /// # Errors
+    /// [`MizuError::Timeout`] after `timeout_ms`; [`MizuError::Offline`] when not started;
+    /// [`MizuError::InvalidArgument`] on the engine thread.
+    pub fn flush(&self, timeout_ms: u64) -> Result<(), MizuError> {
+        Ok(self.core()?.flush(Duration::from_millis(timeout_ms))?)
+    }
+
+    /// Queues an app-defined mutation `name` with arguments `args_json` (no local effect) and
+    /// returns its id. Durable before it returns.
+    ///
+    /// # Errors
+    /// [`MizuError::InvalidArgument`] for an empty name; [`MizuError::InvalidJson`];
+    /// [`MizuError::Storage`]; [`MizuError::Closed`].
+    #[uniffi::method(default(args_json = None))]
+    pub fn mutate(&self, name: String, args_json: Option<String>) -> Result<String, MizuError> {
+        let args = args_json.map(|t| serde_json::from_str(&t)).transpose()?;
+        Ok(self.core()?.mutate(&name, args)?)
+    }
+
+    /// The collection named `name`; its values are JSON text.
+    ///
+    /// # Errors
+    /// [`MizuError::InvalidArgument`] for an empty name; [`MizuError::Closed`].
+    pub fn collection(&self, name: String) -> Result<Arc<Collection>, MizuError> {
+        if name.is_empty() {
+            return Err(MizuError::InvalidArgument {
+                reason: "a collection name must not be empty".into(),
+            });
+        }
+        let core = self.core()?;
+        Ok(Collection::new(
+            core.collection(&name),
+            Arc::clone(&self.events),
+        ))
+    }
+
+    /// The sync status now.
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`].
+    pub fn status(&self) -> Result<SyncStatus, MizuError> {
+        Ok(SyncStatus::from(&self.core()?.status().get_untracked()))
+    }
+
+    /// Calls `listener` with the status now, then after each change.
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`].
+    pub fn subscribe_status(
+        &self,
+        listener: Arc<dyn StatusListener>,
+    ) -> Result<Arc<Subscription>, MizuError> {
+        let status = self.core()?.status();
+        let events = Arc::clone(&self.events);
+        Ok(self.inner.keep(watch(
+            move || Ok(SyncStatus::from(&status.get())),
+            move |s| listener.on_status(s),
+            move |e| events.report(e),
+        )))
+    }
+
+    /// Whether the last exchange with the server succeeded.
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`].
+    pub fn is_online(&self) -> Result<bool, MizuError> {
+        Ok(self.core()?.is_online())
+    }
+
+    /// The pull cursor (0 before the first snapshot).
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`].
+    pub fn cursor(&self) -> Result<u64, MizuError> {
+        Ok(self.core()?.cursor())
+    }
+
+    /// How many local mutations wait to be acknowledged.
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`].
+    pub fn pending_count(&self) -> Result<u64, MizuError> {
+        Ok(self.core()?.pending_count() as u64)
+    }
+
+    /// This client's id (persisted with the store), the prefix of its mutation ids.
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`].
+    pub fn client_id(&self) -> Result<String, MizuError> {
+        Ok(self.core()?.client_id())
+    }
+
+    /// Pauses syncing (no requests); local writes keep queueing.
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`].
+    pub fn pause(&self) -> Result<(), MizuError> {
+        self.core()?.pause();
+        Ok(())
+    }
+
+    /// Resumes syncing after [`pause`](Self::pause).
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`].
+    pub fn resume(&self) -> Result<(), MizuError> {
+        self.core()?.resume();
+        Ok(())
+    }
+
+    /// Tells the client the server has reached `cursor` (for apps with their own notification
+    /// channel): pulls at once when it is ahead.
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`].
+    pub fn notify_live(&self, cursor: u64) -> Result<(), MizuError> {
+        self.core()?.notify_live(cursor);
+        Ok(())
+    }
+
+    /// Calls `listener` with the new cursor after each completed pull or snapshot.
+    pub fn on_sync(&self, listener: Arc<dyn SyncListener>) -> Arc<Subscription> {
+        self.events.sync.add(listener)
+    }
+
+    /// Calls `listener` on each online / offline transition.
+    pub fn on_connectivity(&self, listener: Arc<dyn ConnectivityListener>) -> Arc<Subscription> {
+        self.events.connectivity.add(listener)
+    }
+
+    /// Calls `listener` with each error: the engine's (network trouble, rejected mutations,
+    /// storage failures) and failures of this client's other listeners.
+    pub fn on_error(&self, listener: Arc<dyn ErrorListener>) -> Arc<Subscription> {
+        self.events.errors.add(listener)
+    }
+
+    /// Calls `listener` for each mutation the server rejects (after its rollback).
+    pub fn on_rejected(&self, listener: Arc<dyn RejectionListener>) -> Arc<Subscription> {
+        self.events.rejections.add(listener)
+    }
+}

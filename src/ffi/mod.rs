@@ -1,0 +1,61 @@
+//! The foreign-language surface, exported with [UniFFI](https://mozilla.github.io/uniffi-rs/)
+//! to Python, Kotlin and Swift. Rust apps use the crate root API instead.
+//!
+//! - Objects: [`Client`], [`Collection`], [`Entity`], [`Signal`], [`Computed`], [`Effect`] and
+//!   [`Subscription`]; each has a deterministic `close` (or `stop` / `cancel`), and the host's
+//!   garbage collector releasing a handle does the same.
+//! - Values cross as JSON text (canonical: object keys sorted, no spaces); snapshots cross as
+//!   records ([`ClientOptions`], [`SyncStatus`], [`EntityRecord`], [`CollectionChange`],
+//!   [`RejectedMutation`]).
+//! - One error, [`MizuError`], for every failure.
+//! - The host implements the traits of [`listener`]: listeners (each `subscribe` / `on_…`
+//!   returns a [`Subscription`]; state subscriptions deliver the current value first) and the
+//!   functions of [`Computed`], [`Effect`], [`batch`], [`untracked`].
+//!
+//! # One graph across the boundary
+//!
+//! A host computed's function runs inside Rust's tracking context: whatever it reads through
+//! the library (a signal, another computed, a collection's count, an entity) becomes its
+//! dependency, so a Python computed can depend on a Rust signal and on synced data alike.
+//!
+//! # Threading
+//!
+//! Listeners and effects run on the thread that made the change: local writes on the writing
+//! thread (before the write returns), server changes and client events on the client's engine
+//! thread. No library lock is held while host code runs, so host code may call back in. In
+//! Python, calls into the library release the GIL, and callbacks take it.
+//!
+//! # Errors in host code
+//!
+//! A listener or function that raises returns an error to Rust instead of unwinding: it goes
+//! to the client's error listeners ([`Client::on_error`]) or, for signals, computeds, effects
+//! and clients without error listeners, to [`on_unhandled_error`] (printed to standard error
+//! when nobody listens). It never stops the engine thread.
+
+mod client;
+mod collection;
+mod computed;
+mod effect;
+mod error;
+mod events;
+mod handle;
+pub mod listener;
+mod record;
+mod registry;
+mod signal;
+mod subscription;
+
+pub use client::Client;
+pub use collection::{Collection, Entity};
+pub use computed::Computed;
+pub use effect::{batch, untracked, Effect};
+pub use error::MizuError;
+pub use listener::{
+    BatchFn, CollectionListener, ComputedFn, ConnectivityListener, EffectFn, EntityListener,
+    ErrorListener, RejectionListener, SignalListener, SignalUpdateFn, StatusListener, SyncListener,
+    TokenProvider,
+};
+pub use record::{ClientOptions, CollectionChange, EntityRecord, RejectedMutation, SyncStatus};
+pub use registry::on_unhandled_error;
+pub use signal::Signal;
+pub use subscription::Subscription;

@@ -1,0 +1,150 @@
+//! Records: plain values copied across the boundary ([`ClientOptions`], [`SyncStatus`],
+//! [`EntityRecord`], [`CollectionChange`], [`RejectedMutation`]).
+
+use std::collections::HashMap;
+use std::time::{Duration, UNIX_EPOCH};
+
+use crate::ffi::error::MizuError;
+
+/// How to create a [`crate::ffi::Client`]. Every field but `base_url` has a default.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ClientOptions {
+    /// Base URL of the sync endpoints, e.g. `https://api.example.com/_sync`.
+    pub base_url: String,
+    /// Scope of every request; empty means the server's default scope.
+    #[uniffi(default = "")]
+    pub scope: String,
+    /// SQLite file for the durable store (created when missing); `None` keeps data in memory.
+    #[uniffi(default = None)]
+    pub storage_path: Option<String>,
+    /// URL of the live WebSocket (e.g. `ws://host/ws?scope=S`); `None` means polling only.
+    #[uniffi(default = None)]
+    pub live_url: Option<String>,
+    /// How often pending mutations are pushed when nothing else triggers a push.
+    #[uniffi(default = 5000)]
+    pub push_interval_ms: u64,
+    /// How often the client pulls when no live notification arrives.
+    #[uniffi(default = 30000)]
+    pub pull_interval_ms: u64,
+    /// Upper bound of one HTTP request.
+    #[uniffi(default = 30000)]
+    pub request_timeout_ms: u64,
+    /// First retry delay after a failure (doubled per failure, with jitter).
+    #[uniffi(default = 500)]
+    pub backoff_min_ms: u64,
+    /// Largest retry delay.
+    #[uniffi(default = 60000)]
+    pub backoff_max_ms: u64,
+    /// Mutations per push request, 1 to 100.
+    #[uniffi(default = 100)]
+    pub push_batch_size: u32,
+    /// Changes per pull page.
+    #[uniffi(default = 1000)]
+    pub pull_limit: u32,
+    /// Extra HTTP headers sent with every request and the live handshake.
+    #[uniffi(default)]
+    pub headers: HashMap<String, String>,
+    /// The message sent after the live connection opens, as JSON; `None` for the default
+    /// `{"topic":"subscribe","data":{}}`.
+    #[uniffi(default = None)]
+    pub subscribe_message_json: Option<String>,
+}
+
+impl ClientOptions {
+    /// The core options (without callbacks) these describe.
+    pub(crate) fn to_core(&self) -> Result<crate::Options, MizuError> {
+        let mut options = crate::Options::new(self.base_url.clone())
+            .scope(self.scope.clone())
+            .push_interval(Duration::from_millis(self.push_interval_ms))
+            .pull_interval(Duration::from_millis(self.pull_interval_ms))
+            .request_timeout(Duration::from_millis(self.request_timeout_ms))
+            .backoff(
+                Duration::from_millis(self.backoff_min_ms),
+                Duration::from_millis(self.backoff_max_ms),
+            )
+            .push_batch_size(self.push_batch_size as usize)
+            .pull_limit(self.pull_limit);
+        let mut headers: Vec<_> = self.headers.iter().collect();
+        headers.sort();
+        for (name, value) in headers {
+            options = options.header(name.clone(), value.clone());
+        }
+        if let Some(path) = &self.storage_path {
+            options = options.storage_path(path.clone());
+        }
+        if let Some(url) = &self.live_url {
+            options = options.live_url(url.clone());
+        }
+        if let Some(text) = &self.subscribe_message_json {
+            options = options.subscribe_message(serde_json::from_str(text)?);
+        }
+        Ok(options)
+    }
+}
+
+/// A snapshot of what the sync engine is doing.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct SyncStatus {
+    /// Whether the last exchange with the server succeeded (false until one has).
+    pub online: bool,
+    /// Whether a push, pull or snapshot is in flight.
+    pub syncing: bool,
+    /// How many local mutations wait to be acknowledged by the server.
+    pub pending: u64,
+    /// The pull cursor, `None` before the first snapshot.
+    pub cursor: Option<u64>,
+    /// The text of the last error, cleared by the next successful exchange.
+    pub last_error: Option<String>,
+    /// When the last pull or snapshot completed, in milliseconds since the Unix epoch.
+    pub last_synced_ms: Option<u64>,
+    /// Whether syncing is paused.
+    pub paused: bool,
+}
+
+impl From<&crate::SyncStatus> for SyncStatus {
+    fn from(s: &crate::SyncStatus) -> Self {
+        SyncStatus {
+            online: s.online,
+            syncing: s.syncing,
+            pending: s.pending as u64,
+            cursor: s.cursor,
+            last_error: s.last_error.clone(),
+            last_synced_ms: s.last_synced.and_then(|t| {
+                let ms = t.duration_since(UNIX_EPOCH).ok()?.as_millis();
+                u64::try_from(ms).ok()
+            }),
+            paused: s.paused,
+        }
+    }
+}
+
+/// One entity: its id and its value as JSON text.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EntityRecord {
+    /// The entity's id.
+    pub id: String,
+    /// The value as JSON text (canonical: object keys sorted, no spaces).
+    pub value_json: String,
+}
+
+/// The contents of a collection and what changed since the listener's previous call.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CollectionChange {
+    /// Every entity now, ordered by id.
+    pub entries: Vec<EntityRecord>,
+    /// Entities created or changed since the previous call (all of them on the first call).
+    pub changed: Vec<EntityRecord>,
+    /// Ids of the entities deleted since the previous call.
+    pub removed: Vec<String>,
+}
+
+/// A mutation the server rejected.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RejectedMutation {
+    /// The mutation's id.
+    pub mutation_id: String,
+    /// The mutation's name, e.g. `todo.update`.
+    pub name: String,
+    /// The server's reason.
+    pub reason: String,
+}

@@ -1,0 +1,359 @@
+//! The FFI's client surface against the reference server: collections and entities as JSON,
+//! change events, convergence, rejections, failing listeners on the engine thread, closing.
+
+mod client_support;
+mod ffi_support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use client_support::{scope, temp_db, wait_until, TestServer};
+use ffi_support::{host_failure, Func, Recorder};
+use mizu_sync::ffi::{
+    Client, ClientOptions, CollectionChange, CollectionListener, Computed, EntityRecord, MizuError,
+    RejectedMutation, Signal,
+};
+
+fn options(server: &TestServer, scope: &str) -> ClientOptions {
+    ClientOptions {
+        base_url: server.base_url(),
+        scope: scope.into(),
+        storage_path: None,
+        live_url: None,
+        push_interval_ms: 200,
+        pull_interval_ms: 300,
+        request_timeout_ms: 5000,
+        backoff_min_ms: 20,
+        backoff_max_ms: 200,
+        push_batch_size: 100,
+        pull_limit: 1000,
+        headers: HashMap::new(),
+        subscribe_message_json: None,
+    }
+}
+
+fn started(options: ClientOptions) -> Arc<Client> {
+    let client = Client::new(options, None).unwrap();
+    client.start().unwrap();
+    client
+}
+
+fn record(id: &str, value_json: &str) -> EntityRecord {
+    EntityRecord {
+        id: id.into(),
+        value_json: value_json.into(),
+    }
+}
+
+#[test]
+fn collection_reads_and_writes_json_values_in_bulk() {
+    let client = Client::new(
+        ClientOptions {
+            base_url: "http://127.0.0.1:9/_sync".into(),
+            ..ClientOptions::defaults_for_test()
+        },
+        None,
+    )
+    .unwrap();
+    let todos = client.collection("todo".into()).unwrap();
+    let a = todos
+        .create("a".into(), r#"{"title":"A","completed":false}"#.into())
+        .unwrap();
+    todos.set("b".into(), r#"{"title":"B"}"#.into()).unwrap();
+    assert_eq!(todos.count().unwrap(), 2);
+    assert_eq!(todos.ids().unwrap(), ["a", "b"]);
+    assert_eq!(
+        todos.entries().unwrap(),
+        [
+            record("a", r#"{"completed":false,"title":"A"}"#),
+            record("b", r#"{"title":"B"}"#)
+        ]
+    );
+    a.set(r#"{"title":"A","completed":true}"#.into()).unwrap();
+    assert_eq!(
+        todos.value("a".into()).unwrap().as_deref(),
+        Some(r#"{"completed":true,"title":"A"}"#)
+    );
+    todos.delete("b".into()).unwrap();
+    assert!(!todos.has("b".into()).unwrap());
+    assert_eq!(todos.value("b".into()).unwrap(), None);
+    assert_eq!(client.pending_count().unwrap(), 4);
+}
+
+#[test]
+fn bad_inputs_fail_with_clear_errors() {
+    let client = Client::new(ClientOptions::defaults_for_test(), None).unwrap();
+    let todos = client.collection("todo".into()).unwrap();
+    assert!(matches!(
+        todos.create("a".into(), "{".into()),
+        Err(MizuError::InvalidJson { .. })
+    ));
+    todos.create("a".into(), "1".into()).unwrap();
+    assert!(matches!(
+        todos.create("a".into(), "2".into()),
+        Err(MizuError::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        todos.create(String::new(), "2".into()),
+        Err(MizuError::InvalidArgument { .. })
+    ));
+    assert_eq!(
+        todos.update("missing".into(), "2".into()),
+        Err(MizuError::NotFound {
+            what: "todo/missing".into()
+        })
+    );
+    assert!(matches!(
+        client.collection(String::new()),
+        Err(MizuError::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        client.mutate("todo.archive".into(), Some("[".into())),
+        Err(MizuError::InvalidJson { .. })
+    ));
+    assert!(matches!(client.flush(10), Err(MizuError::Offline { .. })));
+    assert!(matches!(
+        Client::new(
+            ClientOptions {
+                base_url: "not a url".into(),
+                ..ClientOptions::defaults_for_test()
+            },
+            None
+        ),
+        Err(MizuError::InvalidArgument { .. })
+    ));
+}
+
+#[test]
+fn a_closed_client_fails_with_closed_and_drops_its_listeners() {
+    let client = Client::new(ClientOptions::defaults_for_test(), None).unwrap();
+    let todos = client.collection("todo".into()).unwrap();
+    let (errors, _) = Recorder::<MizuError>::new();
+    let subscription = client.on_error(errors.clone());
+    let (listener, _) = Recorder::<CollectionChange>::new();
+    let _watching = todos.subscribe(listener).unwrap();
+    client.close();
+    client.close();
+    assert!(client.is_closed());
+    assert!(matches!(client.start(), Err(MizuError::Closed { .. })));
+    assert!(matches!(
+        client.collection("todo".into()),
+        Err(MizuError::Closed { .. })
+    ));
+    assert!(matches!(
+        todos.set("a".into(), "1".into()),
+        Err(MizuError::Closed { .. })
+    ));
+    drop(subscription);
+    assert_eq!(Arc::strong_count(&errors), 1);
+}
+
+#[test]
+fn two_clients_converge_and_change_events_carry_what_changed() {
+    let server = TestServer::start();
+    let scope = scope("ffi-converge");
+    let alice = started(options(&server, &scope));
+    let bob = started(options(&server, &scope));
+    let bob_todos = bob.collection("todo".into()).unwrap();
+    let (listener, changes) = Recorder::<CollectionChange>::new();
+    let _watching = bob_todos.subscribe(listener).unwrap();
+    assert_eq!(
+        changes.all(),
+        [CollectionChange {
+            entries: vec![],
+            changed: vec![],
+            removed: vec![]
+        }]
+    );
+
+    let alice_todos = alice.collection("todo".into()).unwrap();
+    alice_todos
+        .create("t1".into(), r#"{"title":"Learn sync"}"#.into())
+        .unwrap();
+    alice.flush(20_000).unwrap();
+    bob.sync().unwrap();
+    wait_until("bob sees t1", || {
+        bob_todos.value("t1".into()).unwrap().is_some()
+    });
+    alice_todos.delete("t1".into()).unwrap();
+    alice_todos
+        .set("t2".into(), r#"{"title":"Two"}"#.into())
+        .unwrap();
+    alice.flush(20_000).unwrap();
+    bob.sync().unwrap();
+    wait_until("bob sees t2 and not t1", || {
+        bob_todos.ids().unwrap() == ["t2"]
+    });
+    let all = changes.all();
+    let last = all.last().unwrap();
+    assert_eq!(last.entries, [record("t2", r#"{"title":"Two"}"#)]);
+    let added: Vec<_> = all.iter().flat_map(|c| c.changed.clone()).collect();
+    assert!(added.contains(&record("t1", r#"{"title":"Learn sync"}"#)));
+    let removed: Vec<_> = all.iter().flat_map(|c| c.removed.clone()).collect();
+    assert_eq!(removed, ["t1"]);
+}
+
+#[test]
+fn rejected_mutation_reaches_rejection_and_error_listeners_and_rolls_back() {
+    let server = TestServer::start();
+    let scope = scope("ffi-reject");
+    server.reject("todo.create", "forbidden", "titles may not say forbidden");
+    let client = started(options(&server, &scope));
+    let (rejections, rejected) = Recorder::<RejectedMutation>::new();
+    let (errors, reported) = Recorder::<MizuError>::new();
+    let _r = client.on_rejected(rejections);
+    let _e = client.on_error(errors);
+    let todos = client.collection("todo".into()).unwrap();
+    todos
+        .create("bad".into(), r#"{"title":"forbidden"}"#.into())
+        .unwrap();
+    wait_until("the rejection arrives", || rejected.len() == 1);
+    let mutation = rejected.all().remove(0);
+    assert_eq!(mutation.name, "todo.create");
+    assert!(mutation.reason.contains("titles may not say forbidden"));
+    wait_until("the error listener has it too", || {
+        reported.all().iter().any(|e| {
+            matches!(e, MizuError::Rejected { mutation_id, .. } if *mutation_id == mutation.mutation_id)
+        })
+    });
+    wait_until("the write is rolled back", || {
+        todos.value("bad".into()).unwrap().is_none()
+    });
+}
+
+#[test]
+fn a_failing_sync_listener_is_reported_and_syncing_goes_on() {
+    let server = TestServer::start();
+    let scope = scope("ffi-failing-listener");
+    let client = started(options(&server, &scope));
+    let (failing, calls) = Recorder::<u64>::failing(host_failure("on_sync raised"));
+    let (errors, reported) = Recorder::<MizuError>::new();
+    let _s = client.on_sync(failing);
+    let _e = client.on_error(errors);
+    let todos = client.collection("todo".into()).unwrap();
+    for i in 0..3 {
+        todos.set(format!("t{i}"), i.to_string()).unwrap();
+        client.flush(20_000).unwrap();
+    }
+    wait_until("several syncs", || calls.len() >= 2);
+    assert!(reported.all().contains(&host_failure("on_sync raised")));
+    assert_eq!(client.pending_count().unwrap(), 0);
+    assert!(client.status().unwrap().online);
+}
+
+/// Calls back into the client from a listener running on the engine thread.
+#[derive(Debug)]
+struct Reentrant {
+    client: Arc<Client>,
+    seen: Mutex<Vec<(u64, u64)>>,
+}
+
+impl CollectionListener for Reentrant {
+    fn on_change(&self, change: CollectionChange) -> Result<(), MizuError> {
+        let todos = self.client.collection("todo".into())?;
+        let count = todos.count()?;
+        let pending = self.client.status()?.pending;
+        assert_eq!(count as usize, change.entries.len());
+        self.seen.lock().unwrap().push((count, pending));
+        Ok(())
+    }
+}
+
+#[test]
+fn listeners_on_the_engine_thread_may_call_back_into_the_client() {
+    let server = TestServer::start();
+    let scope = scope("ffi-reentrant");
+    let writer = started(options(&server, &scope));
+    let reader = started(options(&server, &scope));
+    let listener = Arc::new(Reentrant {
+        client: reader.clone(),
+        seen: Mutex::new(Vec::new()),
+    });
+    let _watching = reader
+        .collection("todo".into())
+        .unwrap()
+        .subscribe(listener.clone())
+        .unwrap();
+    let todos = writer.collection("todo".into()).unwrap();
+    for i in 0..5 {
+        todos.set(format!("t{i}"), "true".into()).unwrap();
+    }
+    writer.flush(20_000).unwrap();
+    wait_until("the reader sees all five", || {
+        listener.seen.lock().unwrap().last().map(|s| s.0) == Some(5)
+    });
+    // Meanwhile this thread calls in too.
+    assert_eq!(
+        reader.collection("todo".into()).unwrap().count().unwrap(),
+        5
+    );
+}
+
+#[test]
+fn one_graph_spans_foreign_computeds_collection_counts_and_signals() {
+    let client = Client::new(ClientOptions::defaults_for_test(), None).unwrap();
+    let todos = client.collection("todo".into()).unwrap();
+    let factor = Signal::new("10".into()).unwrap();
+    let (t, f) = (todos.clone(), factor.clone());
+    let scaled = Computed::new(Arc::new(Func(move || {
+        let factor: u64 = f.get()?.parse().unwrap();
+        Ok((t.count()? * factor).to_string())
+    })));
+    let (listener, seen) = Recorder::<String>::new();
+    let _watching = scaled.subscribe(listener).unwrap();
+    todos.set("a".into(), "1".into()).unwrap();
+    todos.set("a".into(), "2".into()).unwrap(); // not a membership change
+    factor.set("3".into()).unwrap();
+    todos.delete("a".into()).unwrap();
+    assert_eq!(seen.all(), ["0", "10", "3", "0"]);
+}
+
+#[test]
+fn entity_listener_sees_the_value_first_then_changes_and_deletion() {
+    let path = temp_db("ffi-entity");
+    let client = Client::new(
+        ClientOptions {
+            storage_path: Some(path.to_string_lossy().into_owned()),
+            ..ClientOptions::defaults_for_test()
+        },
+        None,
+    )
+    .unwrap();
+    let todos = client.collection("todo".into()).unwrap();
+    let entity = todos.get("a".into()).unwrap();
+    let (listener, seen) = Recorder::<Option<String>>::new();
+    let subscription = entity.subscribe(listener).unwrap();
+    entity.set(r#"{"n":1}"#.into()).unwrap();
+    entity.delete().unwrap();
+    entity.close();
+    assert!(subscription.is_cancelled());
+    assert!(matches!(entity.get(), Err(MizuError::Closed { .. })));
+    assert_eq!(seen.all(), [None, Some(r#"{"n":1}"#.into()), None]);
+    client.close();
+    let _ = std::fs::remove_file(path);
+}
+
+trait TestDefaults {
+    fn defaults_for_test() -> Self;
+}
+
+impl TestDefaults for ClientOptions {
+    /// Options for a client that never reaches a server (port 9, discard).
+    fn defaults_for_test() -> Self {
+        ClientOptions {
+            base_url: "http://127.0.0.1:9/_sync".into(),
+            scope: String::new(),
+            storage_path: None,
+            live_url: None,
+            push_interval_ms: 5000,
+            pull_interval_ms: 30000,
+            request_timeout_ms: 1000,
+            backoff_min_ms: 500,
+            backoff_max_ms: 60000,
+            push_batch_size: 100,
+            pull_limit: 1000,
+            headers: HashMap::new(),
+            subscribe_message_json: None,
+        }
+    }
+}
