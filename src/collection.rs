@@ -111,6 +111,8 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
     /// [`Error::Storage`] when the store cannot record the write; [`Error::Closed`] after
     /// [`Client::close`].
     pub fn create(&self, id: impl Into<String>, value: T) -> Result<Entity<T>, Error> {
+        // A closed client says so, whatever else is wrong with the call.
+        self.shared.check_open()?;
         let entity = self.get(id);
         if entity.key.id.is_empty() || self.name.is_empty() {
             return Err(Error::InvalidArgument(
