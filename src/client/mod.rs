@@ -75,7 +75,9 @@ impl Client {
     /// engine. Does not touch the network.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an unusable base URL, header or option;
+    /// [`Error::InvalidArgument`] for an unusable base URL, header, live URL or option (a zero
+    /// interval or timeout, a batch size outside 1..=100, a zero pull limit, a backoff minimum
+    /// above its maximum);
     /// [`Error::Storage`] when the store cannot be opened (a corrupt file, a schema from a newer
     /// version, a file another client holds open).
     pub fn new(options: Options) -> Result<Client, Error> {

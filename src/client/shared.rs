@@ -48,14 +48,7 @@ impl Shared {
         http.headers = options.headers.clone();
         http.auth = options.auth.clone();
         let http = HttpTransport::new(http).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        if options.push_batch_size == 0
-            || options.push_batch_size > crate::protocol::wire::MAX_PUSH_BATCH
-        {
-            return Err(Error::InvalidArgument(format!(
-                "push_batch_size must be 1..=100, got {}",
-                options.push_batch_size
-            )));
-        }
+        validate(&options)?;
         let store = match &options.storage_path {
             Some(path) => Store::open(path)?,
             None => Store::open_in_memory(),
@@ -301,20 +294,10 @@ impl Shared {
     }
 
     fn machine_options(&self) -> MachineOptions {
-        let o = &self.options;
         let mut seed = DefaultHasher::new();
         self.store.client_id().hash(&mut seed);
         SystemTime::now().hash(&mut seed);
-        MachineOptions {
-            scope: o.scope.clone(),
-            push_batch_size: o.push_batch_size,
-            pull_limit: o.pull_limit,
-            push_interval: o.push_interval,
-            pull_interval: o.pull_interval,
-            backoff_min: o.backoff_min,
-            backoff_max: o.backoff_max,
-            jitter_seed: seed.finish(),
-        }
+        machine_options(&self.options, seed.finish())
     }
 
     fn live_config(&self) -> Option<LiveConfig> {
@@ -328,6 +311,39 @@ impl Shared {
         cfg.backoff_max = o.backoff_max.max(o.backoff_min);
         Some(cfg)
     }
+}
+
+/// The sync machine's share of `o`.
+fn machine_options(o: &Options, jitter_seed: u64) -> MachineOptions {
+    MachineOptions {
+        scope: o.scope.clone(),
+        push_batch_size: o.push_batch_size,
+        pull_limit: o.pull_limit,
+        push_interval: o.push_interval,
+        pull_interval: o.pull_interval,
+        backoff_min: o.backoff_min,
+        backoff_max: o.backoff_max,
+        jitter_seed,
+    }
+}
+
+/// Refuses, at creation, every option that would only fail later: when the engine starts
+/// (intervals, batch and page sizes, backoff bounds, the live URL) or on every request (a zero
+/// timeout).
+fn validate(options: &Options) -> Result<(), Error> {
+    machine_options(options, 0)
+        .validate()
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    if options.request_timeout.is_zero() {
+        return Err(Error::InvalidArgument(
+            "request_timeout must be greater than zero".into(),
+        ));
+    }
+    if let Some(url) = &options.live_url {
+        crate::client::live::validate_url(url)
+            .map_err(|e| Error::InvalidArgument(format!("live connection: {e}")))?;
+    }
+    Ok(())
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
