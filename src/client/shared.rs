@@ -200,7 +200,10 @@ impl Shared {
             .options
             .codec
             .encode_write(&change)
-            .map_err(|e| Error::Codec(e.to_string()))?;
+            // The caller's value or key cannot be expressed as a mutation (a JSON `null`, which
+            // NaN and `None` also serialize to, for the default codec): a bad argument, not
+            // undecodable server data.
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         self.enqueue(name, args, Some(change)).map(drop)
     }
 
