@@ -11,6 +11,10 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+#[path = "fuzzing/mod.rs"]
+pub mod __fuzz;
 pub(crate) mod client;
 mod collection;
 pub mod protocol;
