@@ -274,7 +274,7 @@ impl Session {
                         },
                         _ => MutationResult {
                             ok: true,
-                            cursor: Some(cursor + u64::from(script.byte())),
+                            cursor: Some(cursor.saturating_add(u64::from(script.byte()))),
                             error: None,
                             changes: None,
                         },
