@@ -222,3 +222,24 @@ fn odd_ids_and_dotted_collection_names_sync_to_another_client() {
     assert!(snapshot["a.b"]["a.b"].is_object(), "{snapshot}");
     assert!(snapshot["x.create"][long.as_str()].is_object());
 }
+
+#[test]
+fn floats_reach_another_client_bit_for_bit() {
+    let server = TestServer::start();
+    let scope = scope("floats");
+    let writer = started(options(&server.base_url(), &scope));
+    let reader = started(options(&server.base_url(), &scope));
+    // Shortest representations that an inexact decimal parser reads one ulp off.
+    let floats = [1.4684474073709753e20, 2.2250738585072014e-308, 0.1 + 0.2];
+    let numbers = writer.collection::<f64>("float");
+    for (i, x) in floats.iter().enumerate() {
+        numbers.create(format!("f{i}"), *x).unwrap();
+    }
+    writer.flush(client_support::WAIT).unwrap();
+    let seen = reader.collection::<f64>("float");
+    wait_until("the reader has every float", || seen.count() == floats.len());
+    for (i, x) in floats.iter().enumerate() {
+        let got = seen.get(format!("f{i}")).get().unwrap();
+        assert_eq!(got.to_bits(), x.to_bits(), "{x:e} came back as {got:e}");
+    }
+}
