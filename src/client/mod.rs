@@ -117,8 +117,10 @@ impl Client {
     ///
     /// # Errors
     /// The first error of the round ([`Error::Network`], [`Error::Timeout`], [`Error::Server`],
-    /// ...); [`Error::NotStarted`] before [`start`](Self::start); [`Error::Paused`] while
-    /// paused; [`Error::InvalidArgument`] when called on the engine thread.
+    /// ...); [`Error::NotStarted`] before [`start`](Self::start) (or after a
+    /// [`stop`](Self::stop) that ends the round); [`Error::Closed`] when the client is closed,
+    /// also by a [`close`](Self::close) during the call; [`Error::Paused`] while paused;
+    /// [`Error::InvalidArgument`] when called on the engine thread.
     pub fn sync(&self) -> Result<(), Error> {
         self.shared.sync()
     }

@@ -123,9 +123,14 @@ impl Shared {
         // The machine answers every sync: when the round ends, on its first error, or on stop.
         // Each request is bounded by the request timeout; the bound here only guards a bug.
         let bound = self.options.request_timeout * 8 + Duration::from_secs(5);
-        answer
+        let result = answer
             .recv_timeout(bound)
-            .unwrap_or(Err(Error::WaitTimedOut(bound)))
+            .unwrap_or(Err(Error::WaitTimedOut(bound)));
+        match result {
+            // `close()` stopped the engine under this call: say closed, not "not started".
+            Err(Error::NotStarted) if self.check_open().is_err() => Err(Error::Closed),
+            other => other,
+        }
     }
 
     pub(crate) fn flush(&self, timeout: Duration) -> Result<(), Error> {
