@@ -4,7 +4,7 @@
 # tests/fuzz_regressions.rs, which is part of the normal test run.
 #
 #   scripts/fuzz.sh                      # every target, 60 s each
-#   FUZZ_SECONDS=300 scripts/fuzz.sh     # longer
+#   FUZZ_SECONDS=300 scripts/fuzz.sh     # longer (FUZZ_MAX_LEN: largest input, default 4096)
 #   scripts/fuzz.sh sync_session codec_round_trip
 #
 # Installs cargo-fuzz (pinned, --locked) into $MIZU_CACHE/tools when missing. Corpora and crash
@@ -57,7 +57,7 @@ for target in "${targets[@]}"; do
     stamp="$(mktemp)"
     status=0
     cargo "+$toolchain" fuzz run --fuzz-dir fuzz --sanitizer "$sanitizer" "$target" "$corpus" -- \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -max_total_time="$seconds" -max_len="${FUZZ_MAX_LEN:-4096}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -dict=fuzz/dict/json.dict -artifact_prefix="$artifacts/" || status=$?
     rm -f "$stamp"
     echo "=== fuzz $target: exit $status, corpus $(find "$corpus" -type f | wc -l) inputs"

@@ -5,15 +5,15 @@
 //! targets in `fuzz/` call them, and `tests/fuzz_regressions.rs` replays the inputs that once
 //! failed, on stable Rust.
 //!
-//! - [`sync_session`]: the sans-IO [`SyncMachine`](crate::protocol::machine::SyncMachine)
+//! - [`sync_session()`]: the sans-IO [`SyncMachine`](crate::protocol::machine::SyncMachine)
 //!   driven by a simulated driver over a real in-memory store, fed arbitrary push / pull /
 //!   snapshot responses (raw JSON through serde, and well-formed ones), failures, live
 //!   notices, timers and lifecycle inputs.
-//! - [`live_message`]: one live WebSocket text frame through [`LiveEnvelope`] and
+//! - [`live_message()`]: one live WebSocket text frame through [`LiveEnvelope`] and
 //!   [`LiveEnvelope::sync_cursor`].
-//! - [`codec_round_trip`]: [`DefaultCodec`] decoding of change and snapshot data, and
+//! - [`codec_round_trip()`]: [`DefaultCodec`] decoding of change and snapshot data, and
 //!   `encode_write` → decode round trips.
-//! - [`store_operations`]: the in-memory store under an arbitrary sequence of enqueue / settle /
+//! - [`store_operations()`]: the in-memory store under an arbitrary sequence of enqueue / settle /
 //!   apply_remote / replace_base, checked against a model recomputed from scratch.
 //!
 //! [`LiveEnvelope`]: crate::protocol::wire::LiveEnvelope

@@ -27,7 +27,7 @@ type Visible = BTreeMap<EntityKey, String>;
 /// Runs a fuzzed sequence of store operations.
 ///
 /// # Panics
-/// When the store's visible state, pending queue, cursor or reported [`Changed`] differ from
+/// When the store's visible state, pending queue, cursor or reported `Changed` differ from
 /// the model's, or when it accepts (or refuses) a write the model says it must refuse (or
 /// accept).
 pub fn store_operations(data: &[u8]) {
