@@ -237,7 +237,9 @@ fn floats_reach_another_client_bit_for_bit() {
     }
     writer.flush(client_support::WAIT).unwrap();
     let seen = reader.collection::<f64>("float");
-    wait_until("the reader has every float", || seen.count() == floats.len());
+    wait_until("the reader has every float", || {
+        seen.count() == floats.len()
+    });
     for (i, x) in floats.iter().enumerate() {
         let got = seen.get(format!("f{i}")).get().unwrap();
         assert_eq!(got.to_bits(), x.to_bits(), "{x:e} came back as {got:e}");
