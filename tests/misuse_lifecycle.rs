@@ -111,8 +111,18 @@ fn a_closed_client_refuses_every_operation_with_closed() {
     assert!(!client.is_started());
     // Reads answer from the last state.
     assert_eq!(existing.get(), Some(todo("before close")));
+    assert_eq!(existing.try_get(), Ok(Some(todo("before close"))));
+    assert!(existing.exists() && !missing.exists());
     assert_eq!(todos.count(), 1);
+    assert_eq!(todos.all().len(), 1);
+    assert_eq!(todos.entries().len(), 1);
+    assert_eq!(todos.find(|t| !t.completed).len(), 1);
+    assert!(todos.has("a"));
     assert_eq!(client.pending_count(), 1);
+    assert_eq!(client.cursor(), 0);
+    assert!(!client.is_online());
+    assert!(!client.status().get().syncing);
+    assert!(!client.client_id().is_empty());
 }
 
 #[test]
