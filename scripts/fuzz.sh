@@ -59,12 +59,12 @@ for target in "${targets[@]}"; do
     cargo "+$toolchain" fuzz run --fuzz-dir fuzz --sanitizer "$sanitizer" "$target" "$corpus" -- \
         -max_total_time="$seconds" -max_len="${FUZZ_MAX_LEN:-4096}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -dict=fuzz/dict/json.dict -artifact_prefix="$artifacts/" || status=$?
-    rm -f "$stamp"
     echo "=== fuzz $target: exit $status, corpus $(find "$corpus" -type f | wc -l) inputs"
     if [ "$status" -ne 0 ]; then
         while IFS= read -r file; do crashes+=("$file"); done < <(find "$artifacts" -type f -newer "$stamp")
         [ "${#crashes[@]}" -gt 0 ] || crashes+=("$target (exit $status, no artifact)")
     fi
+    rm -f "$stamp"
 done
 
 echo
