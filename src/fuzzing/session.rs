@@ -18,7 +18,8 @@ use crate::protocol::wire::{
 };
 use crate::store::Store;
 
-/// Most steps of the final, cooperative drain before the queue must be empty and synced.
+/// Steps of the final, cooperative drain (plus two per pending mutation) before the queue must be
+/// empty and synced.
 const DRAIN_STEPS: usize = 400;
 
 /// Statuses a fuzzed server answers with, besides 200.
@@ -576,13 +577,15 @@ impl Session {
 
     /// A cooperative server from here on: every push acknowledged, pulls reach past every
     /// acknowledged cursor, snapshots succeed, credentials refresh. The queue must drain and
-    /// the machine settle within [`DRAIN_STEPS`].
+    /// the machine settle within [`DRAIN_STEPS`] plus two steps per pending mutation.
     fn drain(&mut self) {
         let cursor = self.store.cursor();
         let pending = self.store.pending_count();
         self.handle(Input::Start { cursor, pending });
         self.handle(Input::Resume);
-        for _ in 0..DRAIN_STEPS {
+        // With a batch of one, every pending mutation takes a push of its own.
+        let budget = DRAIN_STEPS + 2 * self.store.pending_count();
+        for _ in 0..budget {
             if self.store.pending_count() == 0 && self.machine.is_settled() {
                 return;
             }
