@@ -106,11 +106,15 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
     /// `<name>.create`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an empty id or collection name, or when `id` already
-    /// exists (use [`Entity::set`]); [`Error::Serialization`] when `value` does not serialize;
+    /// [`Error::InvalidArgument`] for an empty id or collection name, when `id` already
+    /// exists (use [`Entity::set`]), or when the codec cannot express the write (the default
+    /// codec refuses a value that serializes to JSON `null`, as `None` and NaN do);
+    /// [`Error::Serialization`] when `value` does not serialize;
     /// [`Error::Storage`] when the store cannot record the write; [`Error::Closed`] after
     /// [`Client::close`].
     pub fn create(&self, id: impl Into<String>, value: T) -> Result<Entity<T>, Error> {
+        // A closed client says so, whatever else is wrong with the call.
+        self.shared.check_open()?;
         let entity = self.get(id);
         entity.write(WriteIntent::Create(encode(&value)?))?;
         Ok(entity)

@@ -53,6 +53,10 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+#[path = "fuzzing/mod.rs"]
+pub mod __fuzz;
 mod capi;
 pub(crate) mod client;
 mod collection;

@@ -71,6 +71,14 @@ impl LiveConfig {
     }
 }
 
+/// Checks a live URL as [`LiveConnection::start`] will, without connecting.
+///
+/// # Errors
+/// As [`LiveConnection::start`]: anything but a `ws://` or `wss://` URL with a host.
+pub(crate) fn validate_url(url: &str) -> Result<(), TransportConfigError> {
+    Endpoint::parse(url).map(drop)
+}
+
 /// What the live connection reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum LiveEvent {

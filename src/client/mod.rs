@@ -75,7 +75,9 @@ impl Client {
     /// engine. Does not touch the network.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an unusable base URL, header or option;
+    /// [`Error::InvalidArgument`] for an unusable base URL, header, live URL or option (a zero
+    /// interval or timeout, a batch size outside 1..=100, a zero pull limit, a backoff minimum
+    /// above its maximum);
     /// [`Error::Storage`] when the store cannot be opened (a corrupt file, a schema from a newer
     /// version, a file another client holds open).
     pub fn new(options: Options) -> Result<Client, Error> {
@@ -117,8 +119,10 @@ impl Client {
     ///
     /// # Errors
     /// The first error of the round ([`Error::Network`], [`Error::Timeout`], [`Error::Server`],
-    /// ...); [`Error::NotStarted`] before [`start`](Self::start); [`Error::Paused`] while
-    /// paused; [`Error::InvalidArgument`] when called on the engine thread.
+    /// ...); [`Error::NotStarted`] before [`start`](Self::start) (or after a
+    /// [`stop`](Self::stop) that ends the round); [`Error::Closed`] when the client is closed,
+    /// also by a [`close`](Self::close) during the call; [`Error::Paused`] while paused;
+    /// [`Error::InvalidArgument`] when called on the engine thread.
     pub fn sync(&self) -> Result<(), Error> {
         self.shared.sync()
     }

@@ -61,14 +61,7 @@ impl Shared {
         http.headers = options.headers.clone();
         http.auth = options.auth.clone();
         let http = HttpTransport::new(http).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        if options.push_batch_size == 0
-            || options.push_batch_size > crate::protocol::wire::MAX_PUSH_BATCH
-        {
-            return Err(Error::InvalidArgument(format!(
-                "push_batch_size must be 1..=100, got {}",
-                options.push_batch_size
-            )));
-        }
+        validate(&options)?;
         let store = match &options.storage_path {
             Some(path) => Store::open(path)?,
             None => Store::open_in_memory(),
@@ -144,9 +137,14 @@ impl Shared {
         // The machine answers every sync: when the round ends, on its first error, or on stop.
         // Each request is bounded by the request timeout; the bound here only guards a bug.
         let bound = self.options.request_timeout * 8 + Duration::from_secs(5);
-        answer
+        let result = answer
             .recv_timeout(bound)
-            .unwrap_or(Err(Error::WaitTimedOut(bound)))
+            .unwrap_or(Err(Error::WaitTimedOut(bound)));
+        match result {
+            // `close()` stopped the engine under this call: say closed, not "not started".
+            Err(Error::NotStarted) if self.check_open().is_err() => Err(Error::Closed),
+            other => other,
+        }
     }
 
     pub(crate) fn flush(&self, timeout: Duration) -> Result<(), Error> {
@@ -224,7 +222,8 @@ impl Shared {
     /// when the entity appeared or vanished meanwhile, the write is encoded again.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a create of an entity that exists; [`Error::Codec`],
+    /// [`Error::InvalidArgument`] for a create of an entity that exists or a value the codec
+    /// cannot express;
     /// [`Error::Storage`], [`Error::Closed`].
     pub(crate) fn write(&self, key: &EntityKey, intent: WriteIntent) -> Result<(), Error> {
         loop {
@@ -253,7 +252,10 @@ impl Shared {
                 .options
                 .codec
                 .encode_write(&change)
-                .map_err(|e| Error::Codec(e.to_string()))?;
+                // The caller's value or key cannot be expressed as a mutation (a JSON `null`,
+                // which NaN and `None` also serialize to, for the default codec): a bad
+                // argument, not undecodable server data.
+                .map_err(|e| Error::InvalidArgument(e.to_string()))?;
             let queued = {
                 let _order = lock(&self.write_order);
                 if self.store.has(key) == exists {
@@ -376,20 +378,10 @@ impl Shared {
     }
 
     fn machine_options(&self) -> MachineOptions {
-        let o = &self.options;
         let mut seed = DefaultHasher::new();
         self.store.client_id().hash(&mut seed);
         SystemTime::now().hash(&mut seed);
-        MachineOptions {
-            scope: o.scope.clone(),
-            push_batch_size: o.push_batch_size,
-            pull_limit: o.pull_limit,
-            push_interval: o.push_interval,
-            pull_interval: o.pull_interval,
-            backoff_min: o.backoff_min,
-            backoff_max: o.backoff_max,
-            jitter_seed: seed.finish(),
-        }
+        machine_options(&self.options, seed.finish())
     }
 
     fn live_config(&self) -> Option<LiveConfig> {
@@ -403,6 +395,39 @@ impl Shared {
         cfg.backoff_max = o.backoff_max.max(o.backoff_min);
         Some(cfg)
     }
+}
+
+/// The sync machine's share of `o`.
+fn machine_options(o: &Options, jitter_seed: u64) -> MachineOptions {
+    MachineOptions {
+        scope: o.scope.clone(),
+        push_batch_size: o.push_batch_size,
+        pull_limit: o.pull_limit,
+        push_interval: o.push_interval,
+        pull_interval: o.pull_interval,
+        backoff_min: o.backoff_min,
+        backoff_max: o.backoff_max,
+        jitter_seed,
+    }
+}
+
+/// Refuses, at creation, every option that would only fail later: when the engine starts
+/// (intervals, batch and page sizes, backoff bounds, the live URL) or on every request (a zero
+/// timeout).
+fn validate(options: &Options) -> Result<(), Error> {
+    machine_options(options, 0)
+        .validate()
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    if options.request_timeout.is_zero() {
+        return Err(Error::InvalidArgument(
+            "request_timeout must be greater than zero".into(),
+        ));
+    }
+    if let Some(url) = &options.live_url {
+        crate::client::live::validate_url(url)
+            .map_err(|e| Error::InvalidArgument(format!("live connection: {e}")))?;
+    }
+    Ok(())
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -197,7 +197,7 @@ impl Store {
     }
 
     /// The first `limit` pending mutations, oldest first.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn pending(&self, limit: usize) -> Vec<PendingMutation> {
         self.read().memory.pending().take(limit).cloned().collect()
     }
