@@ -5,7 +5,7 @@
 # pytest and the example. Non-interactive; fails loudly.
 #
 # Needs python3 (3.9+) with the venv module, and a Rust toolchain (cargo).
-# Set MIZU_PYTHON_BENCH=1 to also run the signal benchmark (writes bindings/python/BENCH-RESULTS.md).
+# Set MIZU_PYTHON_BENCH=1 to also run the signal benchmark (its table is recorded in BENCHMARKS.md).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,7 +1,7 @@
 //! Sync benchmarks of mizu-sync, each case next to its raw bound measured on the same machine in
 //! the same run: `cargo bench -p mizu-sync-benches --bench sync` (`MIZU_BENCH_QUICK=1` shrinks
 //! every size for a smoke run). Prints the machine, then the table
-//! "case | ours | raw bound | ratio | goal | met?". Results: benches/SYNC-RESULTS.md.
+//! "case | ours | raw bound | ratio | goal | met?". Results: BENCHMARKS.md, section "Sync".
 
 mod alloc;
 mod latency;
