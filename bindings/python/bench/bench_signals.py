@@ -1,5 +1,5 @@
 """Benchmarks of the Python bindings: Signal set + get round trips and effect dispatch, next
-to a pure-Python loop doing the same work. Writes a Markdown table to BENCH-RESULTS.md.
+to a pure-Python loop doing the same work. Prints a Markdown table (recorded in BENCHMARKS.md).
 
     python bench/bench_signals.py [--out PATH] [--n N]
 """
@@ -153,7 +153,7 @@ def bench(n: int) -> Dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=20000)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "BENCH-RESULTS.md")
+    parser.add_argument("--out", type=Path, default=None, help="also write the table here")
     args = parser.parse_args()
     results = bench(args.n)
     lines = [
@@ -189,7 +189,8 @@ def main() -> None:
     ]
     text = "\n".join(lines) + "\n"
     print(text)
-    args.out.write_text(text)
+    if args.out is not None:
+        args.out.write_text(text)
 
 
 if __name__ == "__main__":
