@@ -33,7 +33,9 @@
 //! # Policies
 //!
 //! - The pull cursor only moves from pull and snapshot responses, never from push results. A push
-//!   that acknowledged anything is followed by a pull (to fetch the server's changes, ours too).
+//!   that acknowledged anything is followed by a pull (to fetch the server's changes, ours too),
+//!   before further pushes: acknowledged mutations stay queued until a pull covers them, so this
+//!   keeps at most one batch of them unsettled (a restart would push those again).
 //! - `ok:false` results are rejections: the mutation leaves the queue with an event saying why,
 //!   and the rest of the batch goes on.
 //! - **400 / 413 on a push batch** (malformed or too large): the batch is bisected: the next push
@@ -113,6 +115,8 @@ pub struct SyncMachine {
     last_request: u64,
     /// A pull (or snapshot) must start; cleared when one is sent.
     want_pull: bool,
+    /// A push was acknowledged since the last completed pull round: that pull settles it.
+    acked_unpulled: bool,
     /// Pushes wait for the next trigger after a refused push.
     push_held: bool,
     /// Batch size while bisecting a refused batch.
@@ -216,6 +220,7 @@ impl SyncMachine {
             in_flight: None,
             last_request: 0,
             want_pull: false,
+            acked_unpulled: false,
             push_held: false,
             bisect_limit: None,
             awaiting_auth: None,
@@ -330,9 +335,12 @@ impl SyncMachine {
             || self.in_flight.is_some()
             || self.awaiting_auth.is_some()
             || self.timers.is_set(Timer::Retry);
-        // A `sync()` caller whose pushes are done waits for a pull: it goes before further
-        // pushes, so writers that keep the queue busy cannot starve it.
-        let pull_first = self.want_pull && self.waiters.iter().any(|w| w.pulled_after.is_some());
+        // The pull that settles acknowledged mutations goes before further pushes: the queue
+        // then holds at most one batch of acknowledged-but-unpulled mutations (a restart pushes
+        // them again), and writers that keep the queue busy cannot starve pulls or a `sync()`
+        // caller whose pushes are done.
+        let pull_first = self.want_pull
+            && (self.acked_unpulled || self.waiters.iter().any(|w| w.pulled_after.is_some()));
         if blocked {
             Step::Wait
         } else if pull_first {
@@ -373,6 +381,7 @@ impl SyncMachine {
 
     /// A pull round that began with fetch `first` completed: callers waiting for it are done.
     fn round_completed(&mut self, first: u64) {
+        self.acked_unpulled = false;
         let mut done = Vec::new();
         self.waiters.retain(|w| match w.pulled_after {
             Some(after) if first > after => {

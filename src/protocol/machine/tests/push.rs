@@ -22,28 +22,32 @@ fn quiet_synced(cursor: u64) -> Harness {
 }
 
 #[test]
-fn pushes_250_pending_in_batches_of_100_100_50_then_pulls() {
+fn pushes_250_pending_in_batches_of_100_100_50_each_settled_by_a_pull() {
     let mut h = Harness::synced(5);
+    let nothing_new = || Ok(page(&[], false, None));
     assert_eq!(h.write(250), ["push #2 limit=100"]);
     assert_eq!(
         h.pushed(Ok(())),
         [
             "apply-push acked=m0..m99 (100) rejected=",
-            "push #3 limit=100"
-        ]
+            "pull #3 scope=s cursor=5 limit=2"
+        ],
+        "the pull that settles a batch goes before the next push"
     );
+    assert_eq!(h.pulled(nothing_new()), ["synced 5", "push #4 limit=100"]);
     assert_eq!(
         h.pushed(Ok(())),
         [
             "apply-push acked=m100..m199 (100) rejected=",
-            "push #4 limit=50"
+            "pull #5 scope=s cursor=5 limit=2"
         ]
     );
+    assert_eq!(h.pulled(nothing_new()), ["synced 5", "push #6 limit=50"]);
     assert_eq!(
         h.pushed(Ok(())),
         [
             "apply-push acked=m200..m249 (50) rejected=",
-            "pull #5 scope=s cursor=5 limit=2"
+            "pull #7 scope=s cursor=5 limit=2"
         ]
     );
     assert_eq!(h.machine.status().pending, 0);
@@ -78,13 +82,20 @@ fn pushes_local_writes_at_once_and_again_after_the_push_in_flight() {
     );
     assert_eq!(
         h.pushed(Ok(())),
-        ["apply-push acked=m0 rejected=", "push #3 limit=2"]
+        [
+            "apply-push acked=m0 rejected=",
+            "pull #3 scope=s cursor=5 limit=2"
+        ]
+    );
+    assert_eq!(
+        h.pulled(Ok(page(&[], false, None))),
+        ["synced 5", "push #4 limit=2"]
     );
     assert_eq!(
         h.pushed(Ok(())),
         [
             "apply-push acked=m1,m2 rejected=",
-            "pull #4 scope=s cursor=5 limit=2"
+            "pull #5 scope=s cursor=5 limit=2"
         ]
     );
 }
@@ -113,32 +124,41 @@ fn a_rejected_mutation_leaves_the_queue_without_wedging_it() {
 fn bisects_a_batch_refused_with_400_down_to_the_bad_mutation() {
     let mut h = Harness::synced(5);
     let invalid = || Err(http(400, "invalid_mutation", "invalid request body"));
+    let nothing_new = || Ok(page(&[], false, None));
     assert_eq!(h.write(8), ["push #2 limit=8"]);
     assert_eq!(h.pushed(invalid()), ["push #3 limit=4"]);
     assert_eq!(
         h.pushed(Ok(())),
-        ["apply-push acked=m0..m3 (4) rejected=", "push #4 limit=4"]
+        [
+            "apply-push acked=m0..m3 (4) rejected=",
+            "pull #4 scope=s cursor=5 limit=2"
+        ]
     );
-    assert_eq!(h.pushed(invalid()), ["push #5 limit=2"]);
-    assert_eq!(h.pushed(invalid()), ["push #6 limit=1"]);
+    assert_eq!(h.pulled(nothing_new()), ["synced 5", "push #5 limit=4"]);
+    assert_eq!(h.pushed(invalid()), ["push #6 limit=2"]);
+    assert_eq!(h.pushed(invalid()), ["push #7 limit=1"]);
     assert_eq!(
         h.pushed(Ok(())),
-        ["apply-push acked=m4 rejected=", "push #7 limit=2"]
+        [
+            "apply-push acked=m4 rejected=",
+            "pull #8 scope=s cursor=5 limit=2"
+        ]
     );
-    assert_eq!(h.pushed(invalid()), ["push #8 limit=1"]);
+    assert_eq!(h.pulled(nothing_new()), ["synced 5", "push #9 limit=2"]);
+    assert_eq!(h.pushed(invalid()), ["push #10 limit=1"]);
     assert_eq!(
         h.pushed(invalid()),
         [
             "apply-push acked= rejected=m5",
             "rejected m5 todo.create: invalid request body",
-            "push #9 limit=2",
+            "push #11 limit=2",
         ]
     );
     assert_eq!(
         h.pushed(Ok(())),
         [
             "apply-push acked=m6,m7 rejected=",
-            "pull #10 scope=s cursor=5 limit=2"
+            "pull #12 scope=s cursor=5 limit=2"
         ]
     );
     assert!(h.queue.is_empty());
