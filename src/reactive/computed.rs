@@ -50,12 +50,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl<T: PartialEq + Send + Sync + 'static> Run for ComputedInner<T> {
     fn run(&self, id: NodeId) -> bool {
-        run_cleanups(self.cleanups.take());
+        self.cleanups.run();
         let Some(f) = &self.f else {
             return false;
         };
-        let (next, cleanups) = observe(id, f);
-        self.cleanups.store(cleanups);
+        let next = observe(id, &self.cleanups, f);
         let mut slot = lock(&self.value);
         match &mut *slot {
             Some(current) if **current == next => false,

@@ -23,6 +23,10 @@ impl Graph {
     /// Ends re-tracking: drops the sources the run did not read again.
     pub(crate) fn end_tracking(&mut self, sub: u32) {
         let tail = self.nodes[sub as usize].deps_tail;
+        if tail != NIL && self.links[tail as usize].next_dep == NIL {
+            // Read everything it read before (the common case): nothing to drop.
+            return;
+        }
         self.clear_deps_after(sub, tail);
     }
 

@@ -54,7 +54,7 @@ struct EffectInner {
 
 impl Run for EffectInner {
     fn run(&self, id: NodeId) -> bool {
-        run_cleanups(self.cleanups.take());
+        self.cleanups.run();
         if self.stopped.load(Ordering::SeqCst) {
             return false;
         }
@@ -62,12 +62,11 @@ impl Run for EffectInner {
         let Some(func) = f.as_mut() else {
             return false;
         };
-        let ((), cleanups) = observe(id, func);
+        observe(id, &self.cleanups, func);
         drop(f);
-        self.cleanups.store(cleanups);
         if self.stopped.load(Ordering::SeqCst) {
             // Stopped during this run: its cleanups run now, not never.
-            run_cleanups(self.cleanups.take());
+            self.cleanups.run();
         }
         false
     }

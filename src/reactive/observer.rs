@@ -62,9 +62,9 @@ impl Drop for Restore {
     }
 }
 
-/// Runs `f` with `id` as this thread's observer. Returns its result and the cleanups it
-/// registered.
-pub(crate) fn observe<R>(id: NodeId, f: impl FnOnce() -> R) -> (R, Vec<Cleanup>) {
+/// Runs `f` with `id` as this thread's observer. Returns its result; the cleanups it
+/// registered go to `slot`.
+pub(crate) fn observe<R>(id: NodeId, slot: &CleanupSlot, f: impl FnOnce() -> R) -> R {
     let restore = CONTEXT.with(|c| Restore {
         observer: c.observer.replace(Some(id)),
         tracked: c.tracked.replace(Some(id)),
@@ -73,13 +73,11 @@ pub(crate) fn observe<R>(id: NodeId, f: impl FnOnce() -> R) -> (R, Vec<Cleanup>)
     let result = f();
     let base = restore.base;
     let pending = CONTEXT.with(|c| c.pending.replace(base));
-    let cleanups = if pending > base {
-        CLEANUPS.with(|c| c.borrow_mut().split_off(base))
-    } else {
-        Vec::new()
-    };
+    if pending > base {
+        slot.store(CLEANUPS.with(|c| c.borrow_mut().split_off(base)));
+    }
     drop(restore);
-    (result, cleanups)
+    result
 }
 
 /// The cleanups a node's last run registered, cheap to skip when there are none.
@@ -91,14 +89,19 @@ pub(crate) struct CleanupSlot {
 
 impl CleanupSlot {
     /// Adds the cleanups of a run.
-    pub(crate) fn store(&self, cleanups: Vec<Cleanup>) {
-        if cleanups.is_empty() {
-            return;
-        }
+    fn store(&self, cleanups: Vec<Cleanup>) {
         let mut list = self.list.lock().unwrap_or_else(PoisonError::into_inner);
         list.extend(cleanups);
         // SeqCst pairs with the stop flag of effects: a stop either sees these or is seen.
         self.any.store(true, Ordering::SeqCst);
+    }
+
+    /// Runs and forgets the stored cleanups, if any (a load when there are none).
+    #[inline]
+    pub(crate) fn run(&self) {
+        if self.any.load(Ordering::SeqCst) {
+            run_cleanups(self.take());
+        }
     }
 
     /// Takes all stored cleanups.

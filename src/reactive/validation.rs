@@ -196,14 +196,15 @@ pub(crate) fn recompute(mut g: Guard, id: NodeId) -> Guard {
 /// Brings the computed `id` up to date, then records the read for the current observer, which
 /// then keeps the computed alive (`keep`). Returns with the lock released.
 pub(crate) fn read_computed(id: NodeId, observer: Option<NodeId>, keep: impl FnOnce() -> Keep) {
-    let me = thread_id();
     let mut g = graph::lock();
+    // Whether functions ran here, whose writes may have queued effects.
+    let mut ran = false;
     loop {
         let Some(node) = g.get(id) else {
             return;
         };
         if node.running != 0 {
-            if g.would_deadlock(id.index, me) {
+            if g.would_deadlock(id.index, thread_id()) {
                 cycle();
             }
             g = graph::wait_for(g, id.index);
@@ -212,6 +213,7 @@ pub(crate) fn read_computed(id: NodeId, observer: Option<NodeId>, keep: impl FnO
         if node.state == State::Clean {
             break;
         }
+        ran = true;
         let (g2, must_run) = validate(g, id);
         g = g2;
         if must_run && g.get(id).is_some_and(|n| n.running == 0) {
@@ -223,5 +225,7 @@ pub(crate) fn read_computed(id: NodeId, observer: Option<NodeId>, keep: impl FnO
         g.link(id.index, observer.index, || Some(keep()));
     }
     drop(g);
-    batch::flush();
+    if ran {
+        batch::flush();
+    }
 }
