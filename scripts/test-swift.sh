@@ -3,7 +3,7 @@
 # filesystem with swiftlang, built once by scripts/swift-toolchain.sh), the Rust library
 # (release) and the reference server (debug) built on the host, a check that the committed
 # generated bindings match a fresh generation, then `swift build` and `swift test` of
-# bindings/swift and a run of the example (examples/swift) inside the root filesystem.
+# bindings/swift and a run of the example (examples/swift/todo) inside the root filesystem.
 # Non-interactive; fails loudly. Needs root (chroot) and a Rust toolchain.
 #
 # SwiftPM's build directories live in $CARGO_TARGET_DIR/swift-build and
@@ -52,8 +52,8 @@ if ! grep -qE "^Test Suite 'All tests' passed" "$log" ||
     exit 1
 fi
 
-step "building and running the example (examples/swift)"
+step "building and running the example (examples/swift/todo)"
 bash scripts/swift-run.sh "$inside && \
-    swift build --package-path examples/swift --scratch-path /work/target/swift-example && \
+    swift build --package-path examples/swift/todo --scratch-path /work/target/swift-example && \
     bash examples/swift/demo.sh /work/target/swift-example/debug/mizu-todo"
 step "ok"

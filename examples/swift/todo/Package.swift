@@ -5,7 +5,7 @@ import PackageDescription
 let package = Package(
     name: "mizu-todo",
     platforms: [.macOS(.v12)],
-    dependencies: [.package(path: "../../bindings/swift")],
+    dependencies: [.package(path: "../../../bindings/swift")],
     targets: [
         .executableTarget(
             name: "mizu-todo",
