@@ -33,11 +33,15 @@ inside="$inside MIZU_SYNC_SERVER_BIN=/work/target/debug/mizu-sync-server"
 inside="$inside && swift --version 2>&1 | head -n 1"
 
 step "swift build and swift test (bindings/swift)"
+# A hung test fails the suite after ten minutes instead of hanging CI; SIGKILL reaches the
+# test process too (swift test's whole process group).
+status=0
 bash scripts/swift-run.sh "$inside && \
     swift build --package-path bindings/swift --scratch-path /work/target/swift-build \
         --build-tests && \
-    swift test --package-path bindings/swift --scratch-path /work/target/swift-build \
-        --skip-build 2>&1 | tee /work/target/swift-test.log"
+    timeout --kill-after=10 600 swift test --package-path bindings/swift \
+        --scratch-path /work/target/swift-build --skip-build 2>&1 | tee /work/target/swift-test.log" ||
+    status=$?
 # Beyond swift test's status: both frameworks must have run tests, and passed them.
 log="$CARGO_TARGET_DIR/swift-test.log"
 xctest="$(grep -E "^Test Suite 'All tests' (passed|failed)" -A 1 "$log" | tail -n 1 || true)"
@@ -45,10 +49,11 @@ testing="$(grep -E "Test run with [0-9]+ tests? (passed|failed)" "$log" | tail -
 echo
 step "XCTest: ${xctest:-no summary}"
 step "Swift Testing: ${testing:-no summary}"
-if ! grep -qE "^Test Suite 'All tests' passed" "$log" ||
+if [ "$status" -ne 0 ] ||
+    ! grep -qE "^Test Suite 'All tests' passed" "$log" ||
     ! grep -qE "Executed [1-9][0-9]* tests?, with 0 failures" "$log" ||
     ! grep -qE "Test run with [1-9][0-9]* tests? passed" "$log"; then
-    step "FAILED (see $log)" >&2
+    step "FAILED (status $status; full log: $log)" >&2
     exit 1
 fi
 

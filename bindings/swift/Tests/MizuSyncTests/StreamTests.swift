@@ -3,7 +3,7 @@ import MizuSync
 import Testing
 
 /// The `AsyncSequence` side of the wrapper, written with Swift Testing.
-@Suite("Async streams")
+@Suite("Async streams", .timeLimit(.minutes(1)))
 struct StreamTests {
     @Test("a computed's stream yields the current value, then each change")
     func computedStreamFollowsItsSignal() async throws {
