@@ -6,11 +6,16 @@
 // offline: the change is stored at once and reaches the server when it is reachable (the
 // program waits up to five seconds for that before it exits).
 //
-// Try it against the reference server (cargo build --features server --bin mizu-sync-server):
+// Try it against the reference server, from the repository root (on Linux; on macOS build the
+// XCFramework first, see bindings/swift/README.md):
 //
-//     mizu-sync-server --addr 127.0.0.1:8080 &
+//     cargo build --release --lib && cargo build --features server --bin mizu-sync-server
+//     target/debug/mizu-sync-server --addr 127.0.0.1:8080 &
+//     cd examples/swift/todo
 //     swift run mizu-todo add Buy milk
 //     swift run mizu-todo --db other.db list      # a second device sees it
+//
+// examples/swift/demo.sh runs exactly that as a check (scripts/test-swift.sh).
 import Foundation
 import MizuSync
 
