@@ -10,9 +10,11 @@ source "$root/scripts/env.sh"
 rootfs="$(bash "$root/scripts/swift-toolchain.sh")"
 mkdir -p "$rootfs/work/repo" "$rootfs/work/target" "$CARGO_TARGET_DIR"
 
-exec unshare --mount --fork /bin/sh -c "
-    mount -t proc proc '$rootfs/proc' &&
-    mount --bind '$root' '$rootfs/work/repo' &&
-    mount --bind '$CARGO_TARGET_DIR' '$rootfs/work/target' &&
-    chroot '$rootfs' /bin/bash -c 'cd /work/repo && $*'
-"
+# The paths and the command go in as arguments, never spliced into the outer script, so the
+# command may hold any quotes.
+exec unshare --mount --fork /bin/sh -c '
+    mount -t proc proc "$1/proc" &&
+    mount --bind "$2" "$1/work/repo" &&
+    mount --bind "$3" "$1/work/target" &&
+    exec chroot "$1" /bin/bash -c "cd /work/repo && $4"
+' swift-run "$rootfs" "$root" "$CARGO_TARGET_DIR" "$*"

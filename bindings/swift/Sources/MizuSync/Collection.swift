@@ -1,0 +1,215 @@
+import MizuSyncFFI
+
+/// A named set of entities of one ``Client``, synchronized with the server, with values of
+/// one `Codable` type. Ids are strings; bulk reads return entities in ascending order of id.
+///
+/// Writes are optimistic and durable: visible at once, stored before the call returns, and
+/// pushed in the background. Reads never wait for the network.
+///
+/// Reads are tracked inside ``Computed`` and ``Effect`` closures: ``count()``, ``ids()`` and
+/// ``has(_:)`` wake on membership changes, ``entries()`` and ``values()`` on any change,
+/// ``value(_:)`` on that entity's changes.
+///
+/// ```swift
+/// struct Todo: Codable, Sendable { var title: String; var completed = false }
+/// let todos = try client.collection("todo", of: Todo.self)
+/// let todo = try todos.create("todo-1", Todo(title: "Learn sync"))
+/// try todo.set(Todo(title: "Learn sync", completed: true))
+/// ```
+///
+/// Note: inside this module's clients, `Collection` means this type; write `Swift.Collection`
+/// for the standard library's protocol.
+public final class Collection<Value: Codable & Sendable>: Sendable {
+    let raw: MizuSyncFFI.Collection
+
+    init(_ raw: MizuSyncFFI.Collection) {
+        self.raw = raw
+    }
+
+    /// The collection's name.
+    public var name: String {
+        raw.name()
+    }
+
+    /// Creates the entity `id` with `value`, optimistically and durably, and queues its
+    /// `<name>.create` mutation.
+    ///
+    /// - Throws: ``MizuError/invalidArgument(reason:)`` for an empty id or an id that
+    ///   exists; ``MizuError/invalidJSON(reason:)``; ``MizuError/storage(reason:)``;
+    ///   ``MizuError/closed(what:)``.
+    @discardableResult
+    public func create(_ id: String, _ value: Value) throws -> Entity<Value> {
+        let text = try JSONCoding.encode(value)
+        return Entity(try translating { try raw.create(id: id, valueJson: text) })
+    }
+
+    /// A handle to the entity `id`, whether or not it exists. Not a read.
+    ///
+    /// - Throws: ``MizuError/closed(what:)``.
+    public func entity(_ id: String) throws -> Entity<Value> {
+        Entity(try translating { try raw.get(id: id) })
+    }
+
+    /// The value of the entity `id`, or `nil` when it does not exist. Tracked.
+    ///
+    /// - Throws: ``MizuError/invalidJSON(reason:)`` when the stored value is not a `Value`;
+    ///   ``MizuError/closed(what:)``.
+    public func value(_ id: String) throws -> Value? {
+        try translating { try raw.value(id: id) }.map { try JSONCoding.decode(Value.self, from: $0) }
+    }
+
+    /// Sets the value of the entity `id`, creating it when missing.
+    ///
+    /// - Throws: as ``create(_:_:)``, except that an existing id is fine.
+    public func set(_ id: String, _ value: Value) throws {
+        let text = try JSONCoding.encode(value)
+        try translating { try raw.set(id: id, valueJson: text) }
+    }
+
+    /// Replaces the value of the existing entity `id`.
+    ///
+    /// - Throws: ``MizuError/notFound(what:)`` when it does not exist; otherwise as
+    ///   ``set(_:_:)``.
+    public func update(_ id: String, _ value: Value) throws {
+        let text = try JSONCoding.encode(value)
+        try translating { try raw.update(id: id, valueJson: text) }
+    }
+
+    /// Deletes the entity `id` (nothing happens when it does not exist).
+    ///
+    /// - Throws: ``MizuError/storage(reason:)``; ``MizuError/closed(what:)``.
+    public func delete(_ id: String) throws {
+        try translating { try raw.delete(id: id) }
+    }
+
+    /// Every entity as (id, value), ordered by id, in one call. Tracked (any change).
+    ///
+    /// - Throws: ``MizuError/invalidJSON(reason:)`` when a stored value is not a `Value`;
+    ///   ``MizuError/closed(what:)``.
+    public func entries() throws -> [(id: String, value: Value)] {
+        try decodeRecords(translating { try raw.entries() }, as: Value.self)
+    }
+
+    /// Every entity's value, ordered by id. Tracked (any change).
+    ///
+    /// - Throws: as ``entries()``.
+    public func values() throws -> [Value] {
+        try entries().map(\.value)
+    }
+
+    /// The ids of the entities that exist, ordered. Tracked (membership).
+    ///
+    /// - Throws: ``MizuError/closed(what:)``.
+    public func ids() throws -> [String] {
+        try translating { try raw.ids() }
+    }
+
+    /// How many entities exist. Tracked (membership).
+    ///
+    /// - Throws: ``MizuError/closed(what:)``.
+    public func count() throws -> Int {
+        Int(try translating { try raw.count() })
+    }
+
+    /// Whether the entity `id` exists. Tracked (that entity's existence).
+    ///
+    /// - Throws: ``MizuError/closed(what:)``.
+    public func has(_ id: String) throws -> Bool {
+        try translating { try raw.has(id: id) }
+    }
+
+    /// Calls `observer` with every entity now, then with the entries and what changed after
+    /// each change, until the returned subscription is cancelled or released.
+    ///
+    /// `observer` runs on the writing thread: the caller's for local writes, the client's
+    /// sync thread for server changes. What it throws goes to the client's
+    /// ``Client/onError(_:)`` observers; it keeps observing.
+    ///
+    /// - Throws: ``MizuError/closed(what:)``.
+    public func observe(
+        _ observer: @escaping @Sendable (CollectionChange<Value>) throws -> Void
+    ) throws -> Subscription {
+        let listener = ChangeListener { change in try observer(CollectionChange(change)) }
+        return Subscription(try translating { try raw.subscribe(listener: listener) })
+    }
+
+    /// The contents now, then each change, as an `AsyncSequence` (see ``Signal/values``).
+    /// A change whose values do not decode as `Value` is skipped and reported to the client's
+    /// ``Client/onError(_:)`` observers.
+    public var changes: AsyncStream<CollectionChange<Value>> {
+        stream { continuation in try observe { continuation.yield($0) } }
+    }
+
+    /// Releases this handle and cancels the observers registered through it. Idempotent.
+    public func close() {
+        raw.close()
+    }
+}
+
+/// One entity of a ``Collection``, by id. It may or may not exist at any moment.
+public final class Entity<Value: Codable & Sendable>: Sendable {
+    let raw: MizuSyncFFI.Entity
+
+    init(_ raw: MizuSyncFFI.Entity) {
+        self.raw = raw
+    }
+
+    /// The entity's id.
+    public var id: String {
+        raw.id()
+    }
+
+    /// The visible value (synced base with pending local writes on top), or `nil` when the
+    /// entity does not exist. Tracked.
+    ///
+    /// - Throws: ``MizuError/invalidJSON(reason:)`` when the stored value is not a `Value`;
+    ///   ``MizuError/closed(what:)``.
+    public func get() throws -> Value? {
+        try translating { try raw.get() }.map { try JSONCoding.decode(Value.self, from: $0) }
+    }
+
+    /// Whether the entity exists. Tracked.
+    ///
+    /// - Throws: ``MizuError/closed(what:)``.
+    public func exists() throws -> Bool {
+        try translating { try raw.exists() }
+    }
+
+    /// Replaces the value (creating the entity when missing), optimistically and durably.
+    ///
+    /// - Throws: ``MizuError/invalidJSON(reason:)``; ``MizuError/storage(reason:)``;
+    ///   ``MizuError/closed(what:)``.
+    public func set(_ value: Value) throws {
+        let text = try JSONCoding.encode(value)
+        try translating { try raw.set(valueJson: text) }
+    }
+
+    /// Deletes the entity (nothing happens when it does not exist).
+    ///
+    /// - Throws: ``MizuError/storage(reason:)``; ``MizuError/closed(what:)``.
+    public func delete() throws {
+        try translating { try raw.delete() }
+    }
+
+    /// Calls `observer` with the value now, then after each change (`nil` when deleted),
+    /// until the returned subscription is cancelled or released. Runs as
+    /// ``Collection/observe(_:)`` observers do.
+    ///
+    /// - Throws: ``MizuError/closed(what:)``.
+    public func observe(_ observer: @escaping @Sendable (Value?) throws -> Void) throws -> Subscription {
+        let listener = OptionalTextListener { text in
+            try observer(text.map { try JSONCoding.decode(Value.self, from: $0) })
+        }
+        return Subscription(try translating { try raw.subscribe(listener: listener) })
+    }
+
+    /// The value now, then each new value (`nil` when deleted), as an `AsyncSequence`.
+    public var values: AsyncStream<Value?> {
+        stream { continuation in try observe { continuation.yield($0) } }
+    }
+
+    /// Releases this handle and cancels the observers registered through it. Idempotent.
+    public func close() {
+        raw.close()
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import MizuSyncFFI
+
+/// A snapshot of what the sync engine is doing.
+public struct SyncStatus: Sendable, Equatable {
+    /// Whether the last exchange with the server succeeded (false until one has).
+    public var isOnline: Bool
+    /// Whether a push, pull or snapshot is in flight.
+    public var isSyncing: Bool
+    /// How many local mutations wait to be acknowledged by the server.
+    public var pending: UInt64
+    /// The pull cursor, `nil` before the first snapshot.
+    public var cursor: UInt64?
+    /// The text of the last error, cleared by the next successful exchange.
+    public var lastError: String?
+    /// When the last pull or snapshot completed.
+    public var lastSynced: Date?
+    /// Whether syncing is paused (``Client/pause()``).
+    public var isPaused: Bool
+
+    init(_ raw: MizuSyncFFI.SyncStatus) {
+        isOnline = raw.online
+        isSyncing = raw.syncing
+        pending = raw.pending
+        cursor = raw.cursor
+        lastError = raw.lastError
+        lastSynced = raw.lastSyncedMs.map { Date(timeIntervalSince1970: Double($0) / 1000) }
+        isPaused = raw.paused
+    }
+}
+
+/// A mutation the server rejected; its optimistic effect has been rolled back.
+public struct RejectedMutation: Sendable, Equatable {
+    /// The mutation's id (as returned by ``Client/mutate(_:)``; entity writes have ids too).
+    public var mutationID: String
+    /// The mutation's name, e.g. `todo.update`.
+    public var name: String
+    /// The server's reason.
+    public var reason: String
+
+    init(_ raw: MizuSyncFFI.RejectedMutation) {
+        mutationID = raw.mutationId
+        name = raw.name
+        reason = raw.reason
+    }
+}
+
+/// The contents of a ``Collection`` and what changed since the observer's previous call.
+public struct CollectionChange<Value: Codable & Sendable>: Sendable {
+    /// Every entity now, as (id, value), ordered by id.
+    public var entries: [(id: String, value: Value)]
+    /// Entities created or changed since the previous call (all of them on the first call).
+    public var changed: [(id: String, value: Value)]
+    /// Ids of the entities deleted since the previous call.
+    public var removed: [String]
+
+    init(_ raw: MizuSyncFFI.CollectionChange) throws {
+        entries = try decodeRecords(raw.entries, as: Value.self)
+        changed = try decodeRecords(raw.changed, as: Value.self)
+        removed = raw.removed
+    }
+}
+
+/// Decodes entity records of the generated bindings as (id, value) pairs.
+func decodeRecords<Value: Decodable>(
+    _ records: [EntityRecord], as type: Value.Type
+) throws -> [(id: String, value: Value)] {
+    try records.map { ($0.id, try JSONCoding.decode(Value.self, from: $0.valueJson)) }
+}

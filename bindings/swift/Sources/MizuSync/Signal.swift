@@ -1,0 +1,96 @@
+import MizuSyncFFI
+
+/// A writable reactive value, shared with the Rust graph: computeds and effects on either
+/// side that read it re-run when it changes.
+///
+/// The value crosses as JSON (`Value` is `Codable`); writing a value equal to the current one
+/// notifies nobody.
+///
+/// ```swift
+/// let count = try Signal(0)
+/// let doubled = Computed { try count.get() * 2 }
+/// try count.set(5)
+/// try doubled.get()          // 10
+/// for await n in count.values { print(n) }   // 5, then each new value
+/// ```
+///
+/// ## Threading
+/// Every method may be called from any thread. Dependents (computeds, effects, observers) run
+/// on the writing thread before ``set(_:)`` returns.
+public final class Signal<Value: Codable & Sendable>: Sendable {
+    let raw: MizuSyncFFI.Signal
+
+    /// A signal holding `value`.
+    ///
+    /// - Throws: ``MizuError/invalidJSON(reason:)`` when `value` does not encode as JSON.
+    public init(_ value: Value) throws {
+        let text = try JSONCoding.encode(value)
+        raw = try translating { try MizuSyncFFI.Signal(valueJson: text) }
+    }
+
+    /// The value. Inside a ``Computed`` or ``Effect`` closure, the read is tracked.
+    ///
+    /// - Throws: ``MizuError/closed(what:)`` after ``close()``.
+    public func get() throws -> Value {
+        try JSONCoding.decode(Value.self, from: translating { try raw.get() })
+    }
+
+    /// The value, without becoming a dependency of the running computed or effect.
+    ///
+    /// - Throws: ``MizuError/closed(what:)`` after ``close()``.
+    public func getUntracked() throws -> Value {
+        try JSONCoding.decode(Value.self, from: translating { try raw.getUntracked() })
+    }
+
+    /// Replaces the value; dependents re-run on this thread before this returns.
+    ///
+    /// - Throws: ``MizuError/invalidJSON(reason:)``; ``MizuError/closed(what:)``.
+    public func set(_ value: Value) throws {
+        let text = try JSONCoding.encode(value)
+        try translating { try raw.set(valueJson: text) }
+    }
+
+    /// Replaces the value with `transform(current)`. The read of the current value is not
+    /// tracked.
+    ///
+    /// - Throws: what `transform` throws (the value is then unchanged), as ``MizuError``;
+    ///   ``MizuError/closed(what:)``.
+    public func update(_ transform: (Value) throws -> Value) throws {
+        try withoutActuallyEscaping(transform) { transform in
+            let function = ScopedUpdate { text in
+                try JSONCoding.encode(transform(JSONCoding.decode(Value.self, from: text)))
+            }
+            try translating { try raw.update(f: function) }
+        }
+    }
+
+    /// Calls `observer` with the value now, then after each change, until the returned
+    /// subscription is cancelled or released.
+    ///
+    /// `observer` runs on the writing thread. What it throws is reported to
+    /// ``onUnhandledError(_:)``; it keeps observing.
+    ///
+    /// - Throws: ``MizuError/closed(what:)``.
+    public func observe(_ observer: @escaping @Sendable (Value) throws -> Void) throws -> Subscription {
+        let listener = TextListener { text in try observer(JSONCoding.decode(Value.self, from: text)) }
+        return Subscription(try translating { try raw.subscribe(listener: listener) })
+    }
+
+    /// The value now, then each new value, as an `AsyncSequence`. Iterating ends when the
+    /// consumer stops (or the signal is closed before it starts). Values the consumer has not
+    /// read yet are buffered.
+    public var values: AsyncStream<Value> {
+        stream { continuation in try observe { continuation.yield($0) } }
+    }
+
+    /// Releases the value and cancels the observers registered through this signal; every
+    /// later call throws ``MizuError/closed(what:)``. Idempotent.
+    public func close() {
+        raw.close()
+    }
+
+    /// Whether ``close()`` was called.
+    public var isClosed: Bool {
+        raw.isClosed()
+    }
+}
