@@ -32,6 +32,7 @@
 //! and clients without error listeners, to [`on_unhandled_error`] (printed to standard error
 //! when nobody listens). It never stops the engine thread.
 
+mod batch_scope;
 mod client;
 mod collection;
 mod computed;
@@ -45,6 +46,7 @@ mod registry;
 mod signal;
 mod subscription;
 
+pub use batch_scope::{begin_batch, BatchScope};
 pub use client::Client;
 pub use collection::{Collection, Entity};
 pub use computed::Computed;

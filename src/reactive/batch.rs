@@ -58,6 +58,72 @@ pub(crate) fn flush() {
     }
 }
 
+/// Opens a batch on this thread (see [`batch_scope`]).
+pub(crate) fn enter() {
+    DEPTH.with(|d| d.set(d.get() + 1));
+}
+
+/// Closes a batch opened by [`enter`] on this thread; the outermost one runs the queued effects.
+pub(crate) fn exit() {
+    let depth = DEPTH.with(|d| {
+        let depth = d.get().saturating_sub(1);
+        d.set(depth);
+        depth
+    });
+    // After a panic the queue stays for this thread's next flush: running user code while
+    // unwinding could abort the process.
+    if depth == 0 && !std::thread::panicking() {
+        flush();
+    }
+}
+
+/// A batch that lasts as long as this guard: effects triggered by this thread's writes wait
+/// until the outermost batch ends. Made by [`batch_scope`]; bound to its thread (not `Send`).
+#[must_use = "the batch ends when the scope is dropped"]
+pub struct BatchScope {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for BatchScope {
+    fn drop(&mut self) {
+        exit();
+    }
+}
+
+impl std::fmt::Debug for BatchScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BatchScope")
+    }
+}
+
+/// Opens a batch that ends when the returned guard is dropped: the guard form of [`batch`],
+/// for code that cannot pass a closure (a host language's `with` block, say).
+///
+/// ```
+/// use mizu_sync::reactive::{batch_scope, Effect, Signal};
+/// use std::sync::{Arc, Mutex};
+///
+/// let (a, b) = (Signal::new(1), Signal::new(2));
+/// let runs = Arc::new(Mutex::new(0));
+/// let (x, y, r) = (a.clone(), b.clone(), runs.clone());
+/// let _effect = Effect::new(move || {
+///     let _ = x.get() + y.get();
+///     *r.lock().unwrap() += 1;
+/// });
+/// {
+///     let _batch = batch_scope();
+///     a.set(10);
+///     b.set(20);
+/// } // the effect runs once, here
+/// assert_eq!(*runs.lock().unwrap(), 2);
+/// ```
+pub fn batch_scope() -> BatchScope {
+    enter();
+    BatchScope {
+        _not_send: std::marker::PhantomData,
+    }
+}
+
 /// Runs `f`, deferring the effects its writes trigger until the outermost batch ends; each
 /// effect then runs once, seeing all the writes.
 ///
@@ -79,22 +145,6 @@ pub(crate) fn flush() {
 /// assert_eq!(*seen.lock().unwrap(), ["Ada Byron", "Grace Hopper"]);
 /// ```
 pub fn batch<R>(f: impl FnOnce() -> R) -> R {
-    struct End;
-    impl Drop for End {
-        fn drop(&mut self) {
-            let depth = DEPTH.with(|d| {
-                let depth = d.get() - 1;
-                d.set(depth);
-                depth
-            });
-            // After a panic the queue stays for this thread's next flush: running user code
-            // while unwinding could abort the process.
-            if depth == 0 && !std::thread::panicking() {
-                flush();
-            }
-        }
-    }
-    DEPTH.with(|d| d.set(d.get() + 1));
-    let _end = End;
+    let _scope = batch_scope();
     f()
 }

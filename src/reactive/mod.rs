@@ -91,7 +91,8 @@ mod observer;
 mod signal;
 mod validation;
 
-pub use batch::batch;
+pub use batch::{batch, batch_scope, BatchScope};
+pub(crate) use batch::{enter as enter_batch, exit as exit_batch};
 pub use computed::Computed;
 pub use effect::Effect;
 pub use observer::{on_cleanup, untrack};

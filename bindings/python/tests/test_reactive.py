@@ -100,6 +100,23 @@ def test_batch_runs_each_effect_once_with_all_writes() -> None:
     assert seen == ["Ada Byron", "Grace Hopper", "Alan Turing"]
 
 
+def test_batch_as_a_with_block_runs_each_effect_once_after_the_block() -> None:
+    first, last = Signal("Ada"), Signal("Byron")
+    seen: List[str] = []
+    e = Effect(lambda: seen.append(f"{first.get()} {last.get()}"))
+    with batch():
+        first.set("Grace")
+        last.set("Hopper")
+        assert seen == ["Ada Byron"], "nothing runs inside the block"
+    assert seen == ["Ada Byron", "Grace Hopper"]
+    with pytest.raises(KeyError):
+        with batch():
+            first.set("Ada")
+            raise KeyError("the block raised")
+    assert seen[-1] == "Ada Hopper", "the batch still ended and ran the effect"
+    e.stop()
+
+
 def test_batch_and_computed_reraise_the_python_exception() -> None:
     with pytest.raises(KeyError):
         batch(lambda: {}["missing"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, AsyncIterator, Callable, Generic, TypeVar, overload
+from typing import Any, AsyncIterator, Callable, ContextManager, Generic, TypeVar, overload
 
 from . import _native
 from ._support import CallbackAdapter, Subscription, dumps, iterate, loads
@@ -233,17 +233,38 @@ class _BatchFn(_native.BatchFn):
         self.result = self.adapter.call()
 
 
+class _BatchBlock:
+    """The ``with batch():`` form: effects are deferred until the block ends."""
+
+    def __enter__(self) -> None:
+        self._scope = _native.begin_batch()
+
+    def __exit__(self, *exc_info: object) -> bool:
+        self._scope.end()
+        return False
+
+
+@overload
+def batch() -> ContextManager[None]: ...
 @overload
 def batch(fn: Callable[[], R]) -> R: ...
 @overload
 def batch(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R: ...
-def batch(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-    """Runs ``fn(*args, **kwargs)`` with effects deferred until it returns; each effect then
-    runs once and sees every write. Returns what ``fn`` returned; re-raises what it raised.
+def batch(fn: Callable[..., R] | None = None, *args: Any, **kwargs: Any) -> Any:
+    """Defers effects until the batch ends; each effect then runs once and sees every write.
 
-    The Rust graph's batches are closures, so this takes a function (see :func:`batched` for
-    the decorator form) rather than being a ``with`` block.
+    Two forms::
+
+        with batch():            # a block
+            first.set("Grace")
+            last.set("Hopper")
+
+        batch(fn, *args)         # a call: returns what fn returned, re-raises what it raised
+
+    A batch belongs to the thread that opened it (see :func:`batched` for the decorator form).
     """
+    if fn is None:
+        return _BatchBlock()
     runner = _BatchFn(functools.partial(fn, *args, **kwargs) if args or kwargs else fn)
     try:
         _native.batch(runner)

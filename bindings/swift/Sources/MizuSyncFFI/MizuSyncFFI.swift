@@ -798,6 +798,152 @@ public func FfiConverterTypeBatchFn_lower(_ value: BatchFn) -> UInt64 {
 
 
 /**
+ * A batch that is open until [`BatchScope::end`]: effects triggered by this thread's writes
+ * wait until the outermost batch ends, then run once each.
+ *
+ * # Threading
+ * A batch belongs to the thread that began it and must be ended there; ending it on another
+ * thread is refused. Released without `end` (by the host's garbage collector), it ends only if
+ * that happens on its own thread: always call `end` (the wrappers do, in a `finally`).
+ */
+public protocol BatchScopeProtocol: AnyObject, Sendable {
+    
+    /**
+     * Ends the batch (idempotent); the outermost batch of the thread runs the deferred effects.
+     *
+     * # Errors
+     * [`MizuError::InvalidArgument`] when called on another thread than the one that began it.
+     */
+    func end() throws 
+    
+}
+/**
+ * A batch that is open until [`BatchScope::end`]: effects triggered by this thread's writes
+ * wait until the outermost batch ends, then run once each.
+ *
+ * # Threading
+ * A batch belongs to the thread that began it and must be ended there; ending it on another
+ * thread is refused. Released without `end` (by the host's garbage collector), it ends only if
+ * that happens on its own thread: always call `end` (the wrappers do, in a `finally`).
+ */
+open class BatchScope: BatchScopeProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mizu_sync_fn_clone_batchscope(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mizu_sync_fn_free_batchscope(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Ends the batch (idempotent); the outermost batch of the thread runs the deferred effects.
+     *
+     * # Errors
+     * [`MizuError::InvalidArgument`] when called on another thread than the one that began it.
+     */
+open func end()throws   {try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_batchscope_end(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBatchScope: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = BatchScope
+
+    public static func lift(_ handle: UInt64) throws -> BatchScope {
+        return BatchScope(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: BatchScope) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BatchScope {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: BatchScope, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBatchScope_lift(_ handle: UInt64) throws -> BatchScope {
+    return try FfiConverterTypeBatchScope.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBatchScope_lower(_ value: BatchScope) -> UInt64 {
+    return FfiConverterTypeBatchScope.lower(value)
+}
+
+
+
+
+
+
+/**
  * An offline-first sync client: a local store, a durable mutation queue, and an engine that
  * pushes, pulls and listens in the background.
  *
@@ -6521,6 +6667,16 @@ fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
     }
 }
 /**
+ * Begins a batch on the calling thread; end it with [`BatchScope::end`] on the same thread.
+ */
+public func beginBatch() -> BatchScope  {
+    return try!  FfiConverterTypeBatchScope_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_func_begin_batch(uniffiCallStatus
+    )
+})
+}
+/**
  * Runs `f`, deferring the effects its writes trigger on this thread until it returns; each
  * effect then runs once and sees all the writes.
  *
@@ -6578,6 +6734,9 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_mizu_sync_checksum_func_begin_batch() != 53681) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mizu_sync_checksum_func_batch() != 55931) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6585,6 +6744,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_func_on_unhandled_error() != 42548) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_batchscope_end() != 48499) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_client_client_id() != 32436) {

@@ -451,6 +451,21 @@ typedef struct UniffiVTableCallbackInterfaceTokenProvider {
 } UniffiVTableCallbackInterfaceTokenProvider;
 
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_BATCHSCOPE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_BATCHSCOPE
+uint64_t uniffi_mizu_sync_fn_clone_batchscope(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FREE_BATCHSCOPE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FREE_BATCHSCOPE
+void uniffi_mizu_sync_fn_free_batchscope(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_BATCHSCOPE_END
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_BATCHSCOPE_END
+void uniffi_mizu_sync_fn_method_batchscope_end(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_CLIENT
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_CLIENT
 uint64_t uniffi_mizu_sync_fn_clone_client(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -1096,6 +1111,12 @@ void uniffi_mizu_sync_fn_method_subscription_cancel(uint64_t ptr, RustCallStatus
 int8_t uniffi_mizu_sync_fn_method_subscription_is_cancelled(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FUNC_BEGIN_BATCH
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FUNC_BEGIN_BATCH
+uint64_t uniffi_mizu_sync_fn_func_begin_batch(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FUNC_BATCH
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FUNC_BATCH
 void uniffi_mizu_sync_fn_func_batch(uint64_t f, RustCallStatus *_Nonnull out_status
@@ -1371,6 +1392,12 @@ void ffi_mizu_sync_rust_future_free_void(uint64_t handle
 void ffi_mizu_sync_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_FUNC_BEGIN_BATCH
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_FUNC_BEGIN_BATCH
+uint16_t uniffi_mizu_sync_checksum_func_begin_batch(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_FUNC_BATCH
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_FUNC_BATCH
 uint16_t uniffi_mizu_sync_checksum_func_batch(void
@@ -1386,6 +1413,12 @@ uint16_t uniffi_mizu_sync_checksum_func_untracked(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_FUNC_ON_UNHANDLED_ERROR
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_FUNC_ON_UNHANDLED_ERROR
 uint16_t uniffi_mizu_sync_checksum_func_on_unhandled_error(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_BATCHSCOPE_END
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_BATCHSCOPE_END
+uint16_t uniffi_mizu_sync_checksum_method_batchscope_end(void
     
 );
 #endif
