@@ -53,11 +53,12 @@ interop() {
     (cd tests/interop/harness && GOFLAGS=-mod=mod GOTOOLCHAIN=local go test ./...) &&
         MIZU_HARNESS_BIN="$(bash scripts/interop-server.sh)" &&
         MIZU_HARNESS_BIN="$MIZU_HARNESS_BIN" MIZU_SYNC_TEST_SERVER=mizu \
-            cargo test --all-features --test client_sync
+            cargo test --all-features --test client_sync --test chaos_sync --test concurrency_writers
 }
 
 run_suite rust-lint rust_lint
 run_suite rust rust_tests
+run_suite c bash scripts/test-c.sh
 run_suite demo demo
 run_suite interop-mizu interop
 

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::client::{Client, Error, Shared};
-use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText};
+use crate::client::{Client, Error, Shared, WriteIntent};
+use crate::protocol::entity::{EntityKey, JsonText};
 
 /// A named set of entities of type `T`, synchronized with the server.
 ///
@@ -112,18 +112,7 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
     /// [`Client::close`].
     pub fn create(&self, id: impl Into<String>, value: T) -> Result<Entity<T>, Error> {
         let entity = self.get(id);
-        if entity.key.id.is_empty() || self.name.is_empty() {
-            return Err(Error::InvalidArgument(
-                "collection name and entity id must not be empty".into(),
-            ));
-        }
-        if self.shared.store.has(&entity.key) {
-            return Err(Error::InvalidArgument(format!(
-                "entity {}/{} already exists; use Entity::set to change it",
-                self.name, entity.key.id
-            )));
-        }
-        entity.write(EntityOp::Create, Some(encode(&value)?))?;
+        entity.write(WriteIntent::Create(encode(&value)?))?;
         Ok(entity)
     }
 
@@ -246,12 +235,7 @@ impl<T: Serialize + DeserializeOwned> Entity<T> {
     /// # Errors
     /// As [`Collection::create`], except that an existing id is what this expects.
     pub fn set(&self, value: T) -> Result<(), Error> {
-        let op = if self.shared.store.has(&self.key) {
-            EntityOp::Update
-        } else {
-            EntityOp::Create
-        };
-        self.write(op, Some(encode(&value)?))
+        self.write(WriteIntent::Set(encode(&value)?))
     }
 
     /// Deletes the entity, optimistically and durably, and queues `<name>.delete`. Deleting an
@@ -261,24 +245,16 @@ impl<T: Serialize + DeserializeOwned> Entity<T> {
     /// [`Error::Storage`] when the store cannot record the write; [`Error::Closed`] after
     /// [`Client::close`].
     pub fn delete(&self) -> Result<(), Error> {
-        if !self.shared.store.has(&self.key) {
-            self.shared.check_open()?;
-            return Ok(());
-        }
-        self.write(EntityOp::Delete, None)
+        self.write(WriteIntent::Delete)
     }
 
-    fn write(&self, op: EntityOp, value: Option<JsonText>) -> Result<(), Error> {
+    fn write(&self, intent: WriteIntent) -> Result<(), Error> {
         if self.key.id.is_empty() || self.key.collection.is_empty() {
             return Err(Error::InvalidArgument(
                 "collection name and entity id must not be empty".into(),
             ));
         }
-        self.shared.write(EntityChange {
-            key: (*self.key).clone(),
-            op,
-            value,
-        })
+        self.shared.write(&self.key, intent)
     }
 }
 

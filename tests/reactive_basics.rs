@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use mizu_sync::reactive::{batch, on_cleanup, untrack, Computed, Effect, Signal};
 
-fn log<T: Send + 'static>() -> (Arc<Mutex<Vec<T>>>, Arc<Mutex<Vec<T>>>) {
+type Log<T> = Arc<Mutex<Vec<T>>>;
+
+fn log<T: Send + 'static>() -> (Log<T>, Log<T>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     (log.clone(), log)
 }
@@ -212,4 +214,12 @@ fn detached_effect_keeps_running_without_its_handle() {
     Effect::new(move || out.lock().unwrap().push(s2.get())).detach();
     s.set(1);
     assert_eq!(*seen.lock().unwrap(), [0, 1]);
+}
+
+#[test]
+fn every_handle_is_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Signal<String>>();
+    send_sync::<Computed<Vec<u8>>>();
+    send_sync::<Effect>();
 }

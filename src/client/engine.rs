@@ -7,7 +7,7 @@
 //! server changes run on the engine thread, with no lock of this crate held; a panic in one is
 //! caught and reported, and the engine goes on.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -18,11 +18,9 @@ use crate::client::http::HttpTransport;
 use crate::client::live::{LiveConfig, LiveConnection, LiveEvent};
 use crate::client::{Error, Shared};
 use crate::protocol::machine::{
-    Action, Event, Input, MachineOptions, RequestId, SentMutation, SyncMachine, TransportFailure,
+    Action, Event, Input, MachineOptions, RequestId, SentMutation, SyncMachine,
 };
-use crate::protocol::wire::{
-    PullRequest, PullResponse, PushRequest, PushResponse, SnapshotRequest, SnapshotResponse,
-};
+use crate::protocol::wire::{PullRequest, PushRequest, PushResponse, SnapshotRequest};
 use crate::store::Changed;
 
 /// What the engine thread is told.
@@ -37,27 +35,10 @@ pub(crate) enum Command {
     Pause,
     /// Resume after `Pause`.
     Resume,
-    /// The I/O worker finished a request.
-    Done(Completion),
+    /// The I/O worker finished a request: `Input::Pushed`, `Pulled` or `Snapshotted`.
+    Done(Input),
     /// Leave the loop.
     Stop,
-}
-
-/// A finished request.
-pub(crate) enum Completion {
-    Pushed {
-        request: RequestId,
-        sent: Vec<SentMutation>,
-        result: Result<PushResponse, TransportFailure>,
-    },
-    Pulled {
-        request: RequestId,
-        result: Result<PullResponse, TransportFailure>,
-    },
-    Snapshotted {
-        request: RequestId,
-        result: Result<SnapshotResponse, TransportFailure>,
-    },
 }
 
 /// A request for the I/O worker.
@@ -168,26 +149,26 @@ fn spawn_io_worker(
         .name("mizu-sync-io".into())
         .spawn(move || {
             for request in rx {
-                let completion = match request {
+                let answer = match request {
                     Request::Push {
                         request,
                         sent,
                         body,
-                    } => Completion::Pushed {
+                    } => Input::Pushed {
                         request,
                         sent,
                         result: http.push(&body),
                     },
-                    Request::Pull { request, body } => Completion::Pulled {
+                    Request::Pull { request, body } => Input::Pulled {
                         request,
                         result: http.pull(&body),
                     },
-                    Request::Snapshot { request, body } => Completion::Snapshotted {
+                    Request::Snapshot { request, body } => Input::Snapshotted {
                         request,
                         result: http.snapshot(&body),
                     },
                 };
-                if done.send(Command::Done(completion)).is_err() {
+                if done.send(Command::Done(answer)).is_err() {
                     break;
                 }
             }
@@ -242,7 +223,10 @@ impl Engine {
                 Some(Command::LiveCursor(n)) => Input::LiveCursor(n),
                 Some(Command::Pause) => Input::Pause,
                 Some(Command::Resume) => Input::Resume,
-                Some(Command::Done(completion)) => self.completed(completion),
+                Some(Command::Done(answer)) => {
+                    self.record_result_cursors(&answer);
+                    answer
+                }
             };
             self.step(input);
         }
@@ -266,28 +250,19 @@ impl Engine {
             .set_settled(self.machine.is_settled() && self.awaiting.is_empty());
     }
 
-    fn completed(&mut self, completion: Completion) -> Input {
-        match completion {
-            Completion::Pushed {
-                request,
-                sent,
-                result,
-            } => {
-                if let Ok(response) = &result {
-                    for (m, r) in sent.iter().zip(&response.results) {
-                        if let (true, Some(c)) = (r.ok, r.cursor) {
-                            self.result_cursors.insert(m.id.clone(), c);
-                        }
-                    }
-                }
-                Input::Pushed {
-                    request,
-                    sent,
-                    result,
+    /// Remembers the result cursor of each acknowledged mutation of a push answer.
+    fn record_result_cursors(&mut self, answer: &Input) {
+        if let Input::Pushed {
+            sent,
+            result: Ok(response),
+            ..
+        } = answer
+        {
+            for (m, r) in sent.iter().zip(&response.results) {
+                if let (true, Some(c)) = (r.ok, r.cursor) {
+                    self.result_cursors.insert(m.id.clone(), c);
                 }
             }
-            Completion::Pulled { request, result } => Input::Pulled { request, result },
-            Completion::Snapshotted { request, result } => Input::Snapshotted { request, result },
         }
     }
 
@@ -341,14 +316,16 @@ impl Engine {
     }
 
     fn send_push(&mut self, request: RequestId, limit: usize) {
-        let skip: Vec<&str> = self.awaiting.iter().map(|(id, _)| id.as_str()).collect();
+        // A set: `awaiting` holds every acknowledged mutation until a pull covers it, which
+        // can be thousands while a backlog drains; a list made each push quadratic.
+        let skip: HashSet<&str> = self.awaiting.iter().map(|(id, _)| id.as_str()).collect();
         let mutations: Vec<_> = self
             .shared
             .store
             .pending(limit + skip.len())
             .into_iter()
             .map(|p| p.mutation)
-            .filter(|m| !skip.contains(&m.id.as_str()))
+            .filter(|m| !skip.contains(m.id.as_str()))
             .take(limit)
             .collect();
         let sent: Vec<SentMutation> = mutations
@@ -417,12 +394,21 @@ impl Engine {
     }
 
     fn emit(&mut self, event: Event) {
+        if let Event::Synced { .. } = event {
+            self.shared.mark_synced(SystemTime::now());
+        }
+        if matches!(event, Event::Online | Event::Offline | Event::Synced { .. }) {
+            // Callbacks and the status agree: a callback (or another thread) reading the status
+            // sees the transition it is told about.
+            let status = self.machine.status();
+            self.shared
+                .publish_machine_status(&status, self.pending_count());
+        }
         let options = &self.shared.options;
         match event {
             Event::Online => guard(&self.shared, options.on_online.as_deref()),
             Event::Offline => guard(&self.shared, options.on_offline.as_deref()),
             Event::Synced { cursor } => {
-                self.shared.mark_synced(SystemTime::now());
                 if let Some(on_sync) = options.on_sync.clone() {
                     if catch_unwind(AssertUnwindSafe(|| on_sync(cursor))).is_err() {
                         self.shared.report_callback_panic("on_sync");

@@ -26,7 +26,7 @@ use serde_json::Value;
 
 pub use error::Error;
 pub use options::{ConnectivityCallback, ErrorCallback, Options, SyncCallback};
-pub(crate) use shared::Shared;
+pub(crate) use shared::{Shared, WriteIntent};
 pub use status::SyncStatus;
 
 use crate::collection::Collection;
@@ -110,7 +110,9 @@ impl Client {
         self.shared.is_started()
     }
 
-    /// Pushes everything pending, then pulls, and returns when both are done. Skips a running
+    /// Pushes everything pending at the call, then pulls, and returns when both are done: the
+    /// server has every write made before the call, and the local state has everything the
+    /// server had when the pull began. Writes made meanwhile do not hold it up. Skips a running
     /// retry backoff.
     ///
     /// # Errors

@@ -17,7 +17,7 @@ use crate::client::ids::IdGenerator;
 use crate::client::live::LiveConfig;
 use crate::client::triggers::Triggers;
 use crate::client::{Error, Options, SyncStatus};
-use crate::protocol::entity::EntityChange;
+use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText};
 use crate::protocol::machine::{MachineOptions, Status};
 use crate::protocol::wire::Mutation;
 use crate::reactive::{batch, Signal};
@@ -37,6 +37,19 @@ pub(crate) struct Shared {
     settled: Mutex<bool>,
     settled_changed: Condvar,
     last_synced: Mutex<Option<SystemTime>>,
+    /// Taken by every collection write to check its operation and queue it (see `write`).
+    write_order: Mutex<()>,
+}
+
+/// What a collection write means to do; its operation depends on whether the entity exists
+/// when it is queued.
+pub(crate) enum WriteIntent {
+    /// Create the entity; refused when it exists.
+    Create(JsonText),
+    /// Create or replace the entity.
+    Set(JsonText),
+    /// Delete the entity; nothing when it does not exist.
+    Delete,
 }
 
 impl Shared {
@@ -77,6 +90,7 @@ impl Shared {
             settled: Mutex::new(false),
             settled_changed: Condvar::new(),
             last_synced: Mutex::new(None),
+            write_order: Mutex::new(()),
         }))
     }
 
@@ -199,16 +213,60 @@ impl Shared {
         }
     }
 
-    /// Records a local collection write: encodes it, queues it durably with its optimistic
-    /// effect, wakes its readers, and nudges the engine.
-    pub(crate) fn write(&self, change: EntityChange) -> Result<(), Error> {
-        self.check_open()?;
-        let (name, args) = self
-            .options
-            .codec
-            .encode_write(&change)
-            .map_err(|e| Error::Codec(e.to_string()))?;
-        self.enqueue(name, args, Some(change)).map(drop)
+    /// Records a local collection write: picks its operation from whether the entity exists,
+    /// encodes it, queues it durably with its optimistic effect, wakes its readers, and nudges
+    /// the engine.
+    ///
+    /// The operation is chosen, and re-checked, under `write_order`, which every collection
+    /// write takes to queue: two threads writing one entity cannot both queue a create, nor
+    /// an update behind another thread's delete (the server would reject the second and the
+    /// write that returned last would be lost). The codec (app code) runs outside the lock;
+    /// when the entity appeared or vanished meanwhile, the write is encoded again.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a create of an entity that exists; [`Error::Codec`],
+    /// [`Error::Storage`], [`Error::Closed`].
+    pub(crate) fn write(&self, key: &EntityKey, intent: WriteIntent) -> Result<(), Error> {
+        loop {
+            self.check_open()?;
+            let exists = self.store.has(key);
+            let (op, value) = match (&intent, exists) {
+                (WriteIntent::Create(_), true) => {
+                    return Err(Error::InvalidArgument(format!(
+                        "entity {}/{} already exists; use Entity::set to change it",
+                        key.collection, key.id
+                    )))
+                }
+                (WriteIntent::Delete, false) => return Ok(()),
+                (WriteIntent::Delete, true) => (EntityOp::Delete, None),
+                (WriteIntent::Set(v), true) => (EntityOp::Update, Some(v.clone())),
+                (WriteIntent::Create(v) | WriteIntent::Set(v), false) => {
+                    (EntityOp::Create, Some(v.clone()))
+                }
+            };
+            let change = EntityChange {
+                key: key.clone(),
+                op,
+                value,
+            };
+            let (name, args) = self
+                .options
+                .codec
+                .encode_write(&change)
+                .map_err(|e| Error::Codec(e.to_string()))?;
+            let queued = {
+                let _order = lock(&self.write_order);
+                if self.store.has(key) == exists {
+                    Some(self.queue(name, args, Some(change))?)
+                } else {
+                    None
+                }
+            };
+            if let Some((_, changed)) = queued {
+                self.announce(&changed);
+                return Ok(());
+            }
+        }
     }
 
     /// Records an app-defined mutation; returns its id.
@@ -226,6 +284,18 @@ impl Shared {
         args: Option<Value>,
         change: Option<EntityChange>,
     ) -> Result<String, Error> {
+        let (id, changed) = self.queue(name, args, change)?;
+        self.announce(&changed);
+        Ok(id)
+    }
+
+    /// Queues a mutation durably with its optimistic effect; returns its id and what changed.
+    fn queue(
+        &self,
+        name: String,
+        args: Option<Value>,
+        change: Option<EntityChange>,
+    ) -> Result<(String, Changed), Error> {
         let id = self.ids.next_id();
         let mutation = Mutation {
             id: id.clone(),
@@ -234,16 +304,21 @@ impl Shared {
             args,
         };
         let (_, changed) = self.store.enqueue(mutation, change)?;
+        Ok((id, changed))
+    }
+
+    /// After a write was queued: wakes its readers (no lock held), publishes the pending count
+    /// and nudges the engine.
+    fn announce(&self, changed: &Changed) {
         let pending = self.store.pending_count();
         batch(|| {
-            self.triggers.notify(&changed);
+            self.triggers.notify(changed);
             self.status.update(|s| SyncStatus {
                 pending,
                 ..s.clone()
             });
         });
         let _ = self.command(Command::PendingChanged);
-        Ok(id)
     }
 
     /// Wakes the readers of what changed (effects run on this thread, no lock held).

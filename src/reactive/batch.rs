@@ -23,6 +23,23 @@ pub(crate) fn enqueue(id: NodeId) {
     QUEUE.with(|q| q.borrow_mut().push_back(id));
 }
 
+/// Defers effects like a batch while it lives, but never flushes: the caller flushes later,
+/// once it is safe to run them (a computed's run is over and the graph lock released).
+pub(crate) struct Hold(());
+
+impl Hold {
+    pub(crate) fn new() -> Self {
+        DEPTH.with(|d| d.set(d.get() + 1));
+        Hold(())
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get() - 1));
+    }
+}
+
 /// Runs the queued effects, unless a batch or a flush is already under way on this thread.
 pub(crate) fn flush() {
     if DEPTH.with(Cell::get) > 0 || FLUSHING.with(Cell::get) {

@@ -4,8 +4,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use super::disposal::dispose;
-use super::graph::{self, Kind, NodeId, Run};
-use super::observer::{observe, run_cleanups, tracked, Cleanup};
+use super::graph::{self, Keep, Kind, NodeId, Run};
+use super::observer::{observe, run_cleanups, tracked, CleanupSlot};
 use super::validation::read_computed;
 
 /// A value derived from other signals and computeds by a function.
@@ -41,7 +41,7 @@ struct ComputedInner<T: 'static> {
     f: Option<Function<T>>,
     /// `None` until the first run. Shared so that [`Computed::with`] lends it unlocked.
     value: Mutex<Option<Arc<T>>>,
-    cleanups: Mutex<Vec<Cleanup>>,
+    cleanups: CleanupSlot,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -50,12 +50,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl<T: PartialEq + Send + Sync + 'static> Run for ComputedInner<T> {
     fn run(&self, id: NodeId) -> bool {
-        run_cleanups(std::mem::take(&mut *lock(&self.cleanups)));
+        run_cleanups(self.cleanups.take());
         let Some(f) = &self.f else {
             return false;
         };
         let (next, cleanups) = observe(id, f);
-        *lock(&self.cleanups) = cleanups;
+        self.cleanups.store(cleanups);
         let mut slot = lock(&self.value);
         match &mut *slot {
             Some(current) if **current == next => false,
@@ -76,13 +76,8 @@ impl<T: PartialEq + Send + Sync + 'static> Run for ComputedInner<T> {
 
 impl<T: 'static> Drop for ComputedInner<T> {
     fn drop(&mut self) {
-        let keep = graph::lock().remove(self.id);
-        drop(keep);
-        run_cleanups(std::mem::take(
-            self.cleanups
-                .get_mut()
-                .unwrap_or_else(PoisonError::into_inner),
-        ));
+        graph::lock().remove(self.id);
+        run_cleanups(self.cleanups.take());
         if let Some(f) = self.f.take() {
             dispose(f);
         }
@@ -106,7 +101,7 @@ impl<T: PartialEq + Send + Sync + 'static> Computed<T> {
             id,
             f: Some(Box::new(f)),
             value: Mutex::new(None),
-            cleanups: Mutex::new(Vec::new()),
+            cleanups: CleanupSlot::default(),
         });
         let weak: Weak<dyn Run> = Arc::downgrade(&inner) as Weak<dyn Run>;
         g.nodes[id.index as usize].runner = Some(weak);
@@ -114,12 +109,13 @@ impl<T: PartialEq + Send + Sync + 'static> Computed<T> {
         Computed { inner }
     }
 
-    /// The current value, shared, after bringing it up to date.
-    fn current(&self, observer: Option<NodeId>) -> Arc<T> {
+    /// Brings the value up to date, then gives it to `f` under the value lock (only `T`'s own
+    /// `Clone` runs there).
+    fn read<R>(&self, observer: Option<NodeId>, f: impl Fn(&Arc<T>) -> R) -> R {
         loop {
-            read_computed(self.inner.id, observer);
+            read_computed(self.inner.id, observer, || Arc::clone(&self.inner) as Keep);
             if let Some(value) = &*lock(&self.inner.value) {
-                return Arc::clone(value);
+                return f(value);
             }
             // Only reachable if the first run panicked on another thread: run it here.
         }
@@ -135,7 +131,7 @@ impl<T: PartialEq + Send + Sync + 'static> Computed<T> {
     where
         T: Clone,
     {
-        T::clone(&self.current(tracked()))
+        self.read(tracked(), |v| T::clone(v))
     }
 
     /// Returns a clone of the value without creating a dependency.
@@ -147,7 +143,7 @@ impl<T: PartialEq + Send + Sync + 'static> Computed<T> {
     where
         T: Clone,
     {
-        T::clone(&self.current(None))
+        self.read(None, |v| T::clone(v))
     }
 
     /// Lends the value to `f` (no clone, no lock held); the current computed or effect comes to
@@ -157,7 +153,8 @@ impl<T: PartialEq + Send + Sync + 'static> Computed<T> {
     ///
     /// If the computed reads itself while computing (a cycle).
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        f(&self.current(tracked()))
+        let value = self.read(tracked(), Arc::clone);
+        f(&value)
     }
 }
 

@@ -18,8 +18,15 @@ thread_local! {
 
 /// Drops `value` now, or after the drop under way on this thread, never recursively.
 pub(crate) fn dispose<T: Send + 'static>(value: T) {
-    if DROPPING.with(Cell::get) {
-        PENDING.with(|p| p.borrow_mut().push(Box::new(value)));
+    // While this thread's locals are being torn down, drop in place.
+    let Ok(dropping) = DROPPING.try_with(Cell::get) else {
+        drop(value);
+        return;
+    };
+    if dropping {
+        let boxed: Box<dyn Disposable> = Box::new(value);
+        // If the queue is already gone, the closure (and the value in it) is dropped in place.
+        let _ = PENDING.try_with(move |p| p.borrow_mut().push(boxed));
         return;
     }
     struct Reset;

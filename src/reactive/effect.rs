@@ -4,9 +4,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use super::batch;
 use super::disposal::dispose;
 use super::graph::{self, Kind, NodeId, Run, State};
-use super::observer::{observe, run_cleanups, Cleanup};
+use super::observer::{observe, run_cleanups, CleanupSlot};
 use super::validation::{recompute, validate};
 
 /// A side effect that runs once at once, then again after every change of the signals and
@@ -47,14 +48,14 @@ struct EffectInner {
     id: NodeId,
     /// Locked only by the one thread running the effect (runs are exclusive), never contended.
     f: Mutex<Option<Box<dyn FnMut() + Send>>>,
-    cleanups: Mutex<Vec<Cleanup>>,
+    cleanups: CleanupSlot,
     stopped: AtomicBool,
 }
 
 impl Run for EffectInner {
     fn run(&self, id: NodeId) -> bool {
-        run_cleanups(std::mem::take(&mut *lock(&self.cleanups)));
-        if self.stopped.load(Ordering::Acquire) {
+        run_cleanups(self.cleanups.take());
+        if self.stopped.load(Ordering::SeqCst) {
             return false;
         }
         let mut f = lock(&self.f);
@@ -63,10 +64,10 @@ impl Run for EffectInner {
         };
         let ((), cleanups) = observe(id, func);
         drop(f);
-        *lock(&self.cleanups) = cleanups;
-        if self.stopped.load(Ordering::Acquire) {
+        self.cleanups.store(cleanups);
+        if self.stopped.load(Ordering::SeqCst) {
             // Stopped during this run: its cleanups run now, not never.
-            run_cleanups(std::mem::take(&mut *lock(&self.cleanups)));
+            run_cleanups(self.cleanups.take());
         }
         false
     }
@@ -86,7 +87,7 @@ impl Effect {
             let inner = Arc::new(EffectInner {
                 id,
                 f: Mutex::new(Some(Box::new(f))),
-                cleanups: Mutex::new(Vec::new()),
+                cleanups: CleanupSlot::default(),
                 stopped: AtomicBool::new(false),
             });
             let weak: Weak<dyn Run> = Arc::downgrade(&inner) as Weak<dyn Run>;
@@ -94,6 +95,8 @@ impl Effect {
             inner
         };
         run_effect(inner.id);
+        // Effects woken by writes inside computeds this run pulled.
+        batch::flush();
         Effect { inner: Some(inner) }
     }
 
@@ -132,7 +135,7 @@ impl Effect {
 }
 
 fn stop(inner: &EffectInner) {
-    if inner.stopped.swap(true, Ordering::AcqRel) {
+    if inner.stopped.swap(true, Ordering::SeqCst) {
         return;
     }
     let keep = {
@@ -152,7 +155,7 @@ fn stop(inner: &EffectInner) {
         }
     };
     drop(keep);
-    run_cleanups(std::mem::take(&mut *lock(&inner.cleanups)));
+    run_cleanups(inner.cleanups.take());
 }
 
 impl Drop for Effect {
@@ -165,8 +168,7 @@ impl Drop for Effect {
 
 impl Drop for EffectInner {
     fn drop(&mut self) {
-        let keep = graph::lock().remove(self.id);
-        drop(keep);
+        graph::lock().remove(self.id);
         let f = self
             .f
             .get_mut()

@@ -4,11 +4,18 @@
 //! mutex guards bookkeeping only (states, edges, versions); it is never held while user code runs.
 //! Values live beside the nodes, in the handles, each behind its own small lock.
 //!
+//! A subscriber keeps the computeds it read alive (through its links), so a computed made and
+//! read inside another's function lives as long as it is needed; sources never keep their
+//! subscribers alive, so the graph holds no cycle.
+//!
 //! Edges are [`Link`]s in a second arena, threaded on two doubly linked lists: the sources list
 //! of the subscriber and the subscribers list of the source, so linking, re-tracking and
 //! unlinking are O(1) each (the layout of alien-signals, with indices instead of pointers).
 
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+
+use super::disposal::dispose;
 
 /// "No link": the end of a list.
 pub(crate) const NIL: u32 = u32::MAX;
@@ -40,10 +47,17 @@ pub(crate) enum State {
 }
 
 /// The user side of a computed or an effect: runs its function once, while tracking.
-pub(crate) trait Run: Send + Sync {
+pub(crate) trait Run: Holder {
     /// Runs the function; returns whether the node's value changed.
     fn run(&self, id: NodeId) -> bool;
 }
+
+/// A strong reference a link holds on its source (a computed), kept alive while read.
+pub(crate) trait Holder: Send + Sync {}
+impl<T: Send + Sync> Holder for T {}
+
+/// What a link keeps alive.
+pub(crate) type Keep = Arc<dyn Holder>;
 
 /// One node of the graph.
 pub(crate) struct Node {
@@ -59,11 +73,11 @@ pub(crate) struct Node {
     /// Bumped each time this node's value changes.
     pub(crate) version: u64,
     /// Bumped at the start of each run: tells a link made in this run from an older one.
-    epoch: u32,
+    pub(super) epoch: u32,
     pub(crate) deps_head: u32,
     pub(crate) deps_tail: u32,
-    subs_head: u32,
-    subs_tail: u32,
+    pub(super) subs_head: u32,
+    pub(super) subs_tail: u32,
     pub(crate) runner: Option<Weak<dyn Run>>,
     /// A detached effect keeps itself alive through its node until stopped.
     pub(crate) keep: Option<Arc<dyn Run>>,
@@ -73,14 +87,14 @@ pub(crate) struct Node {
 #[derive(Clone, Copy)]
 pub(crate) struct Link {
     pub(crate) dep: u32,
-    sub: u32,
+    pub(super) sub: u32,
     /// The source's version when the subscriber last read it.
     pub(crate) version: u64,
-    epoch: u32,
-    prev_dep: u32,
+    pub(super) epoch: u32,
+    pub(super) prev_dep: u32,
     pub(crate) next_dep: u32,
-    prev_sub: u32,
-    next_sub: u32,
+    pub(super) prev_sub: u32,
+    pub(super) next_sub: u32,
 }
 
 /// The arena of nodes and links.
@@ -88,11 +102,15 @@ pub(crate) struct Graph {
     pub(crate) nodes: Vec<Node>,
     free_nodes: Vec<u32>,
     pub(crate) links: Vec<Link>,
-    free_links: Vec<u32>,
+    /// What each link keeps alive, by link index.
+    pub(super) holds: Vec<Option<Keep>>,
+    pub(super) free_links: Vec<u32>,
+    /// Handles released under the lock, dropped as soon as it is released.
+    pub(super) graveyard: Vec<Keep>,
     /// Scratch stack of propagation, kept to avoid allocating per write.
     stack: Vec<(u32, bool)>,
-    /// Threads blocked in [`wait`] for a run on another thread to finish.
-    waiters: usize,
+    /// Threads blocked in [`wait_for`], each with the node whose run it waits for.
+    waiting: Vec<(u64, u32)>,
 }
 
 /// The one graph of the process.
@@ -100,31 +118,72 @@ static GRAPH: Mutex<Graph> = Mutex::new(Graph::new());
 /// Signalled when a run finishes while some thread waits for it.
 static WAKE: Condvar = Condvar::new();
 
-/// The graph lock's guard.
-pub(crate) type Guard = MutexGuard<'static, Graph>;
+/// The graph lock's guard. Whatever was released under the lock is dropped after unlocking,
+/// since dropping a node's last handle takes the lock again.
+pub(crate) struct Guard(Option<MutexGuard<'static, Graph>>);
+
+impl Deref for Guard {
+    type Target = Graph;
+    fn deref(&self) -> &Graph {
+        self.0.as_ref().expect("guard is held")
+    }
+}
+
+impl DerefMut for Guard {
+    fn deref_mut(&mut self) -> &mut Graph {
+        self.0.as_mut().expect("guard is held")
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let Some(mut g) = self.0.take() else {
+            return;
+        };
+        if g.graveyard.is_empty() {
+            return;
+        }
+        let dead = std::mem::take(&mut g.graveyard);
+        drop(g);
+        dispose(dead);
+    }
+}
 
 /// Locks the graph. The lock is never held while user code runs, so a panic cannot poison a
 /// half-done update; a poisoned lock is taken over as is.
 pub(crate) fn lock() -> Guard {
-    GRAPH.lock().unwrap_or_else(PoisonError::into_inner)
+    Guard(Some(GRAPH.lock().unwrap_or_else(PoisonError::into_inner)))
 }
 
-/// Releases the lock until some run finishes, then takes it again.
-pub(crate) fn wait(mut g: Guard) -> Guard {
-    g.waiters += 1;
-    let mut g = WAKE.wait(g).unwrap_or_else(PoisonError::into_inner);
-    g.waiters -= 1;
-    g
+/// Releases the lock until the run of `node` (on another thread) may have finished, then
+/// takes it again. Callers first rule out a deadlock with [`Graph::would_deadlock`].
+pub(crate) fn wait_for(mut g: Guard, node: u32) -> Guard {
+    let me = thread_id();
+    g.waiting.push((me, node));
+    let inner = g.0.take().expect("guard is held");
+    let mut inner = WAKE.wait(inner).unwrap_or_else(PoisonError::into_inner);
+    if let Some(at) = inner.waiting.iter().position(|&(t, _)| t == me) {
+        inner.waiting.swap_remove(at);
+    }
+    Guard(Some(inner))
 }
 
 /// A small number naming the current thread (never 0), cheaper than `thread::current().id()`.
 pub(crate) fn thread_id() -> u64 {
+    use std::cell::Cell;
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
     thread_local! {
-        static ID: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+        static ID: Cell<u64> = const { Cell::new(0) };
     }
-    ID.with(|id| *id)
+    ID.with(|id| match id.get() {
+        0 => {
+            let next = NEXT.fetch_add(1, Ordering::Relaxed);
+            id.set(next);
+            next
+        }
+        known => known,
+    })
 }
 
 impl Graph {
@@ -133,9 +192,11 @@ impl Graph {
             nodes: Vec::new(),
             free_nodes: Vec::new(),
             links: Vec::new(),
+            holds: Vec::new(),
             free_links: Vec::new(),
+            graveyard: Vec::new(),
             stack: Vec::new(),
-            waiters: 0,
+            waiting: Vec::new(),
         }
     }
 
@@ -203,9 +264,11 @@ impl Graph {
         }
     }
 
-    /// Removes a node and all its edges. Returns what the caller must drop after unlocking.
-    pub(crate) fn remove(&mut self, id: NodeId) -> Option<Arc<dyn Run>> {
-        self.get(id)?;
+    /// Removes a node and all its edges.
+    pub(crate) fn remove(&mut self, id: NodeId) {
+        if self.get(id).is_none() {
+            return;
+        }
         self.clear_deps_after(id.index, NIL);
         let mut link = self.nodes[id.index as usize].subs_head;
         while link != NIL {
@@ -217,7 +280,7 @@ impl Graph {
                 sub.deps_tail = l.prev_dep;
             }
             self.unlink_dep_side(link);
-            self.free_links.push(link);
+            self.free_link(link);
             link = l.next_sub;
         }
         let node = &mut self.nodes[id.index as usize];
@@ -225,143 +288,10 @@ impl Graph {
         node.subs_head = NIL;
         node.subs_tail = NIL;
         node.runner = None;
-        let keep = node.keep.take();
+        if let Some(keep) = node.keep.take() {
+            self.graveyard.push(keep);
+        }
         self.free_nodes.push(id.index);
-        keep
-    }
-
-    /// Starts re-tracking the sources of `sub` (a run begins).
-    pub(crate) fn begin_tracking(&mut self, sub: u32) {
-        let node = &mut self.nodes[sub as usize];
-        node.epoch = node.epoch.wrapping_add(1);
-        node.deps_tail = NIL;
-    }
-
-    /// Ends re-tracking: drops the sources the run did not read again.
-    pub(crate) fn end_tracking(&mut self, sub: u32) {
-        let tail = self.nodes[sub as usize].deps_tail;
-        self.clear_deps_after(sub, tail);
-    }
-
-    /// Drops every source of `sub` (a stopped effect).
-    pub(crate) fn clear_deps(&mut self, sub: u32) {
-        self.clear_deps_after(sub, NIL);
-        self.nodes[sub as usize].deps_tail = NIL;
-    }
-
-    /// Records that `sub` read `dep` in its current run.
-    pub(crate) fn link(&mut self, dep: u32, sub: u32) {
-        let version = self.nodes[dep as usize].version;
-        let node = &self.nodes[sub as usize];
-        let (tail, epoch) = (node.deps_tail, node.epoch);
-        if tail != NIL && self.links[tail as usize].dep == dep {
-            self.links[tail as usize].version = version;
-            return;
-        }
-        let next = if tail == NIL {
-            node.deps_head
-        } else {
-            self.links[tail as usize].next_dep
-        };
-        if next != NIL && self.links[next as usize].dep == dep {
-            let l = &mut self.links[next as usize];
-            l.version = version;
-            l.epoch = epoch;
-            self.nodes[sub as usize].deps_tail = next;
-            return;
-        }
-        let last_sub = self.nodes[dep as usize].subs_tail;
-        if last_sub != NIL {
-            let l = &mut self.links[last_sub as usize];
-            if l.sub == sub && l.epoch == epoch {
-                // Read before in this same run.
-                l.version = version;
-                return;
-            }
-        }
-        let new = Link {
-            dep,
-            sub,
-            version,
-            epoch,
-            prev_dep: tail,
-            next_dep: next,
-            prev_sub: last_sub,
-            next_sub: NIL,
-        };
-        let link = match self.free_links.pop() {
-            Some(i) => {
-                self.links[i as usize] = new;
-                i
-            }
-            None => {
-                self.links.push(new);
-                u32::try_from(self.links.len() - 1).expect("more than 2^32 reactive edges")
-            }
-        };
-        if tail == NIL {
-            self.nodes[sub as usize].deps_head = link;
-        } else {
-            self.links[tail as usize].next_dep = link;
-        }
-        if next != NIL {
-            self.links[next as usize].prev_dep = link;
-        }
-        self.nodes[sub as usize].deps_tail = link;
-        if last_sub == NIL {
-            self.nodes[dep as usize].subs_head = link;
-        } else {
-            self.links[last_sub as usize].next_sub = link;
-        }
-        self.nodes[dep as usize].subs_tail = link;
-    }
-
-    /// Unlinks and frees every source link of `sub` after `tail` (all of them if `tail` is NIL).
-    fn clear_deps_after(&mut self, sub: u32, tail: u32) {
-        let mut link = if tail == NIL {
-            self.nodes[sub as usize].deps_head
-        } else {
-            self.links[tail as usize].next_dep
-        };
-        while link != NIL {
-            let l = self.links[link as usize];
-            self.unlink_sub_side(link);
-            self.free_links.push(link);
-            link = l.next_dep;
-        }
-        if tail == NIL {
-            self.nodes[sub as usize].deps_head = NIL;
-        } else {
-            self.links[tail as usize].next_dep = NIL;
-        }
-    }
-
-    /// Takes `link` out of its source's subscribers list.
-    fn unlink_sub_side(&mut self, link: u32) {
-        let l = self.links[link as usize];
-        if l.prev_sub == NIL {
-            self.nodes[l.dep as usize].subs_head = l.next_sub;
-        } else {
-            self.links[l.prev_sub as usize].next_sub = l.next_sub;
-        }
-        if l.next_sub == NIL {
-            self.nodes[l.dep as usize].subs_tail = l.prev_sub;
-        } else {
-            self.links[l.next_sub as usize].prev_sub = l.prev_sub;
-        }
-    }
-
-    /// Takes `link` out of its subscriber's sources list.
-    fn unlink_dep_side(&mut self, link: u32) {
-        let l = self.links[link as usize];
-        if l.prev_dep == NIL {
-            self.nodes[l.sub as usize].deps_head = l.next_dep;
-        } else {
-            self.links[l.prev_dep as usize].next_dep = l.next_dep;
-        }
-        if l.next_dep != NIL {
-            self.links[l.next_dep as usize].prev_dep = l.prev_dep;
-        }
     }
 
     /// A source's value changed: bumps its version and marks everything downstream, direct
@@ -400,9 +330,25 @@ impl Graph {
         self.stack = stack;
     }
 
+    /// Whether waiting for the run of `node` would close a ring of threads each waiting for a
+    /// run the next one is doing, back to `me`: a dependency cycle across threads.
+    pub(crate) fn would_deadlock(&self, node: u32, me: u64) -> bool {
+        let mut owner = self.nodes[node as usize].running;
+        for _ in 0..=self.waiting.len() {
+            if owner == me {
+                return true;
+            }
+            match self.waiting.iter().find(|&&(t, _)| t == owner) {
+                Some(&(_, next)) => owner = self.nodes[next as usize].running,
+                None => return false,
+            }
+        }
+        false
+    }
+
     /// A run ended: keeps the sources it read, releases waiters, records a changed value.
     pub(crate) fn finish_run(&mut self, id: NodeId, changed: bool) {
-        let waiters = self.waiters;
+        let waiters = self.waiting.len();
         let Some(node) = self.get_mut(id) else {
             if waiters > 0 {
                 WAKE.notify_all();
@@ -422,5 +368,113 @@ impl Graph {
         if waiters > 0 {
             WAKE.notify_all();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deps(g: &Graph, sub: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut link = g.nodes[sub as usize].deps_head;
+        while link != NIL {
+            out.push(g.links[link as usize].dep);
+            link = g.links[link as usize].next_dep;
+        }
+        out
+    }
+
+    fn subs(g: &Graph, dep: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut link = g.nodes[dep as usize].subs_head;
+        while link != NIL {
+            out.push(g.links[link as usize].sub);
+            link = g.links[link as usize].next_sub;
+        }
+        out
+    }
+
+    fn run(g: &mut Graph, sub: u32, reads: &[u32]) {
+        g.begin_tracking(sub);
+        for &dep in reads {
+            g.link(dep, sub, || None);
+        }
+        g.end_tracking(sub);
+    }
+
+    #[test]
+    fn re_tracking_reuses_edges_and_drops_the_unread_ones() {
+        let mut g = Graph::new();
+        let (a, b, c) = (
+            g.add(Kind::Signal),
+            g.add(Kind::Signal),
+            g.add(Kind::Signal),
+        );
+        let sub = g.add(Kind::Computed);
+        run(&mut g, sub.index, &[a.index, b.index, a.index, b.index]);
+        assert_eq!(
+            deps(&g, sub.index),
+            [a.index, b.index],
+            "repeated reads link once"
+        );
+        let links_used = g.links.len();
+        run(&mut g, sub.index, &[a.index, b.index]);
+        assert_eq!(
+            g.links.len(),
+            links_used,
+            "the same reads reuse the same links"
+        );
+        run(&mut g, sub.index, &[c.index, a.index]);
+        assert_eq!(deps(&g, sub.index), [c.index, a.index]);
+        assert_eq!(subs(&g, b.index), Vec::<u32>::new(), "b is no longer read");
+        assert_eq!(subs(&g, a.index), [sub.index]);
+    }
+
+    #[test]
+    fn removing_a_node_unlinks_both_sides_and_recycles_its_slot() {
+        let mut g = Graph::new();
+        let source = g.add(Kind::Signal);
+        let middle = g.add(Kind::Computed);
+        let sink = g.add(Kind::Effect);
+        run(&mut g, middle.index, &[source.index]);
+        run(&mut g, sink.index, &[middle.index]);
+        let marks = g.nodes[sink.index as usize].marks;
+        g.remove(middle);
+        assert!(g.get(middle).is_none());
+        assert_eq!(subs(&g, source.index), Vec::<u32>::new());
+        assert_eq!(deps(&g, sink.index), Vec::<u32>::new());
+        assert_ne!(
+            g.nodes[sink.index as usize].marks, marks,
+            "validators restart"
+        );
+        let again = g.add(Kind::Signal);
+        assert_eq!(again.index, middle.index);
+        assert_ne!(again.generation, middle.generation);
+        assert!(g.get(middle).is_none(), "the old id stays dead");
+    }
+
+    #[test]
+    fn propagation_marks_direct_subscribers_dirty_the_rest_check_and_queues_effects_once() {
+        let mut g = Graph::new();
+        let source = g.add(Kind::Signal);
+        let (left, right) = (g.add(Kind::Computed), g.add(Kind::Computed));
+        let effect = g.add(Kind::Effect);
+        for node in [left, right, effect] {
+            g.get_mut(node).unwrap().state = State::Clean;
+        }
+        run(&mut g, left.index, &[source.index]);
+        run(&mut g, right.index, &[source.index]);
+        run(&mut g, effect.index, &[left.index, right.index]);
+        let mut queued = Vec::new();
+        g.propagate(source.index, &mut |id| queued.push(id));
+        assert_eq!(queued, [effect], "a diamond queues its effect once");
+        assert_eq!(g.get(left).unwrap().state, State::Dirty);
+        assert_eq!(g.get(right).unwrap().state, State::Dirty);
+        assert_eq!(g.get(effect).unwrap().state, State::Check);
+        assert_eq!(g.get(source).unwrap().version, 1);
+        queued.clear();
+        g.propagate(source.index, &mut |id| queued.push(id));
+        assert!(queued.is_empty(), "already flagged: not queued again");
     }
 }

@@ -36,6 +36,9 @@
 //!
 //! - **Glitch-free.** After a write, each computed and effect downstream runs at most once, in
 //!   dependency order, and only ever sees a fully updated graph (no half-applied diamonds).
+//!   Writes racing on other threads are not isolated from a run under way (there are no
+//!   snapshots): a run may see one such write in one source and not yet in another, but it has
+//!   then been marked by that write and runs again, so its last run sees the settled graph.
 //! - **Equality cut-off.** Writing an equal value notifies nobody; a computed whose new result
 //!   equals its old one wakes nothing downstream.
 //! - **Dynamic dependencies.** A source that a function no longer reads no longer wakes it.
@@ -55,6 +58,9 @@
 //!   write (or the outermost [`batch`] on that thread) returns. An effect never runs
 //!   concurrently with itself: when it is triggered while running on another thread, that thread
 //!   runs it again right after, so no wake-up is lost and its last run sees the last values.
+//!   Likewise, an effect already waiting to run on another thread (say, inside that thread's
+//!   batch) runs there, once, seeing both writes. Effects woken by a write made inside a
+//!   computed's function run once that function has returned.
 //! - **Where computeds run.** On the thread that reads them, at most one run at a time; another
 //!   thread that needs the same value meanwhile waits for that run and then uses its result.
 //! - **Locks.** The graph's bookkeeping (states, edges, versions) sits behind one mutex, held
@@ -63,8 +69,11 @@
 //!   library freely. Each value has its own small lock, under which only `T`'s `Clone` and
 //!   `PartialEq` run, plus the closure of [`Signal::modify`], which gets the value in place.
 //! - **Batches** are per thread: [`batch`] defers the effects of this thread's writes only.
-//! - **Cycles** (a computed that reads itself, directly or not, while computing) panic with a
-//!   clear message rather than deadlock.
+//! - **Cycles** (a computed that reads itself, directly or not, while computing, even through
+//!   computeds other threads are running) panic with a clear message rather than deadlock.
+//! - **Panics** in a function propagate to the caller that ran it (the reader of a computed, the
+//!   writer that triggered an effect). The graph stays usable: a computed whose function panicked
+//!   runs again at its next read; an effect stays subscribed to what it read before panicking.
 //!
 //! # Vocabulary
 //!
@@ -75,6 +84,7 @@
 mod batch;
 mod computed;
 mod disposal;
+mod edges;
 mod effect;
 mod graph;
 mod observer;

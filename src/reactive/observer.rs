@@ -4,44 +4,60 @@
 //! the reads another thread makes at the same moment.
 
 use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use super::graph::{self, NodeId};
 
 /// A function registered with [`on_cleanup`].
 pub(crate) type Cleanup = Box<dyn FnOnce() + Send>;
 
-thread_local! {
+/// This thread's reactive context. Only `Copy` cells, so access is a plain TLS read.
+struct Context {
     /// The computed or effect whose function runs on this thread, if any.
-    static OBSERVER: Cell<Option<NodeId>> = const { Cell::new(None) };
-    /// False inside [`untrack`]: reads are not recorded.
-    static TRACKING: Cell<bool> = const { Cell::new(false) };
-    /// Cleanups registered by the current run.
+    observer: Cell<Option<NodeId>>,
+    /// The observer reads are recorded for: `observer`, or `None` inside [`untrack`].
+    tracked: Cell<Option<NodeId>>,
+    /// How many cleanups [`CLEANUPS`] holds.
+    pending: Cell<usize>,
+}
+
+thread_local! {
+    static CONTEXT: Context = const {
+        Context {
+            observer: Cell::new(None),
+            tracked: Cell::new(None),
+            pending: Cell::new(0),
+        }
+    };
+    /// Cleanups registered by the runs under way on this thread, innermost last.
     static CLEANUPS: RefCell<Vec<Cleanup>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The observer reads should be recorded for, if any.
 pub(crate) fn tracked() -> Option<NodeId> {
-    if TRACKING.with(Cell::get) {
-        OBSERVER.with(Cell::get)
-    } else {
-        None
-    }
+    CONTEXT.with(|c| c.tracked.get())
 }
 
 /// Restores the previous observer when a run ends, even by a panic.
 struct Restore {
     observer: Option<NodeId>,
-    tracking: bool,
-    cleanups: Option<Vec<Cleanup>>,
+    tracked: Option<NodeId>,
+    /// How many cleanups belonged to the outer runs.
+    base: usize,
 }
 
 impl Drop for Restore {
     fn drop(&mut self) {
-        OBSERVER.with(|o| o.set(self.observer));
-        TRACKING.with(|t| t.set(self.tracking));
-        if let Some(outer) = self.cleanups.take() {
+        let pending = CONTEXT.with(|c| {
+            c.observer.set(self.observer);
+            c.tracked.set(self.tracked);
+            c.pending.replace(self.base)
+        });
+        if pending > self.base {
             // Only reached on unwind: the cleanups of the failed run are dropped, not run.
-            drop(CLEANUPS.with(|c| c.replace(outer)));
+            let failed = CLEANUPS.with(|c| c.borrow_mut().split_off(self.base));
+            drop(failed);
         }
     }
 }
@@ -49,15 +65,51 @@ impl Drop for Restore {
 /// Runs `f` with `id` as this thread's observer. Returns its result and the cleanups it
 /// registered.
 pub(crate) fn observe<R>(id: NodeId, f: impl FnOnce() -> R) -> (R, Vec<Cleanup>) {
-    let mut restore = Restore {
-        observer: OBSERVER.with(|o| o.replace(Some(id))),
-        tracking: TRACKING.with(|t| t.replace(true)),
-        cleanups: Some(CLEANUPS.with(|c| c.take())),
-    };
+    let restore = CONTEXT.with(|c| Restore {
+        observer: c.observer.replace(Some(id)),
+        tracked: c.tracked.replace(Some(id)),
+        base: c.pending.get(),
+    });
     let result = f();
-    let outer = restore.cleanups.take().unwrap_or_default();
-    let cleanups = CLEANUPS.with(|c| c.replace(outer));
+    let base = restore.base;
+    let pending = CONTEXT.with(|c| c.pending.replace(base));
+    let cleanups = if pending > base {
+        CLEANUPS.with(|c| c.borrow_mut().split_off(base))
+    } else {
+        Vec::new()
+    };
+    drop(restore);
     (result, cleanups)
+}
+
+/// The cleanups a node's last run registered, cheap to skip when there are none.
+#[derive(Default)]
+pub(crate) struct CleanupSlot {
+    any: AtomicBool,
+    list: Mutex<Vec<Cleanup>>,
+}
+
+impl CleanupSlot {
+    /// Adds the cleanups of a run.
+    pub(crate) fn store(&self, cleanups: Vec<Cleanup>) {
+        if cleanups.is_empty() {
+            return;
+        }
+        let mut list = self.list.lock().unwrap_or_else(PoisonError::into_inner);
+        list.extend(cleanups);
+        // SeqCst pairs with the stop flag of effects: a stop either sees these or is seen.
+        self.any.store(true, Ordering::SeqCst);
+    }
+
+    /// Takes all stored cleanups.
+    pub(crate) fn take(&self) -> Vec<Cleanup> {
+        if !self.any.load(Ordering::SeqCst) {
+            return Vec::new();
+        }
+        let mut list = self.list.lock().unwrap_or_else(PoisonError::into_inner);
+        self.any.store(false, Ordering::SeqCst);
+        std::mem::take(&mut *list)
+    }
 }
 
 /// Runs cleanups in the order they were registered.
@@ -67,10 +119,11 @@ pub(crate) fn run_cleanups(cleanups: Vec<Cleanup>) {
     }
 }
 
-/// Records that the current observer (if any) read the node `source`.
+/// Records that the current observer (if any) read the signal `source`. (Signals need not be
+/// kept alive by their readers: once dropped, nobody can change them.)
 pub(crate) fn track(source: NodeId) {
     if let Some(observer) = tracked() {
-        graph::lock().link(source.index, observer.index);
+        graph::lock().link(source.index, observer.index, || None);
     }
 }
 
@@ -93,13 +146,13 @@ pub(crate) fn track(source: NodeId) {
 /// assert_eq!(*seen.lock().unwrap(), vec![11, 22]);
 /// ```
 pub fn untrack<R>(f: impl FnOnce() -> R) -> R {
-    struct Resume(bool);
+    struct Resume(Option<NodeId>);
     impl Drop for Resume {
         fn drop(&mut self) {
-            TRACKING.with(|t| t.set(self.0));
+            CONTEXT.with(|c| c.tracked.set(self.0));
         }
     }
-    let _resume = Resume(TRACKING.with(|t| t.replace(false)));
+    let _resume = Resume(CONTEXT.with(|c| c.tracked.replace(None)));
     f()
 }
 
@@ -108,7 +161,8 @@ pub fn untrack<R>(f: impl FnOnce() -> R) -> R {
 ///
 /// Called outside any run, `f` is dropped without being called.
 pub fn on_cleanup(f: impl FnOnce() + Send + 'static) {
-    if OBSERVER.with(Cell::get).is_some() {
+    if CONTEXT.with(|c| c.observer.get()).is_some() {
         CLEANUPS.with(|c| c.borrow_mut().push(Box::new(f)));
+        CONTEXT.with(|c| c.pending.set(c.pending.get() + 1));
     }
 }

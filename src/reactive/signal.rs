@@ -36,8 +36,7 @@ struct SignalInner<T> {
 
 impl<T> Drop for SignalInner<T> {
     fn drop(&mut self) {
-        let keep = graph::lock().remove(self.id);
-        drop(keep);
+        graph::lock().remove(self.id);
     }
 }
 
@@ -129,7 +128,9 @@ impl<T: Send + Sync + 'static> Signal<T> {
     /// Changes the value in place and always notifies (no equality check).
     ///
     /// `f` gets the value itself, not a copy, so it runs while this signal's value is locked: it
-    /// must not use this same signal (other signals and the rest of the library are fine).
+    /// must not use this same signal (other signals and the rest of the library are fine), and
+    /// `modify` must not be called from inside [`Signal::with`] on this same signal, which would
+    /// wait forever for the value it lends to be returned.
     pub fn modify(&self, f: impl FnOnce(&mut T)) {
         {
             let mut slot = self.slot();

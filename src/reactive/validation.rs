@@ -6,14 +6,17 @@
 //! released only to run a function; on resuming, a frame whose node was reached by a
 //! propagation meanwhile (its `marks` moved) starts over, so no change is missed.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
-use super::graph::{self, thread_id, Guard, Kind, NodeId, State, NIL};
+use super::batch::{self, Hold};
+use super::graph::{self, thread_id, Guard, Keep, Kind, NodeId, State, NIL};
 
 /// Stack red zone below which a run continues on a fresh stack segment.
 const RED_ZONE: usize = 96 * 1024;
 /// Size of each fresh stack segment.
 const SEGMENT: usize = 1024 * 1024;
+/// Runs nested this deep on one thread before the stack is checked at all.
+const SHALLOW: u32 = 8;
 
 /// One node being validated: where its scan of its sources stands.
 #[derive(Clone, Copy)]
@@ -26,6 +29,8 @@ struct Frame {
 thread_local! {
     /// Spare frame stacks, so validating allocates nothing in the steady state.
     static STACKS: RefCell<Vec<Vec<Frame>>> = const { RefCell::new(Vec::new()) };
+    /// How many runs are nested on this thread.
+    static NESTING: Cell<u32> = const { Cell::new(0) };
 }
 
 fn frame(g: &Guard, id: NodeId) -> Frame {
@@ -37,10 +42,10 @@ fn frame(g: &Guard, id: NodeId) -> Frame {
     }
 }
 
+/// Reports a computed read while it computes: by itself (directly or through its sources), or
+/// through computeds that other threads are running and waiting on.
 fn cycle() -> ! {
-    panic!(
-        "reactive cycle: a computed read itself (directly or through its sources) while computing"
-    )
+    panic!("reactive cycle: a computed was read while computing, by itself or through others")
 }
 
 /// Decides whether `root` must run, recomputing stale computeds upstream on the way.
@@ -67,10 +72,10 @@ pub(crate) fn validate(mut g: Guard, root: NodeId) -> (Guard, bool) {
                 // Running on another thread, which re-runs it after if needed.
                 break false;
             }
-            if node.running == me {
+            if g.would_deadlock(top.id.index, me) {
                 cycle();
             }
-            g = graph::wait(g);
+            g = graph::wait_for(g, top.id.index);
             continue;
         }
         if node.marks != top.marks {
@@ -90,10 +95,14 @@ pub(crate) fn validate(mut g: Guard, root: NodeId) -> (Guard, bool) {
             let dep = &g.nodes[link.dep as usize];
             if dep.kind == Kind::Computed && (dep.running != 0 || dep.state != State::Clean) {
                 let dep_id = g.id_of(link.dep);
-                if dep.running == me {
-                    cycle();
+                if dep.running != 0 && g.would_deadlock(link.dep, me) {
+                    // Running up this thread's stack (or a ring of threads): reached through
+                    // a source read last time, maybe no longer. Count it as changed; if the
+                    // run reads it again, that read reports the cycle.
+                    dirty = true;
+                    break;
                 } else if dep.running != 0 {
-                    g = graph::wait(g);
+                    g = graph::wait_for(g, link.dep);
                 } else if dep.state == State::Dirty {
                     g = recompute(g, dep_id);
                 } else {
@@ -137,11 +146,15 @@ struct RunEnd {
 
 impl Drop for RunEnd {
     fn drop(&mut self) {
+        NESTING.with(|n| n.set(n.get() - 1));
         if self.changed.is_none() {
-            // The function panicked: leave the node dirty, release the threads waiting for it.
+            // The function panicked. A computed is left dirty (the next read runs it again); an
+            // effect stays clean, subscribed to what it read, so it is not stuck flagged.
             let mut g = graph::lock();
             if let Some(node) = g.get_mut(self.id) {
-                node.state = State::Dirty;
+                if node.kind == Kind::Computed {
+                    node.state = State::Dirty;
+                }
             }
             g.finish_run(self.id, false);
         }
@@ -156,37 +169,44 @@ pub(crate) fn recompute(mut g: Guard, id: NodeId) -> Guard {
     };
     node.running = thread_id();
     node.state = State::Clean;
+    let kind = node.kind;
     let runner = node.runner.as_ref().and_then(|r| r.upgrade());
     g.begin_tracking(id.index);
     drop(g);
+    // Effects woken by writes inside a computed's function wait until its run is over (they
+    // might read it); whoever called into the graph flushes them then.
+    let hold = (kind == Kind::Computed).then(Hold::new);
+    let nesting = NESTING.with(|n| n.replace(n.get() + 1));
     let mut end = RunEnd { id, changed: None };
     let changed = match &runner {
+        Some(r) if nesting < SHALLOW => r.run(id),
         Some(r) => stacker::maybe_grow(RED_ZONE, SEGMENT, || r.run(id)),
         None => false,
     };
     end.changed = Some(changed);
-    // The runner may be the last handle: drop it unlocked, its node is then gone.
+    // The runner may be the last handle: drop it unlocked (its node is then gone).
     drop(runner);
     let mut g = graph::lock();
     g.finish_run(id, changed);
     drop(end);
+    drop(hold);
     g
 }
 
-/// Brings the computed `id` up to date, then records the read for the current observer.
-/// Returns with the lock released.
-pub(crate) fn read_computed(id: NodeId, observer: Option<NodeId>) {
+/// Brings the computed `id` up to date, then records the read for the current observer, which
+/// then keeps the computed alive (`keep`). Returns with the lock released.
+pub(crate) fn read_computed(id: NodeId, observer: Option<NodeId>, keep: impl FnOnce() -> Keep) {
     let me = thread_id();
     let mut g = graph::lock();
     loop {
         let Some(node) = g.get(id) else {
             return;
         };
-        if node.running == me {
-            cycle();
-        }
         if node.running != 0 {
-            g = graph::wait(g);
+            if g.would_deadlock(id.index, me) {
+                cycle();
+            }
+            g = graph::wait_for(g, id.index);
             continue;
         }
         if node.state == State::Clean {
@@ -200,6 +220,8 @@ pub(crate) fn read_computed(id: NodeId, observer: Option<NodeId>) {
         }
     }
     if let Some(observer) = observer {
-        g.link(id.index, observer.index);
+        g.link(id.index, observer.index, || Some(keep()));
     }
+    drop(g);
+    batch::flush();
 }

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::timer::Timer;
-use super::{Event, Lifecycle, SyncError, SyncMachine};
+use super::{Event, Lifecycle, SyncError, SyncMachine, Waiter};
 
 impl SyncMachine {
     pub(super) fn start(&mut self, cursor: Option<u64>, pending: usize, now: Instant) {
@@ -60,7 +60,11 @@ impl SyncMachine {
             });
             return;
         }
-        self.waiters.push(id);
+        self.waiters.push(Waiter {
+            id,
+            push_target: self.settled_total + self.pending as u64,
+            pulled_after: None,
+        });
         self.want_pull = true;
         self.push_held = false;
         // The host asked explicitly: try now rather than at the end of a backoff.

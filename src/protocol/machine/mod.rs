@@ -52,6 +52,10 @@
 //!   pull on from the snapshot's cursor.
 //! - **Other refusals (4xx), protocol violations**: surfaced as [`Event::Error`]; the failed step
 //!   waits for its next interval, a live notice or `sync()`, never a tight retry loop.
+//! - **`sync()`** ([`Input::SyncRequested`]) completes once the mutations pending at the call
+//!   have been answered and a whole pull round begun after that has completed; writes made
+//!   meanwhile do not hold it up, and its pull goes before their pushes. It fails on the round's
+//!   first error.
 //! - **Undecodable changes** are skipped with an [`Event::Error`] each ([`SyncError::Change`]),
 //!   and the cursor moves past them (see [`crate::protocol::codec`] for why). Changes at or below
 //!   the current cursor are never applied again.
@@ -120,10 +124,27 @@ pub struct SyncMachine {
     backoff: Backoff,
     timers: Timers,
     /// `sync()` calls waiting for completion.
-    waiters: Vec<u64>,
+    waiters: Vec<Waiter>,
+    /// Mutations acknowledged or rejected since the start (how far the queue has drained).
+    settled_total: u64,
+    /// Pull and snapshot requests begun since the start.
+    fetches_begun: u64,
+    /// The first fetch of the pull round under way (pages until `has_more` is false).
+    round_first_fetch: Option<u64>,
     last_error: Option<(Operation, SyncError)>,
     last_synced_at: Option<Instant>,
     actions: VecDeque<Action>,
+}
+
+/// A `sync()` call: done once the mutations pending when it was made have left the queue and
+/// a whole pull round begun after that has completed. Writes made meanwhile do not hold it up.
+#[derive(Debug, Clone, Copy)]
+struct Waiter {
+    id: u64,
+    /// `settled_total` at which the mutations pending at the call have all been answered.
+    push_target: u64,
+    /// `fetches_begun` once the push target was met: a round starting later completes the call.
+    pulled_after: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +223,9 @@ impl SyncMachine {
             backoff,
             timers: Timers::default(),
             waiters: Vec::new(),
+            settled_total: 0,
+            fetches_begun: 0,
+            round_first_fetch: None,
             last_error: None,
             last_synced_at: None,
             actions: VecDeque::new(),
@@ -306,8 +330,13 @@ impl SyncMachine {
             || self.in_flight.is_some()
             || self.awaiting_auth.is_some()
             || self.timers.is_set(Timer::Retry);
+        // A `sync()` caller whose pushes are done waits for a pull: it goes before further
+        // pushes, so writers that keep the queue busy cannot starve it.
+        let pull_first = self.want_pull && self.waiters.iter().any(|w| w.pulled_after.is_some());
         if blocked {
             Step::Wait
+        } else if pull_first {
+            self.fetch_step()
         } else if self.pending > 0 && !self.push_held {
             let batch = self.bisect_limit.unwrap_or(self.options.push_batch_size);
             Step::Push {
@@ -318,20 +347,56 @@ impl SyncMachine {
             // releases the hold, and whatever holds it again fails the callers.
             Step::Settle
         } else {
-            match self.cursor {
-                Some(cursor) if !self.base_stale => Step::Pull { cursor },
-                _ => Step::Snapshot,
+            self.fetch_step()
+        }
+    }
+
+    /// The pull to make next: from the cursor, or a snapshot when there is none (or it is stale).
+    fn fetch_step(&self) -> Step {
+        match self.cursor {
+            Some(cursor) if !self.base_stale => Step::Pull { cursor },
+            _ => Step::Snapshot,
+        }
+    }
+
+    /// Moves `sync()` callers along: a caller whose pushes are done now needs a pull round.
+    fn advance_waiters(&mut self) {
+        for waiter in &mut self.waiters {
+            if waiter.pulled_after.is_none()
+                && (self.settled_total >= waiter.push_target || self.pending == 0)
+            {
+                waiter.pulled_after = Some(self.fetches_begun);
+                self.want_pull = true;
             }
+        }
+    }
+
+    /// A pull round that began with fetch `first` completed: callers waiting for it are done.
+    fn round_completed(&mut self, first: u64) {
+        let mut done = Vec::new();
+        self.waiters.retain(|w| match w.pulled_after {
+            Some(after) if first > after => {
+                done.push(w.id);
+                false
+            }
+            _ => true,
+        });
+        for id in done {
+            self.emit(Event::SyncCompleted { id, result: Ok(()) });
         }
     }
 
     /// Queues the next request when one is due, or completes `sync()` calls when all is done.
     fn drive(&mut self) {
+        self.advance_waiters();
         let action = match self.next_step() {
             Step::Wait => return,
             Step::Settle => {
-                for id in std::mem::take(&mut self.waiters) {
-                    self.emit(Event::SyncCompleted { id, result: Ok(()) });
+                for waiter in std::mem::take(&mut self.waiters) {
+                    self.emit(Event::SyncCompleted {
+                        id: waiter.id,
+                        result: Ok(()),
+                    });
                 }
                 return;
             }
@@ -366,6 +431,10 @@ impl SyncMachine {
     }
 
     fn begin(&mut self, operation: Operation) -> RequestId {
+        if operation != Operation::Push {
+            self.fetches_begun += 1;
+            self.round_first_fetch.get_or_insert(self.fetches_begun);
+        }
         self.last_request += 1;
         let request = RequestId(self.last_request);
         self.in_flight = Some(InFlight { request, operation });
@@ -377,7 +446,7 @@ impl SyncMachine {
     }
 
     fn fail_waiters(&mut self, error: &SyncError) {
-        for id in std::mem::take(&mut self.waiters) {
+        for Waiter { id, .. } in std::mem::take(&mut self.waiters) {
             self.emit(Event::SyncCompleted {
                 id,
                 result: Err(error.clone()),

@@ -74,7 +74,10 @@ impl SyncMachine {
         self.succeeded(Operation::Pull);
         match self.page(response) {
             Ok(page) => self.apply_page(page, now),
-            Err(error) => self.surface(Operation::Pull, error),
+            Err(error) => {
+                self.round_first_fetch = None;
+                self.surface(Operation::Pull, error);
+            }
         }
     }
 
@@ -99,6 +102,9 @@ impl SyncMachine {
         } else {
             self.last_synced_at = Some(now);
             self.emit(Event::Synced { cursor });
+            if let Some(first) = self.round_first_fetch.take() {
+                self.round_completed(first);
+            }
             // The next poll is an interval after this one, however it was triggered.
             if self.timers.is_set(Timer::Pull) {
                 self.timers
@@ -128,13 +134,18 @@ impl SyncMachine {
                     cursor: response.cursor,
                 });
             }
-            Err(error) => self.surface(Operation::Snapshot, SyncError::Snapshot(error)),
+            Err(error) => {
+                self.round_first_fetch = None;
+                self.surface(Operation::Snapshot, SyncError::Snapshot(error));
+            }
         }
     }
 
     /// A failed pull or snapshot: retried after a backoff or a credential refresh, turned into a
     /// snapshot on 410, or surfaced and left to the next trigger.
     fn fetch_failed(&mut self, operation: Operation, failure: TransportFailure, now: Instant) {
+        // A retry begins a new round.
+        self.round_first_fetch = None;
         match classify(operation, failure) {
             Disposition::Offline(error) => {
                 self.want_pull = true;

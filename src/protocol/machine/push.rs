@@ -91,6 +91,7 @@ impl SyncMachine {
             mismatch,
         } = outcome;
         self.pending = self.pending.saturating_sub(acked.len() + rejected.len());
+        self.settled_total += (acked.len() + rejected.len()) as u64;
         if !acked.is_empty() {
             self.want_pull = true;
         }
@@ -143,6 +144,7 @@ impl SyncMachine {
             reason,
         };
         self.pending = self.pending.saturating_sub(1);
+        self.settled_total += 1;
         self.actions.push_back(Action::ApplyPush {
             acked: Vec::new(),
             rejected: vec![rejection.clone()],

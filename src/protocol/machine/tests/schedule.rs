@@ -235,3 +235,56 @@ fn fails_sync_on_the_first_error_and_retries_at_once_on_the_next() {
         ["online", "synced 5", "sync 4 ok"]
     );
 }
+
+#[test]
+fn completes_sync_while_new_writes_keep_arriving() {
+    let mut h = Harness::synced(5);
+    assert_eq!(h.write(2), ["push #2 limit=2"]);
+    assert_eq!(h.handle(Input::SyncRequested { id: 9 }), NONE);
+    h.write(1); // m2 arrives after the call: the call does not wait for it.
+    assert_eq!(
+        h.pushed(Ok(())),
+        [
+            "apply-push acked=m0,m1 rejected=",
+            "pull #3 scope=s cursor=5 limit=2"
+        ],
+        "the caller's pushes are done: its pull goes before m2's push"
+    );
+    h.write(1); // m3: still more writes
+    assert_eq!(
+        h.pulled(Ok(page(
+            &[created(101, "a"), created(102, "b")],
+            false,
+            Some(102)
+        ))),
+        [
+            "apply-changes cursor=102 [todo/a create, todo/b create]",
+            "synced 102",
+            "sync 9 ok",
+            "push #4 limit=2"
+        ]
+    );
+}
+
+#[test]
+fn a_pull_already_under_way_when_sync_is_called_does_not_complete_it() {
+    let mut h = Harness::synced(5);
+    assert_eq!(
+        h.handle(Input::LiveCursor(9)),
+        ["pull #2 scope=s cursor=5 limit=2"]
+    );
+    assert_eq!(h.handle(Input::SyncRequested { id: 4 }), NONE);
+    assert_eq!(
+        h.pulled(Ok(page(&[created(9, "c")], false, Some(9)))),
+        [
+            "apply-changes cursor=9 [todo/c create]",
+            "synced 9",
+            "pull #3 scope=s cursor=9 limit=2"
+        ],
+        "the round began before the call: another one is needed"
+    );
+    assert_eq!(
+        h.pulled(Ok(page(&[], false, None))),
+        ["synced 9", "sync 4 ok"]
+    );
+}

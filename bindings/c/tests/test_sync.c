@@ -1,0 +1,346 @@
+/* Clients syncing through the reference server: convergence, callbacks on the sync thread,
+ * and writes made during an outage. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support.h"
+
+/* What a client's callbacks saw. */
+typedef struct {
+    atomic_int syncs;
+    atomic_int onlines;
+    atomic_int offlines;
+    atomic_int errors;
+    atomic_int rejected; /* errors reported as MIZU_ERR_REJECTED */
+    atomic_int released;
+    atomic_int on_main_thread; /* callbacks that ran on the test's own thread */
+    atomic_uint_least64_t last_cursor;
+    pthread_t main_thread;
+} Events;
+
+static void note_thread(Events *events) {
+    if (pthread_equal(pthread_self(), events->main_thread)) atomic_fetch_add(&events->on_main_thread, 1);
+}
+
+static void on_sync(void *user_data, uint64_t cursor) {
+    Events *events = user_data;
+    note_thread(events);
+    atomic_store(&events->last_cursor, cursor);
+    atomic_fetch_add(&events->syncs, 1);
+}
+
+static void on_online(void *user_data) {
+    note_thread(user_data);
+    atomic_fetch_add(&((Events *)user_data)->onlines, 1);
+}
+
+static void on_offline(void *user_data) {
+    note_thread(user_data);
+    atomic_fetch_add(&((Events *)user_data)->offlines, 1);
+}
+
+static void on_error(void *user_data, MizuStatus status, const char *message) {
+    Events *events = user_data;
+    note_thread(events);
+    CHECK(message != NULL && *message != '\0');
+    if (status == MIZU_ERR_REJECTED) atomic_fetch_add(&events->rejected, 1);
+    atomic_fetch_add(&events->errors, 1);
+}
+
+static void on_release(void *user_data) { atomic_fetch_add(&((Events *)user_data)->released, 1); }
+
+static MizuClientCallbacks callbacks_for(Events *events) {
+    events->main_thread = pthread_self();
+    MizuClientCallbacks callbacks = {
+        .user_data = events,
+        .on_sync = on_sync,
+        .on_online = on_online,
+        .on_offline = on_offline,
+        .on_error = on_error,
+        .release = on_release,
+    };
+    return callbacks;
+}
+
+/* A started client of `base_url` in `scope`, with `events` (may be NULL) as its callbacks. */
+static MizuClient *started(const char *base_url, const char *scope, const char *db, Events *events) {
+    char *options = test_options_for(base_url, scope, db);
+    MizuClientCallbacks callbacks;
+    if (events != NULL) callbacks = callbacks_for(events);
+    MizuClient *client = NULL;
+    CHECK_OK(mizu_client_new(options, events ? &callbacks : NULL, &client));
+    free(options);
+    CHECK_OK(mizu_client_start(client));
+    return client;
+}
+
+static char *get_value(const MizuCollection *collection, const char *id) {
+    char *text = NULL;
+    CHECK_OK(mizu_collection_get(collection, id, &text));
+    return take_string(text);
+}
+
+static void two_clients_converge_through_the_server(void) {
+    const char *scope = test_scope("converge");
+    MizuClient *a = started(test_base_url(), scope, NULL, NULL);
+    MizuClient *b = started(test_base_url(), scope, NULL, NULL);
+    MizuCollection *todos_a = NULL, *todos_b = NULL;
+    CHECK_OK(mizu_client_collection(a, "todo", &todos_a));
+    CHECK_OK(mizu_client_collection(b, "todo", &todos_b));
+
+    CHECK_OK(mizu_collection_create(todos_a, "t1", "{\"title\":\"from a\"}", NULL));
+    CHECK_OK(mizu_client_flush(a, 10000));
+    CHECK_OK(mizu_client_sync(b));
+    char *value = get_value(todos_b, "t1");
+    CHECK_STR(value, "{\"title\":\"from a\"}");
+    free(value);
+
+    CHECK_OK(mizu_collection_set(todos_b, "t1", "{\"title\":\"edited by b\"}"));
+    CHECK_OK(mizu_collection_create(todos_b, "t2", "{\"title\":\"from b\"}", NULL));
+    CHECK_OK(mizu_client_flush(b, 10000));
+    CHECK_OK(mizu_client_sync(a));
+
+    char *all_a = NULL, *all_b = NULL;
+    CHECK_OK(mizu_collection_all(todos_a, &all_a));
+    CHECK_OK(mizu_collection_all(todos_b, &all_b));
+    CHECK_STR(all_a, "{\"t1\":{\"title\":\"edited by b\"},\"t2\":{\"title\":\"from b\"}}");
+    CHECK_STR(all_a, all_b);
+    CHECK_OK(mizu_string_free(all_a));
+    CHECK_OK(mizu_string_free(all_b));
+
+    uint64_t cursor_a = 0, cursor_b = 0;
+    CHECK_OK(mizu_client_sync(b));
+    CHECK_OK(mizu_client_cursor(a, &cursor_a));
+    CHECK_OK(mizu_client_cursor(b, &cursor_b));
+    CHECK(cursor_a > 0 && cursor_a == cursor_b);
+
+    CHECK_OK(mizu_collection_free(todos_a));
+    CHECK_OK(mizu_collection_free(todos_b));
+    CHECK_OK(mizu_client_free(a));
+    CHECK_OK(mizu_client_free(b));
+}
+
+/* An effect that reads one entity and records the threads it ran on. */
+typedef struct {
+    const MizuEntity *entity;
+    pthread_t main_thread;
+    atomic_int runs;
+    atomic_int runs_elsewhere;
+    char last[128];
+} Watcher;
+
+static void watch_entity(void *user_data) {
+    Watcher *watcher = user_data;
+    char *text = NULL;
+    MizuStatus status = mizu_entity_get(watcher->entity, &text);
+    snprintf(watcher->last, sizeof watcher->last, "%s", status == MIZU_OK ? text : "missing");
+    mizu_string_free(text);
+    if (!pthread_equal(pthread_self(), watcher->main_thread)) atomic_fetch_add(&watcher->runs_elsewhere, 1);
+    atomic_fetch_add(&watcher->runs, 1);
+}
+
+static void server_changes_wake_effects_and_callbacks_on_the_sync_thread(void) {
+    const char *scope = test_scope("threads");
+    Events events = {0};
+    MizuClient *writer = started(test_base_url(), scope, NULL, NULL);
+    MizuClient *reader = started(test_base_url(), scope, NULL, &events);
+    MizuCollection *writes = NULL, *reads = NULL;
+    CHECK_OK(mizu_client_collection(writer, "todo", &writes));
+    CHECK_OK(mizu_client_collection(reader, "todo", &reads));
+    MizuEntity *entity = NULL;
+    CHECK_OK(mizu_collection_entity(reads, "shared", &entity));
+
+    Watcher watcher = {.entity = entity, .main_thread = pthread_self()};
+    MizuEffect *effect = NULL;
+    CHECK_OK(mizu_effect_new(watch_entity, &watcher, NULL, &effect));
+    CHECK(atomic_load(&watcher.runs) == 1);
+    CHECK_STR(watcher.last, "missing");
+
+    CHECK_OK(mizu_collection_create(writes, "shared", "{\"v\":1}", NULL));
+    CHECK_OK(mizu_client_flush(writer, 10000));
+    CHECK_OK(mizu_client_sync(reader));
+    CHECK(atomic_load(&watcher.runs) == 2);
+    CHECK(atomic_load(&watcher.runs_elsewhere) == 1);
+    CHECK_STR(watcher.last, "{\"v\":1}");
+
+    CHECK(atomic_load(&events.syncs) >= 1);
+    CHECK(atomic_load(&events.onlines) >= 1);
+    CHECK(atomic_load(&events.last_cursor) > 0);
+    CHECK(atomic_load(&events.on_main_thread) == 0);
+
+    CHECK_OK(mizu_effect_free(effect));
+    CHECK_OK(mizu_entity_free(entity));
+    CHECK_OK(mizu_collection_free(writes));
+    CHECK_OK(mizu_collection_free(reads));
+    CHECK_OK(mizu_client_free(writer));
+    CHECK(atomic_load(&events.released) == 0);
+    CHECK_OK(mizu_client_free(reader));
+    CHECK(atomic_load(&events.released) == 1);
+}
+
+/* The offline callback and the status flag the engine updates right after it. */
+typedef struct {
+    Events *events;
+    const MizuClient *client;
+} Offline;
+
+static bool went_offline(void *ctx) {
+    Offline *offline = ctx;
+    bool online = true;
+    return atomic_load(&offline->events->offlines) >= 1 &&
+           mizu_client_is_online(offline->client, &online) == MIZU_OK && !online;
+}
+
+static void offline_writes_reach_the_server_after_it_comes_back(void) {
+    char server_db[512], client_db[512];
+    temp_db_path(server_db, sizeof server_db, "outage-server");
+    temp_db_path(client_db, sizeof client_db, "outage-client");
+    Server server = {.stdout_fd = -1};
+    CHECK(server_start(&server, "127.0.0.1:0", server_db));
+    const char *scope = test_scope("outage");
+    char base_url[sizeof server.base_url];
+    snprintf(base_url, sizeof base_url, "%s", server.base_url);
+
+    Events events = {0};
+    MizuClient *client = started(base_url, scope, client_db, &events);
+    MizuCollection *todos = NULL;
+    CHECK_OK(mizu_client_collection(client, "todo", &todos));
+    CHECK_OK(mizu_collection_create(todos, "before", "1", NULL));
+    CHECK_OK(mizu_client_flush(client, 10000));
+
+    server_kill(&server);
+    CHECK_OK(mizu_collection_create(todos, "during-1", "2", NULL));
+    CHECK_OK(mizu_collection_set(todos, "before", "10"));
+    Offline offline = {.events = &events, .client = client};
+    CHECK(wait_until(went_offline, &offline, 10000));
+    size_t pending = 0;
+    CHECK_OK(mizu_client_pending_count(client, &pending));
+    CHECK(pending == 2);
+    CHECK_STATUS(mizu_client_flush(client, 200), MIZU_ERR_TIMEOUT);
+    char *value = get_value(todos, "before");
+    CHECK_STR(value, "10");
+    free(value);
+
+    CHECK(server_start(&server, server.addr, server_db));
+    CHECK_OK(mizu_client_flush(client, 15000));
+    CHECK_OK(mizu_client_pending_count(client, &pending));
+    CHECK(pending == 0);
+    CHECK(atomic_load(&events.onlines) >= 2);
+
+    MizuClient *other = started(base_url, scope, NULL, NULL);
+    CHECK_OK(mizu_client_sync(other));
+    MizuCollection *seen = NULL;
+    CHECK_OK(mizu_client_collection(other, "todo", &seen));
+    char *all = NULL;
+    CHECK_OK(mizu_collection_all(seen, &all));
+    CHECK_STR(all, "{\"before\":10,\"during-1\":2}");
+    CHECK_OK(mizu_string_free(all));
+
+    CHECK_OK(mizu_collection_free(seen));
+    CHECK_OK(mizu_client_free(other));
+    CHECK_OK(mizu_collection_free(todos));
+    CHECK_OK(mizu_client_free(client));
+    server_kill(&server);
+    remove_db(server_db);
+    remove_db(client_db);
+}
+
+static bool was_rejected(void *ctx) { return atomic_load(&((Events *)ctx)->rejected) >= 1; }
+
+static void rejected_write_reaches_on_error_as_rejected_and_rolls_back(void) {
+    char marker[64], rule[256], value[128];
+    snprintf(marker, sizeof marker, "reject-me-%ld", (long)getpid());
+    snprintf(rule, sizeof rule, "{\"arg_contains\":\"%s\",\"error\":\"not on my watch\"}", marker);
+    snprintf(value, sizeof value, "{\"title\":\"%s\"}", marker);
+    CHECK(admin_post(test_base_url(), "/_admin/reject", rule));
+
+    Events events = {0};
+    MizuClient *client = started(test_base_url(), test_scope("rejected"), NULL, &events);
+    MizuCollection *todos = NULL;
+    CHECK_OK(mizu_client_collection(client, "todo", &todos));
+    CHECK_OK(mizu_collection_create(todos, "kept", "{\"title\":\"fine\"}", NULL));
+    CHECK_OK(mizu_collection_create(todos, "doomed", value, NULL));
+    CHECK_OK(mizu_client_flush(client, 10000));
+    CHECK(wait_until(was_rejected, &events, 5000));
+    CHECK(atomic_load(&events.on_main_thread) == 0);
+    bool exists = true;
+    CHECK_OK(mizu_collection_exists(todos, "doomed", &exists));
+    CHECK(!exists);
+    CHECK_OK(mizu_collection_exists(todos, "kept", &exists));
+    CHECK(exists);
+
+    CHECK_OK(mizu_collection_free(todos));
+    CHECK_OK(mizu_client_free(client));
+}
+
+/* Records the status JSON deliveries of a subscription. */
+typedef struct {
+    atomic_int calls;
+    atomic_int saw_pending;
+} StatusSeen;
+
+static void on_status(void *user_data, const char *json) {
+    StatusSeen *seen = user_data;
+    atomic_fetch_add(&seen->calls, 1);
+    if (strstr(json, "\"pending\":1") != NULL) atomic_fetch_add(&seen->saw_pending, 1);
+}
+
+static void status_subscription_follows_the_pending_queue(void) {
+    MizuClient *client = started(test_base_url(), test_scope("status"), NULL, NULL);
+    StatusSeen seen = {0};
+    MizuSubscription *subscription = NULL;
+    CHECK_OK(mizu_client_subscribe_status(client, on_status, &seen, NULL, &subscription));
+    CHECK(atomic_load(&seen.calls) >= 1);
+    CHECK_OK(mizu_client_mutate(client, "todo.archive_done", "{\"before\":100}", NULL));
+    CHECK_OK(mizu_client_flush(client, 10000));
+    CHECK(atomic_load(&seen.saw_pending) >= 1);
+    char *status = NULL;
+    CHECK_OK(mizu_client_status(client, &status));
+    CHECK(strstr(status, "\"online\":true") != NULL);
+    CHECK(strstr(status, "\"pending\":0") != NULL);
+    CHECK_OK(mizu_string_free(status));
+    CHECK_OK(mizu_subscription_free(subscription));
+    CHECK_OK(mizu_client_free(client));
+}
+
+static void paused_client_queues_writes_until_resumed(void) {
+    MizuClient *client = started(test_base_url(), test_scope("paused"), NULL, NULL);
+    CHECK_OK(mizu_client_pause(client));
+    CHECK_OK(mizu_client_mutate(client, "todo.archive_done", NULL, NULL));
+    CHECK_STATUS(mizu_client_sync(client), MIZU_ERR_PAUSED);
+    char *status = NULL;
+    CHECK_OK(mizu_client_status(client, &status));
+    CHECK(strstr(status, "\"paused\":true") != NULL);
+    CHECK(strstr(status, "\"pending\":1") != NULL);
+    CHECK_OK(mizu_string_free(status));
+    CHECK_OK(mizu_client_resume(client));
+    CHECK_OK(mizu_client_flush(client, 10000));
+    size_t pending = 1;
+    CHECK_OK(mizu_client_pending_count(client, &pending));
+    CHECK(pending == 0);
+    CHECK_OK(mizu_client_stop(client));
+    CHECK_STATUS(mizu_client_sync(client), MIZU_ERR_NOT_STARTED);
+    CHECK_OK(mizu_client_free(client));
+}
+
+int main(int argc, char **argv) {
+    static const Test tests[] = {
+        {"two_clients_converge_through_the_server", two_clients_converge_through_the_server},
+        {"server_changes_wake_effects_and_callbacks_on_the_sync_thread",
+         server_changes_wake_effects_and_callbacks_on_the_sync_thread},
+        {"offline_writes_reach_the_server_after_it_comes_back",
+         offline_writes_reach_the_server_after_it_comes_back},
+        {"rejected_write_reaches_on_error_as_rejected_and_rolls_back",
+         rejected_write_reaches_on_error_as_rejected_and_rolls_back},
+        {"paused_client_queues_writes_until_resumed", paused_client_queues_writes_until_resumed},
+        {"status_subscription_follows_the_pending_queue",
+         status_subscription_follows_the_pending_queue},
+    };
+    return run_tests(argc, argv, tests, sizeof tests / sizeof tests[0]);
+}

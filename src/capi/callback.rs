@@ -1,0 +1,69 @@
+//! C callbacks: function pointers, their `void *user_data`, and the `release` function that
+//! tells C when the library will never call them again.
+
+use std::ffi::{c_char, c_void};
+
+/// Called once with the `user_data` of a callback when the library will never call it again
+/// (the handle was freed and any run in flight on another thread has finished). Free your
+/// user data here.
+pub type MizuReleaseFn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
+
+/// A callback without arguments: an effect's body, a batch, an untracked section, or an
+/// online / offline notification.
+pub type MizuVoidFn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
+
+/// Receives a value as JSON text. The string is lent for the duration of the call only: copy it
+/// to keep it; do not free it. For an entity, NULL means the entity does not exist.
+pub type MizuValueFn = Option<unsafe extern "C" fn(user_data: *mut c_void, json: *const c_char)>;
+
+/// Computes a computed's value: returns JSON text in memory from `malloc` (for example from
+/// `strdup` or `asprintf`), which the library takes over and releases with `free`. Returning
+/// NULL or text that is not JSON makes `mizu_computed_get` fail with
+/// `MIZU_ERR_INVALID_ARGUMENT` or `MIZU_ERR_INVALID_JSON`.
+pub type MizuComputeFn = Option<unsafe extern "C" fn(user_data: *mut c_void) -> *mut c_char>;
+
+/// Receives the new pull cursor after each completed pull or snapshot.
+pub type MizuSyncFn = Option<unsafe extern "C" fn(user_data: *mut c_void, cursor: u64)>;
+
+/// Receives each error the sync engine surfaces: its status and message (lent for the call).
+pub type MizuErrorFn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        status: super::status::MizuStatus,
+        message: *const c_char,
+    ),
+>;
+
+/// A `void *user_data` shared by the callbacks of one registration; calls `release` when the
+/// last callback holding it is dropped.
+pub(crate) struct UserData {
+    ptr: *mut c_void,
+    release: MizuReleaseFn,
+}
+
+// SAFETY: the C API documents that callbacks may run on any thread (the sync thread, or the
+// thread that wrote a signal) and that user_data must be usable from there; the library itself
+// never reads through the pointer, it only passes it back to the caller's functions.
+unsafe impl Send for UserData {}
+// SAFETY: as for Send: the pointer is only handed back to C, which documented thread-safety for it.
+unsafe impl Sync for UserData {}
+
+impl UserData {
+    pub(crate) fn new(ptr: *mut c_void, release: MizuReleaseFn) -> Self {
+        UserData { ptr, release }
+    }
+
+    pub(crate) fn ptr(&self) -> *mut c_void {
+        self.ptr
+    }
+}
+
+impl Drop for UserData {
+    fn drop(&mut self) {
+        if let Some(release) = self.release {
+            // SAFETY: the caller registered `release` for exactly this user_data, to be called
+            // once when the library drops it; this is that one drop.
+            unsafe { release(self.ptr) };
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The client options as JSON text, and the C callbacks struct, turned into [`crate::Options`].
+
+use std::collections::BTreeMap;
+use std::ffi::c_void;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::callback::{MizuErrorFn, MizuReleaseFn, MizuSyncFn, MizuVoidFn, UserData};
+use super::status::{c_text, status_of, CError};
+use crate::Options;
+
+/// The callbacks of a client, all optional (NULL), sharing one `user_data`.
+///
+/// # Threading
+/// They run on the client's sync thread. They may call back into the library, except
+/// `mizu_client_sync` and `mizu_client_flush` (which then fail with
+/// `MIZU_ERR_INVALID_ARGUMENT` instead of deadlocking).
+#[repr(C)]
+pub struct MizuClientCallbacks {
+    /// Passed to every callback below.
+    pub user_data: *mut c_void,
+    /// After each completed pull or snapshot, with the new cursor.
+    pub on_sync: MizuSyncFn,
+    /// On each offline → online transition.
+    pub on_online: MizuVoidFn,
+    /// On each online → offline transition.
+    pub on_offline: MizuVoidFn,
+    /// With each surfaced error (network trouble, a rejected mutation, ...).
+    pub on_error: MizuErrorFn,
+    /// Called once when the client and every handle made from it are freed, or before
+    /// `mizu_client_new` returns when it fails: the callbacks are never called after it.
+    pub release: MizuReleaseFn,
+}
+
+/// The options JSON, strictly: unknown keys are refused.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptionsJson {
+    base_url: String,
+    scope: Option<String>,
+    storage_path: Option<String>,
+    live_url: Option<String>,
+    push_interval_ms: Option<u64>,
+    pull_interval_ms: Option<u64>,
+    request_timeout_ms: Option<u64>,
+    backoff_min_ms: Option<u64>,
+    backoff_max_ms: Option<u64>,
+    push_batch_size: Option<usize>,
+    pull_limit: Option<u32>,
+    headers: Option<BTreeMap<String, String>>,
+}
+
+/// Parses the options JSON (see `mizu_client_new`).
+pub(crate) fn parse(text: &str) -> Result<Options, CError> {
+    let json: OptionsJson =
+        serde_json::from_str(text).map_err(|e| CError::json("options_json", &e))?;
+    let mut options = Options::new(json.base_url);
+    if let Some(scope) = json.scope {
+        options = options.scope(scope);
+    }
+    if let Some(path) = json.storage_path {
+        options = options.storage_path(path);
+    }
+    if let Some(url) = json.live_url {
+        options = options.live_url(url);
+    }
+    if let Some(ms) = json.push_interval_ms {
+        options = options.push_interval(positive("push_interval_ms", ms)?);
+    }
+    if let Some(ms) = json.pull_interval_ms {
+        options = options.pull_interval(positive("pull_interval_ms", ms)?);
+    }
+    if let Some(ms) = json.request_timeout_ms {
+        options = options.request_timeout(positive("request_timeout_ms", ms)?);
+    }
+    let min = json.backoff_min_ms.map(|ms| positive("backoff_min_ms", ms));
+    let max = json.backoff_max_ms.map(|ms| positive("backoff_max_ms", ms));
+    if min.is_some() || max.is_some() {
+        let min = min.transpose()?.unwrap_or(options.backoff_min);
+        let max = max.transpose()?.unwrap_or(options.backoff_max);
+        options = options.backoff(min, max);
+    }
+    if let Some(size) = json.push_batch_size {
+        if size == 0 || size > 100 {
+            return Err(CError::invalid("push_batch_size must be within 1..=100"));
+        }
+        options = options.push_batch_size(size);
+    }
+    if let Some(limit) = json.pull_limit {
+        if limit == 0 {
+            return Err(CError::invalid("pull_limit must be positive"));
+        }
+        options = options.pull_limit(limit);
+    }
+    for (name, value) in json.headers.unwrap_or_default() {
+        options = options.header(name, value);
+    }
+    Ok(options)
+}
+
+fn positive(name: &str, ms: u64) -> Result<Duration, CError> {
+    if ms == 0 {
+        return Err(CError::invalid(format!("{name} must be positive")));
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+/// Installs the C callbacks on `options`; `user_data` is released when the last of them goes.
+pub(crate) fn with_callbacks(
+    mut options: Options,
+    callbacks: &MizuClientCallbacks,
+    user_data: Arc<UserData>,
+) -> Options {
+    if let Some(f) = callbacks.on_sync {
+        let ud = user_data.clone();
+        // SAFETY: the caller registered `f` for this user_data, callable from the sync thread.
+        options = options.on_sync(move |cursor| unsafe { f(ud.ptr(), cursor) });
+    }
+    if let Some(f) = callbacks.on_online {
+        let ud = user_data.clone();
+        // SAFETY: as for on_sync.
+        options = options.on_online(move || unsafe { f(ud.ptr()) });
+    }
+    if let Some(f) = callbacks.on_offline {
+        let ud = user_data.clone();
+        // SAFETY: as for on_sync.
+        options = options.on_offline(move || unsafe { f(ud.ptr()) });
+    }
+    if let Some(f) = callbacks.on_error {
+        let ud = user_data;
+        options = options.on_error(move |e| {
+            let message = c_text(&e.to_string());
+            // SAFETY: as for on_sync; `message` outlives the call, as documented (lent).
+            unsafe { f(ud.ptr(), status_of(e), message.as_ptr()) }
+        });
+    }
+    options
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capi::status::MizuStatus;
+
+    #[test]
+    fn reads_every_documented_option() {
+        let options = parse(
+            r#"{"base_url":"http://h/_sync","scope":"s","storage_path":"/tmp/x.db",
+                "live_url":"ws://h/ws","push_interval_ms":10,"pull_interval_ms":20,
+                "request_timeout_ms":30,"backoff_min_ms":5,"backoff_max_ms":50,
+                "push_batch_size":7,"pull_limit":9,"headers":{"X-A":"1"}}"#,
+        )
+        .expect("valid options");
+        assert_eq!(options.scope, "s");
+        assert_eq!(options.pull_interval, Duration::from_millis(20));
+        assert_eq!(options.backoff_max, Duration::from_millis(50));
+        assert_eq!(options.push_batch_size, 7);
+        assert_eq!(options.headers, [("X-A".to_owned(), "1".to_owned())]);
+    }
+
+    #[test]
+    fn refuses_unknown_keys_and_malformed_text() {
+        let unknown = parse(r#"{"base_url":"http://h","colour":"blue"}"#).unwrap_err();
+        assert_eq!(unknown.status, MizuStatus::MizuErrInvalidArgument);
+        assert!(unknown.message.contains("colour"), "{}", unknown.message);
+        let malformed = parse("{\"base_url\":").unwrap_err();
+        assert_eq!(malformed.status, MizuStatus::MizuErrInvalidJson);
+        let zero = parse(r#"{"base_url":"http://h","pull_interval_ms":0}"#).unwrap_err();
+        assert_eq!(zero.status, MizuStatus::MizuErrInvalidArgument);
+    }
+}

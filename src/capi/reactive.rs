@@ -1,0 +1,283 @@
+//! `mizu_signal_*`, `mizu_computed_*`, `mizu_effect_*`, `mizu_batch`, `mizu_untrack`: the
+//! reactive graph with JSON values and C functions.
+//!
+//! A computed's or an effect's C function runs while the library tracks what it reads: every
+//! `mizu_signal_get`, `mizu_computed_get`, `mizu_entity_get`, `mizu_collection_*` read it makes
+//! on that thread becomes a dependency, so one graph spans Rust and C.
+
+use std::ffi::{c_char, c_void, CStr};
+
+use serde_json::Value;
+
+use super::boundary::{call, json, Out};
+use super::callback::{MizuComputeFn, MizuReleaseFn, MizuVoidFn, UserData};
+use super::handles::{self, issue, MizuComputed, MizuEffect, MizuSignal};
+use super::registry::{ComputedValue, Object};
+use super::status::{CError, MizuStatus};
+use super::strings::give;
+use crate::reactive::{batch, untrack, Computed, Effect, Signal};
+
+extern "C" {
+    /// The C library's `free`, for the strings a `MizuComputeFn` returns.
+    fn free(ptr: *mut c_void);
+}
+
+/// Creates a signal holding the JSON value `initial_json`.
+///
+/// # Errors
+/// `MIZU_ERR_INVALID_JSON`; `MIZU_ERR_INVALID_ARGUMENT` for a NULL pointer.
+///
+/// # Ownership
+/// `*out` receives a new handle the caller frees with `mizu_signal_free` (NULL on error).
+///
+/// # Threading
+/// Signals may be read and written from any thread.
+#[no_mangle]
+pub extern "C" fn mizu_signal_new(
+    initial_json: *const c_char,
+    out: *mut *mut MizuSignal,
+) -> MizuStatus {
+    call(|| {
+        // SAFETY: the caller passes NULL or a pointer valid for writing a handle.
+        let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
+        // SAFETY: the caller passes a NUL-terminated string valid for this call.
+        let value = unsafe { json(initial_json, "initial_json") }?;
+        out.set(issue(Object::Signal(Signal::new(value))));
+        Ok(())
+    })
+}
+
+/// Stores the signal's value as JSON text in `*out`.
+///
+/// # Ownership
+/// `*out` receives a new string the caller frees with `mizu_string_free` (NULL on error).
+///
+/// # Threading
+/// Any thread. Tracked inside a computed or an effect.
+#[no_mangle]
+pub extern "C" fn mizu_signal_get(signal: *const MizuSignal, out: *mut *mut c_char) -> MizuStatus {
+    call(|| {
+        // SAFETY: the caller passes NULL or a pointer valid for writing a string pointer.
+        let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
+        let signal = handles::signal(signal)?;
+        out.set(signal.with(|value| give(&value.to_string())));
+        Ok(())
+    })
+}
+
+/// Sets the signal to the JSON value `value_json`. An equal value notifies nobody; otherwise
+/// the effects and subscriptions that read it run on this thread before the call returns (or
+/// at the end of the enclosing `mizu_batch`).
+///
+/// # Errors
+/// `MIZU_ERR_INVALID_JSON`; `MIZU_ERR_INVALID_ARGUMENT` for a NULL pointer.
+///
+/// # Threading
+/// Any thread.
+#[no_mangle]
+pub extern "C" fn mizu_signal_set(
+    signal: *const MizuSignal,
+    value_json: *const c_char,
+) -> MizuStatus {
+    call(|| {
+        let signal = handles::signal(signal)?;
+        // SAFETY: the caller passes a NUL-terminated string valid for this call.
+        let value = unsafe { json(value_json, "value_json") }?;
+        signal.set(value);
+        Ok(())
+    })
+}
+
+/// Frees a signal handle. Computeds and effects that read it keep its last value. Freeing NULL
+/// does nothing.
+///
+/// # Errors
+/// `MIZU_ERR_CLOSED` when already freed; `MIZU_ERR_INVALID_ARGUMENT` when not a signal handle.
+///
+/// # Threading
+/// Any thread.
+#[no_mangle]
+pub extern "C" fn mizu_signal_free(signal: *mut MizuSignal) -> MizuStatus {
+    call(|| handles::free(signal, "signal"))
+}
+
+/// Runs a C compute function and takes over the `malloc`ed JSON text it returns.
+fn compute(
+    f: unsafe extern "C" fn(*mut c_void) -> *mut c_char,
+    user_data: &UserData,
+) -> ComputedValue {
+    // SAFETY: the caller registered `f` with this user_data, callable from any thread.
+    let ptr = unsafe { f(user_data.ptr()) };
+    if ptr.is_null() {
+        return Err(CError::invalid("the compute function returned NULL"));
+    }
+    // SAFETY: the compute function's contract: a NUL-terminated string from malloc, now ours.
+    let parsed = match unsafe { CStr::from_ptr(ptr) }.to_str() {
+        Ok(text) => serde_json::from_str::<Value>(text).map_err(|e| {
+            CError::new(
+                MizuStatus::MizuErrInvalidJson,
+                format!("the compute function returned text that is not JSON: {e}"),
+            )
+        }),
+        Err(e) => Err(CError::invalid(format!(
+            "the compute function returned text that is not UTF-8: {e}"
+        ))),
+    };
+    // SAFETY: `ptr` came from malloc (the contract), was read above and is freed exactly once.
+    unsafe { free(ptr.cast()) };
+    parsed
+}
+
+/// Creates a computed whose value is the JSON text `compute(user_data)` returns. It runs at the
+/// first `mizu_computed_get`, and again at a later get only after something it read changed.
+///
+/// `compute` returns JSON text in memory from `malloc` (`strdup`, `asprintf`, ...): the library
+/// takes it over and releases it with `free`.
+///
+/// # Errors
+/// `MIZU_ERR_INVALID_ARGUMENT` when `compute` or `out` is NULL.
+///
+/// # Ownership
+/// `*out` receives a new handle the caller frees with `mizu_computed_free` (NULL on error).
+/// `release` (may be NULL) is called once with `user_data` when `compute` will never be called
+/// again: after the handle is freed, or before this function returns if it fails.
+///
+/// # Threading
+/// `compute` runs on the thread that reads the value, never on two threads at once.
+#[no_mangle]
+pub extern "C" fn mizu_computed_new(
+    compute_fn: MizuComputeFn,
+    user_data: *mut c_void,
+    release: MizuReleaseFn,
+    out: *mut *mut MizuComputed,
+) -> MizuStatus {
+    call(|| {
+        let user_data = UserData::new(user_data, release);
+        // SAFETY: the caller passes NULL or a pointer valid for writing a handle.
+        let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
+        let f = compute_fn.ok_or_else(|| CError::invalid("compute is NULL"))?;
+        let computed = Computed::new(move || compute(f, &user_data));
+        out.set(issue(Object::Computed(computed)));
+        Ok(())
+    })
+}
+
+/// Stores the computed's value as JSON text in `*out`, computing it if needed.
+///
+/// # Errors
+/// `MIZU_ERR_INVALID_ARGUMENT` or `MIZU_ERR_INVALID_JSON` when the compute function returned
+/// NULL or text that is not JSON; `MIZU_ERR_PANIC` when the computed reads itself (a cycle).
+///
+/// # Ownership
+/// `*out` receives a new string the caller frees with `mizu_string_free` (NULL on error).
+///
+/// # Threading
+/// Any thread. Tracked inside another computed or an effect.
+#[no_mangle]
+pub extern "C" fn mizu_computed_get(
+    computed: *const MizuComputed,
+    out: *mut *mut c_char,
+) -> MizuStatus {
+    call(|| {
+        // SAFETY: the caller passes NULL or a pointer valid for writing a string pointer.
+        let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
+        let computed = handles::computed(computed)?;
+        let text =
+            computed.with(|value| value.as_ref().map(Value::to_string).map_err(Clone::clone))?;
+        out.set(give(&text));
+        Ok(())
+    })
+}
+
+/// Frees a computed handle. Freeing NULL does nothing.
+///
+/// # Errors
+/// `MIZU_ERR_CLOSED` when already freed; `MIZU_ERR_INVALID_ARGUMENT` when not a computed handle.
+///
+/// # Threading
+/// Any thread.
+#[no_mangle]
+pub extern "C" fn mizu_computed_free(computed: *mut MizuComputed) -> MizuStatus {
+    call(|| handles::free(computed, "computed"))
+}
+
+/// Creates an effect: runs `run(user_data)` once now, on this thread, then again after every
+/// change of what it read in its last run.
+///
+/// # Errors
+/// `MIZU_ERR_INVALID_ARGUMENT` when `run` or `out` is NULL.
+///
+/// # Ownership
+/// `*out` receives a new handle the caller frees with `mizu_effect_free`, which stops the
+/// effect (NULL on error). `release` (may be NULL) is called once with `user_data` when `run`
+/// will never be called again, or before this function returns if it fails.
+///
+/// # Threading
+/// `run` runs on the thread whose write woke it: the writing thread for local writes, the sync
+/// thread for server changes; never on two threads at once.
+#[no_mangle]
+pub extern "C" fn mizu_effect_new(
+    run: MizuVoidFn,
+    user_data: *mut c_void,
+    release: MizuReleaseFn,
+    out: *mut *mut MizuEffect,
+) -> MizuStatus {
+    call(|| {
+        let user_data = UserData::new(user_data, release);
+        // SAFETY: the caller passes NULL or a pointer valid for writing a handle.
+        let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
+        let f = run.ok_or_else(|| CError::invalid("run is NULL"))?;
+        // SAFETY: the caller registered `f` with this user_data, callable from any thread.
+        let effect = Effect::new(move || unsafe { f(user_data.ptr()) });
+        out.set(issue(Object::Effect(effect)));
+        Ok(())
+    })
+}
+
+/// Stops the effect and frees its handle. A run in progress on another thread finishes; then
+/// `release` is called. Freeing NULL does nothing.
+///
+/// # Errors
+/// `MIZU_ERR_CLOSED` when already freed; `MIZU_ERR_INVALID_ARGUMENT` when not an effect handle.
+///
+/// # Threading
+/// Any thread, including the effect's own `run`.
+#[no_mangle]
+pub extern "C" fn mizu_effect_free(effect: *mut MizuEffect) -> MizuStatus {
+    call(|| handles::free(effect, "effect"))
+}
+
+/// Runs `f(user_data)` as one batch: effects woken by its writes run once, after it returns.
+///
+/// # Errors
+/// `MIZU_ERR_INVALID_ARGUMENT` when `f` is NULL.
+///
+/// # Threading
+/// Batches are per thread: only this thread's writes are deferred.
+#[no_mangle]
+pub extern "C" fn mizu_batch(f: MizuVoidFn, user_data: *mut c_void) -> MizuStatus {
+    call(|| {
+        let f = f.ok_or_else(|| CError::invalid("f is NULL"))?;
+        // SAFETY: the caller passes a function to be called with this user_data, now.
+        batch(|| unsafe { f(user_data) });
+        Ok(())
+    })
+}
+
+/// Runs `f(user_data)` without tracking: reads it makes inside a computed or an effect do not
+/// become dependencies.
+///
+/// # Errors
+/// `MIZU_ERR_INVALID_ARGUMENT` when `f` is NULL.
+///
+/// # Threading
+/// Any thread.
+#[no_mangle]
+pub extern "C" fn mizu_untrack(f: MizuVoidFn, user_data: *mut c_void) -> MizuStatus {
+    call(|| {
+        let f = f.ok_or_else(|| CError::invalid("f is NULL"))?;
+        // SAFETY: the caller passes a function to be called with this user_data, now.
+        untrack(|| unsafe { f(user_data) });
+        Ok(())
+    })
+}
