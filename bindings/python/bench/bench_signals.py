@@ -36,6 +36,11 @@ class PySignal:
                 fn()
 
 
+class _Null(_native.SignalListener):
+    def on_change(self, value_json: str) -> None:
+        pass
+
+
 def per_op(fn: Callable[[int], None], n: int, repeats: int = 5) -> float:
     """Median seconds per operation over ``repeats`` runs of ``n`` operations."""
     fn(max(1, n // 10))  # warm up
@@ -68,7 +73,19 @@ def bench(n: int) -> Dict[str, float]:
 
     results["mizu_sync.Signal: set + get (JSON)"] = per_op(wrapper_set_get, n)
 
+    def wrapper_set(k: int) -> None:
+        for i in range(k):
+            sig.set(i)
+
+    def wrapper_get(k: int) -> None:
+        for _ in range(k):
+            sig.get()
+
+    results["mizu_sync.Signal: set only"] = per_op(wrapper_set, n)
+    results["mizu_sync.Signal: get only"] = per_op(wrapper_get, n)
+
     raw = _native.Signal("0")
+    sub_probe = raw.subscribe(_Null())
     texts = [str(i) for i in range(max(n, 1))]
 
     def native_set_get(k: int) -> None:
@@ -83,6 +100,9 @@ def bench(n: int) -> Dict[str, float]:
             raw.get()
 
     results["generated module: get only"] = per_op(native_get, n)
+    results["generated module: Subscription.is_cancelled (no arguments, returns a bool)"] = per_op(
+        lambda k: [sub_probe.is_cancelled() for _ in range(k)] and None, n
+    )
 
     # Callback dispatch: one subscriber / effect reading the signal; each set runs it once.
     py_dep = PySignal(0)
@@ -121,9 +141,11 @@ def bench(n: int) -> Dict[str, float]:
     effect.stop()
     assert hits[0] == counter[0] + 1, "the effect ran once per set"
     results["mizu_sync: set + effect run (the effect reads the signal)"] = with_effect
-    results["mizu_sync: effect dispatch alone (the above minus set + get)"] = max(
-        0.0, with_effect - results["mizu_sync.Signal: set + get (JSON)"]
+    results["mizu_sync: effect dispatch alone (the above minus set only and get only)"] = max(
+        0.0,
+        with_effect - results["mizu_sync.Signal: set only"] - results["mizu_sync.Signal: get only"],
     )
+    sub_probe.cancel()
     return results
 
 

@@ -159,7 +159,7 @@ def test_sync_thread_callbacks_while_the_main_thread_calls_in(
         writer_todos[f"t{i}"] = i
     writer.flush(20)
     # Meanwhile this thread keeps calling in (holding and releasing the GIL).
-    wait_until("the reader has all twenty", lambda: len(reader_todos) == 20 and counts[-1] == 20)
+    wait_until("the reader has all twenty", lambda: len(reader_todos) == 20 and bool(counts) and counts[-1] == 20)
     sub.cancel()
     assert len(seen_threads - {threading.current_thread().name}) >= 1
 
