@@ -2,7 +2,8 @@
 # The Kotlin bindings' suite, from a fresh machine: Maven (with its local repository in
 # $MIZU_CACHE/m2, outside the clone) builds the Rust library (release) and the reference server,
 # generates the UniFFI Kotlin code from the library, compiles it with the wrapper, runs the JUnit 5
-# tests (Surefire) and packages the jar; then the JVM todo example runs against that jar.
+# tests (Surefire) and installs the jar (into that local repository); then the JVM todo example
+# (examples/kotlin) builds against it and runs.
 # Non-interactive; fails loudly.
 #
 # Needs a JDK 17+, Maven 3.8+ and a Rust toolchain (cargo); Maven Central must be reachable on
@@ -15,19 +16,19 @@ cd "$root"
 # shellcheck source=scripts/env.sh
 source "$root/scripts/env.sh"
 
-for tool in java mvn cargo; do
+for tool in java jar mvn cargo python3; do
     if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "test-kotlin.sh: '$tool' is not installed; the Kotlin suite needs a JDK 17+, Maven and cargo" >&2
+        echo "test-kotlin.sh: '$tool' is not installed; the Kotlin suite needs a JDK 17+ (java, jar), Maven and cargo" >&2
         exit 1
     fi
 done
 
 mvn_args=(-B -q -Dmaven.repo.local="$MIZU_CACHE/m2" -Dstyle.color=never)
 
-echo "test-kotlin.sh: mvn package (cargo builds, uniffi-bindgen, kotlinc, JUnit 5 tests, jar)"
+echo "test-kotlin.sh: mvn install (cargo builds, uniffi-bindgen, kotlinc, JUnit 5 tests, jar into \$MIZU_CACHE/m2)"
 # -q hides Surefire's summary; print it from the reports whatever the outcome.
 status=0
-(cd bindings/kotlin && mvn "${mvn_args[@]}" package) || status=$?
+(cd bindings/kotlin && mvn "${mvn_args[@]}" install) || status=$?
 reports=bindings/kotlin/target/surefire-reports
 if compgen -G "$reports/TEST-*.xml" >/dev/null; then
     python3 - "$reports" <<'PY' || true
@@ -45,22 +46,22 @@ print(f"kotlin: {t - f - e - s} passed, {f + e} failed")
 PY
 fi
 if [ "$status" -ne 0 ]; then
-    echo "test-kotlin.sh: mvn package failed (exit $status)" >&2
+    echo "test-kotlin.sh: mvn install failed (exit $status)" >&2
     exit "$status"
 fi
 
 jar="bindings/kotlin/target/mizu-sync-0.1.0.jar"
-if ! unzip -l "$jar" | grep -q "linux-x86-64/libmizu_sync.so"; then
+if ! jar tf "$jar" | grep "^linux-x86-64/libmizu_sync.so$" >/dev/null; then
     echo "test-kotlin.sh: $jar does not carry linux-x86-64/libmizu_sync.so" >&2
     exit 1
 fi
 
-echo "test-kotlin.sh: running examples/kotlin (the todo program) against the jar"
+echo "test-kotlin.sh: running examples/kotlin (the todo program) against the installed jar"
 export MIZU_SYNC_SERVER_BIN="${CARGO_TARGET_DIR}/debug/mizu-sync-server"
-(cd examples/kotlin && mvn "${mvn_args[@]}" -Dmizu.jar="$root/$jar" compile exec:exec)
+(cd examples/kotlin && mvn "${mvn_args[@]}" compile exec:java)
 
 if [ "${MIZU_KOTLIN_BENCH:-0}" = "1" ]; then
     echo "test-kotlin.sh: benchmark (bindings/kotlin/BENCH-RESULTS.md)"
-    (cd bindings/kotlin && mvn "${mvn_args[@]}" -Dmizu.cargo.skip=true -Dmizu.excludedGroups=none -Dgroups=bench \
-        -Dsurefire.failIfNoSpecifiedTests=false surefire:test)
+    (cd bindings/kotlin && mvn "${mvn_args[@]}" -Dmizu.cargo.skip=true -Dmizu.excludedGroups=none -Dgroups=bench -Dtest=SignalBenchmark \
+        surefire:test)
 fi

@@ -158,7 +158,7 @@ class ClientTest {
         val seenSizes = CopyOnWriteArrayList<Int>()
         val errors = CopyOnWriteArrayList<MizuSyncException>()
         val onError = reader.onError { errors += it }
-        val subscription = todos.subscribe { change ->
+        val subscription = todos.subscribe {
             threads += Thread.currentThread()
             // Call back into the library from the callback (on the engine thread for server changes).
             seenSizes += todos.size
