@@ -28,11 +28,23 @@ if [ ! -x "$venv/bin/python" ]; then
     }
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "maturin>=1.9,<2" "pytest>=7"
+# maturin's build backend runs the `maturin` executable from PATH.
+export PATH="$venv/bin:$PATH"
 
-# The wheel: maturin builds the library (release) and runs the workspace's uniffi-bindgen, both
-# in $CARGO_TARGET_DIR, so reruns are incremental. --force-reinstall picks up source changes.
-echo "test-python.sh: building and installing the wheel (pip install ./bindings/python)"
+# The wheel: maturin builds the library and runs the workspace's uniffi-bindgen, both in
+# $CARGO_TARGET_DIR, so reruns are incremental. --force-reinstall picks up source changes.
+# Tests use a dev-profile library by default (it reuses the debug dependencies the Rust suite
+# built); MIZU_PYTHON_PROFILE=release builds what `pip install` ships. The benchmark always
+# uses release.
+profile="${MIZU_PYTHON_PROFILE:-dev}"
+if [ "${MIZU_PYTHON_BENCH:-0}" = "1" ]; then
+    profile=release
+fi
+export MATURIN_PEP517_ARGS="--profile $profile"
+echo "test-python.sh: building and installing the wheel (pip install ./bindings/python, $profile)"
+# --no-build-isolation: use the venv's maturin (no download per run).
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps \
+    --no-build-isolation \
     ./bindings/python
 
 echo "test-python.sh: building the reference server"

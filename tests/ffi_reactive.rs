@@ -245,3 +245,51 @@ fn a_listener_may_write_other_signals_and_read_its_own_without_deadlock() {
     source.set(json("3")).unwrap();
     assert_eq!(mirror.get().unwrap(), "3");
 }
+
+#[test]
+fn core_errors_map_to_what_the_app_would_do_differently() {
+    use mizu_sync::Error as E;
+    let rejected = MizuError::from(E::Rejected {
+        mutation_id: "c1-7".into(),
+        name: "todo.create".into(),
+        reason: "no".into(),
+    });
+    assert_eq!(
+        rejected,
+        MizuError::Rejected {
+            mutation_id: "c1-7".into(),
+            name: "todo.create".into(),
+            reason: "no".into()
+        }
+    );
+    assert!(matches!(
+        MizuError::from(E::NotStarted),
+        MizuError::Offline { .. }
+    ));
+    assert!(matches!(
+        MizuError::from(E::Paused),
+        MizuError::Offline { .. }
+    ));
+    assert!(matches!(
+        MizuError::from(E::WaitTimedOut(std::time::Duration::from_secs(1))),
+        MizuError::Timeout { .. }
+    ));
+    assert!(matches!(
+        MizuError::from(E::Timeout),
+        MizuError::Network { .. }
+    ));
+    assert!(matches!(
+        MizuError::from(E::Serialization("x".into())),
+        MizuError::InvalidJson { .. }
+    ));
+    assert_eq!(
+        MizuError::from(E::Closed),
+        MizuError::Closed {
+            what: "client".into()
+        }
+    );
+    assert_eq!(
+        MizuError::from(uniffi::UnexpectedUniFFICallbackError::new("KeyError('x')")),
+        host_failure("KeyError('x')")
+    );
+}

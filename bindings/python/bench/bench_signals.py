@@ -7,6 +7,7 @@ to a pure-Python loop doing the same work. Writes a Markdown table to BENCH-RESU
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
@@ -167,6 +168,25 @@ def main() -> None:
     ]
     for name, seconds in results.items():
         lines.append(f"| {name} | {seconds * 1e6:.2f} µs |")
+    set_get = results["mizu_sync.Signal: set + get (JSON)"] * 1e6
+    trivial = results["generated module: Subscription.is_cancelled (no arguments, returns a bool)"] * 1e6
+    lines += [
+        "",
+        f"Goal: set + get at most 2 µs. Measured: {set_get:.1f} µs "
+        f"({'met' if set_get <= 2 else 'not met'}).",
+        "",
+        "Where the time goes: every call through UniFFI's generated Python module is several",
+        "ctypes crossings (clone the object handle, then the call itself; a string argument adds",
+        "a RustBuffer allocation, a string result a free), each with a call-status struct. The",
+        f"cheapest call measured here (no arguments, a bool back) costs {trivial:.1f} µs; the Rust",
+        "work behind set or get (a mutex, the graph's bookkeeping, a JSON parse) is well under",
+        "1 µs. The JSON encoding in the wrapper adds about 1 µs per value. Meeting 2 µs needs",
+        "fewer crossings per operation than UniFFI's Python generator makes, e.g. a CPython",
+        "extension (PyO3) or ctypes over the crate's C API for hot paths.",
+        "",
+        f"Load average while measuring: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}"
+        f" on {os.cpu_count()} CPUs (the machine is shared; numbers scale with load).",
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     args.out.write_text(text)
