@@ -178,7 +178,14 @@ class ClientTest {
         }
         writing.join()
         waitUntil("all 60 todos arrive on the reader") { todos.size == 60 }
-        assertTrue(threads.any { it != testThread }, "some callbacks ran on the engine thread")
+        // Then server changes alone, while this thread keeps calling in (polling).
+        val threadsBefore = threads.size
+        repeat(10) { writer["late$it"] = Todo("late $it") }
+        waitUntil("the late todos arrive on the reader") { todos.size == 70 && reader.pendingCount == 0L }
+        assertTrue(
+            threads.any { it != testThread },
+            "server changes called back on the engine thread (threads seen: ${threads.map { it.name }}, before the late writes: $threadsBefore)",
+        )
         assertTrue(seenSizes.isNotEmpty())
         assertEquals(emptyList(), errors.toList(), "no callback failed")
         subscription.cancel()
