@@ -110,6 +110,13 @@ class SignalBenchmark {
         lines += ""
         lines += "Effects and listeners here run on the writing (JVM) thread. Server changes call back from the"
         lines += "client's engine thread, a native thread that JNA attaches to the JVM for each callback."
+        lines += ""
+        lines += "The wrapper adds little to the generated layer (kotlinx.serialization of an `Int` is well under a"
+        lines += "microsecond): the cost is the UniFFI/JNA crossing itself, about 35 µs for a call with no arguments"
+        lines += "on this loaded machine (Python's ctypes crossing measured about 8 µs on a similar one). Each"
+        lines += "generated call clones the handle in a first crossing, and each crossing (JNA direct mapping) allocates"
+        lines += "a JNA `Structure` for the call status, whose fields JNA copies reflectively. Keep the API coarse:"
+        lines += "`Collection.entries()` returns every entity in one crossing."
         val text = lines.joinToString("\n") + "\n"
         println(text)
         System.getProperty("mizu.bench.out")?.let { File(it).writeText(text) }
