@@ -1,0 +1,88 @@
+package dev.mizu.sync
+
+import kotlinx.serialization.json.JsonElement
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.milliseconds
+import kotlin.time.Duration.Companion.seconds
+import dev.mizu.sync.ffi.ClientOptions as FfiClientOptions
+
+/**
+ * How to create a [Client]. Every property but [baseUrl] has a default.
+ *
+ * ```kotlin
+ * val options = ClientOptions(
+ *     baseUrl = "https://api.example.com/_sync",
+ *     scope = "user:42",
+ *     storagePath = File(context.filesDir, "sync.db").path,   // omit to keep data in memory
+ *     liveUrl = "wss://api.example.com/ws?scope=user:42",
+ * )
+ * ```
+ *
+ * @property baseUrl base URL of the sync endpoints, e.g. `https://api.example.com/_sync`.
+ * @property scope scope of every request; empty means the server's default scope.
+ * @property storagePath SQLite file for the durable store (created when missing); `null` keeps
+ *   data in memory. One client at a time may hold a file.
+ * @property liveUrl URL of the live WebSocket (e.g. `wss://host/ws?scope=S`); `null` polls only.
+ * @property pushInterval how often pending mutations are pushed when nothing else triggers a push.
+ * @property pullInterval how often the client pulls when no live notification arrives.
+ * @property requestTimeout upper bound of one HTTP request.
+ * @property backoffMin first retry delay after a failure (doubled per failure, with jitter).
+ * @property backoffMax largest retry delay.
+ * @property pushBatchSize mutations per push request, 1 to 100.
+ * @property pullLimit changes per pull page.
+ * @property headers extra HTTP headers sent with every request and the live handshake.
+ * @property subscribeMessage the message sent after the live connection opens; `null` sends
+ *   `{"topic":"subscribe","data":{}}`.
+ */
+public data class ClientOptions(
+    val baseUrl: String,
+    val scope: String = "",
+    val storagePath: String? = null,
+    val liveUrl: String? = null,
+    val pushInterval: Duration = 5.seconds,
+    val pullInterval: Duration = 30.seconds,
+    val requestTimeout: Duration = 30.seconds,
+    val backoffMin: Duration = 500.milliseconds,
+    val backoffMax: Duration = 60.seconds,
+    val pushBatchSize: Int = 100,
+    val pullLimit: Int = 1000,
+    val headers: Map<String, String> = emptyMap(),
+    val subscribeMessage: JsonElement? = null,
+) {
+    internal fun toNative(): FfiClientOptions = FfiClientOptions(
+        baseUrl = baseUrl,
+        scope = scope,
+        storagePath = storagePath,
+        liveUrl = liveUrl,
+        pushIntervalMs = millis("pushInterval", pushInterval),
+        pullIntervalMs = millis("pullInterval", pullInterval),
+        requestTimeoutMs = millis("requestTimeout", requestTimeout),
+        backoffMinMs = millis("backoffMin", backoffMin),
+        backoffMaxMs = millis("backoffMax", backoffMax),
+        pushBatchSize = count("pushBatchSize", pushBatchSize),
+        pullLimit = count("pullLimit", pullLimit),
+        headers = headers,
+        subscribeMessageJson = subscribeMessage?.toString(),
+    )
+}
+
+/** [duration] in whole milliseconds for the native layer; negative ones are refused. */
+internal fun millis(name: String, duration: Duration): ULong {
+    if (duration.isNegative()) throw MizuSyncException.InvalidArgument("$name must not be negative, got $duration")
+    return duration.inWholeMilliseconds.toULong()
+}
+
+private fun count(name: String, n: Int): UInt {
+    if (n <= 0) throw MizuSyncException.InvalidArgument("$name must be positive, got $n")
+    return n.toUInt()
+}
+
+/**
+ * Supplies the bearer token sent with every sync request and live handshake. Called on the
+ * client's background threads; `refresh` is true after the server refused the previous token.
+ * Return `null` to send none; throwing fails the request as unauthorized.
+ */
+public fun interface TokenProvider {
+    /** The token to send, or `null`. */
+    public fun token(refresh: Boolean): String?
+}

@@ -1,0 +1,148 @@
+package dev.mizu.sync
+
+import dev.mizu.sync.ffi.CollectionListener
+import dev.mizu.sync.ffi.EntityRecord
+import kotlinx.coroutines.flow.Flow
+import dev.mizu.sync.ffi.Collection as FfiCollection
+import dev.mizu.sync.ffi.CollectionChange as FfiCollectionChange
+
+/**
+ * A named set of entities of one [Client], synchronized with the server, with values of type
+ * `T` (a `@Serializable` class). Ids are strings; bulk reads are ordered by id.
+ *
+ * Every write is visible at once (optimistic) and durable before it returns (with a storage
+ * path); the server's answer arrives later, and a rejected write is rolled back.
+ *
+ * ```kotlin
+ * val todos = client.collection<Todo>("todo")
+ * todos.create("milk", Todo("Buy milk"))
+ * todos.update("milk") { it.copy(completed = true) }
+ * val open = todos.entries().filterValues { !it.completed }
+ * ```
+ *
+ * Reads are tracked inside [Computed] and [Effect] functions: [size], [ids] and [contains] wake
+ * on membership changes, [entries] on any change, [get] on that entity's changes.
+ */
+public class Collection<T> internal constructor(
+    private val inner: FfiCollection,
+    private val codec: ValueCodec<T>,
+    private val clientFlows: OpenFlows,
+) : AutoCloseable {
+    private val flows = OpenFlows()
+
+    /** The collection's name. */
+    public val name: String = inner.name()
+
+    /**
+     * Creates the entity [id] with [value] and queues its `<name>.create` mutation.
+     *
+     * @throws MizuSyncException.InvalidArgument for an empty id or an id that exists.
+     * @throws MizuSyncException.Storage when the store cannot write.
+     */
+    public fun create(id: String, value: T): Entity<T> {
+        val text = codec.encode(value)
+        return Entity(native { inner.create(id, text) }, codec, clientFlows)
+    }
+
+    /** A handle to the entity [id], whether or not it exists (not a read). */
+    public fun entity(id: String): Entity<T> = Entity(native { inner.get(id) }, codec, clientFlows)
+
+    /** The value of the entity [id], or `null` when it does not exist. Tracked. */
+    public operator fun get(id: String): T? = codec.decodeOrNull(native { inner.value(id) })
+
+    /**
+     * Sets the value of the entity [id], creating it when missing.
+     *
+     * @throws MizuSyncException.InvalidArgument for an empty id.
+     */
+    public operator fun set(id: String, value: T) {
+        val text = codec.encode(value)
+        native { inner.set(id, text) }
+    }
+
+    /**
+     * Replaces the value of the existing entity [id].
+     *
+     * @throws MizuSyncException.NotFound when it does not exist.
+     */
+    public fun update(id: String, value: T) {
+        val text = codec.encode(value)
+        native { inner.update(id, text) }
+    }
+
+    /**
+     * Replaces the value of the existing entity [id] with `transform(current)` and returns the new
+     * value. The read and the write are two steps: a concurrent write in between is overwritten.
+     *
+     * @throws MizuSyncException.NotFound when it does not exist.
+     */
+    public fun update(id: String, transform: (T) -> T): T {
+        val current = untracked { get(id) } ?: throw MizuSyncException.NotFound("$name/$id")
+        val next = transform(current)
+        update(id, next)
+        return next
+    }
+
+    /** Deletes the entity [id] (nothing happens when it does not exist). */
+    public fun delete(id: String): Unit = native { inner.delete(id) }
+
+    /** Every entity's id and value, ordered by id, in one native call. Tracked (any change). */
+    public fun entries(): Map<String, T> = native { inner.entries() }.toMap(codec)
+
+    /** The ids of the entities that exist, ordered. Tracked (membership). */
+    public fun ids(): List<String> = native { inner.ids() }
+
+    /** How many entities exist. Tracked (membership). */
+    public val size: Int
+        get() = native { inner.count() }.toInt()
+
+    /** Whether the entity [id] exists. Tracked (that entity's existence). */
+    public operator fun contains(id: String): Boolean = native { inner.has(id) }
+
+    /**
+     * Calls [listener] with every entity now, then with the entries and what changed after each
+     * change (on the writing thread, or the engine thread for server changes). What it throws
+     * goes to [Client.onError].
+     */
+    public fun subscribe(listener: (CollectionChange<T>) -> Unit): Subscription =
+        Subscription(native { inner.subscribe(changeListener(codec, listener)) })
+
+    /**
+     * [subscribe] as a cold [Flow]: every entity now, then each change. Completes when this
+     * handle or its client is closed.
+     */
+    public val changes: Flow<CollectionChange<T>>
+        get() = subscriptionFlow(flows, clientFlows) { emit -> inner.subscribe(changeListener(codec, emit)) }
+
+    /** Releases this handle and cancels its subscriptions. Idempotent. */
+    override fun close() {
+        inner.release()
+        flows.closeAll()
+    }
+
+    override fun toString(): String = "Collection($name)"
+}
+
+/**
+ * The contents of a [Collection] and what changed since the previous delivery.
+ *
+ * @property entries every entity now, ordered by id.
+ * @property changed the entities created or changed since the previous delivery (all of them
+ *   in the first one).
+ * @property removed the ids of the entities deleted since the previous delivery.
+ */
+public data class CollectionChange<T>(
+    val entries: Map<String, T>,
+    val changed: Map<String, T>,
+    val removed: List<String>,
+)
+
+private fun <T> List<EntityRecord>.toMap(codec: ValueCodec<T>): Map<String, T> =
+    associateTo(LinkedHashMap(size)) { it.id to codec.decode(it.valueJson) }
+
+private fun <T> changeListener(codec: ValueCodec<T>, listener: (CollectionChange<T>) -> Unit): CollectionListener =
+    object : CollectionListener {
+        override fun onChange(change: FfiCollectionChange) = callback {
+            listener(CollectionChange(change.entries.toMap(codec), change.changed.toMap(codec), change.removed))
+        }
+    }
