@@ -60,6 +60,7 @@ run_suite rust-lint rust_lint
 run_suite rust rust_tests
 run_suite c bash scripts/test-c.sh
 run_suite python bash scripts/test-python.sh
+run_suite kotlin bash scripts/test-kotlin.sh
 run_suite swift bash scripts/test-swift.sh
 run_suite demo demo
 run_suite interop-mizu interop
