@@ -60,6 +60,8 @@ pub mod __fuzz;
 mod capi;
 pub(crate) mod client;
 mod collection;
+// cbindgen (the C header) must not see the UniFFI objects, whose names clash with the core's.
+/// cbindgen:ignore
 pub mod ffi;
 pub mod protocol;
 pub mod reactive;
