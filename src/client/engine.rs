@@ -7,7 +7,7 @@
 //! server changes run on the engine thread, with no lock of this crate held; a panic in one is
 //! caught and reported, and the engine goes on.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -97,8 +97,7 @@ impl EngineHandle {
             io,
             inbox,
             result_cursors: HashMap::new(),
-            awaiting: Vec::new(),
-            awaiting_ids: HashSet::new(),
+            awaiting: HashMap::new(),
             scan_from: 0,
             syncs: HashMap::new(),
             next_sync: 0,
@@ -188,9 +187,8 @@ struct Engine {
     result_cursors: HashMap<String, u64>,
     /// Acknowledged mutations kept visible until a pull reaches their result cursor, so the
     /// optimistic value does not flicker back to the old server value in between.
-    awaiting: Vec<(String, u64)>,
-    /// The ids in `awaiting`, for the push to skip.
-    awaiting_ids: HashSet<String>,
+    /// By mutation id, the result cursor a pull must reach.
+    awaiting: HashMap<String, u64>,
     /// Where the next push starts reading the queue: every pending mutation below this seq is
     /// in `awaiting` (acknowledged mutations leave `awaiting` only by being settled, or it is
     /// reset to 0).
@@ -288,8 +286,7 @@ impl Engine {
                 for id in acked {
                     match self.result_cursors.remove(&id) {
                         Some(c) if c > cursor => {
-                            self.awaiting_ids.insert(id.clone());
-                            self.awaiting.push((id, c));
+                            self.awaiting.insert(id, c);
                         }
                         _ => settle_now.push(id),
                     }
@@ -333,10 +330,10 @@ impl Engine {
         // Acknowledged mutations stay queued until their pull, at the front of the queue: start
         // after them instead of filtering the whole queue on every push (which made draining a
         // long queue quadratic).
-        let (pending, next_scan) =
-            self.shared
-                .store
-                .pending_except(self.scan_from, limit, &self.awaiting_ids);
+        let (pending, next_scan) = self
+            .shared
+            .store
+            .pending_except(self.scan_from, limit, |id| self.awaiting.contains_key(id));
         self.scan_from = next_scan;
         let mutations: Vec<_> = pending.into_iter().map(|p| p.mutation).collect();
         let sent: Vec<SentMutation> = mutations
@@ -384,14 +381,11 @@ impl Engine {
         let covered: Vec<String> = self
             .awaiting
             .iter()
-            .filter(|(_, c)| *c <= cursor)
+            .filter(|&(_, &c)| c <= cursor)
             .map(|(id, _)| id.clone())
             .collect();
         if !covered.is_empty() {
-            self.awaiting.retain(|(_, c)| *c > cursor);
-            for id in &covered {
-                self.awaiting_ids.remove(id);
-            }
+            self.awaiting.retain(|_, c| *c > cursor);
             match self.shared.store.settle(&covered, &[]) {
                 Ok(more) => merge(&mut changed, more),
                 Err(e) => {

@@ -31,7 +31,7 @@ mod sqlite;
 mod tests;
 
 use std::collections::hash_map::RandomState;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
@@ -211,7 +211,7 @@ impl Store {
         &self,
         from: u64,
         limit: usize,
-        skip: &HashSet<String>,
+        skip: impl Fn(&str) -> bool,
     ) -> (Vec<PendingMutation>, u64) {
         let state = self.read();
         let mut found = Vec::new();
@@ -220,7 +220,7 @@ impl Store {
             if found.len() >= limit {
                 break;
             }
-            if skip.contains(&p.mutation.id) {
+            if skip(&p.mutation.id) {
                 if found.is_empty() {
                     next = p.seq + 1;
                 }

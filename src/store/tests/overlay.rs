@@ -116,13 +116,14 @@ fn pending_except_skips_the_named_mutations_and_says_where_to_read_next() {
             store.enqueue(mutation, None).unwrap();
         }
         let read = |from, skip: &[&str], limit| {
-            let skip = skip.iter().map(|id| id.to_string()).collect();
-            let (pending, next) = store.pending_except(from, limit, &skip);
+            let skip: std::collections::HashSet<String> =
+                skip.iter().map(|id| id.to_string()).collect();
+            let (pending, next) = store.pending_except(from, limit, |id| skip.contains(id));
             let ids: Vec<String> = pending.into_iter().map(|p| p.mutation.id).collect();
             (ids, next)
         };
         let seq = |id: &str| {
-            let all = store.pending_except(0, 10, &Default::default()).0;
+            let all = store.pending_except(0, 10, |_| false).0;
             all.iter()
                 .find(|p| p.mutation.id == id)
                 .map(|p| p.seq)
