@@ -227,6 +227,37 @@ fn recovers_from_a_trimmed_log_by_snapshot_keeping_pending_writes() {
 }
 
 #[test]
+fn a_client_that_bootstrapped_an_empty_scope_still_gets_changes_trimmed_from_the_log() {
+    // The server never answers a pull from cursor 0 with 410, even after trimming its log: a
+    // client whose snapshot said 0 must take another snapshot, not pull from 0 past the gap.
+    let server = TestServer::start();
+    let scope = scope("empty-then-trimmed");
+    let a = started(options(&server.base_url(), &scope));
+    a.sync().unwrap();
+    assert_eq!(a.cursor(), 0, "bootstrapped from an empty scope");
+    a.pause();
+
+    let b = started(options(&server.base_url(), &scope));
+    let tb = b.collection::<Todo>("todo");
+    tb.create("b1", todo("trimmed away")).unwrap();
+    tb.create("b2", todo("kept")).unwrap();
+    b.flush(FLUSH).unwrap();
+    server.trim(&scope);
+
+    a.resume();
+    a.sync().unwrap();
+    let ta = a.collection::<Todo>("todo");
+    assert_eq!(
+        titles(&ta),
+        vec![
+            ("b1".to_owned(), "trimmed away".to_owned()),
+            ("b2".to_owned(), "kept".to_owned())
+        ]
+    );
+    assert!(a.cursor() > 0);
+}
+
+#[test]
 fn pulls_with_nothing_new_when_the_server_answers_changes_null() {
     let server = TestServer::start();
     let scope = scope("null");

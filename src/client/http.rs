@@ -239,9 +239,24 @@ fn truncated(text: &str) -> String {
     }
 }
 
-/// Maps a ureq error that happened before a complete answer arrived.
+/// Maps a ureq error that happened before a complete answer arrived. Failures to connect are
+/// told apart: their request was never sent, so it cannot run on the server later.
 fn network_failure(e: ureq::Error) -> TransportFailure {
+    use ureq::Timeout as Phase;
     match e {
+        ureq::Error::HostNotFound
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::Timeout(Phase::Resolve | Phase::Connect)
+        | ureq::Error::Tls(_)
+        | ureq::Error::Rustls(_) => TransportFailure::Unreachable(e.to_string()),
+        ureq::Error::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable
+            ) || is_lookup_failure(&io) =>
+        {
+            TransportFailure::Unreachable(io.to_string())
+        }
         ureq::Error::Timeout(_) => TransportFailure::Timeout,
         ureq::Error::Io(io)
             if matches!(
@@ -253,6 +268,14 @@ fn network_failure(e: ureq::Error) -> TransportFailure {
         }
         other => TransportFailure::Network(other.to_string()),
     }
+}
+
+/// Whether `io` is a failed name lookup (no network at all, typically). std gives those no
+/// stable error kind, only this text; an unrecognized one is merely treated as a request that
+/// may have been sent.
+fn is_lookup_failure(io: &std::io::Error) -> bool {
+    io.to_string()
+        .starts_with("failed to lookup address information")
 }
 
 /// Checks the base URL and returns it without trailing slashes.

@@ -407,6 +407,9 @@ fn machine_options(o: &Options, jitter_seed: u64) -> MachineOptions {
         pull_interval: o.pull_interval,
         backoff_min: o.backoff_min,
         backoff_max: o.backoff_max,
+        // A copy of a push that timed out has been on its way for a request timeout already;
+        // allow it as long again to arrive.
+        doubt_window: o.request_timeout,
         jitter_seed,
     }
 }

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mizu_sync::protocol::wire::Mutation;
 use mizu_sync::server::{convention_apply, ScopeState, Server, ServerHandle, ServerOptions};
@@ -23,6 +23,8 @@ pub const TALLY_CREATE: &str = "tally.create";
 pub struct Attempt {
     pub mutation: Mutation,
     pub ok: bool,
+    /// When the apply function ran.
+    pub at: Instant,
 }
 
 /// The server under test.
@@ -54,6 +56,7 @@ impl Backend {
                             .push(Attempt {
                                 mutation: m.clone(),
                                 ok: result.is_ok(),
+                                at: Instant::now(),
                             });
                         result
                     })),

@@ -134,9 +134,10 @@ impl Audit<'_> {
                 None => problems.push(format!(
                     "{id} reported rejected, but the server never ran it"
                 )),
-                Some((ok, _)) if *ok > 0 => {
-                    problems.push(format!("{id} reported rejected, but the server applied it"))
-                }
+                Some((ok, _)) if *ok > 0 => problems.push(format!(
+                    "{id} reported rejected, but the server applied it; its runs: {}",
+                    runs_of(attempts, id)
+                )),
                 Some(_) => {}
             }
         }
@@ -211,6 +212,22 @@ impl Audit<'_> {
             .iter()
             .filter(move |q| q.id.is_some() && q.name == name)
     }
+}
+
+/// The runs of one mutation id, as `ok`/`rejected` with their time after the first run.
+fn runs_of(attempts: &[Attempt], id: &str) -> String {
+    let mut runs = attempts.iter().filter(|a| a.mutation.id == id);
+    let Some(first) = runs.next() else {
+        return "none".into();
+    };
+    std::iter::once(first)
+        .chain(runs)
+        .map(|a| {
+            let outcome = if a.ok { "ok" } else { "rejected" };
+            format!("{outcome} at +{:?}", a.at - first.at)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn last_attempt<'a>(attempts: &'a [Attempt], id: &str) -> Option<&'a Attempt> {

@@ -279,7 +279,7 @@ fn times_out_when_the_server_stalls_after_the_headers() {
 }
 
 #[test]
-fn reports_a_refused_connection_as_a_network_failure() {
+fn reports_a_refused_connection_as_unreachable_since_nothing_was_sent() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
@@ -287,7 +287,18 @@ fn reports_a_refused_connection_as_a_network_failure() {
         .pull(&pull_from(1))
         .unwrap_err();
     assert!(
-        matches!(failure, TransportFailure::Network(_)),
+        matches!(failure, TransportFailure::Unreachable(_)),
+        "{failure:?}"
+    );
+}
+
+#[test]
+fn reports_a_host_that_does_not_resolve_as_unreachable() {
+    let failure = transport("http://mizu-sync-no-such-host.invalid/_sync".to_owned())
+        .pull(&pull_from(1))
+        .unwrap_err();
+    assert!(
+        matches!(failure, TransportFailure::Unreachable(_)),
         "{failure:?}"
     );
 }

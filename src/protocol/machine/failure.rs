@@ -30,10 +30,23 @@ pub(crate) enum Disposition {
     Refused(SyncError),
 }
 
+/// Whether the request that failed so may still reach the server and run there: everything but
+/// a request that was never sent, and a refusal the server itself answered (4xx other than
+/// 408 / 429).
+pub(crate) fn may_still_run(failure: &TransportFailure) -> bool {
+    match failure {
+        TransportFailure::Unreachable(_) => false,
+        TransportFailure::Network(_) | TransportFailure::Timeout | TransportFailure::Decode(_) => {
+            true
+        }
+        TransportFailure::Http { status, .. } => matches!(status, 500..=599 | 408 | 429),
+    }
+}
+
 /// What to do about `failure` of `operation`.
 pub(crate) fn classify(operation: Operation, failure: TransportFailure) -> Disposition {
     let (status, code, message) = match failure {
-        TransportFailure::Network(message) => {
+        TransportFailure::Unreachable(message) | TransportFailure::Network(message) => {
             return Disposition::Offline(SyncError::Network(message))
         }
         TransportFailure::Timeout => return Disposition::Offline(SyncError::Timeout),
@@ -154,8 +167,26 @@ mod tests {
     }
 
     #[test]
+    fn only_unsent_requests_and_refusals_are_known_not_to_run() {
+        assert!(!may_still_run(&TransportFailure::Unreachable("dns".into())));
+        assert!(!may_still_run(&http(400)));
+        assert!(!may_still_run(&http(401)));
+        for failure in [
+            TransportFailure::Network("reset".into()),
+            TransportFailure::Timeout,
+            TransportFailure::Decode("<html>".into()),
+            http(502),
+            http(408),
+            http(429),
+        ] {
+            assert!(may_still_run(&failure), "{failure:?}");
+        }
+    }
+
+    #[test]
     fn treats_transport_errors_as_offline() {
         for failure in [
+            TransportFailure::Unreachable("refused".into()),
             TransportFailure::Network("reset".into()),
             TransportFailure::Timeout,
             TransportFailure::Decode("<html>".into()),

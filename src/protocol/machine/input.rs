@@ -11,10 +11,15 @@ pub struct RequestId(pub u64);
 /// into exactly these variants.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportFailure {
-    /// The server could not be reached (DNS, connect, TLS, reset, ...).
+    /// The request was never sent: the server could not be reached (DNS, connection refused,
+    /// connect timeout, TLS handshake).
+    #[error("server unreachable: {0}")]
+    Unreachable(String),
+    /// The exchange broke after the request may have been sent (reset, closed connection, ...):
+    /// the server may have received and run it.
     #[error("network error: {0}")]
     Network(String),
-    /// The request timed out.
+    /// The request timed out; the server may still receive and run it.
     #[error("request timed out")]
     Timeout,
     /// The server answered with a non-200 status. `code` and `message` come from the JSON error

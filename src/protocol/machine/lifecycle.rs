@@ -81,7 +81,8 @@ impl SyncMachine {
     pub(super) fn fire_timers(&mut self, now: Instant) {
         for timer in self.timers.expire(now) {
             match timer {
-                Timer::Retry => {}
+                // Their expiry alone unblocks what waited for them.
+                Timer::Retry | Timer::Doubt => {}
                 Timer::Push => {
                     self.push_held = false;
                     self.timers

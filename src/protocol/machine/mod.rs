@@ -38,6 +38,14 @@
 //!   keeps at most one batch of them unsettled (a restart would push those again).
 //! - `ok:false` results are rejections: the mutation leaves the queue with an event saying why,
 //!   and the rest of the batch goes on.
+//! - **A rejection is believed only when no earlier push of the mutation can still run.** The
+//!   server runs a refused mutation again when it comes back (only applied ids are
+//!   remembered), so after a push of unknown outcome (timeout, broken connection, 5xx) a late
+//!   copy of it may still reach the server and apply a mutation that a retry saw refused. A
+//!   rejection inside that window ([`MachineOptions::doubt_window`]) keeps the mutation queued,
+//!   pushes wait until the window closes, and the mutation is pushed once more: `ok` if the late
+//!   copy applied it, otherwise the rejection is final. A request that was never sent
+//!   ([`TransportFailure::Unreachable`]) leaves no doubt.
 //! - **400 / 413 on a push batch** (malformed or too large): the batch is bisected: the next push
 //!   asks for half as many mutations, down to one; a single mutation still refused is rejected
 //!   with the server's error text. After each successful push the batch size doubles back. So one
@@ -52,6 +60,10 @@
 //!   `backoff_max`), refreshing again then.
 //! - **410 on a pull**: take a snapshot ([`Action::ReplaceBase`], pending mutations kept), then
 //!   pull on from the snapshot's cursor.
+//! - **Never pull from cursor 0.** The server never answers a pull from 0 with 410, even once
+//!   it has trimmed its log, so such a pull could silently skip trimmed changes (ours
+//!   included, and the acknowledged mutations they settle would vanish). A client whose
+//!   snapshot said 0 (an empty scope) takes snapshots until the scope has a cursor.
 //! - **Other refusals (4xx), protocol violations**: surfaced as [`Event::Error`]; the failed step
 //!   waits for its next interval, a live notice or `sync()`, never a tight retry loop.
 //! - **`sync()`** ([`Input::SyncRequested`]) completes once the mutations pending at the call
@@ -84,7 +96,7 @@ pub use input::{Input, RequestId, SentMutation, TransportFailure};
 pub use options::{MachineOptions, OptionsError};
 pub use status::Status;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
@@ -121,6 +133,10 @@ pub struct SyncMachine {
     push_held: bool,
     /// Batch size while bisecting a refused batch.
     bisect_limit: Option<usize>,
+    /// Mutations sent in a push whose outcome is unknown, with the end of the window in which
+    /// that push may still run on the server. A rejection of one of them before then is not
+    /// believed yet.
+    in_doubt: HashMap<String, Instant>,
     /// Waiting for [`Input::AuthRefreshed`] after this failure.
     awaiting_auth: Option<AuthFailure>,
     /// The credentials were just refreshed: the next 401/403 is final.
@@ -223,6 +239,7 @@ impl SyncMachine {
             acked_unpulled: false,
             push_held: false,
             bisect_limit: None,
+            in_doubt: HashMap::new(),
             awaiting_auth: None,
             just_refreshed: false,
             backoff,
@@ -341,10 +358,19 @@ impl SyncMachine {
         // caller whose pushes are done.
         let pull_first = self.want_pull
             && (self.acked_unpulled || self.waiters.iter().any(|w| w.pulled_after.is_some()));
+        // A rejection is not believed while an earlier push of the mutation may still run:
+        // pushes wait for that window to close, pulls do not.
+        let doubt_held = self.pending > 0 && self.timers.is_set(Timer::Doubt);
         if blocked {
             Step::Wait
         } else if pull_first {
             self.fetch_step()
+        } else if doubt_held {
+            if self.want_pull {
+                self.fetch_step()
+            } else {
+                Step::Wait
+            }
         } else if self.pending > 0 && !self.push_held {
             let batch = self.bisect_limit.unwrap_or(self.options.push_batch_size);
             Step::Push {
@@ -359,10 +385,11 @@ impl SyncMachine {
         }
     }
 
-    /// The pull to make next: from the cursor, or a snapshot when there is none (or it is stale).
+    /// The pull to make next: from the cursor, or a snapshot when there is none, it is stale,
+    /// or it is 0 (see the module docs).
     fn fetch_step(&self) -> Step {
         match self.cursor {
-            Some(cursor) if !self.base_stale => Step::Pull { cursor },
+            Some(cursor) if cursor > 0 && !self.base_stale => Step::Pull { cursor },
             _ => Step::Snapshot,
         }
     }

@@ -24,6 +24,13 @@ pub struct MachineOptions {
     pub backoff_min: Duration,
     /// Largest retry delay; also the delay after an auth failure. Default 60 s.
     pub backoff_max: Duration,
+    /// How long a push whose outcome is unknown (a timeout, a broken connection, a 5xx) may
+    /// still reach the server and run there. The server runs a refused mutation again when it
+    /// comes back, so a rejection of such a mutation by a later push is only believed once this
+    /// much time has passed since the unknown outcome: until then the mutation stays queued and
+    /// is pushed again after the window (the late copy may have been applied meanwhile, and the
+    /// server then answers `ok`). The client sets it to its request timeout. Default 30 s.
+    pub doubt_window: Duration,
     /// Seed of the jitter's pseudo-random generator. Give each client its own (e.g. from the
     /// clock at startup) so clients do not retry in lockstep; fix it in tests.
     pub jitter_seed: u64,
@@ -39,6 +46,7 @@ impl Default for MachineOptions {
             pull_interval: Duration::from_secs(30),
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
+            doubt_window: Duration::from_secs(30),
             jitter_seed: 0x6d69_7a75_7379_6e63,
         }
     }

@@ -100,16 +100,21 @@ impl SyncMachine {
         if has_more {
             self.want_pull = true;
         } else {
-            self.last_synced_at = Some(now);
-            self.emit(Event::Synced { cursor });
-            if let Some(first) = self.round_first_fetch.take() {
-                self.round_completed(first);
-            }
-            // The next poll is an interval after this one, however it was triggered.
-            if self.timers.is_set(Timer::Pull) {
-                self.timers
-                    .set(Timer::Pull, now + self.options.pull_interval);
-            }
+            self.at_head(cursor, now);
+        }
+    }
+
+    /// The fetches reached the head of the log at `cursor`: the pull round is complete.
+    fn at_head(&mut self, cursor: u64, now: Instant) {
+        self.last_synced_at = Some(now);
+        self.emit(Event::Synced { cursor });
+        if let Some(first) = self.round_first_fetch.take() {
+            self.round_completed(first);
+        }
+        // The next poll is an interval after this one, however it was triggered.
+        if self.timers.is_set(Timer::Pull) {
+            self.timers
+                .set(Timer::Pull, now + self.options.pull_interval);
         }
     }
 
@@ -127,12 +132,17 @@ impl SyncMachine {
             Ok(data) => {
                 self.cursor = Some(response.cursor);
                 self.base_stale = false;
-                // Continue from the snapshot's cursor to the head of the log.
-                self.want_pull = true;
                 self.actions.push_back(Action::ReplaceBase {
                     data,
                     cursor: response.cursor,
                 });
+                if response.cursor > 0 {
+                    // Continue from the snapshot's cursor to the head of the log.
+                    self.want_pull = true;
+                } else {
+                    // An empty scope: there is nothing to pull, and no pull from 0 is safe.
+                    self.at_head(0, now);
+                }
             }
             Err(error) => {
                 self.round_first_fetch = None;

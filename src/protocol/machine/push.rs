@@ -1,8 +1,10 @@
-//! Push answers: acknowledgements, rejections, bisection of refused batches.
+//! Push answers: acknowledgements, rejections (believed only once no earlier copy of the push
+//! can still run), bisection of refused batches.
 
 use std::time::Instant;
 
-use super::failure::{classify, Disposition};
+use super::failure::{classify, may_still_run, Disposition};
+use super::timer::Timer;
 use super::{
     Action, Event, Operation, Rejection, SentMutation, SyncError, SyncMachine, TransportFailure,
 };
@@ -66,30 +68,81 @@ impl SyncMachine {
             Ok(response) => {
                 self.succeeded(Operation::Push);
                 let outcome = PushOutcome::new(sent, response);
-                self.apply_push(outcome);
+                self.apply_push(outcome, now);
             }
-            Err(failure) => match classify(Operation::Push, failure) {
-                Disposition::Offline(error) => self.went_offline(Operation::Push, error, now),
-                Disposition::Auth { status, message } => {
-                    self.auth_failed(Operation::Push, status, message, now);
+            Err(failure) => {
+                if may_still_run(&failure) {
+                    self.doubt(&sent, now);
                 }
-                Disposition::Bisect { status, message } => self.bisect(sent, status, message),
-                Disposition::CursorTooOld(error) | Disposition::Refused(error) => {
-                    self.reached();
-                    self.push_held = true;
-                    self.surface(Operation::Push, error);
-                }
-            },
+                self.push_failed(sent, failure, now);
+            }
         }
     }
 
-    fn apply_push(&mut self, outcome: PushOutcome) {
+    fn push_failed(&mut self, sent: Vec<SentMutation>, failure: TransportFailure, now: Instant) {
+        match classify(Operation::Push, failure) {
+            Disposition::Offline(error) => self.went_offline(Operation::Push, error, now),
+            Disposition::Auth { status, message } => {
+                self.auth_failed(Operation::Push, status, message, now);
+            }
+            Disposition::Bisect { status, message } => self.bisect(sent, status, message),
+            Disposition::CursorTooOld(error) | Disposition::Refused(error) => {
+                self.reached();
+                self.push_held = true;
+                self.surface(Operation::Push, error);
+            }
+        }
+    }
+
+    /// The outcome of a push of `sent` is unknown: it may still run on the server until the
+    /// doubt window has passed.
+    fn doubt(&mut self, sent: &[SentMutation], now: Instant) {
+        self.in_doubt.retain(|_, until| *until > now);
+        let until = now + self.options.doubt_window;
+        for m in sent {
+            self.in_doubt.insert(m.id.clone(), until);
+        }
+    }
+
+    /// Splits off the rejections not to be believed yet (an earlier push of the mutation may
+    /// still run) and holds pushes until the last of their windows closes. Every mutation
+    /// answered for good leaves the doubt set.
+    fn believed(
+        &mut self,
+        acked: &[String],
+        rejected: Vec<Rejection>,
+        now: Instant,
+    ) -> Vec<Rejection> {
+        for id in acked {
+            self.in_doubt.remove(id);
+        }
+        let mut believed = Vec::with_capacity(rejected.len());
+        for rejection in rejected {
+            match self.in_doubt.get(&rejection.mutation_id) {
+                Some(&until) if until > now => {
+                    let hold = self
+                        .timers
+                        .at(Timer::Doubt)
+                        .map_or(until, |at| at.max(until));
+                    self.timers.set(Timer::Doubt, hold);
+                }
+                _ => {
+                    self.in_doubt.remove(&rejection.mutation_id);
+                    believed.push(rejection);
+                }
+            }
+        }
+        believed
+    }
+
+    fn apply_push(&mut self, outcome: PushOutcome, now: Instant) {
         let PushOutcome {
             acked,
             rejected,
             max_cursor,
             mismatch,
         } = outcome;
+        let rejected = self.believed(&acked, rejected, now);
         self.pending = self.pending.saturating_sub(acked.len() + rejected.len());
         self.settled_total += (acked.len() + rejected.len()) as u64;
         if !acked.is_empty() {

@@ -11,23 +11,27 @@ pub(crate) enum Timer {
     Push,
     /// Periodic pull, so the client is correct without the live channel.
     Pull,
+    /// End of the window in which a push of unknown outcome may still run on the server:
+    /// pushes wait for it (see [`MachineOptions::doubt_window`](super::MachineOptions)).
+    Doubt,
 }
 
 impl Timer {
-    const ALL: [Timer; 3] = [Timer::Retry, Timer::Push, Timer::Pull];
+    const ALL: [Timer; 4] = [Timer::Retry, Timer::Push, Timer::Pull, Timer::Doubt];
 
     fn index(self) -> usize {
         match self {
             Timer::Retry => 0,
             Timer::Push => 1,
             Timer::Pull => 2,
+            Timer::Doubt => 3,
         }
     }
 }
 
 /// One optional deadline per [`Timer`].
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Timers([Option<Instant>; 3]);
+pub(crate) struct Timers([Option<Instant>; 4]);
 
 impl Timers {
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
@@ -38,12 +42,17 @@ impl Timers {
         self.0[timer.index()] = None;
     }
 
+    /// The deadline of `timer`, when set.
+    pub(crate) fn at(&self, timer: Timer) -> Option<Instant> {
+        self.0[timer.index()]
+    }
+
     pub(crate) fn is_set(&self, timer: Timer) -> bool {
         self.0[timer.index()].is_some()
     }
 
     pub(crate) fn clear(&mut self) {
-        self.0 = [None; 3];
+        self.0 = [None; 4];
     }
 
     /// The earliest deadline.

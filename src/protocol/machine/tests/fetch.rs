@@ -241,3 +241,34 @@ fn ignores_an_answer_that_does_not_match_the_request_in_flight() {
         "the real answer is still awaited"
     );
 }
+
+#[test]
+fn never_pulls_from_cursor_0_which_a_trimmed_log_would_answer_with_a_gap() {
+    let mut h = Harness::new();
+    assert_eq!(
+        h.handle(Input::Start {
+            cursor: Some(0),
+            pending: 0
+        }),
+        ["snapshot #1 scope=s"],
+        "a stored cursor of 0 is no cursor to pull from"
+    );
+    assert_eq!(
+        h.snapshotted(Ok(snapshot(json!({}), 0))),
+        ["online", "replace-base cursor=0 {}", "synced 0"],
+        "an empty scope: nothing to pull, and the round is complete"
+    );
+    assert_eq!(h.write(1), ["push #2 limit=1"]);
+    assert_eq!(
+        h.pushed(Ok(())),
+        ["apply-push acked=m0 rejected=", "snapshot #3 scope=s"],
+        "the scope was empty at the last snapshot: snapshot again"
+    );
+    assert_eq!(
+        h.snapshotted(Ok(snapshot(json!({"todo":{"m0":1}}), 100))),
+        [
+            "replace-base cursor=100 {todo:1}",
+            "pull #4 scope=s cursor=100 limit=2"
+        ]
+    );
+}

@@ -320,3 +320,127 @@ fn retries_a_push_after_a_server_error_with_backoff() {
         ]
     );
 }
+
+/// Quiet options whose doubt window is 5 s.
+fn doubting() -> Harness {
+    let mut h = Harness::with(MachineOptions {
+        doubt_window: Duration::from_secs(5),
+        ..quiet()
+    });
+    h.handle(Input::Start {
+        cursor: Some(5),
+        pending: 0,
+    });
+    h.pulled(Ok(page(&[], false, None)));
+    h
+}
+
+/// Two writes; the first push times out, the retry sees `m1` refused.
+fn retry_refuses_m1_after_a_timeout(h: &mut Harness) {
+    assert_eq!(h.write(2), ["push #2 limit=2"]);
+    assert_eq!(h.pushed(Err(TransportFailure::Timeout)), ["offline"]);
+    assert_eq!(h.wait().1, ["push #3 limit=2"]);
+    assert_eq!(
+        h.pushed_with(|id| (id == "m1").then_some("sync: not found"), Ok(())),
+        [
+            "online",
+            "apply-push acked=m0 rejected=",
+            "pull #4 scope=s cursor=5 limit=2"
+        ],
+        "the timed-out copy may still apply m1: its rejection is not believed yet"
+    );
+}
+
+#[test]
+fn a_rejection_while_a_timed_out_copy_may_still_run_is_believed_only_after_the_window() {
+    let mut h = doubting();
+    retry_refuses_m1_after_a_timeout(&mut h);
+    h.handle(Input::SyncRequested { id: 1 });
+    assert_eq!(
+        h.pulled(Ok(page(&[], false, None))),
+        ["synced 5", "pull #5 scope=s cursor=5 limit=2"],
+        "pushes wait for the window, pulls do not"
+    );
+    assert_eq!(
+        h.pulled(Ok(page(&[], false, None))),
+        ["synced 5"],
+        "the sync() call waits for m1"
+    );
+    assert_eq!(h.machine.status().pending, 1);
+    assert!(!h.machine.is_settled());
+    let (waited, actions) = h.wait();
+    assert!(waited <= Duration::from_secs(5), "{waited:?}");
+    assert_eq!(actions, ["push #6 limit=1"]);
+    assert_eq!(
+        h.pushed_with(|id| (id == "m1").then_some("sync: not found"), Ok(())),
+        [
+            "apply-push acked= rejected=m1",
+            "rejected m1 todo.create: sync: not found",
+            "pull #7 scope=s cursor=5 limit=2"
+        ],
+        "the window has closed: the rejection is final"
+    );
+    assert_eq!(
+        h.pulled(Ok(page(&[], false, None))),
+        ["synced 5", "sync 1 ok"]
+    );
+}
+
+#[test]
+fn a_mutation_the_late_copy_applied_is_acknowledged_not_rejected() {
+    let mut h = doubting();
+    retry_refuses_m1_after_a_timeout(&mut h);
+    h.pulled(Ok(page(&[], false, None)));
+    assert_eq!(h.wait().1, ["push #5 limit=1"]);
+    // The server had seen m1 by then (the late copy ran it): `ok`.
+    assert_eq!(
+        h.pushed(Ok(())),
+        [
+            "apply-push acked=m1 rejected=",
+            "pull #6 scope=s cursor=5 limit=2"
+        ]
+    );
+    assert_eq!(h.machine.status().pending, 0);
+}
+
+#[test]
+fn a_push_that_was_never_sent_leaves_no_doubt() {
+    let mut h = doubting();
+    assert_eq!(h.write(2), ["push #2 limit=2"]);
+    assert_eq!(
+        h.pushed(Err(TransportFailure::Unreachable(
+            "connection refused".into()
+        ))),
+        ["offline"]
+    );
+    assert_eq!(h.wait().1, ["push #3 limit=2"]);
+    assert_eq!(
+        h.pushed_with(|id| (id == "m1").then_some("sync: conflict"), Ok(())),
+        [
+            "online",
+            "apply-push acked=m0 rejected=m1",
+            "rejected m1 todo.create: sync: conflict",
+            "pull #4 scope=s cursor=5 limit=2"
+        ]
+    );
+}
+
+#[test]
+fn a_rejection_long_after_the_unknown_outcome_is_believed_at_once() {
+    let mut h = doubting();
+    assert_eq!(h.write(2), ["push #2 limit=2"]);
+    assert_eq!(
+        h.pushed(Err(http(503, "internal_error", "busy"))),
+        ["offline"]
+    );
+    assert_eq!(h.advance(6.0), ["push #3 limit=2"]);
+    assert_eq!(
+        h.pushed_with(|id| (id == "m1").then_some("sync: conflict"), Ok(())),
+        [
+            "online",
+            "apply-push acked=m0 rejected=m1",
+            "rejected m1 todo.create: sync: conflict",
+            "pull #4 scope=s cursor=5 limit=2"
+        ]
+    );
+}
