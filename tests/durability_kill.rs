@@ -4,8 +4,9 @@
 //! returned is visible after each restart and reaches the server exactly once, and that the
 //! restarted client, a fresh client and the server agree at the end.
 //!
-//! The seed is printed; `MIZU_DURABILITY_SEED=N` replays a schedule, and
-//! `MIZU_DURABILITY_CYCLES=5000` runs a longer soak (default 200 cycles).
+//! Each run draws a new kill schedule; its seed is printed, `MIZU_DURABILITY_SEED=N` replays
+//! it, and `MIZU_DURABILITY_CYCLES=5000` runs a longer soak (default 200 cycles). Schedules
+//! that once failed are replayed by a test of their own.
 
 mod durability_support;
 
@@ -19,7 +20,7 @@ use durability_support::child::{self, ChildConfig};
 use durability_support::cycle::{Collected, Running};
 use durability_support::ledger::Ledger;
 use durability_support::phase_proxy::{Op, PhaseProxy};
-use durability_support::{cycles, seed, Line, Rng, MARKS, NOTES, SEED_ENV, TODOS};
+use durability_support::{cycles, seed, Line, Rng, MARKS, NOTES, REGRESSIONS, SEED_ENV, TODOS};
 use mizu_sync::server::{Server, ServerHandle, ServerOptions};
 use mizu_sync::{Client, Options};
 use serde_json::{json, Value};
@@ -45,9 +46,20 @@ fn child_process_writes_until_killed() {
 
 #[test]
 fn acknowledged_writes_survive_sigkill_and_reach_the_server_exactly_once() {
+    survive_kills(seed(), cycles());
+}
+
+/// Kill schedules that once failed, each run as far as its failure showed.
+#[test]
+fn kill_schedules_that_once_failed_pass() {
+    for (seed, cycles) in REGRESSIONS {
+        survive_kills(seed, cycles);
+    }
+}
+
+/// Runs `cycles` kill cycles of the schedule `seed`, then the final run, and checks them.
+fn survive_kills(seed: u64, cycles: u64) {
     let started = Instant::now();
-    let seed = seed();
-    let cycles = cycles();
     eprintln!("durability: seed {seed} (replay with {SEED_ENV}={seed}), {cycles} kill cycles");
     let ledger = Arc::new(Ledger::default());
     let server = Server::start(ServerOptions {
