@@ -208,6 +208,54 @@ fn a_change_during_a_computed_run_is_seen_by_the_next_read() {
     );
 }
 
+/// A computed `source * 10` whose first run, having read `source`, lets another thread set
+/// it to 2 before returning: that write reaches the computed but nothing downstream yet, as
+/// nothing has read the computed so far.
+fn computed_raced_by_a_write_in_its_first_run(source: &Signal<i32>) -> Computed<i32> {
+    let s = source.clone();
+    let writer = source.clone();
+    let raced = AtomicBool::new(false);
+    Computed::new(move || {
+        let v = s.get();
+        if !raced.swap(true, Ordering::SeqCst) {
+            let w = writer.clone();
+            thread::spawn(move || w.set(2)).join().unwrap();
+        }
+        v * 10
+    })
+}
+
+#[test]
+fn an_effect_that_first_reads_a_computed_as_a_write_races_it_runs_again() {
+    let source = Signal::new(1);
+    let computed = computed_raced_by_a_write_in_its_first_run(&source);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (c, out) = (computed.clone(), seen.clone());
+    let _effect = Effect::new(move || out.lock().unwrap().push(c.get()));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [10, 20],
+        "its last run sees the write made while the computed ran"
+    );
+}
+
+#[test]
+fn a_computed_that_first_reads_a_computed_as_a_write_races_it_is_not_left_stale() {
+    let source = Signal::new(1);
+    let inner = computed_raced_by_a_write_in_its_first_run(&source);
+    let i = inner.clone();
+    let outer = Computed::new(move || i.get() + 1);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (o, out) = (outer.clone(), seen.clone());
+    let _effect = Effect::new(move || out.lock().unwrap().push(o.get()));
+    assert_eq!(outer.get(), 21, "the next read sees the write");
+    assert_eq!(
+        seen.lock().unwrap().last(),
+        Some(&21),
+        "and so does the effect"
+    );
+}
+
 #[test]
 fn nodes_made_on_one_thread_are_triggered_from_another() {
     let source = Signal::new(1);

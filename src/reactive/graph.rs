@@ -301,33 +301,62 @@ impl Graph {
         node.version += 1;
         let mut stack = std::mem::take(&mut self.stack);
         stack.push((node.subs_head, true));
+        self.mark_downstream(stack, queue);
+    }
+
+    /// `sub`, running, has just started reading a computed that a write marked during the
+    /// computed's own run, before `sub` was linked to it: that write's propagation did not reach
+    /// `sub`. Marks `sub` `Check` (and what is downstream of it) the way it would have, so the
+    /// change is not lost: an effect runs again, a computed is checked at its next read.
+    pub(crate) fn mark_raced(&mut self, sub: u32, queue: &mut impl FnMut(NodeId)) {
+        let mut stack = std::mem::take(&mut self.stack);
+        self.mark(sub, false, &mut stack, queue);
+        self.mark_downstream(stack, queue);
+    }
+
+    /// Marks the subscribers of the links on `stack`, and their subscribers in turn.
+    fn mark_downstream(&mut self, mut stack: Vec<(u32, bool)>, queue: &mut impl FnMut(NodeId)) {
         while let Some((link, direct)) = stack.pop() {
             if link == NIL {
                 continue;
             }
             let l = self.links[link as usize];
             stack.push((l.next_sub, direct));
-            let sub = &mut self.nodes[l.sub as usize];
-            sub.marks = sub.marks.wrapping_add(1);
-            let was_clean = sub.state == State::Clean;
-            if direct {
-                sub.state = State::Dirty;
-            } else if was_clean {
-                sub.state = State::Check;
-            }
-            if !was_clean {
-                continue;
-            }
-            match sub.kind {
-                Kind::Effect if !sub.stopped => queue(NodeId {
-                    index: l.sub,
-                    generation: sub.generation,
-                }),
-                Kind::Computed => stack.push((sub.subs_head, false)),
-                _ => {}
-            }
+            self.mark(l.sub, direct, &mut stack, queue);
         }
         self.stack = stack;
+    }
+
+    /// Marks one subscriber: `Dirty` when reached `direct`ly from the changed source, else
+    /// `Check`. A subscriber that was clean passes the mark on (a computed) or is queued (an
+    /// effect).
+    #[inline]
+    fn mark(
+        &mut self,
+        index: u32,
+        direct: bool,
+        stack: &mut Vec<(u32, bool)>,
+        queue: &mut impl FnMut(NodeId),
+    ) {
+        let sub = &mut self.nodes[index as usize];
+        sub.marks = sub.marks.wrapping_add(1);
+        let was_clean = sub.state == State::Clean;
+        if direct {
+            sub.state = State::Dirty;
+        } else if was_clean {
+            sub.state = State::Check;
+        }
+        if !was_clean {
+            return;
+        }
+        match sub.kind {
+            Kind::Effect if !sub.stopped => queue(NodeId {
+                index,
+                generation: sub.generation,
+            }),
+            Kind::Computed => stack.push((sub.subs_head, false)),
+            _ => {}
+        }
     }
 
     /// Whether waiting for the run of `node` would close a ring of threads each waiting for a

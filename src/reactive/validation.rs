@@ -223,6 +223,12 @@ pub(crate) fn read_computed(id: NodeId, observer: Option<NodeId>, keep: impl FnO
     }
     if let Some(observer) = observer {
         g.link(id.index, observer.index, || Some(keep()));
+        if g.get(id).is_some_and(|n| n.state != State::Clean) {
+            // A write marked the computed during the run just done here, before the observer
+            // was linked to it: pass that mark on, or the observer would keep a stale value.
+            g.mark_raced(observer.index, &mut batch::enqueue);
+            ran = true;
+        }
     }
     drop(g);
     if ran {
