@@ -32,10 +32,12 @@
 //!
 //! # Policies
 //!
-//! - The pull cursor only moves from pull and snapshot responses, never from push results. A push
-//!   that acknowledged anything is followed by a pull (to fetch the server's changes, ours too),
-//!   before further pushes: acknowledged mutations stay queued until a pull covers them, so this
-//!   keeps at most one batch of them unsettled (a restart would push those again).
+//! - The pull cursor only moves from pull and snapshot responses, never from push results.
+//!   Acknowledged mutations stay queued until a pull covers them (a restart pushes them again;
+//!   ids make that safe). A pull follows acknowledged pushes once the queue is drained, and
+//!   before any further push once [`MAX_UNPULLED_PUSHES`] pushes were acknowledged since the
+//!   last pull: that bounds the unsettled mutations to that many batches, and writers that keep
+//!   the queue busy cannot starve pulls, while a backlog still drains in back-to-back pushes.
 //! - `ok:false` results are rejections: the mutation leaves the queue with an event saying why,
 //!   and the rest of the batch goes on.
 //! - **A rejection is believed only when no earlier push of the mutation can still run.** The
@@ -106,6 +108,11 @@ use crate::protocol::wire::{PullRequest, SnapshotRequest};
 use backoff::Backoff;
 use timer::{Timer, Timers};
 
+/// How many acknowledged pushes may go out before the pull that settles them must: at most
+/// this many batches of acknowledged mutations wait unsettled (and would be pushed again after
+/// a restart).
+pub const MAX_UNPULLED_PUSHES: usize = 8;
+
 /// The sync engine's state and decisions, without I/O. See the [module docs](self).
 ///
 /// # Threading
@@ -127,8 +134,8 @@ pub struct SyncMachine {
     last_request: u64,
     /// A pull (or snapshot) must start; cleared when one is sent.
     want_pull: bool,
-    /// A push was acknowledged since the last completed pull round: that pull settles it.
-    acked_unpulled: bool,
+    /// Pushes acknowledged since the last completed pull round (which settles them).
+    unpulled_pushes: usize,
     /// Pushes wait for the next trigger after a refused push.
     push_held: bool,
     /// Batch size while bisecting a refused batch.
@@ -236,7 +243,7 @@ impl SyncMachine {
             in_flight: None,
             last_request: 0,
             want_pull: false,
-            acked_unpulled: false,
+            unpulled_pushes: 0,
             push_held: false,
             bisect_limit: None,
             in_doubt: HashMap::new(),
@@ -352,12 +359,12 @@ impl SyncMachine {
             || self.in_flight.is_some()
             || self.awaiting_auth.is_some()
             || self.timers.is_set(Timer::Retry);
-        // The pull that settles acknowledged mutations goes before further pushes: the queue
-        // then holds at most one batch of acknowledged-but-unpulled mutations (a restart pushes
-        // them again), and writers that keep the queue busy cannot starve pulls or a `sync()`
-        // caller whose pushes are done.
+        // The pull that settles acknowledged mutations goes before further pushes once enough
+        // of them piled up, and so does the pull a `sync()` caller whose pushes are done waits
+        // for: writers that keep the queue busy cannot starve either.
         let pull_first = self.want_pull
-            && (self.acked_unpulled || self.waiters.iter().any(|w| w.pulled_after.is_some()));
+            && (self.unpulled_pushes >= MAX_UNPULLED_PUSHES
+                || self.waiters.iter().any(|w| w.pulled_after.is_some()));
         // A rejection is not believed while an earlier push of the mutation may still run:
         // pushes wait for that window to close, pulls do not.
         let doubt_held = self.pending > 0 && self.timers.is_set(Timer::Doubt);
@@ -408,7 +415,7 @@ impl SyncMachine {
 
     /// A pull round that began with fetch `first` completed: callers waiting for it are done.
     fn round_completed(&mut self, first: u64) {
-        self.acked_unpulled = false;
+        self.unpulled_pushes = 0;
         let mut done = Vec::new();
         self.waiters.retain(|w| match w.pulled_after {
             Some(after) if first > after => {

@@ -22,35 +22,65 @@ fn quiet_synced(cursor: u64) -> Harness {
 }
 
 #[test]
-fn pushes_250_pending_in_batches_of_100_100_50_each_settled_by_a_pull() {
+fn pushes_250_pending_in_batches_of_100_100_50_back_to_back_then_pulls() {
     let mut h = Harness::synced(5);
-    let nothing_new = || Ok(page(&[], false, None));
     assert_eq!(h.write(250), ["push #2 limit=100"]);
     assert_eq!(
         h.pushed(Ok(())),
         [
             "apply-push acked=m0..m99 (100) rejected=",
-            "pull #3 scope=s cursor=5 limit=2"
+            "push #3 limit=100"
         ],
-        "the pull that settles a batch goes before the next push"
+        "a backlog drains in back-to-back pushes"
     );
-    assert_eq!(h.pulled(nothing_new()), ["synced 5", "push #4 limit=100"]);
     assert_eq!(
         h.pushed(Ok(())),
         [
             "apply-push acked=m100..m199 (100) rejected=",
-            "pull #5 scope=s cursor=5 limit=2"
+            "push #4 limit=50"
         ]
     );
-    assert_eq!(h.pulled(nothing_new()), ["synced 5", "push #6 limit=50"]);
     assert_eq!(
         h.pushed(Ok(())),
         [
             "apply-push acked=m200..m249 (50) rejected=",
-            "pull #7 scope=s cursor=5 limit=2"
-        ]
+            "pull #5 scope=s cursor=5 limit=2"
+        ],
+        "the drained queue is pulled back"
     );
     assert_eq!(h.machine.status().pending, 0);
+}
+
+#[test]
+fn pulls_before_pushing_on_once_enough_acknowledged_pushes_piled_up() {
+    let mut h = Harness::with(MachineOptions {
+        push_batch_size: 1,
+        ..options()
+    });
+    h.handle(Input::Start {
+        cursor: Some(5),
+        pending: 0,
+    });
+    h.pulled(Ok(page(&[], false, None)));
+    let pushes = MAX_UNPULLED_PUSHES;
+    assert_eq!(h.write(pushes + 2), ["push #2 limit=1"]);
+    for n in 1..pushes {
+        assert_eq!(h.pushed(Ok(()))[1], format!("push #{} limit=1", n + 2));
+    }
+    let last = 1 + pushes;
+    assert_eq!(
+        h.pushed(Ok(())),
+        [
+            format!("apply-push acked=m{} rejected=", pushes - 1),
+            format!("pull #{} scope=s cursor=5 limit=2", last + 1)
+        ],
+        "writers keeping the queue busy cannot starve pulls"
+    );
+    assert_eq!(
+        h.pulled(Ok(page(&[], false, None))),
+        ["synced 5".to_owned(), format!("push #{} limit=1", last + 2)],
+        "then the queue drains on"
+    );
 }
 
 #[test]
@@ -82,20 +112,13 @@ fn pushes_local_writes_at_once_and_again_after_the_push_in_flight() {
     );
     assert_eq!(
         h.pushed(Ok(())),
-        [
-            "apply-push acked=m0 rejected=",
-            "pull #3 scope=s cursor=5 limit=2"
-        ]
-    );
-    assert_eq!(
-        h.pulled(Ok(page(&[], false, None))),
-        ["synced 5", "push #4 limit=2"]
+        ["apply-push acked=m0 rejected=", "push #3 limit=2"]
     );
     assert_eq!(
         h.pushed(Ok(())),
         [
             "apply-push acked=m1,m2 rejected=",
-            "pull #5 scope=s cursor=5 limit=2"
+            "pull #4 scope=s cursor=5 limit=2"
         ]
     );
 }
@@ -124,41 +147,32 @@ fn a_rejected_mutation_leaves_the_queue_without_wedging_it() {
 fn bisects_a_batch_refused_with_400_down_to_the_bad_mutation() {
     let mut h = Harness::synced(5);
     let invalid = || Err(http(400, "invalid_mutation", "invalid request body"));
-    let nothing_new = || Ok(page(&[], false, None));
     assert_eq!(h.write(8), ["push #2 limit=8"]);
     assert_eq!(h.pushed(invalid()), ["push #3 limit=4"]);
     assert_eq!(
         h.pushed(Ok(())),
-        [
-            "apply-push acked=m0..m3 (4) rejected=",
-            "pull #4 scope=s cursor=5 limit=2"
-        ]
+        ["apply-push acked=m0..m3 (4) rejected=", "push #4 limit=4"]
     );
-    assert_eq!(h.pulled(nothing_new()), ["synced 5", "push #5 limit=4"]);
-    assert_eq!(h.pushed(invalid()), ["push #6 limit=2"]);
-    assert_eq!(h.pushed(invalid()), ["push #7 limit=1"]);
+    assert_eq!(h.pushed(invalid()), ["push #5 limit=2"]);
+    assert_eq!(h.pushed(invalid()), ["push #6 limit=1"]);
     assert_eq!(
         h.pushed(Ok(())),
-        [
-            "apply-push acked=m4 rejected=",
-            "pull #8 scope=s cursor=5 limit=2"
-        ]
+        ["apply-push acked=m4 rejected=", "push #7 limit=2"]
     );
-    assert_eq!(h.pulled(nothing_new()), ["synced 5", "push #9 limit=2"]);
-    assert_eq!(h.pushed(invalid()), ["push #10 limit=1"]);
+    assert_eq!(h.pushed(invalid()), ["push #8 limit=1"]);
     assert_eq!(
         h.pushed(invalid()),
         [
             "apply-push acked= rejected=m5",
             "rejected m5 todo.create: invalid request body",
-            "push #11 limit=2",
+            "push #9 limit=2",
         ]
     );
     assert_eq!(
         h.pushed(Ok(())),
         [
             "apply-push acked=m6,m7 rejected=",
-            "pull #12 scope=s cursor=5 limit=2"
+            "pull #10 scope=s cursor=5 limit=2"
         ]
     );
     assert!(h.queue.is_empty());
