@@ -35,9 +35,9 @@
 //! - The pull cursor only moves from pull and snapshot responses, never from push results.
 //!   Acknowledged mutations stay queued until a pull covers them (a restart pushes them again;
 //!   ids make that safe). A pull follows acknowledged pushes once the queue is drained, and
-//!   before any further push once [`MAX_UNPULLED_PUSHES`] pushes were acknowledged since the
-//!   last pull: that bounds the unsettled mutations to that many batches, and writers that keep
-//!   the queue busy cannot starve pulls, while a backlog still drains in back-to-back pushes.
+//!   goes before any further push once the oldest unpulled acknowledgement is
+//!   [`MAX_UNPULLED_AGE`] old: a backlog drains in back-to-back pushes, and writers that keep
+//!   the queue busy cannot hold pulls off for longer than that.
 //! - `ok:false` results are rejections: the mutation leaves the queue with an event saying why,
 //!   and the rest of the batch goes on.
 //! - **A rejection is believed only when no earlier push of the mutation can still run.** The
@@ -101,17 +101,16 @@ pub use status::Status;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::protocol::codec::Codec;
 use crate::protocol::wire::{PullRequest, SnapshotRequest};
 use backoff::Backoff;
 use timer::{Timer, Timers};
 
-/// How many acknowledged pushes may go out before the pull that settles them must: at most
-/// this many batches of acknowledged mutations wait unsettled (and would be pushed again after
-/// a restart).
-pub const MAX_UNPULLED_PUSHES: usize = 8;
+/// How long acknowledged mutations may wait for the pull that settles them while further
+/// pushes go first: the longest writers that keep the queue busy hold pulls off.
+pub const MAX_UNPULLED_AGE: Duration = Duration::from_millis(500);
 
 /// The sync engine's state and decisions, without I/O. See the [module docs](self).
 ///
@@ -134,8 +133,11 @@ pub struct SyncMachine {
     last_request: u64,
     /// A pull (or snapshot) must start; cleared when one is sent.
     want_pull: bool,
-    /// Pushes acknowledged since the last completed pull round (which settles them).
-    unpulled_pushes: usize,
+    /// When the oldest acknowledgement not yet followed by a completed pull round (which
+    /// settles it) came in.
+    unpulled_since: Option<Instant>,
+    /// The time of the input being handled.
+    now: Option<Instant>,
     /// Pushes wait for the next trigger after a refused push.
     push_held: bool,
     /// Batch size while bisecting a refused batch.
@@ -243,7 +245,8 @@ impl SyncMachine {
             in_flight: None,
             last_request: 0,
             want_pull: false,
-            unpulled_pushes: 0,
+            unpulled_since: None,
+            now: None,
             push_held: false,
             bisect_limit: None,
             in_doubt: HashMap::new(),
@@ -264,6 +267,7 @@ impl SyncMachine {
     /// Feeds one input at time `now`: expired timers fire first, then the input is applied, then
     /// the next request (if any is due) is queued. Never fails: bad answers become events.
     pub fn handle(&mut self, input: Input, now: Instant) {
+        self.now = Some(now);
         self.fire_timers(now);
         match input {
             Input::Start { cursor, pending } => self.start(cursor, pending, now),
@@ -363,7 +367,7 @@ impl SyncMachine {
         // of them piled up, and so does the pull a `sync()` caller whose pushes are done waits
         // for: writers that keep the queue busy cannot starve either.
         let pull_first = self.want_pull
-            && (self.unpulled_pushes >= MAX_UNPULLED_PUSHES
+            && (self.unpulled_for() >= MAX_UNPULLED_AGE
                 || self.waiters.iter().any(|w| w.pulled_after.is_some()));
         // A rejection is not believed while an earlier push of the mutation may still run:
         // pushes wait for that window to close, pulls do not.
@@ -392,6 +396,14 @@ impl SyncMachine {
         }
     }
 
+    /// How long the oldest unpulled acknowledgement has waited for its pull.
+    fn unpulled_for(&self) -> Duration {
+        match (self.unpulled_since, self.now) {
+            (Some(since), Some(now)) => now.saturating_duration_since(since),
+            _ => Duration::ZERO,
+        }
+    }
+
     /// The pull to make next: from the cursor, or a snapshot when there is none, it is stale,
     /// or it is 0 (see the module docs).
     fn fetch_step(&self) -> Step {
@@ -415,7 +427,7 @@ impl SyncMachine {
 
     /// A pull round that began with fetch `first` completed: callers waiting for it are done.
     fn round_completed(&mut self, first: u64) {
-        self.unpulled_pushes = 0;
+        self.unpulled_since = None;
         let mut done = Vec::new();
         self.waiters.retain(|w| match w.pulled_after {
             Some(after) if first > after => {

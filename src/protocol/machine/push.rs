@@ -147,7 +147,7 @@ impl SyncMachine {
         self.settled_total += (acked.len() + rejected.len()) as u64;
         if !acked.is_empty() {
             self.want_pull = true;
-            self.unpulled_pushes += 1;
+            self.unpulled_since.get_or_insert(now);
         }
         if let Some(cursor) = max_cursor {
             self.max_acked_cursor = self.max_acked_cursor.max(cursor);

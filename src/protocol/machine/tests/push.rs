@@ -52,33 +52,22 @@ fn pushes_250_pending_in_batches_of_100_100_50_back_to_back_then_pulls() {
 }
 
 #[test]
-fn pulls_before_pushing_on_once_enough_acknowledged_pushes_piled_up() {
-    let mut h = Harness::with(MachineOptions {
-        push_batch_size: 1,
-        ..options()
-    });
-    h.handle(Input::Start {
-        cursor: Some(5),
-        pending: 0,
-    });
-    h.pulled(Ok(page(&[], false, None)));
-    let pushes = MAX_UNPULLED_PUSHES;
-    assert_eq!(h.write(pushes + 2), ["push #2 limit=1"]);
-    for n in 1..pushes {
-        assert_eq!(h.pushed(Ok(()))[1], format!("push #{} limit=1", n + 2));
-    }
-    let last = 1 + pushes;
+fn pulls_before_pushing_on_once_acknowledgements_waited_long_enough() {
+    let mut h = Harness::synced(5);
+    assert_eq!(h.write(300), ["push #2 limit=100"]);
+    assert_eq!(h.pushed(Ok(()))[1], "push #3 limit=100");
+    h.now += MAX_UNPULLED_AGE;
     assert_eq!(
         h.pushed(Ok(())),
         [
-            format!("apply-push acked=m{} rejected=", pushes - 1),
-            format!("pull #{} scope=s cursor=5 limit=2", last + 1)
+            "apply-push acked=m100..m199 (100) rejected=",
+            "pull #4 scope=s cursor=5 limit=2"
         ],
-        "writers keeping the queue busy cannot starve pulls"
+        "writers keeping the queue busy cannot hold pulls off for long"
     );
     assert_eq!(
         h.pulled(Ok(page(&[], false, None))),
-        ["synced 5".to_owned(), format!("push #{} limit=1", last + 2)],
+        ["synced 5", "push #5 limit=100"],
         "then the queue drains on"
     );
 }
