@@ -244,11 +244,13 @@ fn truncated(text: &str) -> String {
 fn network_failure(e: ureq::Error) -> TransportFailure {
     use ureq::Timeout as Phase;
     match e {
+        // (TLS errors are not among them: ureq does not say whether one struck the handshake
+        // or a later record.)
         ureq::Error::HostNotFound
         | ureq::Error::ConnectionFailed
-        | ureq::Error::Timeout(Phase::Resolve | Phase::Connect)
-        | ureq::Error::Tls(_)
-        | ureq::Error::Rustls(_) => TransportFailure::Unreachable(e.to_string()),
+        | ureq::Error::Timeout(Phase::Resolve | Phase::Connect) => {
+            TransportFailure::Unreachable(e.to_string())
+        }
         ureq::Error::Io(io)
             if matches!(
                 io.kind(),

@@ -393,6 +393,8 @@ impl Shared {
         cfg.subscribe_message = o.subscribe_message.clone();
         cfg.backoff_min = o.backoff_min;
         cfg.backoff_max = o.backoff_max.max(o.backoff_min);
+        // Opening the live connection is bounded like any request.
+        cfg.connect_timeout = o.request_timeout;
         Some(cfg)
     }
 }

@@ -363,9 +363,9 @@ impl SyncMachine {
             || self.in_flight.is_some()
             || self.awaiting_auth.is_some()
             || self.timers.is_set(Timer::Retry);
-        // The pull that settles acknowledged mutations goes before further pushes once enough
-        // of them piled up, and so does the pull a `sync()` caller whose pushes are done waits
-        // for: writers that keep the queue busy cannot starve either.
+        // The pull that settles acknowledged mutations goes before further pushes once the
+        // oldest has waited `MAX_UNPULLED_AGE`, and so does the pull a `sync()` caller whose
+        // pushes are done waits for: writers that keep the queue busy cannot starve either.
         let pull_first = self.want_pull
             && (self.unpulled_for() >= MAX_UNPULLED_AGE
                 || self.waiters.iter().any(|w| w.pulled_after.is_some()));
