@@ -1,6 +1,10 @@
 //! Fine-grained reactive triggers for the store: one version signal per entity read, plus two
 //! per collection (its membership, for `count` / `has`-style reads, and its contents, for
 //! `all` / `find`). The store reports which keys changed; only their readers wake.
+//!
+//! Entity triggers nobody subscribes to any more are dropped as the registry grows (a key read
+//! outside any effect, or by an effect since stopped), so reading many entities over a
+//! client's life does not grow it without bound.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,11 +16,37 @@ use crate::store::Changed;
 /// A version counter a reader subscribes to by reading it.
 type Trigger = Signal<u64>;
 
-#[derive(Default)]
+/// Entity triggers kept before the first sweep of unused ones.
+const FIRST_SWEEP_AT: usize = 1024;
+
 struct Maps {
     keys: HashMap<EntityKey, Trigger>,
     members: HashMap<String, Trigger>,
     contents: HashMap<String, Trigger>,
+    /// The entity-trigger count at which the next sweep runs: twice what the last one kept,
+    /// so sweeping costs O(1) per trigger made.
+    sweep_at: usize,
+}
+
+impl Default for Maps {
+    fn default() -> Self {
+        Maps {
+            keys: HashMap::new(),
+            members: HashMap::new(),
+            contents: HashMap::new(),
+            sweep_at: FIRST_SWEEP_AT,
+        }
+    }
+}
+
+impl Maps {
+    /// Drops the entity triggers that only this map holds and nobody subscribes to. A reader
+    /// that took one from the map holds a handle of its own until it has subscribed, so none
+    /// is dropped under a reader's feet.
+    fn sweep_keys(&mut self) {
+        self.keys.retain(|_, t| !t.is_unshared_and_unobserved());
+        self.sweep_at = (self.keys.len() * 2).max(FIRST_SWEEP_AT);
+    }
 }
 
 /// The registry of triggers of one client.
@@ -37,6 +67,9 @@ impl Triggers {
             match maps.keys.get(key) {
                 Some(t) => t.clone(),
                 None => {
+                    if maps.keys.len() >= maps.sweep_at {
+                        maps.sweep_keys();
+                    }
                     let t = Signal::new(0);
                     maps.keys.insert(key.clone(), t.clone());
                     t
@@ -101,5 +134,59 @@ impl Triggers {
     fn lock(&self) -> std::sync::MutexGuard<'_, Maps> {
         // The maps stay consistent even if a thread panicked while holding the lock.
         self.maps.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::reactive::Effect;
+
+    fn key(id: usize) -> EntityKey {
+        EntityKey::new("todo", format!("t{id}"))
+    }
+
+    fn changed(key: EntityKey) -> Changed {
+        Changed {
+            keys: vec![key],
+            ..Changed::default()
+        }
+    }
+
+    #[test]
+    fn reading_many_entities_keeps_the_registry_bounded_and_subscribers_woken() {
+        let triggers = Arc::new(Triggers::default());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (t, r) = (triggers.clone(), runs.clone());
+        let effect = Effect::new(move || {
+            t.track_key(&key(0));
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        for id in 1..50_000 {
+            triggers.track_key(&key(id)); // read outside any effect
+        }
+        let kept = triggers.lock().keys.len();
+        assert!(kept <= 2 * FIRST_SWEEP_AT, "{kept} entity triggers kept");
+        assert!(
+            triggers.lock().keys.contains_key(&key(0)),
+            "the subscribed one stays"
+        );
+
+        triggers.notify(&changed(key(0)));
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "its subscriber still wakes");
+
+        effect.stop();
+        for id in 50_000..60_000 {
+            triggers.track_key(&key(id));
+        }
+        assert!(
+            !triggers.lock().keys.contains_key(&key(0)),
+            "once unsubscribed it goes too"
+        );
+        triggers.notify(&changed(key(0)));
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 }

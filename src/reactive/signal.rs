@@ -40,6 +40,18 @@ impl<T> Drop for SignalInner<T> {
     }
 }
 
+impl<T> Signal<T> {
+    /// Whether this handle is the only one and nothing depends on the signal: dropping it then
+    /// frees a value nobody can read or be woken by. (No other handle exists, so none can be
+    /// made meanwhile except from this one.)
+    pub(crate) fn is_unshared_and_unobserved(&self) -> bool {
+        Arc::strong_count(&self.inner) == 1
+            && graph::lock()
+                .get(self.inner.id)
+                .is_none_or(|node| node.subs_head == graph::NIL)
+    }
+}
+
 impl<T> Clone for Signal<T> {
     fn clone(&self) -> Self {
         Signal {
