@@ -91,13 +91,15 @@ impl EngineHandle {
                 Some(conn)
             }
         };
+        // Acknowledged before the last stop (or a restart): they only wait for their pull.
+        let awaiting = shared.store.acked().into_iter().collect();
         let mut engine = Engine {
             shared,
             machine,
             io,
             inbox,
             result_cursors: HashMap::new(),
-            awaiting: HashMap::new(),
+            awaiting,
             scan_from: 0,
             syncs: HashMap::new(),
             next_sync: 0,
@@ -187,7 +189,8 @@ struct Engine {
     result_cursors: HashMap<String, u64>,
     /// Acknowledged mutations kept visible until a pull reaches their result cursor, so the
     /// optimistic value does not flicker back to the old server value in between.
-    /// By mutation id, the result cursor a pull must reach.
+    /// By mutation id, the result cursor a pull must reach. Also in the store
+    /// ([`Store::acked`](crate::store::Store::acked)), so they survive a restart.
     awaiting: HashMap<String, u64>,
     /// Where the next push starts reading the queue: every pending mutation below this seq is
     /// in `awaiting` (acknowledged mutations leave `awaiting` only by being settled, or it is
@@ -283,15 +286,21 @@ impl Engine {
                 let rejected: Vec<String> = rejected.into_iter().map(|r| r.mutation_id).collect();
                 let cursor = self.shared.store.cursor().unwrap_or(0);
                 let mut settle_now = Vec::new();
+                let mut awaiting = Vec::new();
                 for id in acked {
                     match self.result_cursors.remove(&id) {
                         Some(c) if c > cursor => {
-                            self.awaiting.insert(id, c);
+                            self.awaiting.insert(id.clone(), c);
+                            awaiting.push((id, c));
                         }
                         _ => settle_now.push(id),
                     }
                 }
-                let result = self.shared.store.settle(&settle_now, &rejected);
+                // The acknowledgements are stored too, so a restart does not push them again.
+                let result = self
+                    .shared
+                    .store
+                    .acknowledge(&settle_now, &rejected, &awaiting);
                 if result.is_err() {
                     self.scan_from = 0;
                 }

@@ -14,6 +14,8 @@ mod status;
 mod test_http_server;
 #[cfg(test)]
 mod test_ws_server;
+#[cfg(test)]
+mod tests;
 pub(crate) mod transport_failure;
 mod triggers;
 

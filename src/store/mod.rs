@@ -28,7 +28,7 @@ mod memory;
 mod schema;
 mod sqlite;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
@@ -96,6 +96,8 @@ struct State {
     memory: Memory,
     cursor: Option<u64>,
     meta: BTreeMap<String, String>,
+    /// Queued mutations the server acknowledged, with their result cursors.
+    acked: BTreeMap<String, u64>,
 }
 
 impl Store {
@@ -106,6 +108,7 @@ impl Store {
             None,
             None,
             Memory::default(),
+            BTreeMap::new(),
             BTreeMap::new(),
         )
     }
@@ -127,6 +130,7 @@ impl Store {
             Some(db),
             memory,
             loaded.meta,
+            loaded.acked,
         ))
     }
 
@@ -136,6 +140,7 @@ impl Store {
         db: Option<Db>,
         memory: Memory,
         meta: BTreeMap<String, String>,
+        acked: BTreeMap<String, u64>,
     ) -> Store {
         let last_seq = memory.pending().last().map_or(0, |p| p.seq);
         Store {
@@ -149,6 +154,7 @@ impl Store {
                 memory,
                 cursor,
                 meta,
+                acked,
             }),
         }
     }
@@ -261,24 +267,57 @@ impl Store {
     /// # Errors
     /// Storage errors; then nothing is removed.
     pub fn settle(&self, acked: &[String], rejected: &[String]) -> Result<Changed> {
+        self.acknowledge(acked, rejected, &[])
+    }
+
+    /// [`settle`](Self::settle)s `settled` and `rejected`, and records that the server
+    /// acknowledged the `awaiting` mutations (with their result cursors), which stay queued until
+    /// the pull that carries their change: after a restart, [`acked`](Self::acked) names them,
+    /// so they are not pushed again. One transaction.
+    ///
+    /// # Errors
+    /// Storage errors; then nothing changes.
+    pub fn acknowledge(
+        &self,
+        settled: &[String],
+        rejected: &[String],
+        awaiting: &[(String, u64)],
+    ) -> Result<Changed> {
         let mut writer = self.open_writer()?;
-        let mut seqs: Vec<u64> = {
+        let (mut seqs, awaiting): (Vec<u64>, Vec<(String, u64)>) = {
             let state = self.read();
-            acked
+            let seqs = settled
                 .iter()
                 .chain(rejected)
                 .filter_map(|id| state.memory.seq_of(id))
-                .collect()
+                .collect();
+            let queued = awaiting
+                .iter()
+                .filter(|(id, _)| state.memory.seq_of(id).is_some())
+                .cloned()
+                .collect();
+            (seqs, queued)
         };
         seqs.sort_unstable();
         seqs.dedup();
-        if seqs.is_empty() {
+        if seqs.is_empty() && awaiting.is_empty() {
             return Ok(Changed::default());
         }
         if let Some(db) = &mut writer.db {
-            db.remove_pending(&seqs)?;
+            db.settle(&seqs, &awaiting)?;
         }
-        Ok(self.write().memory.remove_pending(&seqs))
+        let mut state = self.write();
+        for id in settled.iter().chain(rejected) {
+            state.acked.remove(id);
+        }
+        state.acked.extend(awaiting);
+        Ok(state.memory.remove_pending(&seqs))
+    }
+
+    /// The queued mutations the server acknowledged (see [`acknowledge`](Self::acknowledge)),
+    /// with their result cursors.
+    pub fn acked(&self) -> BTreeMap<String, u64> {
+        self.read().acked.clone()
     }
 
     /// Applies the server's `changes` (in order) to the base and sets the cursor to

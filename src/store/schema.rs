@@ -37,6 +37,14 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 ";
 
+/// Version 2: acknowledgements the server gave, kept until the pull that settles them.
+const V2: &str = "
+CREATE TABLE acked (
+    mutation_id TEXT PRIMARY KEY,
+    cursor      INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
 /// Every migration, oldest first: entry `n` upgrades version `n` to `n + 1`.
 ///
 /// Columns, v1:
@@ -47,7 +55,12 @@ CREATE TABLE meta (
 ///   `entity_id`, `op`, `value` are its optimistic effect (all `NULL` for app-defined mutations,
 ///   `value` `NULL` for a delete).
 /// - `meta`: small key/value metadata for the client layer.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+///
+/// Added in v2:
+/// - `acked`: pending mutations the server acknowledged, with the cursor of their result (as in
+///   `sync_state.cursor`), so a restart does not push them again; a row leaves with its
+///   mutation's `pending` row.
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this library writes.
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -36,6 +36,8 @@ pub(crate) struct Loaded {
     pub(crate) base: SnapshotData,
     /// The queue, oldest first.
     pub(crate) pending: Vec<PendingMutation>,
+    /// Acknowledged mutations of the queue, with their result cursors.
+    pub(crate) acked: BTreeMap<String, u64>,
     /// The client layer's metadata.
     pub(crate) meta: BTreeMap<String, String>,
 }
@@ -92,6 +94,7 @@ impl Db {
 
         let base = load_base(&tx)?;
         let pending = load_pending(&tx)?;
+        let acked = load_acked(&tx)?;
         let meta = load_meta(&tx)?;
         tx.commit()?;
         Ok(Loaded {
@@ -99,6 +102,7 @@ impl Db {
             cursor,
             base,
             pending,
+            acked,
             meta,
         })
     }
@@ -133,15 +137,26 @@ impl Db {
         Ok(seq as u64)
     }
 
-    /// Removes these seqs from the queue.
-    pub(crate) fn remove_pending(&mut self, seqs: &[u64]) -> Result<()> {
+    /// Removes these seqs from the queue (with their acknowledgements) and records the
+    /// acknowledgements of `acked` mutations that stay queued, in one transaction.
+    pub(crate) fn settle(&mut self, seqs: &[u64], acked: &[(String, u64)]) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
+            let mut forget = tx.prepare_cached(
+                "DELETE FROM acked WHERE mutation_id = (SELECT mutation_id FROM pending WHERE seq = ?1)",
+            )?;
             let mut delete = tx.prepare_cached("DELETE FROM pending WHERE seq = ?1")?;
             for seq in seqs {
+                forget.execute([*seq as i64])?;
                 delete.execute([*seq as i64])?;
+            }
+            let mut remember = tx.prepare_cached(
+                "INSERT OR REPLACE INTO acked (mutation_id, cursor) VALUES (?1, ?2)",
+            )?;
+            for (id, cursor) in acked {
+                remember.execute(params![id, *cursor as i64])?;
             }
         }
         tx.commit()?;
@@ -229,6 +244,23 @@ fn load_base(tx: &Transaction<'_>) -> Result<SnapshotData> {
         };
     }
     Ok(base)
+}
+
+/// The acknowledgements of mutations still queued (a row whose mutation left is ignored).
+fn load_acked(tx: &Transaction<'_>) -> Result<BTreeMap<String, u64>> {
+    let mut stmt = tx.prepare(
+        "SELECT a.mutation_id, a.cursor FROM acked a JOIN pending p ON p.mutation_id = a.mutation_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut acked = BTreeMap::new();
+    while let Some(row) = rows.next()? {
+        let id = text(row, 0, "acked.mutation_id")?.to_owned();
+        let cursor: i64 = row
+            .get(1)
+            .map_err(|_| Error::Corrupt(format!("acked {id:?}: cursor is not an integer")))?;
+        acked.insert(id, cursor as u64);
+    }
+    Ok(acked)
 }
 
 fn load_pending(tx: &Transaction<'_>) -> Result<Vec<PendingMutation>> {

@@ -191,3 +191,49 @@ fn each_in_memory_store_has_its_own_client_id() {
     assert_ne!(a.client_id(), b.client_id());
     assert_eq!(a.client_id(), a.client_id());
 }
+
+#[test]
+fn keeps_acknowledgements_awaiting_their_pull_across_reopen_until_settled() {
+    on_both_backends("acked", |store| {
+        write(store, "m1", upsert("todo", "a", json!(1)));
+        write(store, "m2", upsert("todo", "b", json!(2)));
+        write(store, "m3", upsert("todo", "c", json!(3)));
+        store
+            .acknowledge(
+                &["m1".into()],
+                &[],
+                &[("m2".into(), 40), ("gone".into(), 41)],
+            )
+            .unwrap();
+        assert_eq!(store.pending_ids(), ["m2", "m3"], "m1 settled at once");
+        assert_eq!(
+            store.acked().into_iter().collect::<Vec<_>>(),
+            [("m2".to_owned(), 40)],
+            "a mutation no longer queued is not recorded"
+        );
+        assert_eq!(value(store, "todo", "b"), Some(json!(2)), "still shown");
+    });
+
+    let dir = TempDir::new("acked-reopen");
+    let (path, store) = file_of(&dir);
+    write(&store, "m1", upsert("todo", "a", json!(1)));
+    write(&store, "m2", upsert("todo", "b", json!(2)));
+    store
+        .acknowledge(&[], &[], &[("m1".into(), 40), ("m2".into(), 41)])
+        .unwrap();
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store.acked().into_iter().collect::<Vec<_>>(),
+        [("m1".to_owned(), 40), ("m2".to_owned(), 41)]
+    );
+    store.settle(&["m1".into()], &[]).unwrap();
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store.acked().into_iter().collect::<Vec<_>>(),
+        [("m2".to_owned(), 41)],
+        "settling forgets the acknowledgement with the mutation"
+    );
+    assert_eq!(store.pending_ids(), ["m2"]);
+}
