@@ -33,8 +33,8 @@
 //! # Policies
 //!
 //! - The pull cursor only moves from pull and snapshot responses, never from push results.
-//!   Acknowledged mutations stay queued until a pull covers them (a restart pushes them again;
-//!   ids make that safe). A pull follows acknowledged pushes once the queue is drained, and
+//!   Acknowledged mutations stay queued until a pull covers them (the client's engine stores
+//!   their acknowledgements, so a restart does not push them again). A pull follows acknowledged pushes once the queue is drained, and
 //!   goes before any further push once the oldest unpulled acknowledgement is
 //!   [`MAX_UNPULLED_AGE`] old: a backlog drains in back-to-back pushes, and writers that keep
 //!   the queue busy cannot hold pulls off for longer than that.
