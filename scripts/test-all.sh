@@ -31,7 +31,8 @@ run_suite() {
 
 rust_lint() {
     cargo fmt --all --check &&
-        cargo clippy --workspace --all-targets --all-features -- -D warnings
+        cargo clippy --workspace --all-targets --all-features -- -D warnings &&
+        RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features -p mizu-sync
 }
 
 rust_tests() {

@@ -31,6 +31,27 @@
 //! to the client's error listeners ([`Client::on_error`]) or, for signals, computeds, effects
 //! and clients without error listeners, to [`on_unhandled_error`] (printed to standard error
 //! when nobody listens). It never stops the engine thread.
+//!
+//! <!-- The outer `cbindgen:ignore` doc of this module makes rustdoc resolve these from the
+//! crate root, hence full paths. -->
+//! [`Client`]: crate::ffi::Client
+//! [`Collection`]: crate::ffi::Collection
+//! [`Entity`]: crate::ffi::Entity
+//! [`Signal`]: crate::ffi::Signal
+//! [`Computed`]: crate::ffi::Computed
+//! [`Effect`]: crate::ffi::Effect
+//! [`Subscription`]: crate::ffi::Subscription
+//! [`ClientOptions`]: crate::ffi::ClientOptions
+//! [`SyncStatus`]: crate::ffi::SyncStatus
+//! [`EntityRecord`]: crate::ffi::EntityRecord
+//! [`CollectionChange`]: crate::ffi::CollectionChange
+//! [`RejectedMutation`]: crate::ffi::RejectedMutation
+//! [`MizuError`]: crate::ffi::MizuError
+//! [`listener`]: crate::ffi::listener
+//! [`batch`]: crate::ffi::batch
+//! [`untracked`]: crate::ffi::untracked
+//! [`Client::on_error`]: crate::ffi::Client::on_error
+//! [`on_unhandled_error`]: crate::ffi::on_unhandled_error
 
 mod batch_scope;
 mod client;
