@@ -30,17 +30,15 @@ pub(crate) enum Disposition {
     Refused(SyncError),
 }
 
-/// Whether the request that failed so may still reach the server and run there: everything but
-/// a request that was never sent, and a refusal the server itself answered (4xx other than
-/// 408 / 429).
+/// Whether the request that failed so may still reach the server and run there: the failures
+/// retried as offline (network, timeout, undecodable answer, 5xx, 408, 429), less a request
+/// that was never sent. A refusal the server itself answered ran nothing.
 pub(crate) fn may_still_run(failure: &TransportFailure) -> bool {
-    match failure {
-        TransportFailure::Unreachable(_) => false,
-        TransportFailure::Network(_) | TransportFailure::Timeout | TransportFailure::Decode(_) => {
-            true
-        }
-        TransportFailure::Http { status, .. } => matches!(status, 500..=599 | 408 | 429),
-    }
+    !matches!(failure, TransportFailure::Unreachable(_))
+        && matches!(
+            classify(Operation::Push, failure.clone()),
+            Disposition::Offline(_)
+        )
 }
 
 /// What to do about `failure` of `operation`.

@@ -136,8 +136,6 @@ pub struct SyncMachine {
     /// When the oldest acknowledgement not yet followed by a completed pull round (which
     /// settles it) came in.
     unpulled_since: Option<Instant>,
-    /// The time of the input being handled.
-    now: Option<Instant>,
     /// Pushes wait for the next trigger after a refused push.
     push_held: bool,
     /// Batch size while bisecting a refused batch.
@@ -246,7 +244,6 @@ impl SyncMachine {
             last_request: 0,
             want_pull: false,
             unpulled_since: None,
-            now: None,
             push_held: false,
             bisect_limit: None,
             in_doubt: HashMap::new(),
@@ -267,7 +264,6 @@ impl SyncMachine {
     /// Feeds one input at time `now`: expired timers fire first, then the input is applied, then
     /// the next request (if any is due) is queued. Never fails: bad answers become events.
     pub fn handle(&mut self, input: Input, now: Instant) {
-        self.now = Some(now);
         self.fire_timers(now);
         match input {
             Input::Start { cursor, pending } => self.start(cursor, pending, now),
@@ -306,7 +302,7 @@ impl SyncMachine {
             Input::AuthRefreshed { ok } => self.on_auth_refreshed(ok, now),
             Input::Tick => {}
         }
-        self.drive();
+        self.drive(now);
     }
 
     /// The next action for the driver, oldest first; `None` when there is nothing to do.
@@ -358,7 +354,7 @@ impl SyncMachine {
     }
 
     /// What to do next, from the state alone.
-    fn next_step(&self) -> Step {
+    fn next_step(&self, now: Instant) -> Step {
         let blocked = self.lifecycle != Lifecycle::Running
             || self.in_flight.is_some()
             || self.awaiting_auth.is_some()
@@ -367,7 +363,7 @@ impl SyncMachine {
         // oldest has waited `MAX_UNPULLED_AGE`, and so does the pull a `sync()` caller whose
         // pushes are done waits for: writers that keep the queue busy cannot starve either.
         let pull_first = self.want_pull
-            && (self.unpulled_for() >= MAX_UNPULLED_AGE
+            && (self.unpulled_for(now) >= MAX_UNPULLED_AGE
                 || self.waiters.iter().any(|w| w.pulled_after.is_some()));
         // A rejection is not believed while an earlier push of the mutation may still run:
         // pushes wait for that window to close, pulls do not.
@@ -397,11 +393,9 @@ impl SyncMachine {
     }
 
     /// How long the oldest unpulled acknowledgement has waited for its pull.
-    fn unpulled_for(&self) -> Duration {
-        match (self.unpulled_since, self.now) {
-            (Some(since), Some(now)) => now.saturating_duration_since(since),
-            _ => Duration::ZERO,
-        }
+    fn unpulled_for(&self, now: Instant) -> Duration {
+        self.unpulled_since
+            .map_or(Duration::ZERO, |since| now.saturating_duration_since(since))
     }
 
     /// The pull to make next: from the cursor, or a snapshot when there is none, it is stale,
@@ -442,9 +436,9 @@ impl SyncMachine {
     }
 
     /// Queues the next request when one is due, or completes `sync()` calls when all is done.
-    fn drive(&mut self) {
+    fn drive(&mut self, now: Instant) {
         self.advance_waiters();
-        let action = match self.next_step() {
+        let action = match self.next_step(now) {
             Step::Wait => return,
             Step::Settle => {
                 for waiter in std::mem::take(&mut self.waiters) {
