@@ -64,6 +64,7 @@ mod collection;
 /// cbindgen:ignore
 pub mod ffi;
 pub mod protocol;
+pub mod query;
 pub mod reactive;
 #[cfg(feature = "server")]
 pub mod server;
@@ -73,6 +74,6 @@ pub use client::auth::{AuthProvider, AUTH_PROVIDER_FAILED};
 pub use client::{
     Client, ConnectivityCallback, Error, ErrorCallback, Options, SyncCallback, SyncStatus,
 };
-pub use collection::{Collection, Entity};
+pub use collection::{Collection, CollectionChanges, Entity, Query, Subscription};
 
 uniffi::setup_scaffolding!();

@@ -47,6 +47,9 @@ pub enum MizuStatus {
     MizuErrUnauthorized = 13,
     /// Syncing is paused (`mizu_client_pause`).
     MizuErrPaused = 14,
+    /// A query is malformed: an empty or malformed field path, an unknown operator or key, an
+    /// operand of the wrong kind, a negative limit.
+    MizuErrInvalidQuery = 15,
 }
 
 /// An error on its way out of the C API: a status and its message.
@@ -89,6 +92,7 @@ impl From<Error> for CError {
 pub(crate) fn status_of(e: &Error) -> MizuStatus {
     match e {
         Error::InvalidArgument(_) => MizuStatus::MizuErrInvalidArgument,
+        Error::InvalidQuery(_) => MizuStatus::MizuErrInvalidQuery,
         Error::Serialization(_) => MizuStatus::MizuErrInvalidJson,
         Error::Storage(_) => MizuStatus::MizuErrStorage,
         Error::Network(_) => MizuStatus::MizuErrNetwork,
@@ -135,7 +139,7 @@ pub extern "C" fn mizu_last_error_message() -> *const c_char {
 }
 
 /// Every status with its name, in code order.
-const NAMES: [(MizuStatus, &CStr); 15] = [
+const NAMES: [(MizuStatus, &CStr); 16] = [
     (MizuStatus::MizuOk, c"MIZU_OK"),
     (
         MizuStatus::MizuErrInvalidArgument,
@@ -154,6 +158,7 @@ const NAMES: [(MizuStatus, &CStr); 15] = [
     (MizuStatus::MizuErrPanic, c"MIZU_ERR_PANIC"),
     (MizuStatus::MizuErrUnauthorized, c"MIZU_ERR_UNAUTHORIZED"),
     (MizuStatus::MizuErrPaused, c"MIZU_ERR_PAUSED"),
+    (MizuStatus::MizuErrInvalidQuery, c"MIZU_ERR_INVALID_QUERY"),
 ];
 
 /// A static name for the status code `status`, such as `"MIZU_ERR_NOT_FOUND"`, or

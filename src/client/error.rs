@@ -10,6 +10,10 @@ pub enum Error {
     /// The caller passed something unusable (an empty id, a malformed URL, bad options).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A query is malformed: an empty or malformed field path, an unknown operator or key in a
+    /// JSON spec, an operand of the wrong kind, a negative limit.
+    #[error("invalid query: {0}")]
+    InvalidQuery(#[from] crate::query::QueryError),
     /// A value did not serialize to JSON, or a stored value did not decode as the expected type.
     #[error("serialization: {0}")]
     Serialization(String),

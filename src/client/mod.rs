@@ -8,6 +8,7 @@ pub(crate) mod http;
 mod ids;
 pub(crate) mod live;
 mod options;
+pub(crate) mod query_signals;
 mod shared;
 mod status;
 #[cfg(test)]

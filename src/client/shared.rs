@@ -15,18 +15,22 @@ use crate::client::engine::{Command, EngineHandle};
 use crate::client::http::{HttpConfig, HttpTransport};
 use crate::client::ids::IdGenerator;
 use crate::client::live::LiveConfig;
+use crate::client::query_signals::{self, QuerySignals};
 use crate::client::triggers::Triggers;
+use crate::query::Registry;
 use crate::client::{Error, Options, SyncStatus};
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText};
 use crate::protocol::machine::{MachineOptions, Status};
 use crate::protocol::wire::Mutation;
-use crate::reactive::{batch, Signal};
+use crate::reactive::Signal;
 use crate::store::{Changed, Store};
 
 /// The state shared by a client and its collections and entities.
 pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) triggers: Triggers,
+    /// Indexes, live queries and collection feeds, kept up to date as the store's observer.
+    pub(crate) queries: Arc<Registry<QuerySignals>>,
     pub(crate) options: Options,
     http: Arc<HttpTransport>,
     ids: IdGenerator,
@@ -71,10 +75,13 @@ impl Shared {
             cursor: store.cursor(),
             ..SyncStatus::default()
         };
+        let queries = Arc::new(Registry::default());
+        store.set_observer(queries.clone());
         Ok(Arc::new(Shared {
             ids: IdGenerator::new(store.client_id()),
             store,
             triggers: Triggers::default(),
+            queries,
             options,
             http: Arc::new(http),
             status: Signal::new(status),
@@ -309,24 +316,30 @@ impl Shared {
         Ok((id, changed))
     }
 
-    /// After a write was queued: wakes its readers (no lock held), publishes the pending count
-    /// and nudges the engine.
+    /// After a write was queued: wakes its readers and the live queries it changed (no lock
+    /// held), publishes the pending count and nudges the engine.
     fn announce(&self, changed: &Changed) {
         let pending = self.store.pending_count();
-        batch(|| {
-            self.triggers.notify(changed);
+        self.wake(changed, || {
             self.status.update(|s| SyncStatus {
                 pending,
                 ..s.clone()
-            });
+            })
         });
         let _ = self.command(Command::PendingChanged);
     }
 
-    /// Wakes the readers of what changed (effects run on this thread, no lock held).
+    /// Wakes the readers of what changed and of the live queries it changed, then delivers
+    /// query diffs and collection feeds (effects and listeners run on this thread, no lock
+    /// held; a panic among them is caught and reported).
     pub(crate) fn notify(&self, changed: &Changed) {
-        if catch_unwind(AssertUnwindSafe(|| self.triggers.notify(changed))).is_err() {
-            self.report_callback_panic("an effect");
+        self.wake(changed, || {});
+    }
+
+    fn wake(&self, changed: &Changed, also: impl FnOnce()) {
+        let panics = query_signals::wake(&self.triggers, &self.queries, changed, also);
+        if panics > 0 {
+            self.report_callback_panic("an effect or listener");
         }
     }
 

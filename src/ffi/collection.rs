@@ -1,6 +1,5 @@
 //! [`Collection`] and [`Entity`]: synchronized data with values as JSON text.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -10,7 +9,9 @@ use crate::ffi::events::Events;
 use crate::ffi::handle::Handle;
 use crate::ffi::listener::{CollectionListener, EntityListener};
 use crate::ffi::record::{CollectionChange, EntityRecord};
+use crate::ffi::query::{self, Query};
 use crate::ffi::subscription::{watch, Subscription};
+use crate::query::QuerySpec;
 
 type CoreCollection = crate::Collection<Value>;
 type CoreEntity = crate::Entity<Value>;
@@ -65,29 +66,6 @@ fn records(entries: Vec<(String, Value)>) -> Vec<EntityRecord> {
             value_json: value.to_string(),
         })
         .collect()
-}
-
-/// The difference between the previous contents and `entries`, which become the previous.
-fn diff(previous: &mut BTreeMap<String, String>, entries: Vec<EntityRecord>) -> CollectionChange {
-    let mut next = BTreeMap::new();
-    let mut changed = Vec::new();
-    for record in &entries {
-        if previous.get(&record.id) != Some(&record.value_json) {
-            changed.push(record.clone());
-        }
-        next.insert(record.id.clone(), record.value_json.clone());
-    }
-    let removed = previous
-        .keys()
-        .filter(|id| !next.contains_key(*id))
-        .cloned()
-        .collect();
-    *previous = next;
-    CollectionChange {
-        entries,
-        changed,
-        removed,
-    }
 }
 
 impl Collection {
@@ -212,8 +190,10 @@ impl Collection {
         Ok(self.inner.get()?.has(&id))
     }
 
-    /// Calls `listener` with every entity now, then with the entries and what changed after
-    /// each change. A listener's error goes to the client's error listeners.
+    /// Calls `listener` with every entity now (as changed), then after each change with exactly
+    /// the entities that changed and the ids removed: the cost of a call is that of the
+    /// change, never of the collection. A listener's error goes to the client's error
+    /// listeners.
     ///
     /// # Errors
     /// [`MizuError::Closed`].
@@ -221,14 +201,36 @@ impl Collection {
         &self,
         listener: Arc<dyn CollectionListener>,
     ) -> Result<Arc<Subscription>, MizuError> {
-        let core = self.inner.get()?;
-        let mut previous = BTreeMap::new();
         let events = Arc::clone(&self.events);
-        Ok(self.inner.keep(watch(
-            move || Ok(diff(&mut previous, records(core.entries()))),
-            move |change| listener.on_change(change),
-            move |e| events.report(e),
-        )))
+        let core = self.inner.get()?.subscribe_json(move |event| {
+            events.check(listener.on_change(CollectionChange {
+                changed: query::records(&event.changed),
+                removed: event.removed.clone(),
+            }));
+        })?;
+        Ok(self.inner.keep(Subscription::new(core)))
+    }
+
+    /// A live query over this collection from its JSON spec, e.g.
+    /// `{"filter": {"field": "completed", "op": "eq", "value": false},
+    ///   "order_by": [{"field": "due", "order": "desc"}], "limit": 50}`
+    /// (see the crate's `query` module for the whole form). Evaluated now.
+    ///
+    /// # Errors
+    /// [`MizuError::InvalidQuery`] for a spec that is not JSON or not a valid query (an unknown
+    /// operator or key, an empty or malformed path, a negative limit); [`MizuError::Closed`].
+    pub fn query(&self, spec_json: String) -> Result<Arc<Query>, MizuError> {
+        let spec = QuerySpec::from_json(&spec_json).map_err(crate::Error::from)?;
+        Query::new(self.inner.get()?.query_spec(spec), Arc::clone(&self.events))
+    }
+
+    /// Keeps an ordered index of this collection on the field at `path` (dots for nested
+    /// fields), used by queries whose equality filter or first sort key it covers. Idempotent.
+    ///
+    /// # Errors
+    /// [`MizuError::InvalidQuery`] for an empty or malformed path; [`MizuError::Closed`].
+    pub fn ensure_index(&self, path: String) -> Result<(), MizuError> {
+        Ok(self.inner.get()?.ensure_index(&path)?)
     }
 
     /// Releases this handle and cancels its subscriptions. Idempotent.

@@ -17,6 +17,13 @@ pub enum MizuError {
         /// What was wrong.
         reason: String,
     },
+    /// A query is malformed: an empty or malformed field path, an unknown operator or key in a
+    /// JSON spec, an operand that is not JSON or of the wrong kind, a negative limit.
+    #[error("invalid query: {reason}")]
+    InvalidQuery {
+        /// What was wrong.
+        reason: String,
+    },
     /// A value is not valid JSON, or not JSON of the shape the operation needs.
     #[error("invalid JSON: {reason}")]
     InvalidJson {
@@ -120,6 +127,9 @@ impl From<crate::Error> for MizuError {
         let reason = e.to_string();
         match e {
             E::InvalidArgument(reason) => MizuError::InvalidArgument { reason },
+            E::InvalidQuery(e) => MizuError::InvalidQuery {
+                reason: e.to_string(),
+            },
             E::Serialization(reason) => MizuError::InvalidJson { reason },
             E::Storage(reason) => MizuError::Storage { reason },
             E::Network(reason) => MizuError::Network { reason },

@@ -17,7 +17,8 @@
 use std::fmt::Debug;
 
 use crate::ffi::error::MizuError;
-use crate::ffi::record::{CollectionChange, RejectedMutation, SyncStatus};
+use crate::ffi::query::QueryDiffOp;
+use crate::ffi::record::{CollectionChange, EntityRecord, RejectedMutation, SyncStatus};
 
 /// Receives the value of a signal or computed: the current one at once, then each new one.
 #[uniffi::export(foreign)]
@@ -33,11 +34,23 @@ pub trait EntityListener: Send + Sync + Debug {
     fn on_change(&self, value_json: Option<String>) -> Result<(), MizuError>;
 }
 
-/// Receives the contents of a collection: everything at once, then what changed each time.
+/// Receives the changes of a collection: every entity at once (as changed), then after each
+/// change exactly what changed.
 #[uniffi::export(foreign)]
 pub trait CollectionListener: Send + Sync + Debug {
-    /// Called with the current entries and the difference from the previous call.
+    /// Called with what changed since the previous call (everything on the first call).
     fn on_change(&self, change: CollectionChange) -> Result<(), MizuError>;
+}
+
+/// Receives a live query's result: the whole result at once, then a keyed diff after each
+/// change.
+#[uniffi::export(foreign)]
+pub trait QueryListener: Send + Sync + Debug {
+    /// Called once, first, with the whole result in order.
+    fn on_result(&self, rows: Vec<EntityRecord>) -> Result<(), MizuError>;
+    /// Called after each transaction that changed the result, with the steps (applied in
+    /// order) that turn the previous result into the new one.
+    fn on_diff(&self, diff: Vec<QueryDiffOp>) -> Result<(), MizuError>;
 }
 
 /// Receives the client's sync status: the current one at once, then each new one.

@@ -62,6 +62,7 @@ mod error;
 mod events;
 mod handle;
 pub mod listener;
+mod query;
 mod record;
 mod registry;
 mod signal;
@@ -70,12 +71,13 @@ mod subscription;
 pub use batch_scope::{begin_batch, BatchScope};
 pub use client::Client;
 pub use collection::{Collection, Entity};
+pub use query::{Query, QueryDiffOp};
 pub use computed::Computed;
 pub use effect::{batch, untracked, Effect};
 pub use error::MizuError;
 pub use listener::{
     BatchFn, CollectionListener, ComputedFn, ConnectivityListener, EffectFn, EntityListener,
-    ErrorListener, RejectionListener, SignalListener, SignalUpdateFn, StatusListener, SyncListener,
+    ErrorListener, QueryListener, RejectionListener, SignalListener, SignalUpdateFn, StatusListener, SyncListener,
     TokenProvider,
 };
 pub use record::{ClientOptions, CollectionChange, EntityRecord, RejectedMutation, SyncStatus};

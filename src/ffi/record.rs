@@ -127,12 +127,12 @@ pub struct EntityRecord {
     pub value_json: String,
 }
 
-/// The contents of a collection and what changed since the listener's previous call.
+/// What changed in a collection since the listener's previous call: only the entities that
+/// changed, never the whole collection (except on the first call, which has every entity).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CollectionChange {
-    /// Every entity now, ordered by id.
-    pub entries: Vec<EntityRecord>,
-    /// Entities created or changed since the previous call (all of them on the first call).
+    /// Entities created or changed since the previous call (all of them on the first call),
+    /// ordered by id.
     pub changed: Vec<EntityRecord>,
     /// Ids of the entities deleted since the previous call.
     pub removed: Vec<String>,

@@ -9,7 +9,7 @@ use std::iter::Peekable;
 
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText, SnapshotData};
 
-use super::{Changed, PendingMutation};
+use super::{Changed, Delta, PendingMutation};
 
 /// The net effect of the pending queue on one key.
 #[derive(Debug)]
@@ -50,7 +50,7 @@ impl Diff {
     }
 
     /// Compares every noted key with its visible value now.
-    fn finish(self, memory: &Memory) -> Changed {
+    fn finish(self, memory: &Memory) -> Delta {
         let mut changed = ChangedBuilder::default();
         for (key, before) in self.before {
             let after = memory.get(&key);
@@ -60,10 +60,12 @@ impl Diff {
     }
 }
 
-/// Accumulates a [`Changed`]: keys in ascending order, collections deduplicated.
+/// Accumulates a [`Delta`]: keys in ascending order with their values before, collections
+/// deduplicated.
 #[derive(Default)]
 struct ChangedBuilder {
     keys: Vec<EntityKey>,
+    before: Vec<Option<JsonText>>,
     collections: BTreeSet<String>,
 }
 
@@ -76,12 +78,16 @@ impl ChangedBuilder {
             self.collections.insert(key.collection.clone());
         }
         self.keys.push(key);
+        self.before.push(before.cloned());
     }
 
-    fn build(self) -> Changed {
-        Changed {
-            keys: self.keys,
-            collections: self.collections.into_iter().collect(),
+    fn build(self) -> Delta {
+        Delta {
+            changed: Changed {
+                keys: self.keys,
+                collections: self.collections.into_iter().collect(),
+            },
+            before: self.before,
         }
     }
 }
@@ -102,13 +108,14 @@ impl Memory {
 
     /// The visible value of `key`: the overlay's if a pending change touches it, else the base's.
     pub(crate) fn get(&self, key: &EntityKey) -> Option<&JsonText> {
-        match self
-            .overlay
-            .get(&key.collection)
-            .and_then(|ids| ids.get(&key.id))
-        {
+        self.get_in(&key.collection, &key.id)
+    }
+
+    /// The visible value of `collection`/`id` (see [`get`](Self::get)).
+    pub(crate) fn get_in(&self, collection: &str, id: &str) -> Option<&JsonText> {
+        match self.overlay.get(collection).and_then(|ids| ids.get(id)) {
             Some(overlay) => overlay.value.as_ref(),
-            None => self.base.get(&key.collection)?.get(&key.id),
+            None => self.base.get(collection)?.get(id),
         }
     }
 
@@ -152,7 +159,7 @@ impl Memory {
     }
 
     /// Appends a mutation to the queue and lays its optimistic effect over the base.
-    pub(crate) fn push_pending(&mut self, p: PendingMutation) -> Changed {
+    pub(crate) fn push_pending(&mut self, p: PendingMutation) -> Delta {
         let mut diff = Diff::default();
         if let Some(change) = &p.change {
             diff.note(self, &change.key);
@@ -175,7 +182,7 @@ impl Memory {
 
     /// Removes these seqs from the queue; each touched key falls back to the effect of its last
     /// remaining pending change, or to the base.
-    pub(crate) fn remove_pending(&mut self, seqs: &[u64]) -> Changed {
+    pub(crate) fn remove_pending(&mut self, seqs: &[u64]) -> Delta {
         let mut diff = Diff::default();
         for seq in seqs {
             let Some(p) = self.pending.remove(seq) else {
@@ -210,7 +217,7 @@ impl Memory {
     }
 
     /// Applies server changes to the base, in order. Keys with pending changes keep showing them.
-    pub(crate) fn apply_remote(&mut self, changes: &[EntityChange]) -> Changed {
+    pub(crate) fn apply_remote(&mut self, changes: &[EntityChange]) -> Delta {
         let mut diff = Diff::default();
         for change in changes {
             diff.note(self, &change.key);
@@ -239,7 +246,7 @@ impl Memory {
     }
 
     /// Replaces the base wholesale. Keys with pending changes keep showing them.
-    pub(crate) fn replace_base(&mut self, mut snapshot: SnapshotData) -> Changed {
+    pub(crate) fn replace_base(&mut self, mut snapshot: SnapshotData) -> Delta {
         snapshot.retain(|_, ids| !ids.is_empty());
         let old = std::mem::replace(&mut self.base, snapshot);
         let mut changed = ChangedBuilder::default();

@@ -35,7 +35,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{
+    Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText, SnapshotData};
@@ -73,6 +75,43 @@ impl Changed {
     }
 }
 
+/// What one transaction changed, with each changed key's visible value before it (parallel to
+/// `changed.keys`); the value after is the view's.
+#[derive(Debug, Default)]
+pub struct Delta {
+    /// The keys and collections that changed.
+    pub changed: Changed,
+    /// `changed.keys[i]`'s visible value before the transaction (`None`: it did not exist).
+    pub before: Vec<Option<JsonText>>,
+}
+
+/// Told of every transaction that changed visible state, in commit order, while the store's
+/// state lock is held: the view shows the state right after the transaction, and no other
+/// transaction or reader of the store can interleave. Implementations must be quick and must
+/// never call host code or the store (the query layer keeps its indexes and live results here).
+pub trait Observer: Send + Sync {
+    /// Called once per transaction whose `delta` is not empty.
+    fn on_transaction(&self, view: &View<'_>, delta: &Delta);
+}
+
+/// A read-only view of the visible state, lent under the store's lock
+/// ([`Store::read_view`], [`Observer::on_transaction`]).
+pub struct View<'a> {
+    memory: &'a Memory,
+}
+
+impl<'a> View<'a> {
+    /// The visible value of `collection`/`id`.
+    pub fn get(&self, collection: &str, id: &str) -> Option<&'a JsonText> {
+        self.memory.get_in(collection, id)
+    }
+
+    /// The visible entities of `collection`, ascending by id (byte order).
+    pub fn entries(&self, collection: &str) -> impl Iterator<Item = (&'a String, &'a JsonText)> {
+        self.memory.visible(collection)
+    }
+}
+
 /// The local store: synced base, pending queue, cursor, client id and metadata.
 ///
 /// See the [module docs](self) for the model, durability and threading.
@@ -82,6 +121,8 @@ pub struct Store {
     writer: Mutex<Writer>,
     /// The read model, updated only after the file committed.
     state: RwLock<State>,
+    /// Told of each transaction under the `state` write lock (see [`Observer`]).
+    observer: OnceLock<Arc<dyn Observer>>,
 }
 
 struct Writer {
@@ -156,7 +197,38 @@ impl Store {
                 meta,
                 acked,
             }),
+            observer: OnceLock::new(),
         }
+    }
+
+    /// Sets the observer told of every later transaction (once; a second call is ignored and
+    /// returns `false`).
+    pub fn set_observer(&self, observer: Arc<dyn Observer>) -> bool {
+        self.observer.set(observer).is_ok()
+    }
+
+    /// Runs `f` with a view of the visible state, under the store's read lock: no transaction
+    /// (and so no [`Observer`] call) can run meanwhile. `f` must not call host code or the store.
+    pub fn read_view<R>(&self, f: impl FnOnce(&View<'_>) -> R) -> R {
+        let state = self.read();
+        f(&View {
+            memory: &state.memory,
+        })
+    }
+
+    /// Tells the observer of `delta`, under the state lock it was made in, and returns what changed.
+    fn observed(&self, state: &State, delta: Delta) -> Changed {
+        if let Some(observer) = self.observer.get() {
+            if !delta.changed.keys.is_empty() {
+                observer.on_transaction(
+                    &View {
+                        memory: &state.memory,
+                    },
+                    &delta,
+                );
+            }
+        }
+        delta.changed
     }
 
     /// This installation's random id: generated on first open, then read back from the file.
@@ -198,8 +270,9 @@ impl Store {
             mutation,
             change,
         };
-        let changed = self.write().memory.push_pending(pending);
-        Ok((seq, changed))
+        let mut state = self.write();
+        let delta = state.memory.push_pending(pending);
+        Ok((seq, self.observed(&state, delta)))
     }
 
     /// The first `limit` pending mutations, oldest first.
@@ -311,7 +384,8 @@ impl Store {
             state.acked.remove(id);
         }
         state.acked.extend(awaiting);
-        Ok(state.memory.remove_pending(&seqs))
+        let delta = state.memory.remove_pending(&seqs);
+        Ok(self.observed(&state, delta))
     }
 
     /// The queued mutations the server acknowledged (see [`acknowledge`](Self::acknowledge)),
@@ -336,7 +410,8 @@ impl Store {
         }
         let mut state = self.write();
         state.cursor = Some(new_cursor);
-        Ok(state.memory.apply_remote(changes))
+        let delta = state.memory.apply_remote(changes);
+        Ok(self.observed(&state, delta))
     }
 
     /// Replaces the whole base with `snapshot` and sets the cursor to `cursor`, in one
@@ -361,7 +436,8 @@ impl Store {
         }
         let mut state = self.write();
         state.cursor = Some(cursor);
-        Ok(state.memory.replace_base(snapshot))
+        let delta = state.memory.replace_base(snapshot);
+        Ok(self.observed(&state, delta))
     }
 
     /// The visible value of `key`.

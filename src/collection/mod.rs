@@ -18,6 +18,20 @@ use serde::Serialize;
 
 use crate::client::{Client, Error, Shared, WriteIntent};
 use crate::protocol::entity::{EntityKey, JsonText};
+use crate::query::{CollectionEvent, FieldPath, QuerySpec};
+
+mod query;
+
+pub use query::{Query, Subscription};
+
+/// What changed in a collection in one transaction (see [`Collection::subscribe`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectionChanges<T> {
+    /// Entities created or changed, ascending by id, with their new values.
+    pub changed: Vec<(String, T)>,
+    /// Ids of the entities deleted, ascending.
+    pub removed: Vec<String>,
+}
 
 /// A named set of entities of type `T`, synchronized with the server.
 ///
@@ -179,6 +193,100 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
             .collect()
     }
 
+    /// A query over this collection, to narrow with [`Query::filter`], sort with
+    /// [`Query::order_by`] and window with [`Query::offset`] and [`Query::limit`]. See
+    /// [`crate::query`].
+    pub fn query(&self) -> Query<T> {
+        Query::new(self.shared.clone(), self.name.clone(), QuerySpec::default())
+    }
+
+    /// A query made from a spec value (for example one parsed with [`QuerySpec::from_json`]).
+    pub fn query_spec(&self, spec: QuerySpec) -> Query<T> {
+        Query::new(self.shared.clone(), self.name.clone(), spec)
+    }
+
+    /// Keeps an ordered index of this collection on the field at `path`, maintained on every
+    /// write, pull, snapshot and rollback, and used by queries whose equality filter or first
+    /// sort key it covers. Idempotent; lives as long as the client.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] for an invalid path; [`Error::Closed`].
+    pub fn ensure_index(&self, path: &str) -> Result<(), Error> {
+        self.shared.check_open()?;
+        let path = FieldPath::parse(path)?;
+        self.shared.store.read_view(|view| {
+            self.shared.queries.ensure_index(view, &self.name, path);
+        });
+        Ok(())
+    }
+
+    /// The number of entries and bytes of the index on `path`, if there is one (for
+    /// measurements).
+    #[doc(hidden)]
+    pub fn index_stats(&self, path: &str) -> Option<(usize, usize)> {
+        let path = FieldPath::parse(path).ok()?;
+        self.shared.queries.index_stats(&self.name, &path)
+    }
+
+    /// Calls `listener` with every entity now (as changed), then, after each transaction that
+    /// changed the collection, with exactly the entities that changed and the ids removed: the
+    /// cost is that of the change, never of the collection. Values that do not decode as `T`
+    /// are left out and reported through `on_error`.
+    ///
+    /// # Threading
+    /// As [`Query::subscribe`].
+    ///
+    /// # Errors
+    /// [`Error::Closed`].
+    pub fn subscribe(
+        &self,
+        listener: impl Fn(CollectionChanges<T>) + Send + Sync + 'static,
+    ) -> Result<Subscription, Error> {
+        let shared = self.shared.clone();
+        let name = self.name.clone();
+        self.subscribe_json(move |event| {
+            let changed = event
+                .changed
+                .iter()
+                .filter_map(|(id, text)| match decode::<T>(&name, id, text) {
+                    Ok(value) => Some((id.clone(), value)),
+                    Err(e) => {
+                        shared.report(e);
+                        None
+                    }
+                })
+                .collect();
+            listener(CollectionChanges {
+                changed,
+                removed: event.removed.clone(),
+            });
+        })
+    }
+
+    /// Like [`subscribe`](Self::subscribe), with values as JSON text.
+    ///
+    /// # Errors
+    /// [`Error::Closed`].
+    pub fn subscribe_json(
+        &self,
+        listener: impl Fn(&CollectionEvent) + Send + Sync + 'static,
+    ) -> Result<Subscription, Error> {
+        self.shared.check_open()?;
+        let feed = self.shared.queries.feed(&self.name);
+        let id = self.shared.store.read_view(|view| {
+            let everything = CollectionEvent {
+                changed: view
+                    .entries(&self.name)
+                    .map(|(id, value)| (id.clone(), value.clone()))
+                    .collect(),
+                removed: Vec::new(),
+            };
+            feed.add(everything, Arc::new(listener))
+        });
+        feed.deliver();
+        Ok(Subscription::new(move || drop(feed.remove(id))))
+    }
+
     /// Whether the entity `id` exists now. Tracked: wakes when that entity appears or goes.
     pub fn has(&self, id: &str) -> bool {
         let key = EntityKey {
@@ -270,7 +378,7 @@ fn encode<T: Serialize>(value: &T) -> Result<JsonText, Error> {
         .map_err(|e| Error::Serialization(format!("value does not serialize to JSON: {e}")))
 }
 
-fn decode<T: DeserializeOwned>(collection: &str, id: &str, text: &str) -> Result<T, Error> {
+pub(crate) fn decode<T: DeserializeOwned>(collection: &str, id: &str, text: &str) -> Result<T, Error> {
     serde_json::from_str(text).map_err(|e| {
         Error::Serialization(format!(
             "{collection}/{id} does not decode as the collection's type: {e}"

@@ -1,0 +1,255 @@
+//! [`Registry`]: the indexes, live queries and change feeds of one store, kept up to date as
+//! the store's [`Observer`].
+//!
+//! Every transaction reaches the registry under the store's lock, in commit order; the
+//! registry parses each changed value once, updates the indexes and live queries of its
+//! collection, and queues their events. The client then takes the [`Registry::take_dirty`]
+//! list and delivers the events with no lock held.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use serde_json::Value;
+
+use super::index::Index;
+use super::live::{Change, LiveQuery, Outcome};
+use super::outbox::Outbox;
+use super::path::FieldPath;
+use super::spec::QuerySpec;
+use crate::protocol::entity::JsonText;
+use crate::store::{Delta, Observer, View};
+
+/// What the client attaches to a live query (its reactive triggers).
+pub(crate) trait Attachment: Send + Sync + 'static {
+    /// Whether nothing reads the query reactively: an idle query that no handle holds is
+    /// dropped.
+    fn is_idle(&self) -> bool;
+}
+
+/// What a collection feed delivers: the entities that changed (with their new values) and
+/// the ids removed, in one event per transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CollectionEvent {
+    /// Entities created or changed, ascending by id, with their values.
+    pub changed: Vec<(String, JsonText)>,
+    /// Ids of the entities deleted, ascending.
+    pub removed: Vec<String>,
+}
+
+/// A collection's change feed.
+pub(crate) type Feed = Outbox<CollectionEvent>;
+
+/// A live query whose result or count changed in a transaction.
+pub(crate) struct Dirty<A> {
+    pub(crate) query: Arc<LiveQuery<A>>,
+    pub(crate) outcome: Outcome,
+}
+
+struct Collection<A> {
+    indexes: Vec<Index>,
+    live: Vec<Arc<LiveQuery<A>>>,
+    feed: Option<Arc<Feed>>,
+}
+
+impl<A> Default for Collection<A> {
+    fn default() -> Self {
+        Collection {
+            indexes: Vec::new(),
+            live: Vec::new(),
+            feed: None,
+        }
+    }
+}
+
+struct Pending<A> {
+    queries: Vec<Dirty<A>>,
+    feeds: Vec<Arc<Feed>>,
+}
+
+/// See the [module docs](self).
+pub(crate) struct Registry<A> {
+    collections: Mutex<HashMap<String, Collection<A>>>,
+    dirty: Mutex<Pending<A>>,
+}
+
+impl<A> Default for Registry<A> {
+    fn default() -> Self {
+        Registry {
+            collections: Mutex::new(HashMap::new()),
+            dirty: Mutex::new(Pending {
+                queries: Vec::new(),
+                feeds: Vec::new(),
+            }),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn parse(text: Option<&JsonText>) -> Option<Value> {
+    // Stored values are checked JSON; a value that somehow is not reads as `null`.
+    text.map(|t| serde_json::from_str(t).unwrap_or(Value::Null))
+}
+
+impl<A: Attachment> Registry<A> {
+    /// Creates the index of `collection` on `path` unless it exists. Call inside
+    /// [`crate::store::Store::read_view`]. Returns whether it was created.
+    pub(crate) fn ensure_index(&self, view: &View<'_>, collection: &str, path: FieldPath) -> bool {
+        let mut collections = lock(&self.collections);
+        let entry = collections.entry(collection.to_owned()).or_default();
+        if entry.indexes.iter().any(|i| *i.path() == path) {
+            return false;
+        }
+        let values = view
+            .entries(collection)
+            .map(|(id, text)| (id.as_str(), parse(Some(text))));
+        entry.indexes.push(Index::build(path, values));
+        true
+    }
+
+    /// The number of entries and the bytes of the index of `collection` on `path`.
+    pub(crate) fn index_stats(&self, collection: &str, path: &FieldPath) -> Option<(usize, usize)> {
+        let collections = lock(&self.collections);
+        let index = collections
+            .get(collection)?
+            .indexes
+            .iter()
+            .find(|i| i.path() == path)?;
+        Some((index.len(), index.memory_bytes()))
+    }
+
+    /// The live query of `spec` over `collection`: an existing one with the same spec, or a new
+    /// one evaluated now. Call inside [`crate::store::Store::read_view`].
+    pub(crate) fn open(
+        &self,
+        view: &View<'_>,
+        collection: &str,
+        spec: QuerySpec,
+        attachment: impl FnOnce() -> A,
+    ) -> Arc<LiveQuery<A>> {
+        let mut collections = lock(&self.collections);
+        let entry = collections.entry(collection.to_owned()).or_default();
+        // Drop the queries nobody holds or reads any more (a query made inside a computed's
+        // previous run, say) before adding one.
+        entry
+            .live
+            .retain(|q| Arc::strong_count(q) > 1 || !q.attachment().is_idle());
+        if let Some(existing) = entry.live.iter().find(|q| *q.spec() == spec) {
+            return existing.clone();
+        }
+        let query = Arc::new(LiveQuery::build(
+            view,
+            collection,
+            spec,
+            &entry.indexes,
+            attachment(),
+        ));
+        entry.live.push(query.clone());
+        query
+    }
+
+    /// The change feed of `collection`.
+    pub(crate) fn feed(&self, collection: &str) -> Arc<Feed> {
+        let mut collections = lock(&self.collections);
+        let entry = collections.entry(collection.to_owned()).or_default();
+        entry.feed.get_or_insert_with(Default::default).clone()
+    }
+
+    /// The live queries and feeds with events or changes since the last call.
+    pub(crate) fn take_dirty(&self) -> (Vec<Dirty<A>>, Vec<Arc<Feed>>) {
+        let mut dirty = lock(&self.dirty);
+        (
+            std::mem::take(&mut dirty.queries),
+            std::mem::take(&mut dirty.feeds),
+        )
+    }
+
+    /// How many live queries are kept (for tests of their lifetime).
+    #[cfg(test)]
+    pub(crate) fn live_count(&self) -> usize {
+        lock(&self.collections).values().map(|c| c.live.len()).sum()
+    }
+}
+
+impl<A: Attachment> Observer for Registry<A> {
+    fn on_transaction(&self, view: &View<'_>, delta: &Delta) {
+        let mut collections = lock(&self.collections);
+        if collections.is_empty() {
+            return;
+        }
+        let keys = &delta.changed.keys;
+        let mut start = 0;
+        while start < keys.len() {
+            let name = &keys[start].collection;
+            let end = start
+                + keys[start..]
+                    .iter()
+                    .take_while(|k| k.collection == *name)
+                    .count();
+            if let Some(collection) = collections.get_mut(name) {
+                self.apply(view, collection, name, delta, start..end);
+            }
+            start = end;
+        }
+    }
+}
+
+impl<A: Attachment> Registry<A> {
+    fn apply(
+        &self,
+        view: &View<'_>,
+        collection: &mut Collection<A>,
+        name: &str,
+        delta: &Delta,
+        range: std::ops::Range<usize>,
+    ) {
+        let keys = &delta.changed.keys[range.clone()];
+        if let Some(feed) = collection.feed.as_ref().filter(|f| f.has_listeners()) {
+            let mut event = CollectionEvent::default();
+            for key in keys {
+                match view.get(name, &key.id) {
+                    Some(value) => event.changed.push((key.id.clone(), value.clone())),
+                    None => event.removed.push(key.id.clone()),
+                }
+            }
+            feed.push(event);
+            lock(&self.dirty).feeds.push(feed.clone());
+        }
+        if collection.indexes.is_empty() && collection.live.is_empty() {
+            return;
+        }
+        let changes: Vec<Change<'_>> = keys
+            .iter()
+            .zip(&delta.before[range])
+            .map(|(key, before)| {
+                let after_text = view.get(name, &key.id);
+                Change {
+                    id: &key.id,
+                    before: parse(before.as_ref()),
+                    after: parse(after_text),
+                    after_text,
+                }
+            })
+            .collect();
+        for index in &mut collection.indexes {
+            for change in &changes {
+                index.apply(change.id, change.before.as_ref(), change.after.as_ref());
+            }
+        }
+        let mut dirty = Vec::new();
+        for query in &collection.live {
+            let outcome = query.apply(view, &changes);
+            if outcome != Outcome::default() {
+                dirty.push(Dirty {
+                    query: query.clone(),
+                    outcome,
+                });
+            }
+        }
+        if !dirty.is_empty() {
+            lock(&self.dirty).queries.extend(dirty);
+        }
+    }
+}

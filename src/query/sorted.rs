@@ -1,0 +1,222 @@
+//! [`SortedList`]: an ordered sequence with positions, for indexes and live results.
+//!
+//! A list of sorted blocks of at most [`MAX_BLOCK`] items (the layout of Python's
+//! `sortedcontainers`): finding an item is a binary search over the blocks' last items and then
+//! within one block, O(log n); inserting or removing moves at most one block's items; the
+//! position of an item adds up the lengths of the blocks before it, O(n / MAX_BLOCK) additions.
+//! Items are stored inline with little slack, which keeps an index near its items' own size.
+
+use std::cmp::Ordering;
+
+/// Most items in one block; a fuller block is split in two.
+const MAX_BLOCK: usize = 1024;
+
+/// Items kept sorted by a comparator the caller passes to every call (it must be a total order
+/// and the same on every call).
+#[derive(Debug, Clone)]
+pub(crate) struct SortedList<T> {
+    blocks: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T> Default for SortedList<T> {
+    fn default() -> Self {
+        SortedList {
+            blocks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> SortedList<T> {
+    /// A list of `items`, which must already be sorted.
+    pub(crate) fn from_sorted(items: Vec<T>) -> Self {
+        let len = items.len();
+        let mut blocks = Vec::with_capacity(len.div_ceil(MAX_BLOCK / 2));
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let block: Vec<T> = items.by_ref().take(MAX_BLOCK / 2).collect();
+            blocks.push(block);
+        }
+        SortedList { blocks, len }
+    }
+
+    /// How many items.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The block that holds (or would hold) `item`, and the position of `item` in it: `Ok` when
+    /// an equal item is there.
+    fn locate(&self, item: &T, cmp: &impl Fn(&T, &T) -> Ordering) -> (usize, Result<usize, usize>) {
+        if self.blocks.is_empty() {
+            return (0, Err(0));
+        }
+        let block = self
+            .blocks
+            .partition_point(|b| cmp(b.last().expect("blocks are never empty"), item) == Ordering::Less)
+            .min(self.blocks.len() - 1);
+        (block, self.blocks[block].binary_search_by(|probe| cmp(probe, item)))
+    }
+
+    fn items_before(&self, block: usize) -> usize {
+        self.blocks[..block].iter().map(Vec::len).sum()
+    }
+
+    /// The position of `item`: `Ok` when an equal item is in the list, `Err` where it would go.
+    pub(crate) fn position(&self, item: &T, cmp: impl Fn(&T, &T) -> Ordering) -> Result<usize, usize> {
+        let (block, found) = self.locate(item, &cmp);
+        if self.blocks.is_empty() {
+            return Err(0);
+        }
+        let before = self.items_before(block);
+        found.map(|i| before + i).map_err(|i| before + i)
+    }
+
+    /// Inserts `item` (after any equal ones) and returns its position.
+    pub(crate) fn insert(&mut self, item: T, cmp: impl Fn(&T, &T) -> Ordering) -> usize {
+        if self.blocks.is_empty() {
+            self.blocks.push(vec![item]);
+            self.len = 1;
+            return 0;
+        }
+        let (block, found) = self.locate(&item, &cmp);
+        let at = match found {
+            Ok(i) | Err(i) => i,
+        };
+        let position = self.items_before(block) + at;
+        let items = &mut self.blocks[block];
+        if items.len() == items.capacity() {
+            // Grow by an eighth, not by doubling: an index stays near its items' own size.
+            items.reserve_exact((items.len() / 8).max(4));
+        }
+        items.insert(at, item);
+        self.len += 1;
+        if items.len() > MAX_BLOCK {
+            let mut upper = items.split_off(MAX_BLOCK / 2);
+            items.shrink_to_fit();
+            upper.shrink_to_fit();
+            self.blocks.insert(block + 1, upper);
+        }
+        position
+    }
+
+    /// Removes the item equal to `item` and returns its position, or `None` when there is none.
+    pub(crate) fn remove(&mut self, item: &T, cmp: impl Fn(&T, &T) -> Ordering) -> Option<usize> {
+        let (block, found) = self.locate(item, &cmp);
+        let at = found.ok()?;
+        let position = self.items_before(block) + at;
+        let items = &mut self.blocks[block];
+        items.remove(at);
+        self.len -= 1;
+        if items.is_empty() {
+            self.blocks.remove(block);
+        } else if items.capacity() > 2 * items.len() + 16 {
+            items.shrink_to(items.len() + items.len() / 8);
+        }
+        Some(position)
+    }
+
+    /// The item at `position`.
+    #[cfg(test)]
+    pub(crate) fn get(&self, mut position: usize) -> Option<&T> {
+        for block in &self.blocks {
+            if position < block.len() {
+                return block.get(position);
+            }
+            position -= block.len();
+        }
+        None
+    }
+
+    /// The items from `position` on, in order.
+    pub(crate) fn iter_from(&self, mut position: usize) -> impl Iterator<Item = &T> {
+        let mut first = self.blocks.len();
+        for (i, block) in self.blocks.iter().enumerate() {
+            if position < block.len() {
+                first = i;
+                break;
+            }
+            position -= block.len();
+        }
+        self.blocks
+            .get(first..)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+            .flat_map(move |(i, block)| block[if i == 0 { position } else { 0 }..].iter())
+    }
+
+    /// Every item, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+        self.blocks.iter().flatten()
+    }
+
+    /// Bytes of item storage (capacity × item size, plus the block table), for accounting.
+    pub(crate) fn storage_bytes(&self) -> usize {
+        let items: usize = self.blocks.iter().map(Vec::capacity).sum();
+        items * std::mem::size_of::<T>() + self.blocks.capacity() * std::mem::size_of::<Vec<T>>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (SplitMix64).
+    fn rng(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = seed;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+    }
+
+    #[test]
+    fn matches_a_sorted_vec_through_random_inserts_and_removes() {
+        let mut next = rng(7);
+        let mut list = SortedList::default();
+        let mut model: Vec<u64> = Vec::new();
+        let cmp = |a: &u64, b: &u64| a.cmp(b);
+        for step in 0..40_000 {
+            let value = next() % 5_000;
+            if next() % 3 == 0 {
+                let expected = model.binary_search(&value).ok();
+                if let Some(i) = expected {
+                    model.remove(i);
+                }
+                let got = list.remove(&value, cmp);
+                assert_eq!(got, expected, "step {step}");
+            } else if model.binary_search(&value).is_err() {
+                let at = model.partition_point(|x| *x < value);
+                model.insert(at, value);
+                assert_eq!(list.insert(value, cmp), at, "step {step}");
+            }
+            if step % 997 == 0 {
+                assert_eq!(list.iter().copied().collect::<Vec<_>>(), model);
+                assert_eq!(list.len(), model.len());
+                let probe = next() % (model.len() as u64 + 1);
+                let probe = probe as usize;
+                assert_eq!(list.get(probe), model.get(probe));
+                assert_eq!(
+                    list.iter_from(probe).copied().collect::<Vec<_>>(),
+                    model[probe.min(model.len())..]
+                );
+            }
+        }
+        for (i, value) in model.iter().enumerate() {
+            assert_eq!(list.position(value, cmp), Ok(i));
+        }
+    }
+
+    #[test]
+    fn builds_from_sorted_items() {
+        let items: Vec<u32> = (0..5_000).collect();
+        let list = SortedList::from_sorted(items.clone());
+        assert_eq!(list.iter().copied().collect::<Vec<_>>(), items);
+        assert_eq!(list.position(&4_000, |a, b| a.cmp(b)), Ok(4_000));
+        assert_eq!(list.position(&9_000, |a, b| a.cmp(b)), Err(5_000));
+    }
+}
