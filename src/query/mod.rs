@@ -68,3 +68,6 @@ pub use spec::{Order, OrderKey, QuerySpec};
 
 pub(crate) use live::LiveQuery;
 pub(crate) use registry::{Attachment, Registry};
+
+#[cfg(test)]
+mod tests;
