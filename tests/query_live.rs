@@ -53,7 +53,10 @@ fn a_windowed_query_follows_writes_with_one_diff_each() {
     let todos = client.collection::<Todo>("todo");
     for i in 0..20 {
         todos
-            .create(format!("t{i:02}"), todo(&format!("task {i}"), i % 3 == 0, i % 7))
+            .create(
+                format!("t{i:02}"),
+                todo(&format!("task {i}"), i % 3 == 0, i % 7),
+            )
             .unwrap();
     }
     let open = todos
@@ -92,8 +95,14 @@ fn an_unwindowed_query_reports_moves_and_updates() {
     let events = events.lock().unwrap();
     match &events[1] {
         QueryEvent::Diff(ops) => {
-            assert!(matches!(ops[0], mizu_sync::query::DiffOp::Moved { from: 0, to: 9, .. }));
-            assert!(matches!(ops[1], mizu_sync::query::DiffOp::Updated { index: 9, .. }));
+            assert!(matches!(
+                ops[0],
+                mizu_sync::query::DiffOp::Moved { from: 0, to: 9, .. }
+            ));
+            assert!(matches!(
+                ops[1],
+                mizu_sync::query::DiffOp::Updated { index: 9, .. }
+            ));
         }
         other => panic!("expected a diff, got {other:?}"),
     }
@@ -141,7 +150,11 @@ fn the_collection_stream_delivers_only_what_changed() {
     let calls = Arc::new(Mutex::new(Vec::new()));
     let c = calls.clone();
     let _sub = todos
-        .subscribe(move |change| c.lock().unwrap().push((change.changed.len(), change.removed)))
+        .subscribe(move |change| {
+            c.lock()
+                .unwrap()
+                .push((change.changed.len(), change.removed))
+        })
         .unwrap();
     todos.get("t5").set(todo("y", true, 5)).unwrap();
     todos.get("t6").delete().unwrap();
@@ -158,7 +171,9 @@ fn an_index_serves_queries_and_stays_in_step() {
     todos.ensure_index("priority").unwrap();
     todos.ensure_index("completed").unwrap();
     for i in 0..50 {
-        todos.create(format!("t{i:02}"), todo("x", i % 2 == 0, i % 5)).unwrap();
+        todos
+            .create(format!("t{i:02}"), todo("x", i % 2 == 0, i % 5))
+            .unwrap();
     }
     let q = todos
         .query()
@@ -186,7 +201,10 @@ fn bad_queries_are_typed_errors() {
             todos.query().filter(field(bad).eq(1)).get(),
             Err(Error::InvalidQuery(_))
         ));
-        assert!(matches!(todos.ensure_index(bad), Err(Error::InvalidQuery(_))));
+        assert!(matches!(
+            todos.ensure_index(bad),
+            Err(Error::InvalidQuery(_))
+        ));
     }
     assert!(matches!(
         todos.query().order_by("", Order::Asc).count(),

@@ -17,11 +17,11 @@ use crate::client::ids::IdGenerator;
 use crate::client::live::LiveConfig;
 use crate::client::query_signals::{self, QuerySignals};
 use crate::client::triggers::Triggers;
-use crate::query::Registry;
 use crate::client::{Error, Options, SyncStatus};
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText};
 use crate::protocol::machine::{MachineOptions, Status};
 use crate::protocol::wire::Mutation;
+use crate::query::Registry;
 use crate::reactive::Signal;
 use crate::store::{Changed, Store};
 

@@ -378,7 +378,11 @@ fn encode<T: Serialize>(value: &T) -> Result<JsonText, Error> {
         .map_err(|e| Error::Serialization(format!("value does not serialize to JSON: {e}")))
 }
 
-pub(crate) fn decode<T: DeserializeOwned>(collection: &str, id: &str, text: &str) -> Result<T, Error> {
+pub(crate) fn decode<T: DeserializeOwned>(
+    collection: &str,
+    id: &str,
+    text: &str,
+) -> Result<T, Error> {
     serde_json::from_str(text).map_err(|e| {
         Error::Serialization(format!(
             "{collection}/{id} does not decode as the collection's type: {e}"

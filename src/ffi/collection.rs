@@ -8,8 +8,8 @@ use crate::ffi::error::MizuError;
 use crate::ffi::events::Events;
 use crate::ffi::handle::Handle;
 use crate::ffi::listener::{CollectionListener, EntityListener};
-use crate::ffi::record::{CollectionChange, EntityRecord};
 use crate::ffi::query::{self, Query};
+use crate::ffi::record::{CollectionChange, EntityRecord};
 use crate::ffi::subscription::{watch, Subscription};
 use crate::query::QuerySpec;
 

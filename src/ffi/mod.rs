@@ -71,15 +71,15 @@ mod subscription;
 pub use batch_scope::{begin_batch, BatchScope};
 pub use client::Client;
 pub use collection::{Collection, Entity};
-pub use query::{Query, QueryDiffOp};
 pub use computed::Computed;
 pub use effect::{batch, untracked, Effect};
 pub use error::MizuError;
 pub use listener::{
     BatchFn, CollectionListener, ComputedFn, ConnectivityListener, EffectFn, EntityListener,
-    ErrorListener, QueryListener, RejectionListener, SignalListener, SignalUpdateFn, StatusListener, SyncListener,
-    TokenProvider,
+    ErrorListener, QueryListener, RejectionListener, SignalListener, SignalUpdateFn,
+    StatusListener, SyncListener, TokenProvider,
 };
+pub use query::{Query, QueryDiffOp};
 pub use record::{ClientOptions, CollectionChange, EntityRecord, RejectedMutation, SyncStatus};
 pub use registry::on_unhandled_error;
 pub use signal::Signal;

@@ -218,7 +218,10 @@ mod tests {
         assert_eq!(compare(None, Some(&json!(null))), Ordering::Equal);
         assert_eq!(compare(None, Some(&json!(false))), Ordering::Less);
         assert_eq!(compare(Some(&json!(1)), Some(&json!(1.0))), Ordering::Equal);
-        assert_eq!(compare(Some(&json!(-0.0)), Some(&json!(0))), Ordering::Equal);
+        assert_eq!(
+            compare(Some(&json!(-0.0)), Some(&json!(0))),
+            Ordering::Equal
+        );
         assert_eq!(SortKey::of(None), SortKey::Null);
     }
 

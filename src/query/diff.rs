@@ -98,7 +98,9 @@ pub fn apply_diff<V: Clone>(rows: &mut Vec<(String, V)>, ops: &[DiffOp<V>]) {
             DiffOp::Removed { index, .. } => {
                 rows.remove(*index);
             }
-            DiffOp::Inserted { index, id, value } => rows.insert(*index, (id.clone(), value.clone())),
+            DiffOp::Inserted { index, id, value } => {
+                rows.insert(*index, (id.clone(), value.clone()))
+            }
             DiffOp::Moved { from, to, .. } => {
                 let row = rows.remove(*from);
                 rows.insert(*to, row);
@@ -127,7 +129,11 @@ pub(crate) fn window_steps(old: &[CompactString], new: &[CompactString]) -> Vec<
             steps.push(Step::Removed(index, id.clone()));
         }
     }
-    current.extend(old.iter().filter(|id| wanted.contains(id.as_str())).cloned());
+    current.extend(
+        old.iter()
+            .filter(|id| wanted.contains(id.as_str()))
+            .cloned(),
+    );
     let target: HashMap<&str, usize> = new
         .iter()
         .enumerate()
@@ -173,7 +179,9 @@ mod tests {
     use super::*;
 
     fn ids(text: &str) -> Vec<CompactString> {
-        text.chars().map(|c| CompactString::from(c.to_string())).collect()
+        text.chars()
+            .map(|c| CompactString::from(c.to_string()))
+            .collect()
     }
 
     fn replay(old: &[CompactString], steps: &[Step]) -> Vec<CompactString> {
@@ -196,12 +204,14 @@ mod tests {
     fn turns_any_window_into_any_other() {
         let mut seed = 3u64;
         let mut next = move |n: u64| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 33) % n
         };
         let alphabet: Vec<char> = "abcdefghijklmnop".chars().collect();
         for _ in 0..3_000 {
-            let mut pick = |next: &mut dyn FnMut(u64) -> u64| {
+            let pick = |next: &mut dyn FnMut(u64) -> u64| {
                 let len = next(10) as usize;
                 let mut chosen: Vec<char> = alphabet.clone();
                 for i in (1..chosen.len()).rev() {
@@ -220,8 +230,14 @@ mod tests {
     #[test]
     fn a_single_row_moving_either_way_is_one_move() {
         let old = ids("abcdef");
-        assert_eq!(window_steps(&old, &ids("bcdeaf")), vec![Step::Moved(0, 4, "a".into())]);
-        assert_eq!(window_steps(&old, &ids("eabcdf")), vec![Step::Moved(4, 0, "e".into())]);
+        assert_eq!(
+            window_steps(&old, &ids("bcdeaf")),
+            vec![Step::Moved(0, 4, "a".into())]
+        );
+        assert_eq!(
+            window_steps(&old, &ids("eabcdf")),
+            vec![Step::Moved(4, 0, "e".into())]
+        );
         assert_eq!(
             window_steps(&old, &ids("bcdefg")),
             vec![Step::Removed(0, "a".into()), Step::Inserted(5, "g".into())]

@@ -234,16 +234,21 @@ impl Filter {
     /// Whether `value` satisfies the filter.
     pub fn matches(&self, value: &Value) -> bool {
         match self {
-            Filter::Compare { path, op, value: operand } => {
-                op.holds(compare(path.lookup(value), Some(operand)))
-            }
+            Filter::Compare {
+                path,
+                op,
+                value: operand,
+            } => op.holds(compare(path.lookup(value), Some(operand))),
             Filter::In { path, values } => {
                 let field = path.lookup(value);
                 values
                     .iter()
                     .any(|v| compare(field, Some(v)) == Ordering::Equal)
             }
-            Filter::Contains { path, value: operand } => match (path.lookup(value), operand) {
+            Filter::Contains {
+                path,
+                value: operand,
+            } => match (path.lookup(value), operand) {
                 (Some(Value::String(s)), Value::String(needle)) => s.contains(needle.as_str()),
                 (Some(Value::Array(items)), operand) => items
                     .iter()
@@ -301,7 +306,13 @@ mod tests {
         assert!(holds(field("done").eq(false)));
         assert!(holds(field("n").eq(3.0)));
         assert!(holds(field("n").ne(4)));
-        assert!(holds(field("n").lt(4) .and(field("n").le(3)).and(field("n").gt(2)).and(field("n").ge(3))));
+        assert!(holds(
+            field("n")
+                .lt(4)
+                .and(field("n").le(3))
+                .and(field("n").gt(2))
+                .and(field("n").ge(3))
+        ));
         assert!(holds(field("address.city").is_in(["Bergen", "Oslo"])));
         assert!(holds(field("title").contains("milk")));
         assert!(holds(field("tags").contains("home")));
@@ -326,6 +337,12 @@ mod tests {
         let f = field("done").eq(false).and(field("n").gt(1));
         assert_eq!(f.pinned(&FieldPath::new("done")), Some(&json!(false)));
         assert_eq!(f.pinned(&FieldPath::new("n")), None);
-        assert_eq!(field("done").eq(false).not().pinned(&FieldPath::new("done")), None);
+        assert_eq!(
+            field("done")
+                .eq(false)
+                .not()
+                .pinned(&FieldPath::new("done")),
+            None
+        );
     }
 }

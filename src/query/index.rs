@@ -126,7 +126,11 @@ mod tests {
 
     #[test]
     fn keeps_entities_ordered_by_field_then_id_through_changes() {
-        let values = [("a", json!({"n": 2})), ("b", json!({"n": 1})), ("c", json!({}))];
+        let values = [
+            ("a", json!({"n": 2})),
+            ("b", json!({"n": 1})),
+            ("c", json!({})),
+        ];
         let mut index = Index::build(
             FieldPath::new("n"),
             values.iter().map(|(id, v)| (*id, Some(v.clone()))),
@@ -136,7 +140,10 @@ mod tests {
         index.apply("d", None, Some(&json!({"n": 1})));
         index.apply("a", Some(&json!({"n": 2})), None);
         assert_eq!(index.ids().collect::<Vec<_>>(), ["b", "d", "c"]);
-        assert_eq!(index.ids_equal_to(&json!(1)).collect::<Vec<_>>(), ["b", "d"]);
+        assert_eq!(
+            index.ids_equal_to(&json!(1)).collect::<Vec<_>>(),
+            ["b", "d"]
+        );
         assert_eq!(index.len(), 3);
     }
 }

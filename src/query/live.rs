@@ -17,8 +17,8 @@ use super::collate::SortKey;
 use super::diff::{window_steps, DiffOp, Step};
 use super::index::Index;
 use super::outbox::{Listener, Outbox};
-use super::spec::{Order, OrderKey, QuerySpec};
 use super::sorted::SortedList;
+use super::spec::{Order, OrderKey, QuerySpec};
 use crate::protocol::entity::JsonText;
 use crate::store::View;
 
@@ -81,7 +81,11 @@ fn row(order: &[OrderKey], id: &str, value: &Value) -> Row {
 fn compare(order: &[OrderKey], a: &Row, b: &Row) -> Ordering {
     for (i, key) in order.iter().enumerate() {
         let o = a.keys.get(i).cmp(&b.keys.get(i));
-        let o = if key.order == Order::Desc { o.reverse() } else { o };
+        let o = if key.order == Order::Desc {
+            o.reverse()
+        } else {
+            o
+        };
         if o != Ordering::Equal {
             return o;
         }
@@ -176,7 +180,11 @@ impl<A> LiveQuery<A> {
 
     /// The result rows (id, value), in order. Call inside [`crate::store::Store::read_view`].
     pub(crate) fn rows(&self, view: &View<'_>) -> Vec<(String, JsonText)> {
-        let value = |id: &str| view.get(&self.collection, id).cloned().unwrap_or_else(|| "null".into());
+        let value = |id: &str| {
+            view.get(&self.collection, id)
+                .cloned()
+                .unwrap_or_else(|| "null".into())
+        };
         self.ids_with(|id| (id.to_owned(), value(id)))
     }
 
@@ -190,7 +198,12 @@ impl<A> LiveQuery<A> {
         if self.spec.is_unwindowed() {
             state.matched.iter().map(|r| r.id.as_str()).map(f).collect()
         } else {
-            state.window.iter().map(CompactString::as_str).map(f).collect()
+            state
+                .window
+                .iter()
+                .map(CompactString::as_str)
+                .map(f)
+                .collect()
         }
     }
 
@@ -201,8 +214,13 @@ impl<A> LiveQuery<A> {
 
     /// Registers `listener`, whose first event is the current result. Call inside
     /// [`crate::store::Store::read_view`]; returns the listener's id.
-    pub(crate) fn subscribe(&self, view: &View<'_>, listener: Listener<QueryEvent<JsonText>>) -> u64 {
-        self.outbox.add(QueryEvent::Result(self.rows(view)), listener)
+    pub(crate) fn subscribe(
+        &self,
+        view: &View<'_>,
+        listener: Listener<QueryEvent<JsonText>>,
+    ) -> u64 {
+        self.outbox
+            .add(QueryEvent::Result(self.rows(view)), listener)
     }
 
     /// Unregisters the listener `id`.
@@ -242,7 +260,14 @@ impl<A> LiveQuery<A> {
             let from = old.and_then(|old| state.matched.remove(&old, cmp));
             let to = new.map(|new| state.matched.insert(new, cmp));
             if !self.spec.is_unwindowed() {
-                touched.insert(change.id);
+                // A row that was and stays past the window's end moves nothing in it.
+                let end = self
+                    .spec
+                    .offset
+                    .saturating_add(self.spec.limit.unwrap_or(usize::MAX));
+                if from.is_some_and(|i| i < end) || to.is_some_and(|i| i < end) {
+                    touched.insert(change.id);
+                }
                 continue;
             }
             let value = || change.after_text.cloned().unwrap_or_else(|| "null".into());
@@ -307,7 +332,11 @@ fn window_ops(
     new: &[CompactString],
     touched: &HashSet<&str>,
 ) -> Vec<DiffOp<JsonText>> {
-    let value = |id: &str| view.get(collection, id).cloned().unwrap_or_else(|| "null".into());
+    let value = |id: &str| {
+        view.get(collection, id)
+            .cloned()
+            .unwrap_or_else(|| "null".into())
+    };
     let mut inserted = HashSet::new();
     let mut ops: Vec<DiffOp<JsonText>> = window_steps(old, new)
         .into_iter()

@@ -76,7 +76,9 @@ impl<E> Outbox<E> {
             from: seq,
             listener,
         });
-        state.queue.push_back((seq, Target::One(id), Arc::new(first)));
+        state
+            .queue
+            .push_back((seq, Target::One(id), Arc::new(first)));
         id
     }
 
@@ -166,9 +168,12 @@ mod tests {
         let calls = Arc::new(AtomicUsize::new(0));
         let c = calls.clone();
         outbox.add(0, Arc::new(|_| panic!("listener bug")));
-        outbox.add(0, Arc::new(move |_| {
-            c.fetch_add(1, Ordering::SeqCst);
-        }));
+        outbox.add(
+            0,
+            Arc::new(move |_| {
+                c.fetch_add(1, Ordering::SeqCst);
+            }),
+        );
         outbox.push(1);
         assert_eq!(outbox.deliver(), 2);
         assert_eq!(calls.load(Ordering::SeqCst), 2);

@@ -54,9 +54,14 @@ impl<T> SortedList<T> {
         }
         let block = self
             .blocks
-            .partition_point(|b| cmp(b.last().expect("blocks are never empty"), item) == Ordering::Less)
+            .partition_point(|b| {
+                cmp(b.last().expect("blocks are never empty"), item) == Ordering::Less
+            })
             .min(self.blocks.len() - 1);
-        (block, self.blocks[block].binary_search_by(|probe| cmp(probe, item)))
+        (
+            block,
+            self.blocks[block].binary_search_by(|probe| cmp(probe, item)),
+        )
     }
 
     fn items_before(&self, block: usize) -> usize {
@@ -64,7 +69,11 @@ impl<T> SortedList<T> {
     }
 
     /// The position of `item`: `Ok` when an equal item is in the list, `Err` where it would go.
-    pub(crate) fn position(&self, item: &T, cmp: impl Fn(&T, &T) -> Ordering) -> Result<usize, usize> {
+    pub(crate) fn position(
+        &self,
+        item: &T,
+        cmp: impl Fn(&T, &T) -> Ordering,
+    ) -> Result<usize, usize> {
         let (block, found) = self.locate(item, &cmp);
         if self.blocks.is_empty() {
             return Err(0);
@@ -182,7 +191,7 @@ mod tests {
         let cmp = |a: &u64, b: &u64| a.cmp(b);
         for step in 0..40_000 {
             let value = next() % 5_000;
-            if next() % 3 == 0 {
+            if next().is_multiple_of(3) {
                 let expected = model.binary_search(&value).ok();
                 if let Some(i) = expected {
                     model.remove(i);

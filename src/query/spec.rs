@@ -80,8 +80,8 @@ impl QuerySpec {
     /// # Errors
     /// [`QueryError::InvalidSpec`] for text that is not such a spec, [`QueryError::InvalidPath`].
     pub fn from_json(text: &str) -> Result<QuerySpec, QueryError> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| invalid(format!("not JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| invalid(format!("not JSON: {e}")))?;
         let spec = QuerySpec::from_value(&value)?;
         spec.validate()?;
         Ok(spec)
@@ -245,7 +245,9 @@ fn filter_from(value: &Value) -> Result<Filter, QueryError> {
                 None => true,
                 Some(Value::Bool(b)) => b,
                 Some(other) => {
-                    return Err(invalid(format!("op \"exists\" takes true or false, not {other}")))
+                    return Err(invalid(format!(
+                        "op \"exists\" takes true or false, not {other}"
+                    )))
                 }
             },
         },

@@ -74,7 +74,10 @@ fn random_value(rng: &mut Rng) -> JsonText {
     };
     todo.insert("priority".into(), priority);
     if !rng.chance(10) {
-        todo.insert("due".into(), json!(format!("2026-0{}-1{}", 1 + rng.below(3), rng.below(3))));
+        todo.insert(
+            "due".into(),
+            json!(format!("2026-0{}-1{}", 1 + rng.below(3), rng.below(3))),
+        );
     }
     let tags: Vec<&str> = ["home", "work", "errands"]
         .into_iter()
@@ -143,7 +146,11 @@ fn brute_force(store: &Store, spec: &QuerySpec) -> (Vec<(String, JsonText)>, usi
     rows.sort_by(|a, b| {
         for key in &spec.order {
             let o = compare(key.path.lookup(&a.2), key.path.lookup(&b.2));
-            let o = if key.order == Order::Desc { o.reverse() } else { o };
+            let o = if key.order == Order::Desc {
+                o.reverse()
+            } else {
+                o
+            };
             if o != Ordering::Equal {
                 return o;
             }
@@ -229,15 +236,26 @@ impl World {
             let (expected, count) = brute_force(&self.store, spec);
             let rows = self.store.read_view(|view| w.live.rows(view));
             assert_eq!(rows, expected, "step {step} ({what}): rows of {spec:?}");
-            assert_eq!(*w.mirror.lock().unwrap(), expected, "step {step} ({what}): diffs of {spec:?}");
-            assert_eq!(w.live.count(), count, "step {step} ({what}): count of {spec:?}");
+            assert_eq!(
+                *w.mirror.lock().unwrap(),
+                expected,
+                "step {step} ({what}): diffs of {spec:?}"
+            );
+            assert_eq!(
+                w.live.count(),
+                count,
+                "step {step} ({what}): count of {spec:?}"
+            );
             let ids: Vec<String> = expected.iter().map(|(id, _)| id.clone()).collect();
             assert_eq!(w.live.ids(), ids);
         }
     }
 
     fn diff_counts(&self) -> Vec<usize> {
-        self.watched.iter().map(|w| *w.diffs.lock().unwrap()).collect()
+        self.watched
+            .iter()
+            .map(|w| *w.diffs.lock().unwrap())
+            .collect()
     }
 }
 
@@ -271,7 +289,11 @@ fn pulled_page(world: &World, rng: &mut Rng, cursor: &mut u64) {
             let delete = rng.chance(25);
             EntityChange {
                 key: EntityKey::new(COLLECTION, random_id(rng)),
-                op: if delete { EntityOp::Delete } else { EntityOp::Update },
+                op: if delete {
+                    EntityOp::Delete
+                } else {
+                    EntityOp::Update
+                },
                 value: (!delete).then(|| random_value(rng)),
             }
         })
@@ -304,13 +326,22 @@ fn settle(world: &World, rng: &mut Rng, cursor: &mut u64) -> &'static str {
         let oldest = &pending[0];
         if let Some(change) = &oldest.change {
             *cursor += 1;
-            world.store.apply_remote(std::slice::from_ref(change), *cursor).unwrap();
+            world
+                .store
+                .apply_remote(std::slice::from_ref(change), *cursor)
+                .unwrap();
         }
-        world.store.settle(&[oldest.mutation.id.clone()], &[]).unwrap();
+        world
+            .store
+            .settle(std::slice::from_ref(&oldest.mutation.id), &[])
+            .unwrap();
         "acknowledged"
     } else {
         let victim = &pending[rng.below(pending.len() as u64) as usize];
-        world.store.settle(&[], &[victim.mutation.id.clone()]).unwrap();
+        world
+            .store
+            .settle(&[], std::slice::from_ref(&victim.mutation.id))
+            .unwrap();
         "rejected"
     }
 }
@@ -345,14 +376,20 @@ fn run(seed: u64, steps: usize) {
             }
             _ => {
                 let w = &world;
-                w.store
-                    .read_view(|view| w.registry.ensure_index(view, COLLECTION, FieldPath::new("priority")));
+                w.store.read_view(|view| {
+                    w.registry
+                        .ensure_index(view, COLLECTION, FieldPath::new("priority"))
+                });
                 "index on priority added"
             }
         };
         world.deliver();
         for (i, (b, a)) in before.iter().zip(world.diff_counts()).enumerate() {
-            assert!(a <= b + 1, "step {step} ({what}): query {i} got {} diffs", a - b);
+            assert!(
+                a <= b + 1,
+                "step {step} ({what}): query {i} got {} diffs",
+                a - b
+            );
         }
         world.check(step, what);
     }
@@ -372,4 +409,35 @@ fn live_queries_match_the_model_with_a_fresh_seed() {
         .map_or(7, |d| d.as_nanos() as u64);
     println!("query model seed: {seed}");
     run(seed, 600);
+}
+
+struct Idle;
+
+impl Attachment for Idle {
+    fn is_idle(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_query_nobody_holds_or_reads_is_dropped_when_another_opens() {
+    let store = Store::open_in_memory();
+    let registry: Arc<Registry<Idle>> = Arc::new(Registry::default());
+    store.set_observer(registry.clone());
+    let open =
+        |spec: QuerySpec| store.read_view(|view| registry.open(view, COLLECTION, spec, || Idle));
+    let held = open(QuerySpec::default());
+    let same = open(QuerySpec::default());
+    assert!(Arc::ptr_eq(&held, &same), "one live query per spec");
+    drop(open(QuerySpec {
+        limit: Some(1),
+        ..QuerySpec::default()
+    }));
+    assert_eq!(registry.live_count(), 2);
+    drop((held, same));
+    let _other = open(QuerySpec {
+        offset: 1,
+        ..QuerySpec::default()
+    });
+    assert_eq!(registry.live_count(), 1, "only the one just opened is kept");
 }
