@@ -77,3 +77,8 @@ pub use client::{
 pub use collection::{Collection, CollectionChanges, Entity, Query, Subscription};
 
 uniffi::setup_scaffolding!();
+
+/// The README's Rust examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
