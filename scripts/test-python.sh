@@ -5,7 +5,8 @@
 # pytest and the example. Non-interactive; fails loudly.
 #
 # Needs python3 (3.9+) with the venv module, and a Rust toolchain (cargo).
-# Set MIZU_PYTHON_BENCH=1 to also run the signal benchmark (its table is recorded in BENCHMARKS.md).
+# Set MIZU_PYTHON_BENCH=1 to also run the signal benchmark (its table is recorded in BENCHMARKS.md)
+# and the live query benchmark (bench/query_bench.py).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,4 +60,5 @@ echo "test-python.sh: running examples/python/todo.py"
 
 if [ "${MIZU_PYTHON_BENCH:-0}" = "1" ]; then
     "$venv/bin/python" bindings/python/bench/bench_signals.py
+    "$venv/bin/python" bindings/python/bench/query_bench.py
 fi

@@ -2,10 +2,14 @@
 
 The reactive graph (:class:`Signal`, :class:`Computed`, :class:`Effect`, :func:`batch`) is the
 Rust library's own: a Python computed can depend on a Rust-side collection count and a Python
-signal alike. :class:`Client` syncs :class:`Collection` data with a mizu sync server.
+signal alike. :class:`Client` syncs :class:`Collection` data with a mizu sync server;
+:meth:`Collection.query` makes a live :class:`Query` (``where(field("done") == False)``,
+``order_by``, ``limit``, ``offset``) that delivers its result, then a :class:`QueryDiff` per
+change.
 
 Every failure raises :class:`MizuError` (a subclass per kind: ``MizuError.InvalidJson``,
-``MizuError.Closed``, ``MizuError.Rejected``, ...).
+``MizuError.Closed``, ``MizuError.Rejected``, ...); a malformed query raises
+:class:`InvalidQuery` (which is ``MizuError.InvalidQuery``).
 
 Threading: listeners and effects run on the thread that made the change — the client's sync
 thread for server changes. Calls into the library release the GIL.
@@ -18,6 +22,19 @@ from typing import Callable
 from . import _native
 from ._client import Client, RejectedMutation, SyncStatus
 from ._collection import Change, Collection, Entity
+from ._diff import (
+    Inserted,
+    Moved,
+    QueryDiff,
+    QueryDiffOp,
+    QueryEvent,
+    QueryResult,
+    Removed,
+    Updated,
+    apply_diff,
+)
+from ._filter import Field, Filter, InvalidQuery, and_, field, not_, or_
+from ._query import Query, QueryListener
 from ._reactive import Computed, Effect, Signal, batch, batched, computed, effect, untracked
 from ._support import ErrorLogger, Subscription
 
@@ -45,15 +62,33 @@ __all__ = [
     "Computed",
     "Effect",
     "Entity",
+    "Field",
+    "Filter",
+    "Inserted",
+    "InvalidQuery",
     "MizuError",
+    "Moved",
+    "Query",
+    "QueryDiff",
+    "QueryDiffOp",
+    "QueryEvent",
+    "QueryListener",
+    "QueryResult",
     "RejectedMutation",
+    "Removed",
     "Signal",
     "Subscription",
     "SyncStatus",
+    "Updated",
+    "and_",
+    "apply_diff",
     "batch",
     "batched",
     "computed",
     "effect",
+    "field",
+    "not_",
     "on_unhandled_error",
+    "or_",
     "untracked",
 ]

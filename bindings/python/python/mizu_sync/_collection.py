@@ -7,16 +7,21 @@ from typing import (
     Any,
     AsyncIterator,
     Callable,
+    Dict,
     Generic,
     Iterator,
     List,
+    MutableMapping,
     Optional,
     Tuple,
     TypeVar,
+    Union,
     overload,
 )
 
 from . import _native
+from ._filter import check_path
+from ._query import Query
 from ._support import CallbackAdapter, Codec, Subscription, iterate
 
 T = TypeVar("T")
@@ -27,14 +32,22 @@ _MISSING: Any = object()
 
 @dataclass(frozen=True)
 class Change(Generic[T]):
-    """What a collection holds now and what changed since the previous notification."""
+    """What changed in a collection since the previous notification; the first one holds every
+    entity. It never carries the whole collection: apply each change to a dict of your own
+    (:meth:`apply_to`) when you want all of it."""
 
-    entries: List[Tuple[str, T]]
-    """Every entity now, as ``(id, value)`` ordered by id."""
     changed: List[Tuple[str, T]]
-    """Entities created or changed since the previous notification (all on the first)."""
+    """Entities created or changed since the previous notification (all on the first), ordered
+    by id."""
     removed: List[str]
     """Ids deleted since the previous notification."""
+
+    def apply_to(self, entries: MutableMapping[str, T]) -> MutableMapping[str, T]:
+        """Applies this change to ``entries`` (id → value) in place and returns it."""
+        entries.update(self.changed)
+        for id in self.removed:
+            entries.pop(id, None)
+        return entries
 
 
 class _CollectionListener(_native.CollectionListener):
@@ -48,7 +61,6 @@ class _CollectionListener(_native.CollectionListener):
         decode = self._codec.decode
         self._adapter.call(
             Change(
-                entries=[(r.id, decode(r.value_json)) for r in change.entries],
                 changed=[(r.id, decode(r.value_json)) for r in change.changed],
                 removed=list(change.removed),
             )
@@ -208,13 +220,35 @@ class Collection(Generic[T]):
             raise KeyError(id)
         self.delete(id)
 
+    def query(self, spec: Union[str, Dict[str, Any], None] = None) -> Query[T]:
+        """A live query over this collection. Without ``spec``, every entity by id; narrow it
+        with :meth:`Query.where`, :meth:`Query.order_by`, :meth:`Query.limit` and
+        :meth:`Query.offset`:
+
+        >>> todos.query().where(field("completed") == False).order_by("due", "desc").limit(50)
+
+        ``spec`` is the query's JSON form instead, as a dict or as text (``{"filter": ...,
+        "order_by": [{"field": "due", "order": "desc"}], "offset": 0, "limit": 50}``); it is
+        checked now. Raises :class:`InvalidQuery` for a spec that is not JSON or not a query
+        (an unknown key or operator, a bad path, a negative limit, ...)."""
+        if spec is None:
+            return Query(self._native, self._codec, {})
+        return Query.from_spec(self._native, self._codec, spec)
+
+    def ensure_index(self, path: str) -> None:
+        """Keeps an ordered index on the field at the dotted ``path``, which serves the first
+        evaluation of queries that filter on it by equality or sort on it first. Idempotent.
+        Raises :class:`InvalidQuery` for an empty or malformed path."""
+        self._native.ensure_index(check_path(path))
+
     def subscribe(self, fn: Callable[[Change[T]], object]) -> Subscription:
-        """Calls ``fn(change)`` with every entity now, then with what changed after each
-        change. Usable as a decorator. Server changes arrive on the client's sync thread."""
+        """Calls ``fn(change)`` with every entity now, then with only what changed after each
+        change (never the whole collection: see :meth:`Change.apply_to`). Usable as a
+        decorator. Server changes arrive on the client's sync thread."""
         return Subscription(self._native.subscribe(_CollectionListener(fn, self._codec)))
 
     def changes(self) -> AsyncIterator[Change[T]]:
-        """The contents now, then each change, as an async iterator (asyncio)."""
+        """Every entity now, then what each change changed, as an async iterator (asyncio)."""
         return iterate(self.subscribe)
 
     def close(self) -> None:
