@@ -193,7 +193,10 @@ fn two_clients_converge_and_change_events_carry_what_changed() {
         for id in &change.removed {
             mirror.remove(id);
         }
-        assert!(change.changed.len() + change.removed.len() <= 2, "{change:?}");
+        assert!(
+            change.changed.len() + change.removed.len() <= 2,
+            "{change:?}"
+        );
     }
     assert_eq!(
         mirror.into_iter().collect::<Vec<_>>(),

@@ -112,9 +112,10 @@ impl std::fmt::Debug for Query {
 }
 
 impl Query {
-    /// Wraps `inner`, evaluating it now so that a bad spec fails here.
+    /// Wraps `inner`, evaluating it now so that a bad spec fails here. Untracked: making a
+    /// query inside a computed must not make the computed depend on its count.
     pub(crate) fn new(inner: CoreQuery, events: Arc<Events>) -> Result<Arc<Self>, MizuError> {
-        inner.count()?;
+        crate::reactive::untrack(|| inner.count())?;
         Ok(Arc::new(Query {
             spec_json: inner.spec().to_json().to_string(),
             inner: Handle::new("query", inner),

@@ -232,6 +232,12 @@ impl World {
     }
 
     fn check(&self, step: usize, what: &str) {
+        let all = self.store.all(COLLECTION).len();
+        assert_eq!(
+            self.store.count(COLLECTION),
+            all,
+            "step {step} ({what}): store count"
+        );
         for (w, spec) in self.watched.iter().zip(&self.specs) {
             let (expected, count) = brute_force(&self.store, spec);
             let rows = self.store.read_view(|view| w.live.rows(view));

@@ -131,11 +131,25 @@ impl Memory {
     }
 
     /// The number of visible entities of `collection`.
+    /// O(keys with pending changes), not O(collection).
     pub(crate) fn count(&self, collection: &str) -> usize {
-        match self.overlay.get(collection) {
-            None => self.base.get(collection).map_or(0, BTreeMap::len),
-            Some(_) => self.visible(collection).count(),
+        let base = self.base.get(collection);
+        let in_base = base.map_or(0, BTreeMap::len);
+        let Some(overlay) = self.overlay.get(collection) else {
+            return in_base;
+        };
+        let (mut added, mut removed) = (0, 0);
+        for (id, pending) in overlay {
+            match (
+                base.is_some_and(|b| b.contains_key(id)),
+                pending.value.is_some(),
+            ) {
+                (false, true) => added += 1,
+                (true, false) => removed += 1,
+                _ => {}
+            }
         }
+        in_base + added - removed
     }
 
     /// The seq of the pending mutation with this id.
