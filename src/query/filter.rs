@@ -1,19 +1,5 @@
 //! [`Filter`]: a declarative predicate over an entity's JSON value, evaluated in Rust on the
 //! stored value (never a host callback per entity).
-//!
-//! Build one with [`field`]:
-//!
-//! ```
-//! use mizu_sync::query::{field, Filter};
-//!
-//! let open_and_urgent: Filter = field("completed").eq(false).and(field("priority").ge(2));
-//! let tagged = field("tags").contains("home").or(field("title").contains("milk"));
-//! let not_done = field("completed").eq(true).not();
-//! # let _ = (open_and_urgent, tagged, not_done);
-//! ```
-//!
-//! Comparisons use the collation order of [`crate::query`] (a missing field compares as
-//! `null`, so `field("due").lt("2026")` also matches entities without a `due`).
 
 use std::cmp::Ordering;
 
@@ -77,7 +63,22 @@ impl Comparison {
     }
 }
 
-/// A predicate over an entity's value. See the [module docs](self).
+/// A predicate over an entity's value, evaluated in Rust on the stored JSON (never a host
+/// callback per entity).
+///
+/// Build one with [`field`]:
+///
+/// ```
+/// use mizu_sync::query::{field, Filter};
+///
+/// let open_and_urgent: Filter = field("completed").eq(false).and(field("priority").ge(2));
+/// let tagged = field("tags").contains("home").or(field("title").contains("milk"));
+/// let not_done = field("completed").eq(true).not();
+/// # let _ = (open_and_urgent, tagged, not_done);
+/// ```
+///
+/// Comparisons use the collation order of [`crate::query`] (a missing field compares as
+/// `null`, so `field("due").lt("2026")` also matches entities without a `due`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
     /// The field compared with a value.

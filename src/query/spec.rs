@@ -1,23 +1,5 @@
 //! [`QuerySpec`]: a query as a value (filter, order, window), and its JSON form, which the
 //! foreign-language bindings and the C API build queries from.
-//!
-//! # JSON form
-//!
-//! ```json
-//! {
-//!   "filter": {"and": [{"field": "completed", "op": "eq", "value": false},
-//!                      {"field": "tags", "op": "contains", "value": "home"}]},
-//!   "order_by": [{"field": "due", "order": "desc"}],
-//!   "offset": 0,
-//!   "limit": 50
-//! }
-//! ```
-//!
-//! Every key is optional. A filter is `{"field", "op", "value"}` with `op` one of `eq`, `ne`,
-//! `lt`, `le`, `gt`, `ge`, `in` (`value` an array), `contains`, `exists` (`value` optional,
-//! `true` by default, `false` for "absent"); or `{"and": [...]}`, `{"or": [...]}`,
-//! `{"not": filter}`. `order` is `asc` (default) or `desc`. Unknown keys and operators, and
-//! negative or fractional limits, are refused with [`QueryError::InvalidSpec`].
 
 use serde_json::{json, Map, Value};
 
@@ -46,6 +28,24 @@ pub struct OrderKey {
 
 /// What a query selects: the entities whose value passes `filter`, sorted by `order` (then by
 /// id, ascending, so every order is total), from position `offset`, at most `limit` of them.
+///
+/// # JSON form
+///
+/// ```json
+/// {
+///   "filter": {"and": [{"field": "completed", "op": "eq", "value": false},
+///                      {"field": "tags", "op": "contains", "value": "home"}]},
+///   "order_by": [{"field": "due", "order": "desc"}],
+///   "offset": 0,
+///   "limit": 50
+/// }
+/// ```
+///
+/// Every key is optional. A filter is `{"field", "op", "value"}` with `op` one of `eq`, `ne`,
+/// `lt`, `le`, `gt`, `ge`, `in` (`value` an array), `contains`, `exists` (`value` optional,
+/// `true` by default, `false` for "absent"); or `{"and": [...]}`, `{"or": [...]}`,
+/// `{"not": filter}`. `order` is `asc` (default) or `desc`. Unknown keys and operators, and
+/// negative or fractional limits, are refused with [`QueryError::InvalidSpec`].
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QuerySpec {
     /// Which entities; `None` for all.
@@ -75,7 +75,7 @@ impl QuerySpec {
         self.offset == 0 && self.limit.is_none()
     }
 
-    /// Parses the [JSON form](self) and validates it.
+    /// Parses the [JSON form](QuerySpec#json-form) and validates it.
     ///
     /// # Errors
     /// [`QueryError::InvalidSpec`] for text that is not such a spec, [`QueryError::InvalidPath`].
@@ -87,7 +87,7 @@ impl QuerySpec {
         Ok(spec)
     }
 
-    /// Reads the [JSON form](self) (unvalidated paths).
+    /// Reads the [JSON form](QuerySpec#json-form) (unvalidated paths).
     ///
     /// # Errors
     /// [`QueryError::InvalidSpec`].
@@ -107,7 +107,7 @@ impl QuerySpec {
         Ok(spec)
     }
 
-    /// The [JSON form](self), canonical (keys sorted): equal specs give equal text.
+    /// The [JSON form](QuerySpec#json-form), canonical (keys sorted): equal specs give equal text.
     pub fn to_json(&self) -> Value {
         let mut object = Map::new();
         if let Some(filter) = &self.filter {
