@@ -293,3 +293,27 @@ fn core_errors_map_to_what_the_app_would_do_differently() {
         host_failure("KeyError('x')")
     );
 }
+
+#[test]
+fn concurrent_ffi_updates_count_every_increment() {
+    #[derive(Debug)]
+    struct Inc;
+    impl mizu_sync::ffi::SignalUpdateFn for Inc {
+        fn update(&self, value_json: String) -> Result<String, MizuError> {
+            let n: i64 = value_json.parse().unwrap();
+            std::thread::yield_now(); // widen the window a lost update would need
+            Ok((n + 1).to_string())
+        }
+    }
+    let count = Signal::new("0".into()).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..500 {
+                    count.update(Arc::new(Inc)).unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(count.get().unwrap(), "2000");
+}

@@ -328,3 +328,24 @@ fn a_dependency_cycle_across_two_threads_panics_instead_of_deadlocking() {
     x_slot.lock().unwrap().take();
     y_slot.lock().unwrap().take();
 }
+
+#[test]
+fn concurrent_updates_on_one_signal_count_every_increment() {
+    let hits = Signal::new(0u64);
+    let effect_saw = Arc::new(AtomicU64::new(0));
+    let (h, saw) = (hits.clone(), effect_saw.clone());
+    let _effect = Effect::new(move || saw.store(h.get(), Ordering::SeqCst));
+    let handles = (0..8)
+        .map(|_| {
+            let hits = hits.clone();
+            thread::spawn(move || {
+                for _ in 0..2_000 {
+                    hits.update(|n| n + 1);
+                }
+            })
+        })
+        .collect();
+    join_within(Duration::from_secs(60), handles);
+    assert_eq!(hits.get(), 16_000);
+    assert_eq!(effect_saw.load(Ordering::SeqCst), 16_000);
+}

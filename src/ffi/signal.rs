@@ -78,16 +78,17 @@ impl Signal {
         Ok(())
     }
 
-    /// Replaces the value with `f(current)`. The read of the current value is not tracked.
+    /// Replaces the value with `f(current)`, atomically: when another thread wrote the signal
+    /// while `f` ran, `f` runs again on the newer value, so concurrent updates never lose one
+    /// another (`f` may run more than once; no lock is held while it runs). The read of the
+    /// current value is not tracked.
     ///
     /// # Errors
     /// The error `f` returns (the value is then unchanged); [`MizuError::InvalidJson`] when
     /// `f` returns something that is not JSON; [`MizuError::Closed`].
     pub fn update(&self, f: Arc<dyn SignalUpdateFn>) -> Result<(), MizuError> {
         let signal = self.inner.get()?;
-        let next = canonical(&f.update(signal.get_untracked().to_string())?)?;
-        signal.set(next);
-        Ok(())
+        signal.try_update(|current| canonical(&f.update(current.to_string())?))
     }
 
     /// Calls `listener` with the value now, then after each change, until the subscription is

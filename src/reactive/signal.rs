@@ -127,14 +127,58 @@ impl<T: Send + Sync + 'static> Signal<T> {
         self.notify();
     }
 
-    /// Replaces the value with `f(&current)`, like `set(f(&current))`; `f` may read this same
-    /// signal. The read of the current value is not tracked.
-    pub fn update(&self, f: impl FnOnce(&T) -> T)
+    /// Replaces the value with `f(&current)`, atomically: when another thread wrote the signal
+    /// while `f` ran, `f` runs again on the newer value (a compare-and-set loop, as
+    /// `AtomicReference::updateAndGet` and `MutableStateFlow.update` do), so concurrent updates
+    /// never lose one another. `f` runs with no lock held, may run more than once, and may read
+    /// this same signal. The read of the current value is not tracked.
+    ///
+    /// ```
+    /// use mizu_sync::reactive::Signal;
+    ///
+    /// let hits = Signal::new(0);
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..4 {
+    ///         s.spawn(|| (0..500).for_each(|_| hits.update(|n| n + 1)));
+    ///     }
+    /// });
+    /// assert_eq!(hits.get(), 2000);
+    /// ```
+    pub fn update(&self, mut f: impl FnMut(&T) -> T)
     where
         T: PartialEq,
     {
-        let next = self.with_untracked(f);
-        self.set(next);
+        let never: Result<(), std::convert::Infallible> = self.try_update(|v| Ok(f(v)));
+        let Ok(()) = never;
+    }
+
+    /// Like [`update`](Self::update) with a fallible `f`: its first error is returned and the
+    /// value is left as it was.
+    ///
+    /// # Errors
+    /// The error `f` returns.
+    pub fn try_update<E>(&self, mut f: impl FnMut(&T) -> Result<T, E>) -> Result<(), E>
+    where
+        T: PartialEq,
+    {
+        loop {
+            // Holding `current` keeps writers from changing it in place, so an unchanged pointer
+            // below means an unchanged value.
+            let current = Arc::clone(&self.slot());
+            let next = f(&current)?;
+            {
+                let mut slot = self.slot();
+                if !Arc::ptr_eq(&slot, &current) {
+                    continue;
+                }
+                if *current == next {
+                    return Ok(());
+                }
+                *slot = Arc::new(next);
+            }
+            self.notify();
+            return Ok(());
+        }
     }
 
     /// Changes the value in place and always notifies (no equality check).
