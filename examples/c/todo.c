@@ -3,8 +3,9 @@
  *
  *   make && ./todo http://127.0.0.1:8080/_sync
  *
- * Alice writes, Bob watches: Bob's subscription prints his list whenever it changes, on the
- * thread that changed it (his sync thread for Alice's writes), and an effect keeps a count.
+ * Alice writes, Bob watches: a collection subscription prints what changed in Bob's list, a
+ * live query prints the diffs of his open todos (sorted by title), both on the thread that made
+ * the change (his sync thread for Alice's writes), and an effect keeps a count.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +36,16 @@ static MizuClient *open_client(const char *base_url, const char *scope) {
     return client;
 }
 
-/* Called with Bob's whole list as JSON, now and after every change. */
-static void print_list(void *user_data, const char *json) {
+/* Called with every todo of Bob's first, then with only what changed:
+ * {"changed":[{"id":..,"value":..}],"removed":[ids]}. */
+static void print_changes(void *user_data, const char *json) {
     printf("%s sees %s\n", (const char *)user_data, json);
+    fflush(stdout);
+}
+
+/* Called with the query's rows first ({"result":[...]}), then with each diff ({"diff":[...]}). */
+static void print_query_event(void *user_data, const char *json) {
+    printf("%s: %s\n", (const char *)user_data, json);
     fflush(stdout);
 }
 
@@ -63,7 +71,15 @@ int main(int argc, char **argv) {
     TRY(mizu_client_collection(bob, "todo", &bob_todos));
 
     MizuSubscription *watch = NULL;
-    TRY(mizu_collection_subscribe(bob_todos, print_list, (void *)"bob", NULL, &watch));
+    TRY(mizu_collection_subscribe(bob_todos, print_changes, (void *)"bob", NULL, &watch));
+    MizuQuery *open = NULL;
+    TRY(mizu_collection_query(bob_todos,
+                              "{\"filter\":{\"field\":\"completed\",\"op\":\"eq\",\"value\":false},"
+                              "\"order_by\":[{\"field\":\"title\"}]}",
+                              &open));
+    MizuSubscription *open_watch = NULL;
+    TRY(mizu_query_subscribe(open, print_query_event, (void *)"bob's open todos", NULL,
+                             &open_watch));
     MizuEffect *counter = NULL;
     TRY(mizu_effect_new(print_count, bob_todos, NULL, &counter));
 
@@ -78,8 +94,15 @@ int main(int argc, char **argv) {
     printf("bob's list after sync: %s\n", list);
     int converged = strstr(list, "\"todo-2\"") != NULL;
     TRY(mizu_string_free(list));
+    char *open_ids = NULL;
+    TRY(mizu_query_ids(open, &open_ids));
+    printf("bob's open todos after sync: %s\n", open_ids);
+    converged = converged && strcmp(open_ids, "[\"todo-2\"]") == 0;
+    TRY(mizu_string_free(open_ids));
 
     TRY(mizu_effect_free(counter));
+    TRY(mizu_subscription_free(open_watch));
+    TRY(mizu_query_free(open));
     TRY(mizu_subscription_free(watch));
     TRY(mizu_collection_free(alice_todos));
     TRY(mizu_collection_free(bob_todos));

@@ -188,7 +188,7 @@ pub extern "C" fn mizu_collection_count(
 
 /// Every entity of the collection as one JSON object, `{"id": value, ...}`, keys in ascending
 /// byte order.
-pub(crate) fn all_json(collection: &crate::Collection<Value>) -> String {
+fn all_json(collection: &crate::Collection<Value>) -> String {
     let map: Map<String, Value> = collection.entries().into_iter().collect();
     Value::Object(map).to_string()
 }

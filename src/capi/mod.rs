@@ -6,7 +6,8 @@
 //! - **Names** are `mizu_*`; opaque handle types are `Mizu*`.
 //! - **Status codes.** Every fallible function returns a [`MizuStatus`] (`MIZU_OK` is 0) and
 //!   records why it failed in a thread-local message, [`mizu_last_error_message`].
-//! - **Values** cross as UTF-8 JSON text: options, entity values, signal values.
+//! - **Values** cross as UTF-8 JSON text: options, entity values, signal values, query specs,
+//!   results and diffs.
 //! - **Ownership.** A string returned through a `char **out` is the caller's, freed with
 //!   [`mizu_string_free`]; a handle returned through an out-parameter is the caller's, freed
 //!   with its `mizu_*_free`. Strings passed to callbacks are lent for the call. Out-parameters
@@ -34,6 +35,8 @@ mod client;
 mod collection;
 mod handles;
 mod options;
+mod payload;
+mod query;
 mod reactive;
 mod registry;
 mod status;
@@ -52,8 +55,8 @@ pub extern "C" fn mizu_version() -> *const c_char {
 }
 
 /// How many handles are live: issued by a `mizu_*_new`, `mizu_*_subscribe`,
-/// `mizu_client_collection` or `mizu_collection_entity` call and not yet freed. For leak checks
-/// in tests.
+/// `mizu_client_collection`, `mizu_collection_entity` or `mizu_collection_query` call and not
+/// yet freed. For leak checks in tests.
 ///
 /// # Threading
 /// Any thread.

@@ -22,22 +22,31 @@ use serde_json::Value;
 
 use super::status::{CError, MizuStatus};
 use crate::reactive::{Computed, Effect, Signal};
-use crate::{Client, Collection, Entity};
+use crate::{Client, Collection, Entity, Query};
 
 /// The value of a computed defined in C: JSON, or why the C function gave none.
 pub(crate) type ComputedValue = Result<Value, CError>;
+
+/// What keeps a subscription's deliveries going; dropping it stops them.
+pub(crate) enum Subscribed {
+    /// An effect that reads a value and calls C with it (signal, entity, client status).
+    Effect(#[allow(dead_code)] Effect),
+    /// A listener of the core's change feeds (query events, collection changes).
+    Listener(#[allow(dead_code)] crate::Subscription),
+}
 
 /// Everything a handle can stand for.
 pub(crate) enum Object {
     Client(Arc<Client>),
     Collection(Collection<Value>),
     Entity(Entity<Value>),
+    Query(Query<Value>),
     Signal(Signal<Value>),
     Computed(Computed<ComputedValue>),
     /// Held for its `Drop`, which stops the effect when the handle is freed.
     Effect(#[allow(dead_code)] Effect),
     /// Held for its `Drop`, which cancels the subscription when the handle is freed.
-    Subscription(#[allow(dead_code)] Effect),
+    Subscription(#[allow(dead_code)] Subscribed),
 }
 
 impl Object {
@@ -46,6 +55,7 @@ impl Object {
             Object::Client(_) => "client",
             Object::Collection(_) => "collection",
             Object::Entity(_) => "entity",
+            Object::Query(_) => "query",
             Object::Signal(_) => "signal",
             Object::Computed(_) => "computed",
             Object::Effect(_) => "effect",

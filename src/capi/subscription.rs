@@ -1,16 +1,20 @@
 //! `mizu_*_subscribe` and `mizu_subscription_free`: values delivered to a C function, the
 //! current one first, then each change.
+//!
+//! Signals, entities and the client status are read by an effect that calls C after each
+//! change of what it read. Queries and collections have change feeds in the core that say what
+//! changed (a diff, the changed entities), delivered as they are.
 
 use std::ffi::c_void;
 
 use super::boundary::{call, Out};
 use super::callback::{MizuReleaseFn, MizuValueFn, UserData};
 use super::client::status_json;
-use super::collection::all_json;
 use super::handles::{
-    self, issue, MizuClient, MizuCollection, MizuEntity, MizuSignal, MizuSubscription,
+    self, issue, MizuClient, MizuCollection, MizuEntity, MizuQuery, MizuSignal, MizuSubscription,
 };
-use super::registry::Object;
+use super::payload;
+use super::registry::{Object, Subscribed};
 use super::status::{c_text, CError, MizuStatus};
 use crate::reactive::Effect;
 
@@ -36,7 +40,38 @@ fn subscribe<R: Fn() -> Option<String> + Send + 'static>(
             // `ptr` is NULL or lent for the duration of the call, as documented.
             unsafe { f(user_data.ptr(), ptr) };
         });
-        out.set(issue(Object::Subscription(effect)));
+        out.set(issue(Object::Subscription(Subscribed::Effect(effect))));
+        Ok(())
+    })
+}
+
+/// A listener of a core feed of events `E`.
+type Listener<E> = Box<dyn Fn(&E) + Send + Sync>;
+
+/// Hands each event of a core feed to `on_value` as the JSON text `payload` writes for it.
+/// `register` subscribes the listener it is given to the feed.
+fn listen<E: 'static>(
+    register: impl FnOnce(Listener<E>) -> Result<crate::Subscription, CError>,
+    payload: fn(&E) -> String,
+    on_value: MizuValueFn,
+    user_data: *mut c_void,
+    release: MizuReleaseFn,
+    out: *mut *mut MizuSubscription,
+) -> MizuStatus {
+    call(|| {
+        let user_data = UserData::new(user_data, release);
+        // SAFETY: the caller passes NULL or a pointer valid for writing a handle.
+        let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
+        let f = on_value.ok_or_else(|| CError::invalid("on_value is NULL"))?;
+        let subscription = register(Box::new(move |event: &E| {
+            let text = c_text(&payload(event));
+            // SAFETY: the caller registered `f` with this user_data, callable from any thread;
+            // the text is lent for the duration of the call, as documented.
+            unsafe { f(user_data.ptr(), text.as_ptr()) };
+        }))?;
+        out.set(issue(Object::Subscription(Subscribed::Listener(
+            subscription,
+        ))));
         Ok(())
     })
 }
@@ -101,11 +136,31 @@ pub extern "C" fn mizu_entity_subscribe(
     )
 }
 
-/// Calls `on_value(user_data, json)` with every entity of the collection now (the JSON object
-/// of `mizu_collection_all`), then after every change in the collection.
+/// Calls `on_value(user_data, json)` with every entity of the collection now, then, after each
+/// transaction that changed the collection (a local write, a pulled page, a snapshot, a
+/// rollback), with exactly what changed:
 ///
-/// # Errors, Ownership, Threading
-/// As `mizu_signal_subscribe`. Server changes are delivered on the sync thread.
+/// ```json
+/// {"changed": [{"id": "a", "value": {"title": "Milk"}}], "removed": ["b"]}
+/// ```
+///
+/// `changed` holds the entities created or changed, ascending by id, with their new values
+/// embedded as JSON; `removed` the ids deleted, ascending. The first call has every entity in
+/// `changed` and `removed` empty. A call costs what changed, never the whole collection: to
+/// keep the whole contents, apply each call to a map of your own.
+///
+/// # Errors
+/// `MIZU_ERR_INVALID_ARGUMENT` for a NULL `on_value` or `out`; `MIZU_ERR_CLOSED` for a freed
+/// collection handle or a closed client.
+///
+/// # Ownership
+/// As `mizu_signal_subscribe`.
+///
+/// # Threading
+/// Calls come one at a time, in commit order, never under a lock of the library: on the thread
+/// that made the change (your thread for your writes, the sync thread for server changes), or
+/// on a thread already delivering this collection's changes. The first call therefore normally
+/// happens on this thread before this function returns, but may come from such a thread.
 #[no_mangle]
 pub extern "C" fn mizu_collection_subscribe(
     collection: *const MizuCollection,
@@ -114,11 +169,64 @@ pub extern "C" fn mizu_collection_subscribe(
     release: MizuReleaseFn,
     out: *mut *mut MizuSubscription,
 ) -> MizuStatus {
-    subscribe(
-        || {
-            let collection = handles::collection(collection)?;
-            Ok(move || Some(all_json(&collection)))
-        },
+    listen(
+        |listener| Ok(handles::collection(collection)?.subscribe_json(listener)?),
+        payload::collection_changes,
+        on_value,
+        user_data,
+        release,
+        out,
+    )
+}
+
+/// Calls `on_value(user_data, json)` with the query's whole result now, then with a keyed diff
+/// after each transaction that changed the result (a local write, a pulled page, a snapshot, a
+/// rollback):
+///
+/// ```json
+/// {"result": [{"id": "a", "value": {"title": "Milk"}}, {"id": "b", "value": {"title": "Eggs"}}]}
+/// {"diff": [{"op": "removed", "index": 1, "id": "b"},
+///           {"op": "inserted", "index": 0, "id": "c", "value": {"title": "Tea"}},
+///           {"op": "moved", "from": 1, "to": 0, "id": "a"},
+///           {"op": "updated", "index": 0, "id": "a", "value": {"title": "Oat milk"}}]}
+/// ```
+///
+/// Rows are in query order, within the query's window; values are embedded as JSON, not as
+/// strings. The ops of a diff apply **in order**: each index refers to the list as the ops
+/// before it left it (the convention of Android's `ListUpdateCallback` and of sequential table
+/// view updates). `moved` removes the row at `from`, then inserts it at `to`; `updated` keeps
+/// the row where it is with a new value. Applying every diff to the first result gives what
+/// `mizu_query_get` returns after the same transactions.
+///
+/// # Errors
+/// `MIZU_ERR_INVALID_ARGUMENT` for a NULL `on_value` or `out`; `MIZU_ERR_CLOSED` for a freed
+/// query handle or a closed client.
+///
+/// # Ownership
+/// The JSON text is lent for the call only: copy what you keep, do not free it. `*out`
+/// receives a new subscription the caller frees with `mizu_subscription_free`, which cancels
+/// it (NULL on error); the subscription keeps the query live even after `mizu_query_free`.
+/// `release` (may be NULL) is called once with `user_data` when `on_value` will never be called
+/// again, or before this function returns if it fails.
+///
+/// # Threading
+/// Events come one at a time, in commit order, never under a lock of the library: on the
+/// thread of the transaction that made them (your thread for your writes, the sync thread for
+/// server changes), or on a thread already delivering this query's events. The first call
+/// therefore normally happens on this thread before this function returns, but may come from
+/// such a thread. `on_value` may call back into the library (`mizu_query_ids` included, which
+/// then shows the latest result, possibly ahead of the diff being delivered).
+#[no_mangle]
+pub extern "C" fn mizu_query_subscribe(
+    query: *const MizuQuery,
+    on_value: MizuValueFn,
+    user_data: *mut c_void,
+    release: MizuReleaseFn,
+    out: *mut *mut MizuSubscription,
+) -> MizuStatus {
+    listen(
+        |listener| Ok(handles::query(query)?.subscribe_json(listener)?),
+        payload::query_event,
         on_value,
         user_data,
         release,

@@ -95,6 +95,11 @@ typedef enum {
      * Syncing is paused (`mizu_client_pause`).
      */
     MIZU_ERR_PAUSED = 14,
+    /**
+     * A query is malformed: an empty or malformed field path, an unknown operator or key, an
+     * operand of the wrong kind, a negative limit.
+     */
+    MIZU_ERR_INVALID_QUERY = 15,
 } MizuStatus;
 
 /**
@@ -124,6 +129,12 @@ typedef struct MizuEffect MizuEffect;
  * `mizu_entity_free`.
  */
 typedef struct MizuEntity MizuEntity;
+
+/**
+ * A live query over a collection, made from a JSON spec (`mizu_collection_query`). Free with
+ * `mizu_query_free`.
+ */
+typedef struct MizuQuery MizuQuery;
 
 /**
  * A signal holding a JSON value (`mizu_signal_new`). Free with `mizu_signal_free`.
@@ -227,8 +238,8 @@ const char *mizu_version(void);
 
 /**
  * How many handles are live: issued by a `mizu_*_new`, `mizu_*_subscribe`,
- * `mizu_client_collection` or `mizu_collection_entity` call and not yet freed. For leak checks
- * in tests.
+ * `mizu_client_collection`, `mizu_collection_entity` or `mizu_collection_query` call and not
+ * yet freed. For leak checks in tests.
  *
  * # Threading
  * Any thread.
@@ -638,6 +649,133 @@ MizuStatus mizu_entity_exists(const MizuEntity *entity,
 MizuStatus mizu_entity_free(MizuEntity *entity);
 
 /**
+ * Makes a live query over the collection from the JSON spec `spec_json`, and evaluates it now.
+ * From then on the library keeps its result up to date incrementally, at the cost of each
+ * change, until the handle and every subscription to it are freed.
+ *
+ * # The spec
+ *
+ * ```json
+ * {"filter": {"and": [{"field": "completed", "op": "eq", "value": false},
+ *                     {"field": "tags", "op": "contains", "value": "home"}]},
+ *  "order_by": [{"field": "due", "order": "desc"}],
+ *  "offset": 0,
+ *  "limit": 50}
+ * ```
+ *
+ * Every key is optional. A filter is `{"field": PATH, "op": OP, "value": V}` with `OP` one of
+ * `eq`, `ne`, `lt`, `le`, `gt`, `ge`, `in` (`V` an array), `contains` (a substring of a
+ * string field, or an element of an array field), `exists` (`V` optional, `true` by default,
+ * `false` for "absent"); or `{"and": [F, ...]}`, `{"or": [F, ...]}`, `{"not": F}`. `PATH`
+ * names a field, with dots for nested ones (`"meta.due"`). `order` is `"asc"` (the default)
+ * or `"desc"`; ties are broken by id, ascending. Comparisons use one total order:
+ * `null` < `false` < `true` < numbers < strings < arrays < objects; a missing field is `null`.
+ *
+ * # Errors
+ * `MIZU_ERR_INVALID_QUERY` for a spec that is not JSON or not a query: an unknown key or
+ * operator, an operand of the wrong kind, an empty or malformed field path (`""`, `"a..b"`),
+ * a negative or fractional limit or offset (the last-error message says which);
+ * `MIZU_ERR_INVALID_ARGUMENT` for a NULL pointer or text that is not UTF-8; `MIZU_ERR_CLOSED`
+ * for a freed collection handle or a closed client.
+ *
+ * # Ownership
+ * `*out` receives a new query handle the caller frees with `mizu_query_free` (NULL on error).
+ *
+ * # Threading
+ * Any thread. Not tracked: making a query inside a computed or an effect adds no dependency.
+ */
+MizuStatus mizu_collection_query(const MizuCollection *collection,
+                                 const char *spec_json,
+                                 MizuQuery **out);
+
+/**
+ * Keeps an ordered index of the collection on the field at `path` (dots for nested fields),
+ * maintained on every write, pull, snapshot and rollback, and used by queries whose equality
+ * filter or first sort key it covers. Idempotent; lives as long as the client.
+ *
+ * # Errors
+ * `MIZU_ERR_INVALID_QUERY` for an empty or malformed path (`""`, `"a..b"`);
+ * `MIZU_ERR_INVALID_ARGUMENT` for a NULL pointer or text that is not UTF-8; `MIZU_ERR_CLOSED`.
+ *
+ * # Threading
+ * Any thread.
+ */
+MizuStatus mizu_collection_ensure_index(const MizuCollection *collection,
+                                        const char *path);
+
+/**
+ * Stores the query's rows in `*out`, in query order and within its window, as a JSON array
+ * `[{"id": "a", "value": V}, ...]` with each value embedded as JSON.
+ *
+ * # Errors
+ * `MIZU_ERR_INVALID_ARGUMENT` for a NULL `out`; `MIZU_ERR_CLOSED` for a freed query handle or
+ * a closed client.
+ *
+ * # Ownership
+ * `*out` receives a new string the caller frees with `mizu_string_free` (NULL on error).
+ *
+ * # Threading
+ * Any thread. Tracked inside a computed or an effect: wakes only when the result changes.
+ */
+MizuStatus mizu_query_get(const MizuQuery *query,
+                          char **out);
+
+/**
+ * Stores the ids of the query's rows in `*out`, in query order and within its window, as a
+ * JSON array of strings.
+ *
+ * # Errors, Ownership
+ * As `mizu_query_get`.
+ *
+ * # Threading
+ * Any thread. Tracked like `mizu_query_get`.
+ */
+MizuStatus mizu_query_ids(const MizuQuery *query,
+                          char **out);
+
+/**
+ * Stores in `*out` how many entities match the query's filter, ignoring its offset and limit.
+ *
+ * # Errors
+ * `MIZU_ERR_INVALID_ARGUMENT` for a NULL `out`; `MIZU_ERR_CLOSED` for a freed query handle or
+ * a closed client.
+ *
+ * # Threading
+ * Any thread. Tracked inside a computed or an effect: wakes only when that number changes.
+ */
+MizuStatus mizu_query_count(const MizuQuery *query,
+                            uint64_t *out);
+
+/**
+ * Stores the query's spec in `*out` as canonical JSON (keys sorted, defaults left out): equal
+ * queries give equal text.
+ *
+ * # Errors
+ * `MIZU_ERR_INVALID_ARGUMENT` for a NULL `out`; `MIZU_ERR_CLOSED` for a freed query handle.
+ *
+ * # Ownership
+ * `*out` receives a new string the caller frees with `mizu_string_free` (NULL on error).
+ *
+ * # Threading
+ * Any thread.
+ */
+MizuStatus mizu_query_spec_json(const MizuQuery *query,
+                                char **out);
+
+/**
+ * Frees a query handle. Its subscriptions (`mizu_query_subscribe`) go on until they are
+ * freed; when none is left, the library stops keeping the result up to date. Freeing NULL
+ * does nothing.
+ *
+ * # Errors
+ * `MIZU_ERR_CLOSED` when already freed; `MIZU_ERR_INVALID_ARGUMENT` when not a query handle.
+ *
+ * # Threading
+ * Any thread.
+ */
+MizuStatus mizu_query_free(MizuQuery *query);
+
+/**
  * The C library's `free`, for the strings a `MizuComputeFn` returns.
  */
 extern void free(void *ptr);
@@ -886,17 +1024,82 @@ MizuStatus mizu_entity_subscribe(const MizuEntity *entity,
                                  MizuSubscription **out);
 
 /**
- * Calls `on_value(user_data, json)` with every entity of the collection now (the JSON object
- * of `mizu_collection_all`), then after every change in the collection.
+ * Calls `on_value(user_data, json)` with every entity of the collection now, then, after each
+ * transaction that changed the collection (a local write, a pulled page, a snapshot, a
+ * rollback), with exactly what changed:
  *
- * # Errors, Ownership, Threading
- * As `mizu_signal_subscribe`. Server changes are delivered on the sync thread.
+ * ```json
+ * {"changed": [{"id": "a", "value": {"title": "Milk"}}], "removed": ["b"]}
+ * ```
+ *
+ * `changed` holds the entities created or changed, ascending by id, with their new values
+ * embedded as JSON; `removed` the ids deleted, ascending. The first call has every entity in
+ * `changed` and `removed` empty. A call costs what changed, never the whole collection: to
+ * keep the whole contents, apply each call to a map of your own.
+ *
+ * # Errors
+ * `MIZU_ERR_INVALID_ARGUMENT` for a NULL `on_value` or `out`; `MIZU_ERR_CLOSED` for a freed
+ * collection handle or a closed client.
+ *
+ * # Ownership
+ * As `mizu_signal_subscribe`.
+ *
+ * # Threading
+ * Calls come one at a time, in commit order, never under a lock of the library: on the thread
+ * that made the change (your thread for your writes, the sync thread for server changes), or
+ * on a thread already delivering this collection's changes. The first call therefore normally
+ * happens on this thread before this function returns, but may come from such a thread.
  */
 MizuStatus mizu_collection_subscribe(const MizuCollection *collection,
                                      MizuValueFn on_value,
                                      void *user_data,
                                      MizuReleaseFn release,
                                      MizuSubscription **out);
+
+/**
+ * Calls `on_value(user_data, json)` with the query's whole result now, then with a keyed diff
+ * after each transaction that changed the result (a local write, a pulled page, a snapshot, a
+ * rollback):
+ *
+ * ```json
+ * {"result": [{"id": "a", "value": {"title": "Milk"}}, {"id": "b", "value": {"title": "Eggs"}}]}
+ * {"diff": [{"op": "removed", "index": 1, "id": "b"},
+ *           {"op": "inserted", "index": 0, "id": "c", "value": {"title": "Tea"}},
+ *           {"op": "moved", "from": 1, "to": 0, "id": "a"},
+ *           {"op": "updated", "index": 0, "id": "a", "value": {"title": "Oat milk"}}]}
+ * ```
+ *
+ * Rows are in query order, within the query's window; values are embedded as JSON, not as
+ * strings. The ops of a diff apply **in order**: each index refers to the list as the ops
+ * before it left it (the convention of Android's `ListUpdateCallback` and of sequential table
+ * view updates). `moved` removes the row at `from`, then inserts it at `to`; `updated` keeps
+ * the row where it is with a new value. Applying every diff to the first result gives what
+ * `mizu_query_get` returns after the same transactions.
+ *
+ * # Errors
+ * `MIZU_ERR_INVALID_ARGUMENT` for a NULL `on_value` or `out`; `MIZU_ERR_CLOSED` for a freed
+ * query handle or a closed client.
+ *
+ * # Ownership
+ * The JSON text is lent for the call only: copy what you keep, do not free it. `*out`
+ * receives a new subscription the caller frees with `mizu_subscription_free`, which cancels
+ * it (NULL on error); the subscription keeps the query live even after `mizu_query_free`.
+ * `release` (may be NULL) is called once with `user_data` when `on_value` will never be called
+ * again, or before this function returns if it fails.
+ *
+ * # Threading
+ * Events come one at a time, in commit order, never under a lock of the library: on the
+ * thread of the transaction that made them (your thread for your writes, the sync thread for
+ * server changes), or on a thread already delivering this query's events. The first call
+ * therefore normally happens on this thread before this function returns, but may come from
+ * such a thread. `on_value` may call back into the library (`mizu_query_ids` included, which
+ * then shows the latest result, possibly ahead of the diff being delivered).
+ */
+MizuStatus mizu_query_subscribe(const MizuQuery *query,
+                                MizuValueFn on_value,
+                                void *user_data,
+                                MizuReleaseFn release,
+                                MizuSubscription **out);
 
 /**
  * Calls `on_value(user_data, json)` with the client's sync status now (the JSON of

@@ -101,17 +101,43 @@ static void entity_subscription_wakes_only_for_its_own_entity(void) {
     CHECK_OK(mizu_collection_delete(todos, "a"));
     CHECK(seen.calls == 3 && seen.last_was_null);
 
-    Seen all = {0};
-    MizuSubscription *all_subscription = NULL;
-    CHECK_OK(mizu_collection_subscribe(todos, on_value, &all, NULL, &all_subscription));
-    CHECK_STR(all.last, "{\"b\":{\"n\":3}}");
-    CHECK_OK(mizu_collection_set(todos, "b", "{\"n\":4}"));
-    CHECK(all.calls == 2);
-    CHECK_STR(all.last, "{\"b\":{\"n\":4}}");
-
-    CHECK_OK(mizu_subscription_free(all_subscription));
     CHECK_OK(mizu_subscription_free(subscription));
     CHECK_OK(mizu_entity_free(watched));
+    CHECK_OK(mizu_collection_free(todos));
+    CHECK_OK(mizu_client_free(client));
+}
+
+static void collection_subscription_delivers_everything_first_then_only_what_changed(void) {
+    MizuClient *client = local_client("collection-sub");
+    MizuCollection *todos = NULL;
+    CHECK_OK(mizu_client_collection(client, "todo", &todos));
+    CHECK_OK(mizu_collection_create(todos, "b", "{\"n\":3}", NULL));
+    CHECK_OK(mizu_collection_create(todos, "a", "[1]", NULL));
+
+    Seen all = {0};
+    MizuSubscription *subscription = NULL;
+    CHECK_OK(mizu_collection_subscribe(todos, on_value, &all, NULL, &subscription));
+    CHECK(all.calls == 1);
+    CHECK_STR(all.last, "{\"changed\":[{\"id\":\"a\",\"value\":[1]},{\"id\":\"b\",\"value\":{\"n\":3}}],"
+                        "\"removed\":[]}");
+    CHECK_OK(mizu_collection_set(todos, "b", "{\"n\":4}"));
+    CHECK(all.calls == 2);
+    CHECK_STR(all.last, "{\"changed\":[{\"id\":\"b\",\"value\":{\"n\":4}}],\"removed\":[]}");
+    CHECK_OK(mizu_collection_create(todos, "c", "\"x\\\"y\"", NULL));
+    CHECK(all.calls == 3);
+    CHECK_STR(all.last, "{\"changed\":[{\"id\":\"c\",\"value\":\"x\\\"y\"}],\"removed\":[]}");
+    CHECK_OK(mizu_collection_delete(todos, "a"));
+    CHECK(all.calls == 4);
+    CHECK_STR(all.last, "{\"changed\":[],\"removed\":[\"a\"]}");
+    /* A write that changes nothing visible is no change. */
+    CHECK_OK(mizu_collection_set(todos, "b", "{\"n\":4}"));
+    CHECK(all.calls == 4);
+    CHECK_OK(mizu_collection_delete(todos, "never-there"));
+    CHECK(all.calls == 4);
+
+    CHECK_OK(mizu_subscription_free(subscription));
+    CHECK_OK(mizu_collection_create(todos, "d", "1", NULL));
+    CHECK(all.calls == 4);
     CHECK_OK(mizu_collection_free(todos));
     CHECK_OK(mizu_client_free(client));
 }
@@ -157,6 +183,8 @@ int main(int argc, char **argv) {
          collection_creates_reads_updates_and_deletes_json_values},
         {"entity_subscription_wakes_only_for_its_own_entity",
          entity_subscription_wakes_only_for_its_own_entity},
+        {"collection_subscription_delivers_everything_first_then_only_what_changed",
+         collection_subscription_delivers_everything_first_then_only_what_changed},
         {"durable_collection_survives_reopening_its_storage_file",
          durable_collection_survives_reopening_its_storage_file},
     };
