@@ -278,6 +278,24 @@ impl Filter {
         }
     }
 
+    /// Every path this filter reads.
+    pub(crate) fn paths(&self) -> Vec<&FieldPath> {
+        let mut out = Vec::new();
+        self.collect_paths(&mut out);
+        out
+    }
+
+    fn collect_paths<'a>(&'a self, out: &mut Vec<&'a FieldPath>) {
+        match self {
+            Filter::Compare { path, .. }
+            | Filter::In { path, .. }
+            | Filter::Contains { path, .. }
+            | Filter::Exists { path, .. } => out.push(path),
+            Filter::And(all) | Filter::Or(all) => all.iter().for_each(|f| f.collect_paths(out)),
+            Filter::Not(inner) => inner.collect_paths(out),
+        }
+    }
+
     /// The value an equality on `path` pins, when this filter requires one (a top-level `eq`,
     /// or one inside a top-level `and`): what an index on `path` can look up directly.
     pub(crate) fn pinned(&self, path: &FieldPath) -> Option<&Value> {

@@ -17,6 +17,7 @@ use super::collate::SortKey;
 use super::diff::{window_steps, DiffOp, Step};
 use super::index::Index;
 use super::outbox::{Listener, Outbox};
+use super::projection::Projection;
 use super::sorted::SortedList;
 use super::spec::{Order, OrderKey, QuerySpec};
 use crate::protocol::entity::JsonText;
@@ -141,9 +142,10 @@ impl<A> LiveQuery<A> {
             (None, Some(index)) => Box::new(index.ids()),
             (None, None) => Box::new(view.entries(collection).map(|(id, _)| id.as_str())),
         };
+        let projection = Projection::of(spec.paths());
         let mut rows: Vec<Row> = candidates
             .filter_map(|id| {
-                let value: Value = serde_json::from_str(view.get(collection, id)?).ok()?;
+                let value = projection.parse(view.get(collection, id)?);
                 matches(&spec, &value).then(|| row(&spec.order, id, &value))
             })
             .collect();

@@ -54,6 +54,7 @@ mod index;
 mod live;
 mod outbox;
 mod path;
+mod projection;
 mod registry;
 mod sorted;
 mod spec;

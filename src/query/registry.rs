@@ -9,12 +9,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use serde_json::Value;
-
 use super::index::Index;
 use super::live::{Change, LiveQuery, Outcome};
 use super::outbox::Outbox;
 use super::path::FieldPath;
+use super::projection::Projection;
 use super::spec::QuerySpec;
 use crate::protocol::entity::JsonText;
 use crate::store::{Delta, Observer, View};
@@ -49,6 +48,8 @@ struct Collection<A> {
     indexes: Vec<Index>,
     live: Vec<Arc<LiveQuery<A>>>,
     feed: Option<Arc<Feed>>,
+    /// The members the indexes and live queries read; `None` after they changed.
+    projection: Option<Projection>,
 }
 
 impl<A> Default for Collection<A> {
@@ -57,7 +58,22 @@ impl<A> Default for Collection<A> {
             indexes: Vec::new(),
             live: Vec::new(),
             feed: None,
+            projection: None,
         }
+    }
+}
+
+impl<A> Collection<A> {
+    fn projection(&mut self) -> &Projection {
+        let (indexes, live) = (&self.indexes, &self.live);
+        self.projection.get_or_insert_with(|| {
+            Projection::of(
+                indexes
+                    .iter()
+                    .map(Index::path)
+                    .chain(live.iter().flat_map(|q| q.spec().paths())),
+            )
+        })
     }
 }
 
@@ -88,11 +104,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn parse(text: Option<&JsonText>) -> Option<Value> {
-    // Stored values are checked JSON; a value that somehow is not reads as `null`.
-    text.map(|t| serde_json::from_str(t).unwrap_or(Value::Null))
-}
-
 impl<A: Attachment> Registry<A> {
     /// Creates the index of `collection` on `path` unless it exists. Call inside
     /// [`crate::store::Store::read_view`]. Returns whether it was created.
@@ -102,10 +113,12 @@ impl<A: Attachment> Registry<A> {
         if entry.indexes.iter().any(|i| *i.path() == path) {
             return false;
         }
+        let projection = Projection::of([&path]);
         let values = view
             .entries(collection)
-            .map(|(id, text)| (id.as_str(), parse(Some(text))));
+            .map(|(id, text)| (id.as_str(), Some(projection.parse(text))));
         entry.indexes.push(Index::build(path, values));
+        entry.projection = None;
         true
     }
 
@@ -133,9 +146,13 @@ impl<A: Attachment> Registry<A> {
         let entry = collections.entry(collection.to_owned()).or_default();
         // Drop the queries nobody holds or reads any more (a query made inside a computed's
         // previous run, say) before adding one.
+        let before = entry.live.len();
         entry
             .live
             .retain(|q| Arc::strong_count(q) > 1 || !q.attachment().is_idle());
+        if entry.live.len() != before {
+            entry.projection = None;
+        }
         if let Some(existing) = entry.live.iter().find(|q| *q.spec() == spec) {
             return existing.clone();
         }
@@ -147,6 +164,7 @@ impl<A: Attachment> Registry<A> {
             attachment(),
         ));
         entry.live.push(query.clone());
+        entry.projection = None;
         query
     }
 
@@ -220,6 +238,7 @@ impl<A: Attachment> Registry<A> {
         if collection.indexes.is_empty() && collection.live.is_empty() {
             return;
         }
+        let projection = collection.projection();
         let changes: Vec<Change<'_>> = keys
             .iter()
             .zip(&delta.before[range])
@@ -227,8 +246,8 @@ impl<A: Attachment> Registry<A> {
                 let after_text = view.get(name, &key.id);
                 Change {
                     id: &key.id,
-                    before: parse(before.as_ref()),
-                    after: parse(after_text),
+                    before: before.as_deref().map(|t| projection.parse(t)),
+                    after: after_text.map(|t| projection.parse(t)),
                     after_text,
                 }
             })

@@ -70,6 +70,13 @@ impl QuerySpec {
         self.order.iter().try_for_each(|key| key.path.validate())
     }
 
+    /// Every path the query reads (filter, then order).
+    pub(crate) fn paths(&self) -> Vec<&FieldPath> {
+        let mut paths = self.filter.as_ref().map(Filter::paths).unwrap_or_default();
+        paths.extend(self.order.iter().map(|k| &k.path));
+        paths
+    }
+
     /// Whether the window is the whole result (no offset, no limit).
     pub(crate) fn is_unwindowed(&self) -> bool {
         self.offset == 0 && self.limit.is_none()
