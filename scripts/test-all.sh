@@ -54,7 +54,8 @@ interop() {
     (cd tests/interop/harness && GOFLAGS=-mod=mod GOTOOLCHAIN=local go test ./...) &&
         MIZU_HARNESS_BIN="$(bash scripts/interop-server.sh)" &&
         MIZU_HARNESS_BIN="$MIZU_HARNESS_BIN" MIZU_SYNC_TEST_SERVER=mizu \
-            cargo test --all-features --test client_sync --test chaos_sync --test concurrency_writers
+            cargo test --all-features --test client_sync --test chaos_sync --test concurrency_writers \
+                --test query_sync
 }
 
 run_suite rust-lint rust_lint
