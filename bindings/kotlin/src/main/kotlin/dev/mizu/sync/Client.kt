@@ -32,7 +32,7 @@ import dev.mizu.sync.ffi.TokenProvider as FfiTokenProvider
  *     client.start()                                   // works offline, too
  *     val todos = client.collection<Todo>("todo")
  *     todos.create("todo-1", Todo("Learn sync"))
- *     todos.changes.collect { change -> render(change.entries) }
+ *     todos.query { where { "completed" eq false } }.asFlow().collect { rows -> render(rows) }
  * }
  * ```
  *

@@ -17,7 +17,7 @@ import dev.mizu.sync.ffi.CollectionChange as FfiCollectionChange
  * val todos = client.collection<Todo>("todo")
  * todos.create("milk", Todo("Buy milk"))
  * todos.update("milk") { it.copy(completed = true) }
- * val open = todos.entries().filterValues { !it.completed }
+ * val open = todos.query { where { "completed" eq false } }   // a live Query<Todo>
  * ```
  *
  * Reads are tracked inside [Computed] and [Effect] functions: [size], [ids] and [contains] wake
@@ -100,16 +100,56 @@ public class Collection<T> internal constructor(
     public operator fun contains(id: String): Boolean = native { inner.has(id) }
 
     /**
-     * Calls [listener] with every entity now, then with the entries and what changed after each
-     * change (on the writing thread, or the engine thread for server changes). What it throws
-     * goes to [Client.onError].
+     * A live [Query] over this collection, built with the query DSL:
+     *
+     * ```kotlin
+     * val open = todos.query {
+     *     where { ("completed" eq false) and ("priority" ge 2) }
+     *     orderBy("due", Order.DESC)
+     *     limit(50)
+     * }
+     * ```
+     *
+     * `todos.query()` selects every entity, ordered by id. Evaluated now.
+     *
+     * @throws MizuSyncException.InvalidQuery for an empty or malformed field path (`""`,
+     *   `"a..b"`); for an operand that is not JSON or a negative limit or offset, before anything
+     *   reaches the native library.
+     */
+    public fun query(build: QueryBuilder.() -> Unit = {}): Query<T> =
+        query(QueryBuilder(codec.json).apply(build).toSpecJson())
+
+    /**
+     * A live [Query] from its JSON spec, e.g. `{"filter": {"field": "completed", "op": "eq",
+     * "value": false}, "order_by": [{"field": "due", "order": "desc"}], "limit": 50}` (every key
+     * optional; filters `{"field", "op", "value"}` with `op` one of `eq ne lt le gt ge in
+     * contains exists`, or `{"and": [...]}`, `{"or": [...]}`, `{"not": ...}`). Evaluated now.
+     *
+     * @throws MizuSyncException.InvalidQuery for text that is not JSON or not such a spec (an
+     *   unknown key or operator, a malformed path, a negative or fractional limit).
+     */
+    public fun query(specJson: String): Query<T> = Query(native { inner.query(specJson) }, codec, clientFlows)
+
+    /**
+     * Keeps an ordered index on the field at [path] (dots for nested fields), used by queries
+     * whose equality filter or first sort key it covers. Idempotent.
+     *
+     * @throws MizuSyncException.InvalidQuery for an empty or malformed path.
+     */
+    public fun ensureIndex(path: String): Unit = native { inner.ensureIndex(path) }
+
+    /**
+     * Calls [listener] with every entity now (as [CollectionChange.changed]), then after each
+     * change with exactly what changed (on the writing thread, or the engine thread for server
+     * changes): the cost of a call is that of the change, never of the collection. What it
+     * throws goes to [Client.onError].
      */
     public fun subscribe(listener: (CollectionChange<T>) -> Unit): Subscription =
         Subscription(native { inner.subscribe(changeListener(codec, listener)) })
 
     /**
-     * [subscribe] as a cold [Flow]: every entity now, then each change. Completes when this
-     * handle or its client is closed.
+     * [subscribe] as a cold [Flow]: every entity now, then what each change changed. Completes
+     * when this handle or its client is closed.
      */
     public val changes: Flow<CollectionChange<T>>
         get() = subscriptionFlow(flows, clientFlows) { emit -> inner.subscribe(changeListener(codec, emit)) }
@@ -124,15 +164,16 @@ public class Collection<T> internal constructor(
 }
 
 /**
- * The contents of a [Collection] and what changed since the previous delivery.
+ * What changed in a [Collection] since the previous delivery: only the entities that changed,
+ * never the whole collection (except the first delivery, which has every entity as [changed]).
+ * Keep a map of your own, updated from each change, when you need the whole contents, or read
+ * [Collection.entries].
  *
- * @property entries every entity now, ordered by id.
  * @property changed the entities created or changed since the previous delivery (all of them
- *   in the first one).
+ *   in the first one), ordered by id.
  * @property removed the ids of the entities deleted since the previous delivery.
  */
 public data class CollectionChange<T>(
-    val entries: Map<String, T>,
     val changed: Map<String, T>,
     val removed: List<String>,
 )
@@ -143,6 +184,6 @@ private fun <T> List<EntityRecord>.toMap(codec: ValueCodec<T>): Map<String, T> =
 private fun <T> changeListener(codec: ValueCodec<T>, listener: (CollectionChange<T>) -> Unit): CollectionListener =
     object : CollectionListener {
         override fun onChange(change: FfiCollectionChange) = callback {
-            listener(CollectionChange(change.entries.toMap(codec), change.changed.toMap(codec), change.removed))
+            listener(CollectionChange(change.changed.toMap(codec), change.removed))
         }
     }

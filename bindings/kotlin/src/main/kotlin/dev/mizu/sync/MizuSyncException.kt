@@ -17,6 +17,15 @@ public sealed class MizuSyncException(message: String, cause: Throwable? = null)
         MizuSyncException("invalid argument: $reason")
 
     /**
+     * A query is malformed: an empty or malformed field path (`""`, `"a..b"`), an unknown
+     * operator or key in a JSON spec, an operand that is not JSON (a class kotlinx.serialization
+     * cannot encode, `NaN`), a negative limit or offset. The query builder throws it before
+     * anything reaches the native library.
+     */
+    public class InvalidQuery(public val reason: String, cause: Throwable? = null) :
+        MizuSyncException("invalid query: $reason", cause)
+
+    /**
      * A value is not JSON, or not JSON of the shape needed: text that does not parse, or a stored
      * value that does not decode into the collection's `@Serializable` type.
      */
@@ -80,6 +89,7 @@ public sealed class MizuSyncException(message: String, cause: Throwable? = null)
 /** This library's exception for the generated layer's [MizuException]. */
 internal fun MizuException.toPublic(): MizuSyncException = when (this) {
     is MizuException.InvalidArgument -> MizuSyncException.InvalidArgument(reason)
+    is MizuException.InvalidQuery -> MizuSyncException.InvalidQuery(reason)
     is MizuException.InvalidJson -> MizuSyncException.InvalidJson(reason)
     is MizuException.NotFound -> MizuSyncException.NotFound(what)
     is MizuException.Closed -> MizuSyncException.Closed(what)
@@ -128,6 +138,7 @@ internal fun Throwable.describe(): String = "${this::class.qualifiedName ?: "Thr
 /** The generated layer's exception for one of ours (so it keeps its kind across the boundary). */
 internal fun MizuSyncException.toNative(): MizuException = when (this) {
     is MizuSyncException.InvalidArgument -> MizuException.InvalidArgument(reason)
+    is MizuSyncException.InvalidQuery -> MizuException.InvalidQuery(reason)
     is MizuSyncException.InvalidJson -> MizuException.InvalidJson(reason)
     is MizuSyncException.NotFound -> MizuException.NotFound(what)
     is MizuSyncException.Closed -> MizuException.Closed(what)

@@ -14,7 +14,7 @@ public val MizuJson: Json = Json {
 }
 
 /** Turns values of one type into the JSON text that crosses into the native library, and back. */
-internal class ValueCodec<T>(private val serializer: KSerializer<T>, private val json: Json) {
+internal class ValueCodec<T>(private val serializer: KSerializer<T>, val json: Json) {
     fun encode(value: T): String =
         try {
             json.encodeToString(serializer, value)

@@ -11,6 +11,7 @@ import kotlinx.coroutines.async
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.flow.onEach
 import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.flow.transformWhile
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import kotlinx.serialization.Serializable
@@ -132,7 +133,7 @@ class ClientTest {
         val calls = AtomicInteger()
         val throwing = todos.subscribe {
             calls.incrementAndGet()
-            if (it.entries.isNotEmpty()) throw IllegalStateException("listener is broken")
+            if (it.changed.isNotEmpty()) throw IllegalStateException("listener is broken")
         }
         val writer = clients.open(server).collection<Todo>("todo")
 
@@ -213,22 +214,30 @@ class ClientTest {
     }
 
     @Test
-    fun `collection and entity changes arrive as flows`(server: ReferenceServer, clients: Clients) = runBlocking {
-        val client = clients.open(server)
+    fun `collection changes carry only what changed, and arrive as flows`(server: ReferenceServer, clients: Clients) = runBlocking {
+        val client = clients.open(server, start = false) // local writes only: every change is ours
         val todos = client.collection<Todo>("todo")
         todos.create("a", Todo("first"))
+        todos.create("c", Todo("third"))
         val started = CompletableDeferred<Unit>()
         val changes = async {
             withTimeout(20.seconds) {
-                todos.changes.onEach { started.complete(Unit) }.first { it.removed == listOf("a") }
+                todos.changes.onEach { started.complete(Unit) }.transformWhile { emit(it); it.removed != listOf("a") }.toList()
             }
         }
         val entityValues = async { withTimeout(20.seconds) { todos.entity("b").changes.first { it != null } } }
         started.await()
         todos.create("b", Todo("second"))
         todos.delete("a")
-        val last = changes.await()
-        assertEquals(mapOf("b" to Todo("second")), last.entries)
+        assertEquals(
+            listOf(
+                CollectionChange(mapOf("a" to Todo("first"), "c" to Todo("third")), emptyList()),
+                CollectionChange(mapOf("b" to Todo("second")), emptyList()),
+                CollectionChange(emptyMap(), listOf("a")),
+            ),
+            changes.await(),
+            "every entity first, then only the entity each write changed",
+        )
         assertEquals(Todo("second"), entityValues.await())
     }
 

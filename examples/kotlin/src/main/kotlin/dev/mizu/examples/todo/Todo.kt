@@ -11,6 +11,7 @@ import dev.mizu.sync.Client
 import dev.mizu.sync.ClientOptions
 import dev.mizu.sync.Computed
 import dev.mizu.sync.Effect
+import dev.mizu.sync.QueryEvent
 import dev.mizu.sync.batch
 import kotlinx.coroutines.runBlocking
 import kotlinx.serialization.Serializable
@@ -47,6 +48,17 @@ private suspend fun demo(phone: Client, laptop: Client) {
     // A Kotlin computed over synced state: re-runs when the laptop's collection changes.
     val remaining = Computed { laptopTodos.entries().values.count { !it.completed } }
     val summary = Effect { println("laptop: ${remaining.value} to do") }
+    // A live query on the laptop (open todos by title) and the keyed diffs a list UI would apply.
+    val open = laptopTodos.query {
+        where { "completed" eq false }
+        orderBy("title")
+    }
+    val rows = open.subscribe { event ->
+        when (event) {
+            is QueryEvent.Result -> println("laptop's open todos: ${event.rows.map { it.value.title }}")
+            is QueryEvent.Diff -> println("laptop's open todos changed: ${event.diff.ops}")
+        }
+    }
     val synced = phone.onSync { cursor -> println("phone synced up to $cursor") }
 
     batch {
@@ -62,6 +74,8 @@ private suspend fun demo(phone: Client, laptop: Client) {
     println("phone sees: ${phoneTodos["milk"]}")
 
     summary.stop()
+    rows.cancel()
+    open.close()
     synced.cancel()
     remaining.close()
     println("${phoneTodos.size} todos, ${phone.pendingCount} pending")
