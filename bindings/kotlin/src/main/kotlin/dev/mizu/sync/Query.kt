@@ -4,6 +4,7 @@ import dev.mizu.sync.ffi.EntityRecord
 import dev.mizu.sync.ffi.QueryListener
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flow
+import kotlinx.coroutines.flow.map
 import dev.mizu.sync.ffi.Query as FfiQuery
 import dev.mizu.sync.ffi.QueryDiffOp as FfiQueryDiffOp
 
@@ -91,6 +92,12 @@ public class Query<T> internal constructor(
                 emit(rows.toList())
             }
         }
+
+    /**
+     * The values of [asFlow]'s rows: the result as a plain `Flow<List<T>>`, for UIs that do not
+     * need the ids.
+     */
+    public fun values(): Flow<List<T>> = asFlow().map { rows -> rows.map { it.value } }
 
     /** Releases this query and cancels its subscriptions; its flows complete. Idempotent. */
     override fun close() {

@@ -221,12 +221,15 @@ class QueryTest {
         }
         val lists = Channel<List<Row<Task>>>(Channel.UNLIMITED)
         val events = Channel<QueryEvent<Task>>(Channel.UNLIMITED)
+        val values = Channel<List<Task>>(Channel.UNLIMITED)
         val listJob = launch(Dispatchers.Default) { query.asFlow().collect { lists.send(it) } }
         val diffJob = launch(Dispatchers.Default) { query.diffs().collect { events.send(it) } }
+        val valuesJob = launch(Dispatchers.Default) { query.values().collect { values.send(it) } }
         suspend fun <E> Channel<E>.next(): E = withTimeout(20.seconds) { receive() }
 
         assertEquals(query.get(), lists.next())
         assertEquals(QueryEvent.Result(query.get()), events.next())
+        assertEquals(query.get().map { it.value }, values.next())
         assertEquals(listOf("a", "c"), query.ids())
 
         tasks["b"] = Task("b", tags = listOf("home"))
@@ -246,6 +249,7 @@ class QueryTest {
         withTimeout(20.seconds) {
             listJob.join()
             diffJob.join()
+            valuesJob.join()
         }
         assertEquals("query", assertThrows<MizuSyncException.Closed> { query.get() }.what)
         assertIs<MizuSyncException.Closed>(runCatching { query.asFlow().toList() }.exceptionOrNull(), "a closed query cannot be collected")
