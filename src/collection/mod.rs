@@ -185,6 +185,10 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
     /// The entities whose value satisfies `predicate`, ordered by id. Tracked: wakes on any
     /// change in the collection. Undecodable values are skipped and reported, as in
     /// [`entries`](Self::entries).
+    ///
+    /// This decodes every value on each call; for a list that follows its data, use a
+    /// [`query`](Self::query), which is maintained incrementally and wakes only when its result
+    /// changes.
     pub fn find(&self, predicate: impl Fn(&T) -> bool) -> Vec<Entity<T>> {
         self.entries()
             .into_iter()
