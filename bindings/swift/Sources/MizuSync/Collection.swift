@@ -118,8 +118,10 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
         try translating { try raw.has(id: id) }
     }
 
-    /// Calls `observer` with every entity now, then with the entries and what changed after
-    /// each change, until the returned subscription is cancelled or released.
+    /// Calls `observer` with every entity now (as changed), then after each change with
+    /// exactly what changed (the entities created or changed, the ids deleted), until the
+    /// returned subscription is cancelled or released. A call costs the change, never the
+    /// collection.
     ///
     /// `observer` runs on the writing thread: the caller's for local writes, the client's
     /// sync thread for server changes. What it throws goes to the client's
@@ -133,11 +135,47 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
         return Subscription(try translating { try raw.subscribe(listener: listener) })
     }
 
-    /// The contents now, then each change, as an `AsyncSequence` (see ``Signal/values``).
+    /// Every entity now (as changed), then what each change changed, as an `AsyncSequence`
+    /// (see ``observe(_:)`` and ``Signal/values``).
     /// A change whose values do not decode as `Value` is skipped and reported to the client's
     /// ``Client/onError(_:)`` observers.
     public var changes: AsyncStream<CollectionChange<Value>> {
         stream { continuation in try observe { continuation.yield($0) } }
+    }
+
+    /// A query over this collection, selecting every entity in id order until narrowed with
+    /// ``Query/where(_:)``, ``Query/orderBy(_:_:)``, ``Query/limit(_:)`` and
+    /// ``Query/offset(_:)``. Not a read: the query opens on its first read.
+    ///
+    /// ```swift
+    /// let open = todos.query().where(Field("completed") == false).orderBy("due").limit(50)
+    /// ```
+    public func query() -> Query<Value> {
+        Query(raw, QuerySpec())
+    }
+
+    /// A query over this collection from its JSON spec, opened now:
+    /// `{"filter": F, "order_by": [{"field": "due", "order": "desc"}], "offset": 0, "limit": 50}`,
+    /// every key optional. `F` is `{"field": "a.b", "op": OP, "value": V}` with `OP` one of
+    /// `eq`, `ne`, `lt`, `le`, `gt`, `ge`, `in` (`V` an array), `contains`, `exists` (`V`
+    /// optional, `true` by default, `false` for "missing"); or `{"and": [F, ...]}`,
+    /// `{"or": [F, ...]}`, `{"not": F}`. The builder methods refine it further.
+    ///
+    /// - Throws: ``MizuError/invalidQuery(reason:)`` for text that is not JSON or not a valid
+    ///   spec (an unknown key or operator, an empty or malformed path, a negative or
+    ///   fractional limit or offset); ``MizuError/closed(what:)``.
+    public func query(specJSON: String) throws -> Query<Value> {
+        let opened = try openQuery(raw, specJSON: specJSON)
+        return Query(raw, try QuerySpec(canonical: opened.specJson()), opened: opened)
+    }
+
+    /// Keeps an ordered index of this collection on the field at `path` (dots for nested
+    /// fields), which queries whose equality filter or first sort key it covers use. Idempotent.
+    ///
+    /// - Throws: ``MizuError/invalidQuery(reason:)`` for an empty or malformed path;
+    ///   ``MizuError/closed(what:)``.
+    public func ensureIndex(_ path: String) throws {
+        try translating { try raw.ensureIndex(path: path) }
     }
 
     /// Releases this handle and cancels the observers registered through it. Idempotent.

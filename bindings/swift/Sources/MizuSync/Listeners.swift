@@ -29,6 +29,20 @@ final class ChangeListener: CollectionListener, Sendable {
     }
 }
 
+/// Receives a live query's whole result, then its diffs.
+final class QueryClosure: QueryListener, Sendable {
+    /// What the library delivered.
+    enum Event {
+        case result([EntityRecord])
+        case diff([MizuSyncFFI.QueryDiffOp])
+    }
+
+    private let body: @Sendable (Event) throws -> Void
+    init(_ body: @escaping @Sendable (Event) throws -> Void) { self.body = body }
+    func onResult(rows: [EntityRecord]) throws { try reporting { try body(.result(rows)) } }
+    func onDiff(diff: [MizuSyncFFI.QueryDiffOp]) throws { try reporting { try body(.diff(diff)) } }
+}
+
 /// Receives the sync status.
 final class StatusClosure: StatusListener, Sendable {
     private let body: @Sendable (MizuSyncFFI.SyncStatus) throws -> Void

@@ -12,6 +12,9 @@ public enum MizuError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The caller passed something unusable: an empty id, a malformed URL, bad options, an
     /// entity id that already exists on `create`.
     case invalidArgument(reason: String)
+    /// A query is malformed: an empty or malformed field path, an unknown operator or key in a
+    /// JSON spec, an operand that is not JSON or of the wrong kind, a negative limit or offset.
+    case invalidQuery(reason: String)
     /// A value is not valid JSON, or does not encode or decode as the Swift type asks.
     case invalidJSON(reason: String)
     /// The entity (or other named thing) the operation needs does not exist.
@@ -43,6 +46,7 @@ public enum MizuError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidArgument(let reason): return "invalid argument: \(reason)"
+        case .invalidQuery(let reason): return "invalid query: \(reason)"
         case .invalidJSON(let reason): return "invalid JSON: \(reason)"
         case .notFound(let what): return "not found: \(what)"
         case .closed(let what): return "\(what) is closed"
@@ -66,6 +70,7 @@ extension MizuError {
     init(_ raw: MizuSyncFFI.MizuError) {
         switch raw {
         case .InvalidArgument(let reason): self = .invalidArgument(reason: reason)
+        case .InvalidQuery(let reason): self = .invalidQuery(reason: reason)
         case .InvalidJson(let reason): self = .invalidJSON(reason: reason)
         case .NotFound(let what): self = .notFound(what: what)
         case .Closed(let what): self = .closed(what: what)
@@ -88,6 +93,7 @@ extension MizuError {
     var raw: MizuSyncFFI.MizuError {
         switch self {
         case .invalidArgument(let reason): return .InvalidArgument(reason: reason)
+        case .invalidQuery(let reason): return .InvalidQuery(reason: reason)
         case .invalidJSON(let reason): return .InvalidJson(reason: reason)
         case .notFound(let what): return .NotFound(what: what)
         case .closed(let what): return .Closed(what: what)

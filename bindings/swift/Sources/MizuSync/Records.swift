@@ -45,17 +45,26 @@ public struct RejectedMutation: Sendable, Equatable {
     }
 }
 
-/// The contents of a ``Collection`` and what changed since the observer's previous call.
+/// What changed in a ``Collection`` since the observer's previous call: only the entities
+/// that changed, never the whole collection (except on the first call, which has every
+/// entity), so a call costs the change. An observer that wants the whole contents keeps them
+/// itself, e.g. in a dictionary:
+///
+/// ```swift
+/// var byID: [String: Todo] = [:]
+/// for await change in todos.changes {
+///     for (id, todo) in change.changed { byID[id] = todo }
+///     for id in change.removed { byID[id] = nil }
+/// }
+/// ```
 public struct CollectionChange<Value: Codable & Sendable>: Sendable {
-    /// Every entity now, as (id, value), ordered by id.
-    public var entries: [(id: String, value: Value)]
-    /// Entities created or changed since the previous call (all of them on the first call).
+    /// Entities created or changed since the previous call (all of them on the first call),
+    /// as (id, value), ordered by id.
     public var changed: [(id: String, value: Value)]
     /// Ids of the entities deleted since the previous call.
     public var removed: [String]
 
     init(_ raw: MizuSyncFFI.CollectionChange) throws {
-        entries = try decodeRecords(raw.entries, as: Value.self)
         changed = try decodeRecords(raw.changed, as: Value.self)
         removed = raw.removed
     }

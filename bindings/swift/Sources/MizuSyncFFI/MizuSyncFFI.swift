@@ -1621,6 +1621,15 @@ public protocol CollectionProtocol: AnyObject, Sendable {
     func delete(id: String) throws 
     
     /**
+     * Keeps an ordered index of this collection on the field at `path` (dots for nested
+     * fields), used by queries whose equality filter or first sort key it covers. Idempotent.
+     *
+     * # Errors
+     * [`MizuError::InvalidQuery`] for an empty or malformed path; [`MizuError::Closed`].
+     */
+    func ensureIndex(path: String) throws 
+    
+    /**
      * Every entity's id and value, ordered by id, in one call. Tracked (any change).
      *
      * # Errors
@@ -1658,6 +1667,18 @@ public protocol CollectionProtocol: AnyObject, Sendable {
     func name()  -> String
     
     /**
+     * A live query over this collection from its JSON spec, e.g.
+     * `{"filter": {"field": "completed", "op": "eq", "value": false},
+     * "order_by": [{"field": "due", "order": "desc"}], "limit": 50}`
+     * (see the crate's `query` module for the whole form). Evaluated now.
+     *
+     * # Errors
+     * [`MizuError::InvalidQuery`] for a spec that is not JSON or not a valid query (an unknown
+     * operator or key, an empty or malformed path, a negative limit); [`MizuError::Closed`].
+     */
+    func query(specJson: String) throws  -> Query
+    
+    /**
      * Sets the value of the entity `id`, creating it when missing.
      *
      * # Errors
@@ -1666,8 +1687,10 @@ public protocol CollectionProtocol: AnyObject, Sendable {
     func set(id: String, valueJson: String) throws 
     
     /**
-     * Calls `listener` with every entity now, then with the entries and what changed after
-     * each change. A listener's error goes to the client's error listeners.
+     * Calls `listener` with every entity now (as changed), then after each change with exactly
+     * the entities that changed and the ids removed: the cost of a call is that of the
+     * change, never of the collection. A listener's error goes to the client's error
+     * listeners.
      *
      * # Errors
      * [`MizuError::Closed`].
@@ -1813,6 +1836,22 @@ open func delete(id: String)throws   {try rustCallWithError(FfiConverterTypeMizu
 }
     
     /**
+     * Keeps an ordered index of this collection on the field at `path` (dots for nested
+     * fields), used by queries whose equality filter or first sort key it covers. Idempotent.
+     *
+     * # Errors
+     * [`MizuError::InvalidQuery`] for an empty or malformed path; [`MizuError::Closed`].
+     */
+open func ensureIndex(path: String)throws   {try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_collection_ensure_index(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(path),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Every entity's id and value, ordered by id, in one call. Tracked (any change).
      *
      * # Errors
@@ -1887,6 +1926,26 @@ open func name() -> String  {
 }
     
     /**
+     * A live query over this collection from its JSON spec, e.g.
+     * `{"filter": {"field": "completed", "op": "eq", "value": false},
+     * "order_by": [{"field": "due", "order": "desc"}], "limit": 50}`
+     * (see the crate's `query` module for the whole form). Evaluated now.
+     *
+     * # Errors
+     * [`MizuError::InvalidQuery`] for a spec that is not JSON or not a valid query (an unknown
+     * operator or key, an empty or malformed path, a negative limit); [`MizuError::Closed`].
+     */
+open func query(specJson: String)throws  -> Query  {
+    return try  FfiConverterTypeQuery_lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_collection_query(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(specJson),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Sets the value of the entity `id`, creating it when missing.
      *
      * # Errors
@@ -1903,8 +1962,10 @@ open func set(id: String, valueJson: String)throws   {try rustCallWithError(FfiC
 }
     
     /**
-     * Calls `listener` with every entity now, then with the entries and what changed after
-     * each change. A listener's error goes to the client's error listeners.
+     * Calls `listener` with every entity now (as changed), then after each change with exactly
+     * the entities that changed and the ids removed: the cost of a call is that of the
+     * change, never of the collection. A listener's error goes to the client's error
+     * listeners.
      *
      * # Errors
      * [`MizuError::Closed`].
@@ -2003,18 +2064,20 @@ public func FfiConverterTypeCollection_lower(_ value: Collection) -> UInt64 {
 
 
 /**
- * Receives the contents of a collection: everything at once, then what changed each time.
+ * Receives the changes of a collection: every entity at once (as changed), then after each
+ * change exactly what changed.
  */
 public protocol CollectionListener: AnyObject, Sendable {
     
     /**
-     * Called with the current entries and the difference from the previous call.
+     * Called with what changed since the previous call (everything on the first call).
      */
     func onChange(change: CollectionChange) throws 
     
 }
 /**
- * Receives the contents of a collection: everything at once, then what changed each time.
+ * Receives the changes of a collection: every entity at once (as changed), then after each
+ * change exactly what changed.
  */
 open class CollectionListenerImpl: CollectionListener, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2070,7 +2133,7 @@ open class CollectionListenerImpl: CollectionListener, @unchecked Sendable {
 
     
     /**
-     * Called with the current entries and the difference from the previous call.
+     * Called with what changed since the previous call (everything on the first call).
      */
 open func onChange(change: CollectionChange)throws   {try rustCallWithError(FfiConverterTypeMizuError_lift) {
         uniffiCallStatus in
@@ -3963,6 +4026,511 @@ public func FfiConverterTypeErrorListener_lift(_ handle: UInt64) throws -> Error
 #endif
 public func FfiConverterTypeErrorListener_lower(_ value: ErrorListener) -> UInt64 {
     return FfiConverterTypeErrorListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A live query: the entities of a collection that pass its filter, in its order, within its
+ * window. Kept up to date incrementally while the handle lives; reads are tracked inside
+ * computed and effect functions (`get` / `ids` wake when the result changes, `count` when
+ * the number of matches does).
+ */
+public protocol QueryProtocol: AnyObject, Sendable {
+    
+    /**
+     * Releases this handle and cancels its subscriptions. Idempotent.
+     */
+    func close() 
+    
+    /**
+     * How many entities match, ignoring offset and limit. Tracked (count).
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+    func count() throws  -> UInt64
+    
+    /**
+     * The matching entities in order, within the window. Tracked (result).
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+    func get() throws  -> [EntityRecord]
+    
+    /**
+     * The ids of the matching entities in order, within the window. Tracked (result).
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+    func ids() throws  -> [String]
+    
+    /**
+     * The query's spec as canonical JSON.
+     */
+    func specJson()  -> String
+    
+    /**
+     * Calls `listener.on_result` with the whole result now, then `listener.on_diff` after each
+     * transaction that changed it (one per local write, pulled page or rollback). A listener's
+     * error goes to the client's error listeners.
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+    func subscribe(listener: QueryListener) throws  -> Subscription
+    
+}
+/**
+ * A live query: the entities of a collection that pass its filter, in its order, within its
+ * window. Kept up to date incrementally while the handle lives; reads are tracked inside
+ * computed and effect functions (`get` / `ids` wake when the result changes, `count` when
+ * the number of matches does).
+ */
+open class Query: QueryProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mizu_sync_fn_clone_query(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mizu_sync_fn_free_query(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Releases this handle and cancels its subscriptions. Idempotent.
+     */
+open func close()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_query_close(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * How many entities match, ignoring offset and limit. Tracked (count).
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+open func count()throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_query_count(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The matching entities in order, within the window. Tracked (result).
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+open func get()throws  -> [EntityRecord]  {
+    return try  FfiConverterSequenceTypeEntityRecord.lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_query_get(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The ids of the matching entities in order, within the window. Tracked (result).
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+open func ids()throws  -> [String]  {
+    return try  FfiConverterSequenceString.lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_query_ids(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The query's spec as canonical JSON.
+     */
+open func specJson() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_query_spec_json(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Calls `listener.on_result` with the whole result now, then `listener.on_diff` after each
+     * transaction that changed it (one per local write, pulled page or rollback). A listener's
+     * error goes to the client's error listeners.
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+open func subscribe(listener: QueryListener)throws  -> Subscription  {
+    return try  FfiConverterTypeSubscription_lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_query_subscribe(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeQueryListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQuery: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Query
+
+    public static func lift(_ handle: UInt64) throws -> Query {
+        return Query(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Query) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Query {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Query, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQuery_lift(_ handle: UInt64) throws -> Query {
+    return try FfiConverterTypeQuery.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQuery_lower(_ value: Query) -> UInt64 {
+    return FfiConverterTypeQuery.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Receives a live query's result: the whole result at once, then a keyed diff after each
+ * change.
+ */
+public protocol QueryListener: AnyObject, Sendable {
+    
+    /**
+     * Called once, first, with the whole result in order.
+     */
+    func onResult(rows: [EntityRecord]) throws 
+    
+    /**
+     * Called after each transaction that changed the result, with the steps (applied in
+     * order) that turn the previous result into the new one.
+     */
+    func onDiff(diff: [QueryDiffOp]) throws 
+    
+}
+/**
+ * Receives a live query's result: the whole result at once, then a keyed diff after each
+ * change.
+ */
+open class QueryListenerImpl: QueryListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mizu_sync_fn_clone_querylistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mizu_sync_fn_free_querylistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Called once, first, with the whole result in order.
+     */
+open func onResult(rows: [EntityRecord])throws   {try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_querylistener_on_result(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeEntityRecord.lower(rows),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Called after each transaction that changed the result, with the steps (applied in
+     * order) that turn the previous result into the new one.
+     */
+open func onDiff(diff: [QueryDiffOp])throws   {try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_querylistener_on_diff(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeQueryDiffOp.lower(diff),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceQueryListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceQueryListener = UniffiVTableCallbackInterfaceQueryListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeQueryListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface QueryListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeQueryListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface QueryListener: handle missing in uniffiClone")
+            }
+        },
+        onResult: { (
+            uniffiHandle: UInt64,
+            rows: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeQueryListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.onResult(
+                     rows: try FfiConverterSequenceTypeEntityRecord.lift(rows)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeMizuError_lower
+            )
+        },
+        onDiff: { (
+            uniffiHandle: UInt64,
+            diff: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeQueryListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.onDiff(
+                     diff: try FfiConverterSequenceTypeQueryDiffOp.lift(diff)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeMizuError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceQueryListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceQueryListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitQueryListener() {
+    uniffi_mizu_sync_fn_init_callback_vtable_querylistener(UniffiCallbackInterfaceQueryListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQueryListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<QueryListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = QueryListener
+
+    public static func lift(_ handle: UInt64) throws -> QueryListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return QueryListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: QueryListener) -> UInt64 {
+         if let rustImpl = value as? QueryListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QueryListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: QueryListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryListener_lift(_ handle: UInt64) throws -> QueryListener {
+    return try FfiConverterTypeQueryListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryListener_lower(_ value: QueryListener) -> UInt64 {
+    return FfiConverterTypeQueryListener.lower(value)
 }
 
 
@@ -5867,15 +6435,13 @@ public func FfiConverterTypeClientOptions_lower(_ value: ClientOptions) -> RustB
 
 
 /**
- * The contents of a collection and what changed since the listener's previous call.
+ * What changed in a collection since the listener's previous call: only the entities that
+ * changed, never the whole collection (except on the first call, which has every entity).
  */
 public struct CollectionChange: Equatable, Hashable {
     /**
-     * Every entity now, ordered by id.
-     */
-    public var entries: [EntityRecord]
-    /**
-     * Entities created or changed since the previous call (all of them on the first call).
+     * Entities created or changed since the previous call (all of them on the first call),
+     * ordered by id.
      */
     public var changed: [EntityRecord]
     /**
@@ -5887,15 +6453,12 @@ public struct CollectionChange: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * Every entity now, ordered by id.
-         */entries: [EntityRecord], 
-        /**
-         * Entities created or changed since the previous call (all of them on the first call).
+         * Entities created or changed since the previous call (all of them on the first call),
+         * ordered by id.
          */changed: [EntityRecord], 
         /**
          * Ids of the entities deleted since the previous call.
          */removed: [String]) {
-        self.entries = entries
         self.changed = changed
         self.removed = removed
     }
@@ -5916,14 +6479,12 @@ public struct FfiConverterTypeCollectionChange: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CollectionChange {
         return
             try CollectionChange(
-                entries: FfiConverterSequenceTypeEntityRecord.read(from: &buf), 
                 changed: FfiConverterSequenceTypeEntityRecord.read(from: &buf), 
                 removed: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
     public static func write(_ value: CollectionChange, into buf: inout [UInt8]) {
-        FfiConverterSequenceTypeEntityRecord.write(value.entries, into: &buf)
         FfiConverterSequenceTypeEntityRecord.write(value.changed, into: &buf)
         FfiConverterSequenceString.write(value.removed, into: &buf)
     }
@@ -6235,6 +6796,15 @@ enum MizuError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
+     * A query is malformed: an empty or malformed field path, an unknown operator or key in a
+     * JSON spec, an operand that is not JSON or of the wrong kind, a negative limit.
+     */
+    case InvalidQuery(
+        /**
+         * What was wrong.
+         */reason: String
+    )
+    /**
      * A value is not valid JSON, or not JSON of the shape the operation needs.
      */
     case InvalidJson(
@@ -6378,45 +6948,48 @@ public struct FfiConverterTypeMizuError: FfiConverterRustBuffer {
         case 1: return .InvalidArgument(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 2: return .InvalidJson(
+        case 2: return .InvalidQuery(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 3: return .NotFound(
+        case 3: return .InvalidJson(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 4: return .NotFound(
             what: try FfiConverterString.read(from: &buf)
             )
-        case 4: return .Closed(
+        case 5: return .Closed(
             what: try FfiConverterString.read(from: &buf)
             )
-        case 5: return .Offline(
+        case 6: return .Offline(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .Network(
+        case 7: return .Network(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 7: return .Timeout(
+        case 8: return .Timeout(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 8: return .Unauthorized(
+        case 9: return .Unauthorized(
             status: try FfiConverterUInt16.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 9: return .Server(
+        case 10: return .Server(
             status: try FfiConverterUInt16.read(from: &buf), 
             code: try FfiConverterOptionString.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 10: return .Rejected(
+        case 11: return .Rejected(
             mutationId: try FfiConverterString.read(from: &buf), 
             name: try FfiConverterString.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 11: return .Storage(
+        case 12: return .Storage(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 12: return .Callback(
+        case 13: return .Callback(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 13: return .Internal(
+        case 14: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -6436,68 +7009,73 @@ public struct FfiConverterTypeMizuError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .InvalidJson(reason):
+        case let .InvalidQuery(reason):
             writeInt(&buf, Int32(2))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .NotFound(what):
+        case let .InvalidJson(reason):
             writeInt(&buf, Int32(3))
-            FfiConverterString.write(what, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Closed(what):
+        case let .NotFound(what):
             writeInt(&buf, Int32(4))
             FfiConverterString.write(what, into: &buf)
             
         
-        case let .Offline(reason):
+        case let .Closed(what):
             writeInt(&buf, Int32(5))
-            FfiConverterString.write(reason, into: &buf)
+            FfiConverterString.write(what, into: &buf)
             
         
-        case let .Network(reason):
+        case let .Offline(reason):
             writeInt(&buf, Int32(6))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Timeout(reason):
+        case let .Network(reason):
             writeInt(&buf, Int32(7))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Unauthorized(status,reason):
+        case let .Timeout(reason):
             writeInt(&buf, Int32(8))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Unauthorized(status,reason):
+            writeInt(&buf, Int32(9))
             FfiConverterUInt16.write(status, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .Server(status,code,reason):
-            writeInt(&buf, Int32(9))
+            writeInt(&buf, Int32(10))
             FfiConverterUInt16.write(status, into: &buf)
             FfiConverterOptionString.write(code, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .Rejected(mutationId,name,reason):
-            writeInt(&buf, Int32(10))
+            writeInt(&buf, Int32(11))
             FfiConverterString.write(mutationId, into: &buf)
             FfiConverterString.write(name, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .Storage(reason):
-            writeInt(&buf, Int32(11))
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case let .Callback(reason):
             writeInt(&buf, Int32(12))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case let .Callback(reason):
             writeInt(&buf, Int32(13))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(14))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -6518,6 +7096,154 @@ public func FfiConverterTypeMizuError_lift(_ buf: RustBuffer) throws -> MizuErro
 public func FfiConverterTypeMizuError_lower(_ value: MizuError) -> RustBuffer {
     return FfiConverterTypeMizuError.lower(value)
 }
+
+
+/**
+ * One step of a query diff. Steps apply in order: each index refers to the list as the steps
+ * before it left it (DiffUtil's `ListUpdateCallback` convention).
+ */
+
+public enum QueryDiffOp: Equatable, Hashable {
+    
+    /**
+     * The row at `index` left the result.
+     */
+    case removed(
+        /**
+         * Its position.
+         */index: UInt64, 
+        /**
+         * Its id.
+         */id: String
+    )
+    /**
+     * A row entered the result at `index`.
+     */
+    case inserted(
+        /**
+         * Its position.
+         */index: UInt64, 
+        /**
+         * Its id.
+         */id: String, 
+        /**
+         * Its value as JSON text.
+         */valueJson: String
+    )
+    /**
+     * The row at `from` moved to `to` (removed, then inserted at `to`).
+     */
+    case moved(
+        /**
+         * Where it was.
+         */from: UInt64, 
+        /**
+         * Where it is now.
+         */to: UInt64, 
+        /**
+         * Its id.
+         */id: String
+    )
+    /**
+     * The row at `index` has a new value.
+     */
+    case updated(
+        /**
+         * Its position.
+         */index: UInt64, 
+        /**
+         * Its id.
+         */id: String, 
+        /**
+         * Its new value as JSON text.
+         */valueJson: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension QueryDiffOp: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQueryDiffOp: FfiConverterRustBuffer {
+    typealias SwiftType = QueryDiffOp
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QueryDiffOp {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .removed(index: try FfiConverterUInt64.read(from: &buf), id: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .inserted(index: try FfiConverterUInt64.read(from: &buf), id: try FfiConverterString.read(from: &buf), valueJson: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 3: return .moved(from: try FfiConverterUInt64.read(from: &buf), to: try FfiConverterUInt64.read(from: &buf), id: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 4: return .updated(index: try FfiConverterUInt64.read(from: &buf), id: try FfiConverterString.read(from: &buf), valueJson: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: QueryDiffOp, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .removed(index,id):
+            writeInt(&buf, Int32(1))
+            FfiConverterUInt64.write(index, into: &buf)
+            FfiConverterString.write(id, into: &buf)
+            
+        
+        case let .inserted(index,id,valueJson):
+            writeInt(&buf, Int32(2))
+            FfiConverterUInt64.write(index, into: &buf)
+            FfiConverterString.write(id, into: &buf)
+            FfiConverterString.write(valueJson, into: &buf)
+            
+        
+        case let .moved(from,to,id):
+            writeInt(&buf, Int32(3))
+            FfiConverterUInt64.write(from, into: &buf)
+            FfiConverterUInt64.write(to, into: &buf)
+            FfiConverterString.write(id, into: &buf)
+            
+        
+        case let .updated(index,id,valueJson):
+            writeInt(&buf, Int32(4))
+            FfiConverterUInt64.write(index, into: &buf)
+            FfiConverterString.write(id, into: &buf)
+            FfiConverterString.write(valueJson, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryDiffOp_lift(_ buf: RustBuffer) throws -> QueryDiffOp {
+    return try FfiConverterTypeQueryDiffOp.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryDiffOp_lower(_ value: QueryDiffOp) -> RustBuffer {
+    return FfiConverterTypeQueryDiffOp.lower(value)
+}
+
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
@@ -6636,6 +7362,31 @@ fileprivate struct FfiConverterSequenceTypeEntityRecord: FfiConverterRustBuffer 
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeEntityRecord.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeQueryDiffOp: FfiConverterRustBuffer {
+    typealias SwiftType = [QueryDiffOp]
+
+    public static func write(_ value: [QueryDiffOp], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeQueryDiffOp.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [QueryDiffOp] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [QueryDiffOp]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeQueryDiffOp.read(from: &buf))
         }
         return seq
     }
@@ -6827,6 +7578,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_collection_delete() != 33285) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mizu_sync_checksum_method_collection_ensure_index() != 11123) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mizu_sync_checksum_method_collection_entries() != 15874) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6842,10 +7596,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_collection_name() != 57780) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mizu_sync_checksum_method_collection_query() != 50061) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mizu_sync_checksum_method_collection_set() != 51851) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mizu_sync_checksum_method_collection_subscribe() != 28867) {
+    if (uniffi_mizu_sync_checksum_method_collection_subscribe() != 51636) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_collection_update() != 6153) {
@@ -6902,7 +7659,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_batchfn_run() != 56144) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mizu_sync_checksum_method_collectionlistener_on_change() != 140) {
+    if (uniffi_mizu_sync_checksum_method_collectionlistener_on_change() != 45188) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_computedfn_compute() != 38266) {
@@ -6918,6 +7675,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_errorlistener_on_error() != 50256) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_querylistener_on_result() != 24576) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_querylistener_on_diff() != 20490) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_rejectionlistener_on_rejected() != 65266) {
@@ -6936,6 +7699,24 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_tokenprovider_token() != 23828) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_query_close() != 40340) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_query_count() != 47608) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_query_get() != 48058) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_query_ids() != 956) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_query_spec_json() != 1065) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_query_subscribe() != 54912) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_signal_close() != 39298) {
@@ -6985,6 +7766,7 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitEffectFn()
     uniffiCallbackInitEntityListener()
     uniffiCallbackInitErrorListener()
+    uniffiCallbackInitQueryListener()
     uniffiCallbackInitRejectionListener()
     uniffiCallbackInitSignalListener()
     uniffiCallbackInitSignalUpdateFn()

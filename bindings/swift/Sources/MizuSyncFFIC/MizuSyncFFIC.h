@@ -292,6 +292,20 @@ typedef void (*UniffiCallbackInterfaceErrorListenerMethod0)(uint64_t, RustBuffer
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceQueryListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_LISTENER_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_LISTENER_METHOD1
+typedef void (*UniffiCallbackInterfaceQueryListenerMethod1)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_REJECTION_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_REJECTION_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceRejectionListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -395,6 +409,16 @@ typedef struct UniffiVTableCallbackInterfaceErrorListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceErrorListenerMethod0 _Nonnull onError;
 } UniffiVTableCallbackInterfaceErrorListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_QUERY_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_QUERY_LISTENER
+typedef struct UniffiVTableCallbackInterfaceQueryListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceQueryListenerMethod0 _Nonnull onResult;
+    UniffiCallbackInterfaceQueryListenerMethod1 _Nonnull onDiff;
+} UniffiVTableCallbackInterfaceQueryListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_REJECTION_LISTENER
@@ -621,6 +645,11 @@ uint64_t uniffi_mizu_sync_fn_method_collection_create(uint64_t ptr, RustBuffer i
 void uniffi_mizu_sync_fn_method_collection_delete(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_ENSURE_INDEX
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_ENSURE_INDEX
+void uniffi_mizu_sync_fn_method_collection_ensure_index(uint64_t ptr, RustBuffer path, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_ENTRIES
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_ENTRIES
 RustBuffer uniffi_mizu_sync_fn_method_collection_entries(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -644,6 +673,11 @@ RustBuffer uniffi_mizu_sync_fn_method_collection_ids(uint64_t ptr, RustCallStatu
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_NAME
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_NAME
 RustBuffer uniffi_mizu_sync_fn_method_collection_name(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_QUERY
+uint64_t uniffi_mizu_sync_fn_method_collection_query(uint64_t ptr, RustBuffer spec_json, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_SET
@@ -921,6 +955,31 @@ void uniffi_mizu_sync_fn_init_callback_vtable_errorlistener(const UniffiVTableCa
 void uniffi_mizu_sync_fn_method_errorlistener_on_error(uint64_t ptr, RustBuffer error, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_QUERYLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_QUERYLISTENER
+uint64_t uniffi_mizu_sync_fn_clone_querylistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FREE_QUERYLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FREE_QUERYLISTENER
+void uniffi_mizu_sync_fn_free_querylistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_INIT_CALLBACK_VTABLE_QUERYLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_INIT_CALLBACK_VTABLE_QUERYLISTENER
+void uniffi_mizu_sync_fn_init_callback_vtable_querylistener(const UniffiVTableCallbackInterfaceQueryListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERYLISTENER_ON_RESULT
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERYLISTENER_ON_RESULT
+void uniffi_mizu_sync_fn_method_querylistener_on_result(uint64_t ptr, RustBuffer rows, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERYLISTENER_ON_DIFF
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERYLISTENER_ON_DIFF
+void uniffi_mizu_sync_fn_method_querylistener_on_diff(uint64_t ptr, RustBuffer diff, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_REJECTIONLISTENER
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_REJECTIONLISTENER
 uint64_t uniffi_mizu_sync_fn_clone_rejectionlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -1039,6 +1098,46 @@ void uniffi_mizu_sync_fn_init_callback_vtable_tokenprovider(const UniffiVTableCa
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_TOKENPROVIDER_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_TOKENPROVIDER_TOKEN
 RustBuffer uniffi_mizu_sync_fn_method_tokenprovider_token(uint64_t ptr, int8_t refresh, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_QUERY
+uint64_t uniffi_mizu_sync_fn_clone_query(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FREE_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FREE_QUERY
+void uniffi_mizu_sync_fn_free_query(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERY_CLOSE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERY_CLOSE
+void uniffi_mizu_sync_fn_method_query_close(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERY_COUNT
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERY_COUNT
+uint64_t uniffi_mizu_sync_fn_method_query_count(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERY_GET
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERY_GET
+RustBuffer uniffi_mizu_sync_fn_method_query_get(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERY_IDS
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERY_IDS
+RustBuffer uniffi_mizu_sync_fn_method_query_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERY_SPEC_JSON
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERY_SPEC_JSON
+RustBuffer uniffi_mizu_sync_fn_method_query_spec_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERY_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_QUERY_SUBSCRIBE
+uint64_t uniffi_mizu_sync_fn_method_query_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_SIGNAL
@@ -1578,6 +1677,12 @@ uint16_t uniffi_mizu_sync_checksum_method_collection_delete(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_ENSURE_INDEX
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_ENSURE_INDEX
+uint16_t uniffi_mizu_sync_checksum_method_collection_ensure_index(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_ENTRIES
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_ENTRIES
 uint16_t uniffi_mizu_sync_checksum_method_collection_entries(void
@@ -1605,6 +1710,12 @@ uint16_t uniffi_mizu_sync_checksum_method_collection_ids(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_NAME
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_NAME
 uint16_t uniffi_mizu_sync_checksum_method_collection_name(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_QUERY
+uint16_t uniffi_mizu_sync_checksum_method_collection_query(void
     
 );
 #endif
@@ -1764,6 +1875,18 @@ uint16_t uniffi_mizu_sync_checksum_method_errorlistener_on_error(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERYLISTENER_ON_RESULT
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERYLISTENER_ON_RESULT
+uint16_t uniffi_mizu_sync_checksum_method_querylistener_on_result(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERYLISTENER_ON_DIFF
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERYLISTENER_ON_DIFF
+uint16_t uniffi_mizu_sync_checksum_method_querylistener_on_diff(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_REJECTIONLISTENER_ON_REJECTED
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_REJECTIONLISTENER_ON_REJECTED
 uint16_t uniffi_mizu_sync_checksum_method_rejectionlistener_on_rejected(void
@@ -1797,6 +1920,42 @@ uint16_t uniffi_mizu_sync_checksum_method_synclistener_on_sync(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_TOKENPROVIDER_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_TOKENPROVIDER_TOKEN
 uint16_t uniffi_mizu_sync_checksum_method_tokenprovider_token(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERY_CLOSE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERY_CLOSE
+uint16_t uniffi_mizu_sync_checksum_method_query_close(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERY_COUNT
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERY_COUNT
+uint16_t uniffi_mizu_sync_checksum_method_query_count(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERY_GET
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERY_GET
+uint16_t uniffi_mizu_sync_checksum_method_query_get(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERY_IDS
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERY_IDS
+uint16_t uniffi_mizu_sync_checksum_method_query_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERY_SPEC_JSON
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERY_SPEC_JSON
+uint16_t uniffi_mizu_sync_checksum_method_query_spec_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERY_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERY_SUBSCRIBE
+uint16_t uniffi_mizu_sync_checksum_method_query_subscribe(void
     
 );
 #endif

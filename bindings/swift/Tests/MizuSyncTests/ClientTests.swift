@@ -127,9 +127,9 @@ final class ClientTests: XCTestCase {
         let onError = reader.onError { errors.append($0) }
         let readerTodos = try reader.collection("todo", of: Todo.self)
         struct ObserverFailure: Error {}
-        let seen = Log<Int>()
+        let seen = Log<String>()
         let observer = try readerTodos.observe { change in
-            seen.append(change.entries.count)
+            change.changed.forEach { seen.append($0.id) }
             throw ObserverFailure()
         }
         let writerTodos = try writer.collection("todo", of: Todo.self)
@@ -141,7 +141,7 @@ final class ClientTests: XCTestCase {
         try await writer.flush(timeout: waitLimit)
         try waitUntil("the reader sees the second todo") { try readerTodos.count() == 2 }
 
-        try waitUntil("the observer saw both") { seen.all.last == 2 }
+        try waitUntil("the observer saw both") { Set(seen.all) == ["one", "two"] }
         XCTAssertTrue(errors.all.contains { if case .callback(let r) = $0 { return r.contains("ObserverFailure") }; return false })
         XCTAssertEqual(try reader.status().lastError, nil)
         observer.cancel()
@@ -154,12 +154,19 @@ final class ClientTests: XCTestCase {
         let readerTodos = try reader.collection("todo", of: Todo.self)
         let notes = try reader.collection("note", of: String.self)
         let counts = Log<Int>()
+        // The observer keeps the contents itself, from the changes alone.
+        let contents = Locked<[String: Todo]>([:])
         // Runs on the reader's sync thread for server changes, and calls back in.
         let observer = try readerTodos.observe { change in
             _ = try reader.status()
             _ = try notes.count()
+            let kept = contents.update { byID in
+                for (id, todo) in change.changed { byID[id] = todo }
+                for id in change.removed { byID[id] = nil }
+                return byID.count
+            }
             counts.append(try readerTodos.count())
-            XCTAssertEqual(change.entries.count, try readerTodos.count())
+            XCTAssertEqual(kept, try readerTodos.count())
         }
         let writerTodos = try writer.collection("todo", of: Todo.self)
         for i in 0..<20 { try writerTodos.create("t\(i)", Todo(title: "todo \(i)")) }

@@ -57,4 +57,90 @@ struct StreamTests {
             break
         }
     }
+
+    @Test("a query's results stream yields the list, then each new list, also for another client's write")
+    func queryResultsFollowWrites() async throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let scope = uniqueScope("results")
+        let writer = try Client(fastOptions(server, scope: scope))
+        let reader = try Client(fastOptions(server, scope: scope))
+        defer { writer.close(); reader.close() }
+        try writer.start()
+        try reader.start()
+        let todos = try reader.collection("todo", of: Todo.self)
+        try todos.create("a", Todo(title: "a"))
+        let open = todos.query().where(Field("completed") == false).orderBy("title")
+
+        var results = open.results.makeAsyncIterator()
+        #expect(try await results.next() == [Row(id: "a", value: Todo(title: "a"))])
+        try todos.create("b", Todo(title: "b"))
+        let afterB = try await results.next()
+        #expect(try afterB == open.get())
+        #expect(afterB?.map(\.id) == ["a", "b"])
+        try todos.update("a", Todo(title: "c"))
+        let afterRename = try await results.next()
+        #expect(try afterRename == open.get())
+        #expect(afterRename?.map(\.value.title) == ["b", "c"])
+
+        try await reader.flush(timeout: waitLimit)
+        try await writer.sync()
+        try writer.collection("todo", of: Todo.self).update("b", Todo(title: "b", completed: true))
+        try await writer.flush(timeout: waitLimit)
+        while let rows = try await results.next() {
+            if rows.map(\.id) == ["a"] { break }
+        }
+        #expect(try open.ids() == ["a"])
+    }
+
+    @Test("a query's diffs sequence starts with the whole result, then one diff per write")
+    func queryDiffsRebuildTheResult() async throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let client = try Client(fastOptions(server, scope: uniqueScope("diffs")))
+        defer { client.close() }
+        let todos = try client.collection("todo", of: Todo.self)
+        try todos.create("a", Todo(title: "a"))
+        let open = todos.query().orderBy("title")
+
+        var events = open.diffs.makeAsyncIterator()
+        var rows: [Row<Todo>] = []
+        guard case .result(let first)? = try await events.next() else {
+            Issue.record("the first event is not the result")
+            return
+        }
+        rows = first
+        #expect(rows == [Row(id: "a", value: Todo(title: "a"))])
+        try todos.create("b", Todo(title: "b"))
+        #expect(
+            try await events.next()
+                == QueryEvent.diff([.inserted(index: 1, id: "b", value: Todo(title: "b"))]))
+        rows.apply([.inserted(index: 1, id: "b", value: Todo(title: "b"))])
+        try todos.update("a", Todo(title: "z"))
+        try todos.delete("b")
+        for _ in 0..<2 {
+            guard case .diff(let diff)? = try await events.next() else {
+                Issue.record("a later event is not a diff")
+                return
+            }
+            rows.apply(diff)
+        }
+        #expect(try rows == open.get())
+        #expect(rows == [Row(id: "a", value: Todo(title: "z"))])
+    }
+
+    @Test("leaving a query's for-await loop cancels its subscription")
+    func leavingAQueryLoopCancels() async throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let client = try Client(fastOptions(server, scope: uniqueScope("leave")))
+        defer { client.close() }
+        let todos = try client.collection("todo", of: Todo.self)
+        try todos.create("a", Todo(title: "a"))
+        for try await rows in todos.query().results where rows.count == 1 {
+            break
+        }
+        try todos.create("b", Todo(title: "b"))  // nobody listens any more
+        #expect(try todos.query().count() == 2)
+    }
 }

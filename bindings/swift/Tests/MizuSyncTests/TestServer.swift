@@ -156,6 +156,17 @@ final class Log<Element>: @unchecked Sendable {
     var all: [Element] { lock.lock(); defer { lock.unlock() }; return items }
 }
 
+/// A value guarded by a lock, changed from any thread.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func update<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock(); defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
 /// The test's todo item.
 struct Todo: Codable, Sendable, Equatable {
     var title: String
