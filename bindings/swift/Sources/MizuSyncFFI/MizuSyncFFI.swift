@@ -4803,7 +4803,10 @@ public protocol SignalProtocol: AnyObject, Sendable {
     func subscribe(listener: SignalListener) throws  -> Subscription
     
     /**
-     * Replaces the value with `f(current)`. The read of the current value is not tracked.
+     * Replaces the value with `f(current)`, atomically: when another thread wrote the signal
+     * while `f` ran, `f` runs again on the newer value, so concurrent updates never lose one
+     * another (`f` may run more than once; no lock is held while it runs). The read of the
+     * current value is not tracked.
      *
      * # Errors
      * The error `f` returns (the value is then unchanged); [`MizuError::InvalidJson`] when
@@ -4974,7 +4977,10 @@ open func subscribe(listener: SignalListener)throws  -> Subscription  {
 }
     
     /**
-     * Replaces the value with `f(current)`. The read of the current value is not tracked.
+     * Replaces the value with `f(current)`, atomically: when another thread wrote the signal
+     * while `f` ran, `f` runs again on the newer value, so concurrent updates never lose one
+     * another (`f` may run more than once; no lock is held while it runs). The read of the
+     * current value is not tracked.
      *
      * # Errors
      * The error `f` returns (the value is then unchanged); [`MizuError::InvalidJson`] when
@@ -7737,7 +7743,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_signal_subscribe() != 26599) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mizu_sync_checksum_method_signal_update() != 2031) {
+    if (uniffi_mizu_sync_checksum_method_signal_update() != 41188) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_subscription_cancel() != 18008) {
