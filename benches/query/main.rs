@@ -125,16 +125,7 @@ fn ours(n: usize, writes: usize) -> Ours {
             }
         })
         .expect("subscribe");
-    let mut picks = Picks(42);
-    let mut write = Samples::default();
-    for k in 0..writes {
-        let i = picks.next(n);
-        let value = write_value(k, i);
-        let entity = todos.get(format!("todo-{i:06}"));
-        let started = Instant::now();
-        entity.set(value).expect("set");
-        write.push(started.elapsed());
-    }
+    let write = timed_writes(&todos, n, writes);
     assert_eq!(
         *rows.lock().unwrap(),
         q.get().expect("get"),
@@ -155,6 +146,11 @@ fn ours(n: usize, writes: usize) -> Ours {
 /// The same writes with no query: the raw bound of a write.
 fn bare_writes(n: usize, writes: usize) -> Samples {
     let (_client, todos) = collection(n);
+    timed_writes(&todos, n, writes)
+}
+
+/// `writes` timed `Entity::set` calls on the todos `Picks(42)` chooses.
+fn timed_writes(todos: &Collection<Todo>, n: usize, writes: usize) -> Samples {
     let mut picks = Picks(42);
     let mut samples = Samples::default();
     for k in 0..writes {

@@ -71,4 +71,4 @@ pub(crate) use live::LiveQuery;
 pub(crate) use registry::{Attachment, Registry};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -238,20 +238,10 @@ impl<T> SortedList<T> {
 mod tests {
     use super::*;
 
-    /// A small deterministic generator (SplitMix64).
-    fn rng(mut seed: u64) -> impl FnMut() -> u64 {
-        move || {
-            seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = seed;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-    }
-
     #[test]
     fn matches_a_sorted_vec_through_random_inserts_and_removes() {
-        let mut next = rng(7);
+        let mut rng = crate::query::tests::Rng::new(7);
+        let mut next = move || rng.next();
         let mut list = SortedList::default();
         let mut model: Vec<u64> = Vec::new();
         let cmp = |a: &u64, b: &u64| a.cmp(b);

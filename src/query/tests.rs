@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::collate::compare;
 use super::{apply_diff, field, FieldPath, Order, OrderKey, QueryEvent, QuerySpec, Registry};
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText, SnapshotData};
+use crate::protocol::machine::SplitMix64;
 use crate::protocol::wire::Mutation;
 use crate::query::{Attachment, LiveQuery};
 use crate::store::tests::TempDir;
@@ -29,19 +30,19 @@ impl Attachment for Kept {
     }
 }
 
-/// SplitMix64.
-struct Rng(u64);
+/// A seeded generator for the random steps.
+pub(crate) struct Rng(SplitMix64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+    pub(crate) fn new(seed: u64) -> Rng {
+        Rng(SplitMix64(seed))
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0.next()
+    }
+
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 
@@ -355,7 +356,7 @@ fn settle(world: &World, rng: &mut Rng, cursor: &mut u64) -> &'static str {
 fn run(seed: u64, steps: usize) {
     let dir = TempDir::new("query-model");
     let path = dir.path("store.db");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut world = World::open(Store::open(&path).unwrap(), &specs(), &["completed"]);
     let (mut seq, mut cursor) = (0u64, 0u64);
     for step in 0..steps {

@@ -55,12 +55,14 @@ impl Backoff {
     }
 }
 
-/// SplitMix64: a tiny, good-enough generator for jitter (not for anything secret).
+/// SplitMix64: a tiny, good-enough generator for jitter and for seeded tests (not for anything
+/// secret).
 #[derive(Debug, Clone)]
-struct SplitMix64(u64);
+pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    /// The next number of the sequence.
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
