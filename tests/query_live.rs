@@ -214,3 +214,103 @@ fn bad_queries_are_typed_errors() {
     client.close();
     assert!(matches!(todos.query().get(), Err(Error::Closed)));
 }
+
+#[test]
+fn a_slow_subscriber_gets_a_bounded_backlog_and_still_ends_right() {
+    let client = offline_client();
+    let todos = client.collection::<Todo>("todo");
+    for i in 0..100 {
+        todos
+            .create(format!("t{i:03}"), todo("x", false, i))
+            .unwrap();
+    }
+    let query = todos.query().order_by("priority", Order::Desc).limit(10);
+    let rows: Arc<Mutex<Vec<(String, Todo)>>> = Arc::default();
+    let events = Arc::new(AtomicUsize::new(0));
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let (blocked_tx, blocked_rx) = std::sync::mpsc::channel::<()>();
+    let gate = Mutex::new(Some((gate_rx, blocked_tx)));
+    let (r, e) = (rows.clone(), events.clone());
+    let _sub = query
+        .subscribe(move |event| {
+            if matches!(event, Ok(QueryEvent::Diff(_))) {
+                if let Some((gate, blocked)) = gate.lock().unwrap().take() {
+                    blocked.send(()).unwrap();
+                    gate.recv().unwrap(); // a slow UI thread, once
+                }
+            }
+            e.fetch_add(1, AtomicOrdering::SeqCst);
+            match event.unwrap() {
+                QueryEvent::Result(all) => *r.lock().unwrap() = all,
+                QueryEvent::Diff(ops) => apply_diff(&mut r.lock().unwrap(), &ops),
+            }
+        })
+        .unwrap();
+    // Another thread's write makes it the deliverer, held up in the listener.
+    let writer = {
+        let todos = todos.clone();
+        std::thread::spawn(move || todos.get("t000").set(todo("x", false, 1_000)).unwrap())
+    };
+    blocked_rx.recv().unwrap();
+    for k in 0..10_000 {
+        let i = k % 100;
+        todos
+            .get(format!("t{i:03}"))
+            .set(todo("x", false, (k * 7919) % 5_000))
+            .unwrap();
+    }
+    gate_tx.send(()).unwrap();
+    writer.join().unwrap();
+    assert_eq!(*rows.lock().unwrap(), query.get().unwrap());
+    let delivered = events.load(AtomicOrdering::SeqCst);
+    assert!(
+        delivered <= 2 + 64 + 1,
+        "{delivered} events reached the slow subscriber"
+    );
+}
+
+#[test]
+fn a_slow_collection_subscriber_gets_merged_changes_that_still_add_up() {
+    let client = offline_client();
+    let todos = client.collection::<Todo>("todo");
+    let mirror: Arc<Mutex<std::collections::BTreeMap<String, Todo>>> = Arc::default();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let (blocked_tx, blocked_rx) = std::sync::mpsc::channel::<()>();
+    let gate = Mutex::new(Some((gate_rx, blocked_tx)));
+    let (m, c) = (mirror.clone(), calls.clone());
+    let _sub = todos
+        .subscribe(move |change| {
+            if c.fetch_add(1, AtomicOrdering::SeqCst) == 1 {
+                let (gate, blocked) = gate.lock().unwrap().take().unwrap();
+                blocked.send(()).unwrap();
+                gate.recv().unwrap();
+            }
+            let mut m = m.lock().unwrap();
+            for (id, value) in change.changed {
+                m.insert(id, value);
+            }
+            for id in change.removed {
+                m.remove(&id);
+            }
+        })
+        .unwrap();
+    let writer = {
+        let todos = todos.clone();
+        std::thread::spawn(move || todos.get("first").set(todo("x", false, 0)).unwrap())
+    };
+    blocked_rx.recv().unwrap();
+    for k in 0..5_000 {
+        let id = format!("t{}", k % 50);
+        if k % 7 == 0 {
+            todos.get(id).delete().unwrap();
+        } else {
+            todos.get(id).set(todo("x", k % 2 == 0, k as i64)).unwrap();
+        }
+    }
+    gate_tx.send(()).unwrap();
+    writer.join().unwrap();
+    let expected: std::collections::BTreeMap<String, Todo> = todos.entries().into_iter().collect();
+    assert_eq!(*mirror.lock().unwrap(), expected);
+    assert!(calls.load(AtomicOrdering::SeqCst) <= 2 + 64 + 1);
+}

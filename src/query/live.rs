@@ -238,9 +238,9 @@ impl<A> LiveQuery<A> {
     /// Applies one transaction's changes to this query's collection. Called by the registry
     /// under the store's lock.
     pub(crate) fn apply(&self, view: &View<'_>, changes: &[Change<'_>]) -> Outcome {
+        let listening = self.outbox.has_listeners();
         let mut state = self.lock();
         let count_before = state.matched.len();
-        let listening = self.outbox.has_listeners();
         let order = &self.spec.order;
         let cmp = |a: &Row, b: &Row| compare(order, a, b);
         let mut ops = Vec::new();
@@ -308,7 +308,12 @@ impl<A> LiveQuery<A> {
             count: state.matched.len() != count_before,
         };
         if listening && !ops.is_empty() {
-            self.outbox.push(QueryEvent::Diff(ops));
+            drop(state);
+            // Past the bound, the waiting diffs give way to the result as it is now: a
+            // subscriber that applies events in order restarts from it.
+            self.outbox.push(QueryEvent::Diff(ops), |_, _| {
+                QueryEvent::Result(self.rows(view))
+            });
         }
         outcome
     }

@@ -6,7 +6,7 @@
 //! collection, and queues their events. The client then takes the [`Registry::take_dirty`]
 //! list and delivers the events with no lock held.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::index::Index;
@@ -37,6 +37,28 @@ pub struct CollectionEvent {
 
 /// A collection's change feed.
 pub(crate) type Feed = Outbox<CollectionEvent>;
+
+/// The one event that stands for `waiting` then `last`: each entity they touch, as the last of
+/// them left it (changed with its value, or removed).
+fn merge_changes(waiting: Vec<Arc<CollectionEvent>>, last: CollectionEvent) -> CollectionEvent {
+    let mut state: BTreeMap<String, Option<JsonText>> = BTreeMap::new();
+    for event in waiting.iter().map(|e| &**e).chain([&last]) {
+        for (id, value) in &event.changed {
+            state.insert(id.clone(), Some(value.clone()));
+        }
+        for id in &event.removed {
+            state.insert(id.clone(), None);
+        }
+    }
+    let mut merged = CollectionEvent::default();
+    for (id, value) in state {
+        match value {
+            Some(value) => merged.changed.push((id, value)),
+            None => merged.removed.push(id),
+        }
+    }
+    merged
+}
 
 /// A live query whose result or count changed in a transaction.
 pub(crate) struct Dirty<A> {
@@ -232,7 +254,7 @@ impl<A: Attachment> Registry<A> {
                     None => event.removed.push(key.id.clone()),
                 }
             }
-            feed.push(event);
+            feed.push(event, merge_changes);
             lock(&self.dirty).feeds.push(feed.clone());
         }
         if collection.indexes.is_empty() && collection.live.is_empty() {
