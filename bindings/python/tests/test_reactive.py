@@ -31,6 +31,57 @@ def test_signal_goes_from_0_to_5_to_6() -> None:
     assert count.value == 6
 
 
+def test_update_from_four_threads_counts_every_increment() -> None:
+    count = Signal(0)
+    effect_saw: List[int] = []
+    listener_saw: List[int] = []
+    e = Effect(lambda: effect_saw.append(count.get()))
+    sub = count.subscribe(listener_saw.append)
+    start = threading.Barrier(4)
+
+    def increment() -> None:
+        start.wait()
+        for _ in range(500):
+            count.update(lambda v: v + 1)
+
+    threads = [threading.Thread(target=increment) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    e.stop()
+    sub.cancel()
+    assert count.get() == 2000
+    assert max(effect_saw) == 2000
+    assert max(listener_saw) == 2000
+
+
+def test_update_runs_the_function_again_when_another_thread_wrote_meanwhile() -> None:
+    count = Signal(1)
+    calls: List[int] = []
+
+    def add_one(v: int) -> int:
+        calls.append(v)
+        if len(calls) == 1:
+            writer = threading.Thread(target=lambda: count.set(10))
+            writer.start()
+            writer.join()
+        return v + 1
+
+    count.update(add_one)
+    assert calls == [1, 10]
+    assert count.get() == 11
+
+
+def test_update_reraises_and_leaves_the_value_unchanged() -> None:
+    count = Signal(1)
+    with pytest.raises(ZeroDivisionError):
+        count.update(lambda v: v // 0)
+    with pytest.raises(TypeError):
+        count.update(lambda v: {v})
+    assert count.get() == 1
+
+
 def test_computed_is_lazy_cached_and_follows_its_signals() -> None:
     price, count = Signal(10), Signal(5.0)
     runs: List[int] = []

@@ -12,7 +12,10 @@ Every failure raises :class:`MizuError` (a subclass per kind: ``MizuError.Invali
 :class:`InvalidQuery` (which is ``MizuError.InvalidQuery``).
 
 Threading: listeners and effects run on the thread that made the change — the client's sync
-thread for server changes. Calls into the library release the GIL.
+thread for server changes. Calls into the library release the GIL. The async iterators
+(``changes()``, ``events()``, ``results()``) hand values to the event loop through a bounded
+buffer: state streams keep the latest value, event streams up to :data:`EVENT_BUFFER` events
+(see :class:`Stream`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from ._diff import (
 from ._filter import Field, Filter, InvalidQuery, and_, field, not_, or_
 from ._query import Query, QueryListener
 from ._reactive import Computed, Effect, Signal, batch, batched, computed, effect, untracked
+from ._stream import EVENT_BUFFER, Stream
 from ._support import ErrorLogger, Subscription
 
 MizuError = _native.MizuError
@@ -56,6 +60,7 @@ def on_unhandled_error(fn: Callable[[MizuError], object]) -> Subscription:
 _default_errors = Subscription(_native.on_unhandled_error(ErrorLogger()))
 
 __all__ = [
+    "EVENT_BUFFER",
     "Change",
     "Client",
     "Collection",
@@ -77,6 +82,7 @@ __all__ = [
     "RejectedMutation",
     "Removed",
     "Signal",
+    "Stream",
     "Subscription",
     "SyncStatus",
     "Updated",

@@ -7,12 +7,15 @@ from typing import (
     Any,
     AsyncIterator,
     Callable,
+    Deque,
     Dict,
     Generic,
+    Iterable,
     Iterator,
     List,
     MutableMapping,
     Optional,
+    Set,
     Tuple,
     TypeVar,
     Union,
@@ -22,7 +25,8 @@ from typing import (
 from . import _native
 from ._filter import check_path
 from ._query import Query
-from ._support import CallbackAdapter, Codec, Subscription, iterate
+from ._stream import event_stream, state_stream
+from ._support import CallbackAdapter, Codec, Subscription
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -48,6 +52,32 @@ class Change(Generic[T]):
         for id in self.removed:
             entries.pop(id, None)
         return entries
+
+
+def merge_changes(changes: Iterable[Change[T]]) -> Change[T]:
+    """One change that does what ``changes`` do when applied in order."""
+    changed: Dict[str, T] = {}
+    removed: Set[str] = set()
+    for change in changes:
+        for id, value in change.changed:
+            changed[id] = value
+            removed.discard(id)
+        for id in change.removed:
+            changed.pop(id, None)
+            removed.add(id)
+    return Change(changed=sorted(changed.items(), key=_id), removed=sorted(removed))
+
+
+def _id(entry: Tuple[str, Any]) -> str:
+    return entry[0]
+
+
+def _merge_into_one(items: Deque[Change[Any]], item: Change[Any]) -> bool:
+    """The overflow policy of :meth:`Collection.changes`: the full buffer becomes one change."""
+    merged = merge_changes([*items, item])
+    items.clear()
+    items.append(merged)
+    return False
 
 
 class _CollectionListener(_native.CollectionListener):
@@ -121,8 +151,9 @@ class Entity(Generic[T]):
         return Subscription(self._native.subscribe(_EntityListener(fn, self._codec)))
 
     def changes(self) -> AsyncIterator[Optional[T]]:
-        """The current value, then each new one, as an async iterator (asyncio)."""
-        return iterate(self.subscribe)
+        """The current value, then each new one, as an async iterator (asyncio). It keeps only
+        the latest value: a consumer that falls behind skips to the newest."""
+        return state_stream(self.subscribe)
 
     def close(self) -> None:
         """Releases the handle and cancels its subscriptions."""
@@ -248,8 +279,13 @@ class Collection(Generic[T]):
         return Subscription(self._native.subscribe(_CollectionListener(fn, self._codec)))
 
     def changes(self) -> AsyncIterator[Change[T]]:
-        """Every entity now, then what each change changed, as an async iterator (asyncio)."""
-        return iterate(self.subscribe)
+        """Every entity now, then what each change changed, as an async iterator (asyncio).
+
+        Up to :data:`EVENT_BUFFER` changes wait for a consumer that falls behind; when one more
+        arrives, the waiting changes are merged into one (each changed id with its last value,
+        the ids removed and not re-created), so applying the changes in order
+        (:meth:`Change.apply_to`) still ends at the collection's state."""
+        return event_stream(self.subscribe, _merge_into_one)
 
     def close(self) -> None:
         """Releases the handle and cancels its subscriptions."""

@@ -27,7 +27,8 @@ from . import _native
 from ._diff import QueryDiff, QueryEvent, QueryResult, apply_diff, lift_diff
 from ._filter import FilterLike, _dumps, and_, as_filter, check_path, invalid
 from ._reactive import untracked
-from ._support import CallbackAdapter, Codec, Subscription, iterate, loads
+from ._stream import event_stream, restart, state_stream
+from ._support import CallbackAdapter, Codec, Subscription, loads
 
 T = TypeVar("T")
 T_contra = TypeVar("T_contra", contravariant=True)
@@ -260,16 +261,23 @@ class Query(Generic[T]):
 
     def events(self) -> AsyncIterator[QueryEvent[T]]:
         """A :class:`QueryResult`, then a :class:`QueryDiff` per change, as an async iterator
-        (asyncio); the subscription ends with the iteration."""
+        (asyncio); the subscription ends with the iteration.
+
+        Up to :data:`EVENT_BUFFER` events wait for a consumer that falls behind; when one more
+        arrives, the waiting ones are dropped and the next event is a fresh
+        :class:`QueryResult` (the whole result as it is then), followed by the diffs after it.
+        A consumer that applies the events in order, restarting from each ``QueryResult``,
+        stays correct."""
 
         def subscribe(push: Callable[[QueryEvent[T]], None]) -> Subscription:
             return self.subscribe(lambda rows: push(QueryResult(rows)), push)
 
-        return iterate(subscribe)
+        return event_stream(subscribe, restart)
 
     def results(self) -> AsyncIterator[List[Tuple[str, T]]]:
         """The whole result now, then after each change, as an async iterator (asyncio). Each
-        list is kept up to date from the diffs, with no extra read of the query."""
+        list is kept up to date from the diffs, with no extra read of the query. It keeps only
+        the latest list: a consumer that falls behind skips to the newest."""
 
         def subscribe(push: Callable[[List[Tuple[str, T]]], None]) -> Subscription:
             rows: List[Tuple[str, T]] = []
@@ -284,7 +292,7 @@ class Query(Generic[T]):
 
             return self.subscribe(on_result, on_diff)
 
-        return iterate(subscribe)
+        return state_stream(subscribe)
 
     # Lifetime
 

@@ -6,7 +6,8 @@ import functools
 from typing import Any, AsyncIterator, Callable, ContextManager, Generic, TypeVar, overload
 
 from . import _native
-from ._support import CallbackAdapter, Subscription, dumps, iterate, loads
+from ._stream import state_stream
+from ._support import CallbackAdapter, Subscription, dumps, loads
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -22,6 +23,18 @@ class _Listener(_native.SignalListener):
 
     def on_change(self, value_json: str) -> None:
         self._adapter.call(loads(value_json))
+
+
+class _UpdateFn(_native.SignalUpdateFn):
+    """Adapts a Python function to the ``SignalUpdateFn`` trait (values as JSON)."""
+
+    __slots__ = ("adapter",)
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.adapter = CallbackAdapter(lambda text: dumps(fn(loads(text))))
+
+    def update(self, value_json: str) -> str:
+        return self.adapter.call(value_json)  # type: ignore[no-any-return]
 
 
 class Signal(Generic[T]):
@@ -53,8 +66,19 @@ class Signal(Generic[T]):
         self._native.set(dumps(value))
 
     def update(self, fn: Callable[[T], T]) -> None:
-        """Replaces the value with ``fn(current)``."""
-        self.set(fn(self.peek()))
+        """Replaces the value with ``fn(current)``, atomically: when another thread writes the
+        signal while ``fn`` runs, ``fn`` runs again on the newer value, so concurrent updates
+        never lose one another (like Kotlin's ``MutableStateFlow.update``). ``fn`` may
+        therefore run more than once: keep it free of side effects. No lock is held while it
+        runs. The read of the current value is not tracked. What ``fn`` raises is re-raised,
+        and the value is then unchanged."""
+        runner = _UpdateFn(fn)
+        try:
+            self._native.update(runner)
+        except _native.MizuError.Callback:
+            if runner.adapter.error is not None:
+                raise runner.adapter.error from None
+            raise
 
     @property
     def value(self) -> T:
@@ -71,8 +95,9 @@ class Signal(Generic[T]):
         return Subscription(self._native.subscribe(_Listener(fn)))
 
     def changes(self) -> AsyncIterator[T]:
-        """The current value, then each new one, as an async iterator (asyncio)."""
-        return iterate(self.subscribe)
+        """The current value, then each new one, as an async iterator (asyncio). It keeps only
+        the latest value: a consumer that falls behind skips to the newest."""
+        return state_stream(self.subscribe)
 
     def close(self) -> None:
         """Releases the value and cancels subscriptions made through this signal."""
@@ -146,8 +171,9 @@ class Computed(Generic[T]):
         return Subscription(self._native.subscribe(_Listener(fn)))
 
     def changes(self) -> AsyncIterator[T]:
-        """The current value, then each new one, as an async iterator (asyncio)."""
-        return iterate(self.subscribe)
+        """The current value, then each new one, as an async iterator (asyncio). It keeps only
+        the latest value: a consumer that falls behind skips to the newest."""
+        return state_stream(self.subscribe)
 
     def close(self) -> None:
         """Releases the computed and its function."""

@@ -1,12 +1,11 @@
-"""Shared helpers: JSON conversion, listener adapters and subscription plumbing."""
+"""Shared helpers: JSON conversion, listener adapters and the subscription handle."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
-from typing import Any, AsyncIterator, Callable, Generic, Optional, Type, TypeVar
+from typing import Any, Callable, Generic, Optional, Type, TypeVar
 
 from . import _native
 
@@ -116,23 +115,3 @@ class ErrorLogger(_native.ErrorListener):
 
     def on_error(self, error: _native.MizuError) -> None:
         logger.error("mizu-sync: unhandled error in a callback: %r", error)
-
-
-async def iterate(subscribe: Callable[[Callable[[T], None]], Subscription]) -> AsyncIterator[T]:
-    """Turns a callback subscription into an async iterator on the running event loop; the
-    subscription is cancelled when the iteration ends."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[T] = asyncio.Queue()
-
-    def push(item: T) -> None:
-        try:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
-        except RuntimeError:  # the loop is closed: nobody is iterating any more
-            pass
-
-    subscription = subscribe(push)
-    try:
-        while True:
-            yield await queue.get()
-    finally:
-        subscription.cancel()
