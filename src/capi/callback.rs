@@ -22,6 +22,17 @@ pub type MizuValueFn = Option<unsafe extern "C" fn(user_data: *mut c_void, json:
 /// `MIZU_ERR_INVALID_ARGUMENT` or `MIZU_ERR_INVALID_JSON`.
 pub type MizuComputeFn = Option<unsafe extern "C" fn(user_data: *mut c_void) -> *mut c_char>;
 
+/// Computes a signal's next value from its current one, for `mizu_signal_update`.
+/// `current_json` is the current value as JSON text, lent for the call only: copy it to keep
+/// it; do not free it. Returns the next value as JSON text in memory from `malloc` (for example
+/// from `strdup` or `asprintf`), which the library takes over and releases with `free`, or NULL
+/// to abandon the update. The function may run more than once per update (again on a newer
+/// value when another thread wrote the signal meanwhile), so it should have no effects beyond
+/// computing its result.
+pub type MizuUpdateFn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, current_json: *const c_char) -> *mut c_char,
+>;
+
 /// Receives the new pull cursor after each completed pull or snapshot.
 pub type MizuSyncFn = Option<unsafe extern "C" fn(user_data: *mut c_void, cursor: u64)>;
 

@@ -10,15 +10,15 @@ use std::ffi::{c_char, c_void, CStr};
 use serde_json::Value;
 
 use super::boundary::{call, json, Out};
-use super::callback::{MizuComputeFn, MizuReleaseFn, MizuVoidFn, UserData};
+use super::callback::{MizuComputeFn, MizuReleaseFn, MizuUpdateFn, MizuVoidFn, UserData};
 use super::handles::{self, issue, MizuComputed, MizuEffect, MizuSignal};
 use super::registry::{ComputedValue, Object};
-use super::status::{CError, MizuStatus};
+use super::status::{c_text, CError, MizuStatus};
 use super::strings::give;
 use crate::reactive::{batch, untrack, Computed, Effect, Signal};
 
 extern "C" {
-    /// The C library's `free`, for the strings a `MizuComputeFn` returns.
+    /// The C library's `free`, for the strings a `MizuComputeFn` or a `MizuUpdateFn` returns.
     fn free(ptr: *mut c_void);
 }
 
@@ -88,6 +88,56 @@ pub extern "C" fn mizu_signal_set(
     })
 }
 
+/// Replaces the signal's value with the one `update_fn(user_data, current_json)` returns,
+/// atomically: when another thread wrote the signal while `update_fn` ran, `update_fn` runs
+/// again with the newer value (a compare-and-set loop, as C11's `atomic_compare_exchange` loops
+/// and Java's `AtomicReference.updateAndGet` do), so concurrent updates never lose one another.
+/// `update_fn` therefore **may run more than once** per call: keep it free of effects beyond
+/// computing its result. An equal value notifies nobody; otherwise the effects and
+/// subscriptions that read the signal run on this thread before the call returns (or at the
+/// end of the enclosing `mizu_batch`). The read of the current value is not tracked.
+///
+/// To abandon the update, return NULL from `update_fn`: the value is left unchanged and this
+/// call fails with `MIZU_ERR_INVALID_ARGUMENT` ("the update function returned NULL"); record
+/// your own reason in `user_data` if the caller needs it.
+///
+/// # Errors
+/// `MIZU_ERR_INVALID_ARGUMENT` when `update_fn` is NULL, returns NULL or returns text that is
+/// not UTF-8, or when `signal` is not a signal handle; `MIZU_ERR_INVALID_JSON` when it returns
+/// text that is not JSON; `MIZU_ERR_CLOSED` for a freed signal handle (`update_fn` is then not
+/// called). After any error the value is unchanged.
+///
+/// # Ownership
+/// `current_json` is lent to `update_fn` for its call only. The text `update_fn` returns must
+/// come from `malloc` (`strdup`, `asprintf`, ...): the library takes it over and releases it
+/// with `free`, also when it is not JSON. `user_data` is only passed to `update_fn`, during
+/// this call; the library keeps nothing of it afterwards.
+///
+/// # Threading
+/// Any thread. `update_fn` runs on this thread, before this function returns, with no lock of
+/// the library held: it may call back into the library, this signal included (a write to this
+/// signal from inside `update_fn` makes it run again, on the value written).
+#[no_mangle]
+pub extern "C" fn mizu_signal_update(
+    signal: *const MizuSignal,
+    update_fn: MizuUpdateFn,
+    user_data: *mut c_void,
+) -> MizuStatus {
+    call(|| {
+        let f = update_fn.ok_or_else(|| CError::invalid("update_fn is NULL"))?;
+        let signal = handles::signal(signal)?;
+        signal.try_update(|current| {
+            let text = c_text(&current.to_string());
+            // SAFETY: the caller passes a function to be called with this user_data, now, on
+            // this thread; `text` is lent for the duration of the call, as documented.
+            let next = unsafe { f(user_data, text.as_ptr()) };
+            // SAFETY: the update function's contract: NULL or a NUL-terminated string from
+            // malloc, handed over to the library.
+            unsafe { take_json(next, "the update function") }
+        })
+    })
+}
+
 /// Frees a signal handle. Computeds and effects that read it keep its last value. Freeing NULL
 /// does nothing.
 ///
@@ -101,6 +151,33 @@ pub extern "C" fn mizu_signal_free(signal: *mut MizuSignal) -> MizuStatus {
     call(|| handles::free(signal, "signal"))
 }
 
+/// Takes over the JSON text `ptr` that the C function `who` returned: parses it, then releases
+/// it with `free`.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string from `malloc` that nothing else will use or free.
+unsafe fn take_json(ptr: *mut c_char, who: &str) -> Result<Value, CError> {
+    if ptr.is_null() {
+        return Err(CError::invalid(format!("{who} returned NULL")));
+    }
+    // SAFETY: not NULL, and the caller guarantees a NUL-terminated string, now ours.
+    let parsed = match unsafe { CStr::from_ptr(ptr) }.to_str() {
+        Ok(text) => serde_json::from_str::<Value>(text).map_err(|e| {
+            CError::new(
+                MizuStatus::MizuErrInvalidJson,
+                format!("{who} returned text that is not JSON: {e}"),
+            )
+        }),
+        Err(e) => Err(CError::invalid(format!(
+            "{who} returned text that is not UTF-8: {e}"
+        ))),
+    };
+    // SAFETY: `ptr` came from malloc (the caller's guarantee), was read above and is freed
+    // exactly once, here.
+    unsafe { free(ptr.cast()) };
+    parsed
+}
+
 /// Runs a C compute function and takes over the `malloc`ed JSON text it returns.
 fn compute(
     f: unsafe extern "C" fn(*mut c_void) -> *mut c_char,
@@ -108,24 +185,9 @@ fn compute(
 ) -> ComputedValue {
     // SAFETY: the caller registered `f` with this user_data, callable from any thread.
     let ptr = unsafe { f(user_data.ptr()) };
-    if ptr.is_null() {
-        return Err(CError::invalid("the compute function returned NULL"));
-    }
-    // SAFETY: the compute function's contract: a NUL-terminated string from malloc, now ours.
-    let parsed = match unsafe { CStr::from_ptr(ptr) }.to_str() {
-        Ok(text) => serde_json::from_str::<Value>(text).map_err(|e| {
-            CError::new(
-                MizuStatus::MizuErrInvalidJson,
-                format!("the compute function returned text that is not JSON: {e}"),
-            )
-        }),
-        Err(e) => Err(CError::invalid(format!(
-            "the compute function returned text that is not UTF-8: {e}"
-        ))),
-    };
-    // SAFETY: `ptr` came from malloc (the contract), was read above and is freed exactly once.
-    unsafe { free(ptr.cast()) };
-    parsed
+    // SAFETY: the compute function's contract: NULL or a NUL-terminated string from malloc,
+    // handed over to the library.
+    unsafe { take_json(ptr, "the compute function") }
 }
 
 /// Creates a computed whose value is the JSON text `compute(user_data)` returns. It runs at the

@@ -210,6 +210,18 @@ typedef struct {
 } MizuClientCallbacks;
 
 /**
+ * Computes a signal's next value from its current one, for `mizu_signal_update`.
+ * `current_json` is the current value as JSON text, lent for the call only: copy it to keep
+ * it; do not free it. Returns the next value as JSON text in memory from `malloc` (for example
+ * from `strdup` or `asprintf`), which the library takes over and releases with `free`, or NULL
+ * to abandon the update. The function may run more than once per update (again on a newer
+ * value when another thread wrote the signal meanwhile), so it should have no effects beyond
+ * computing its result.
+ */
+typedef char *(*MizuUpdateFn)(void *user_data,
+                              const char *current_json);
+
+/**
  * Computes a computed's value: returns JSON text in memory from `malloc` (for example from
  * `strdup` or `asprintf`), which the library takes over and releases with `free`. Returning
  * NULL or text that is not JSON makes `mizu_computed_get` fail with
@@ -776,11 +788,6 @@ MizuStatus mizu_query_spec_json(const MizuQuery *query,
 MizuStatus mizu_query_free(MizuQuery *query);
 
 /**
- * The C library's `free`, for the strings a `MizuComputeFn` returns.
- */
-extern void free(void *ptr);
-
-/**
  * Creates a signal holding the JSON value `initial_json`.
  *
  * # Errors
@@ -820,6 +827,41 @@ MizuStatus mizu_signal_get(const MizuSignal *signal,
  */
 MizuStatus mizu_signal_set(const MizuSignal *signal,
                            const char *value_json);
+
+/**
+ * Replaces the signal's value with the one `update_fn(user_data, current_json)` returns,
+ * atomically: when another thread wrote the signal while `update_fn` ran, `update_fn` runs
+ * again with the newer value (a compare-and-set loop, as C11's `atomic_compare_exchange` loops
+ * and Java's `AtomicReference.updateAndGet` do), so concurrent updates never lose one another.
+ * `update_fn` therefore **may run more than once** per call: keep it free of effects beyond
+ * computing its result. An equal value notifies nobody; otherwise the effects and
+ * subscriptions that read the signal run on this thread before the call returns (or at the
+ * end of the enclosing `mizu_batch`). The read of the current value is not tracked.
+ *
+ * To abandon the update, return NULL from `update_fn`: the value is left unchanged and this
+ * call fails with `MIZU_ERR_INVALID_ARGUMENT` ("the update function returned NULL"); record
+ * your own reason in `user_data` if the caller needs it.
+ *
+ * # Errors
+ * `MIZU_ERR_INVALID_ARGUMENT` when `update_fn` is NULL, returns NULL or returns text that is
+ * not UTF-8, or when `signal` is not a signal handle; `MIZU_ERR_INVALID_JSON` when it returns
+ * text that is not JSON; `MIZU_ERR_CLOSED` for a freed signal handle (`update_fn` is then not
+ * called). After any error the value is unchanged.
+ *
+ * # Ownership
+ * `current_json` is lent to `update_fn` for its call only. The text `update_fn` returns must
+ * come from `malloc` (`strdup`, `asprintf`, ...): the library takes it over and releases it
+ * with `free`, also when it is not JSON. `user_data` is only passed to `update_fn`, during
+ * this call; the library keeps nothing of it afterwards.
+ *
+ * # Threading
+ * Any thread. `update_fn` runs on this thread, before this function returns, with no lock of
+ * the library held: it may call back into the library, this signal included (a write to this
+ * signal from inside `update_fn` makes it run again, on the value written).
+ */
+MizuStatus mizu_signal_update(const MizuSignal *signal,
+                              MizuUpdateFn update_fn,
+                              void *user_data);
 
 /**
  * Frees a signal handle. Computeds and effects that read it keep its last value. Freeing NULL
