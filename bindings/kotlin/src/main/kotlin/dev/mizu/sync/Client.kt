@@ -185,21 +185,24 @@ public class Client(
     public fun onConnectivity(listener: (Boolean) -> Unit): Subscription =
         Subscription(inner.onConnectivity(connectivityListener(listener)))
 
-    /** [onError] as a cold [Flow]. */
+    /**
+     * [onError] as a cold [Flow]. It holds at most [EVENT_BUFFER] errors for a slow collector,
+     * then drops the oldest (as do [rejections], [syncs] and [connectivity]).
+     */
     public val errors: Flow<MizuSyncException>
-        get() = subscriptionFlow(flows) { emit -> inner.onError(errorListener(emit)) }
+        get() = eventFlow(flows, overflow = dropOldest()) { emit -> inner.onError(errorListener(emit)) }
 
-    /** [onRejected] as a cold [Flow]. */
+    /** [onRejected] as a cold [Flow]; keeps the newest [EVENT_BUFFER] for a slow collector. */
     public val rejections: Flow<RejectedMutation>
-        get() = subscriptionFlow(flows) { emit -> inner.onRejected(rejectionListener(emit)) }
+        get() = eventFlow(flows, overflow = dropOldest()) { emit -> inner.onRejected(rejectionListener(emit)) }
 
-    /** [onSync] as a cold [Flow] of cursors. */
+    /** [onSync] as a cold [Flow] of cursors; keeps the newest [EVENT_BUFFER] for a slow collector. */
     public val syncs: Flow<Long>
-        get() = subscriptionFlow(flows) { emit -> inner.onSync(syncListener(emit)) }
+        get() = eventFlow(flows, overflow = dropOldest()) { emit -> inner.onSync(syncListener(emit)) }
 
-    /** [onConnectivity] as a cold [Flow]. */
+    /** [onConnectivity] as a cold [Flow]; keeps the newest [EVENT_BUFFER] for a slow collector. */
     public val connectivity: Flow<Boolean>
-        get() = subscriptionFlow(flows) { emit -> inner.onConnectivity(connectivityListener(emit)) }
+        get() = eventFlow(flows, overflow = dropOldest()) { emit -> inner.onConnectivity(connectivityListener(emit)) }
 
     /**
      * Stops syncing, closes the store and unregisters every listener. Writes

@@ -3,6 +3,7 @@ package dev.mizu.sync
 import dev.mizu.sync.ffi.CollectionListener
 import dev.mizu.sync.ffi.EntityRecord
 import kotlinx.coroutines.flow.Flow
+import java.util.TreeMap
 import dev.mizu.sync.ffi.Collection as FfiCollection
 import dev.mizu.sync.ffi.CollectionChange as FfiCollectionChange
 
@@ -150,9 +151,16 @@ public class Collection<T> internal constructor(
     /**
      * [subscribe] as a cold [Flow]: every entity now, then what each change changed. Completes
      * when this handle or its client is closed.
+     *
+     * It holds at most [EVENT_BUFFER] changes for a slow collector; when full, it merges them
+     * (with the new one) into one change: each entity changed in any of them, with its latest
+     * value, as [CollectionChange.changed]; the ids removed and not created again since, as
+     * [CollectionChange.removed]. Applying the changes in order to a map still gives
+     * [entries]; the backlog is bounded by the number of distinct ids changed, never by the
+     * number of changes.
      */
     public val changes: Flow<CollectionChange<T>>
-        get() = subscriptionFlow(flows, clientFlows) { emit -> inner.subscribe(changeListener(codec, emit)) }
+        get() = eventFlow(flows, clientFlows, overflow = mergeChanges()) { emit -> inner.subscribe(changeListener(codec, emit)) }
 
     /** Releases this handle and cancels its subscriptions. Idempotent. */
     override fun close() {
@@ -177,6 +185,27 @@ public data class CollectionChange<T>(
     val changed: Map<String, T>,
     val removed: List<String>,
 )
+
+/**
+ * The overflow of [Collection.changes]: the held changes and the new one, merged into one
+ * (changed ids with their latest value, ordered by id; removed ids not re-created since).
+ */
+private fun <T> mergeChanges(): Overflow<CollectionChange<T>> = { held, event ->
+    val changed = TreeMap<String, T>()
+    val removed = LinkedHashSet<String>()
+    for (change in held + event) {
+        for (id in change.removed) {
+            changed.remove(id)
+            removed.add(id)
+        }
+        for ((id, value) in change.changed) {
+            removed.remove(id)
+            changed[id] = value
+        }
+    }
+    held.clear()
+    held.addLast(CollectionChange(changed, removed.toList()))
+}
 
 private fun <T> List<EntityRecord>.toMap(codec: ValueCodec<T>): Map<String, T> =
     associateTo(LinkedHashMap(size)) { it.id to codec.decode(it.valueJson) }

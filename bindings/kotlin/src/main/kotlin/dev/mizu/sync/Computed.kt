@@ -75,10 +75,12 @@ public class Computed<T> internal constructor(
     public fun subscribe(listener: (T) -> Unit): Subscription =
         Subscription(native { inner.subscribe(valueListener(codec, listener)) })
 
-    /** The value now, then each new value, as a cold [Flow] (each collector subscribes); it
-     * completes when this handle is closed. */
+    /**
+     * The value now, then each new value, as a cold [Flow] (each collector subscribes); it
+     * completes when this handle is closed. Conflated: a slow collector gets the latest value.
+     */
     public val changes: Flow<T>
-        get() = subscriptionFlow(flows) { emit -> inner.subscribe(valueListener(codec, emit)) }
+        get() = stateFlow(flows) { emit -> inner.subscribe(valueListener(codec, emit)) }
 
     /**
      * The value as a [StateFlow], kept current by one native subscription made at the first call

@@ -87,9 +87,12 @@ public fun <T> untracked(block: () -> T): T {
 public fun onUnhandledError(listener: (MizuSyncException) -> Unit): Subscription =
     Subscription(ffiOnUnhandledError(errorListener(listener)))
 
-/** [onUnhandledError] as a cold [Flow]. */
+/**
+ * [onUnhandledError] as a cold [Flow]; it holds at most [EVENT_BUFFER] errors for a slow
+ * collector, then drops the oldest.
+ */
 public val unhandledErrors: Flow<MizuSyncException>
-    get() = subscriptionFlow { emit -> ffiOnUnhandledError(errorListener(emit)) }
+    get() = eventFlow(overflow = dropOldest()) { emit -> ffiOnUnhandledError(errorListener(emit)) }
 
 /** A native error listener that hands each error, translated, to [listener]. */
 internal fun errorListener(listener: (MizuSyncException) -> Unit): ErrorListener =

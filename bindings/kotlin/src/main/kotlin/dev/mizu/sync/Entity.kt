@@ -52,9 +52,12 @@ public class Entity<T> internal constructor(
     public fun subscribe(listener: (T?) -> Unit): Subscription =
         Subscription(native { inner.subscribe(entityListener(codec, listener)) })
 
-    /** [subscribe] as a cold [Flow]; completes when this handle or its client is closed. */
+    /**
+     * [subscribe] as a cold [Flow]; completes when this handle or its client is closed.
+     * Conflated: a collector slower than the writes gets the latest value.
+     */
     public val changes: Flow<T?>
-        get() = subscriptionFlow(flows, clientFlows) { emit -> inner.subscribe(entityListener(codec, emit)) }
+        get() = stateFlow(flows, clientFlows) { emit -> inner.subscribe(entityListener(codec, emit)) }
 
     /** The value as a [StateFlow], kept current by one native subscription until [close]. */
     public fun asStateFlow(): StateFlow<T?> = state.value.flow

@@ -3,6 +3,7 @@ package dev.mizu.sync
 import dev.mizu.sync.ffi.EntityRecord
 import dev.mizu.sync.ffi.QueryListener
 import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.conflate
 import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.flow.map
 import dev.mizu.sync.ffi.Query as FfiQuery
@@ -29,7 +30,9 @@ import dev.mizu.sync.ffi.QueryDiffOp as FfiQueryDiffOp
  *
  * **Threading**: every member may be called from any thread. Listeners run on the thread whose
  * write changed the result (the writing thread, or the client's engine thread for server
- * changes), before that write returns; the flows buffer without bound.
+ * changes), before that write returns. [diffs] holds at most [EVENT_BUFFER] events for a slow
+ * collector (then restarts from a fresh [QueryEvent.Result]); [asFlow] and [values] conflate
+ * to the latest result.
  */
 public class Query<T> internal constructor(
     private val inner: FfiQuery,
@@ -67,16 +70,21 @@ public class Query<T> internal constructor(
 
     /**
      * [subscribe] as a cold [Flow] (each collector subscribes): [QueryEvent.Result] first, then
-     * each [QueryEvent.Diff]. Buffered without bound; completes when this query or its client
-     * is closed.
+     * each [QueryEvent.Diff]. Completes when this query or its client is closed.
+     *
+     * It holds at most [EVENT_BUFFER] events for a slow collector. When full, it drops them and
+     * queues a fresh [QueryEvent.Result] (the whole result, read by a new subscription, so it
+     * agrees with the diffs that follow it) instead: a collector that applies the events in
+     * order, replacing its list on each [QueryEvent.Result], stays equal to [get].
      */
     public fun diffs(): Flow<QueryEvent<T>> =
-        subscriptionFlow(flows, clientFlows) { emit -> inner.subscribe(queryListener(codec, emit)) }
+        restartingEventFlow(flows, clientFlows) { emit -> inner.subscribe(queryListener(codec, emit)) }
 
     /**
      * The whole result now, then the new result after each change, as a cold [Flow]: each
      * collector keeps its own copy, updated by applying the [diffs] (no re-read of the query).
-     * Completes when this query or its client is closed.
+     * Conflated: a collector slower than the changes gets the latest result, not every
+     * intermediate one. Completes when this query or its client is closed.
      */
     public fun asFlow(): Flow<List<Row<T>>> =
         flow {
@@ -91,11 +99,11 @@ public class Query<T> internal constructor(
                 }
                 emit(rows.toList())
             }
-        }
+        }.conflate()
 
     /**
      * The values of [asFlow]'s rows: the result as a plain `Flow<List<T>>`, for UIs that do not
-     * need the ids.
+     * need the ids. Conflated, like [asFlow].
      */
     public fun values(): Flow<List<T>> = asFlow().map { rows -> rows.map { it.value } }
 

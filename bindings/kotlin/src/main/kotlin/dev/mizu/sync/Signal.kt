@@ -20,7 +20,7 @@ import dev.mizu.sync.ffi.Signal as FfiSignal
  * val count = Signal(0)
  * val doubled = Computed { count.value * 2 }
  * count.value = 5          // doubled.value == 10
- * count.update { it + 1 }  // doubled.value == 12
+ * count.update { it + 1 }  // doubled.value == 12 (atomic: no increment is lost between threads)
  * ```
  *
  * **Threading**: every member may be called from any thread. Dependents (effects, listeners,
@@ -55,8 +55,13 @@ public class Signal<T> internal constructor(
     public fun peek(): T = codec.decode(native { inner.getUntracked() })
 
     /**
-     * Replaces the value with `transform(current)`; the read of the current value is not tracked.
-     * An exception thrown by [transform] propagates unchanged, and the value stays as it was.
+     * Replaces the value with `transform(current)`, atomically: when another thread changed the
+     * value while [transform] ran, [transform] runs again on the newer value, so concurrent
+     * updates never lose one another (like `MutableStateFlow.update` and
+     * `AtomicReference.updateAndGet`). [transform] may therefore run more than once: keep it
+     * free of side effects. No lock is held while it runs (it may read other signals), and the
+     * read of the current value is not tracked. An exception thrown by [transform] propagates
+     * unchanged, and the value stays as it was.
      *
      * @throws MizuSyncException.Closed after [close].
      */
@@ -87,10 +92,13 @@ public class Signal<T> internal constructor(
     public fun subscribe(listener: (T) -> Unit): Subscription =
         Subscription(native { inner.subscribe(valueListener(codec, listener)) })
 
-    /** The value now, then each new value, as a cold [Flow] (each collector subscribes); it
-     * completes when this handle is closed. */
+    /**
+     * The value now, then each new value, as a cold [Flow] (each collector subscribes); it
+     * completes when this handle is closed. Conflated: a collector slower than the writes gets
+     * the latest value, not every intermediate one.
+     */
     public val changes: Flow<T>
-        get() = subscriptionFlow(flows) { emit -> inner.subscribe(valueListener(codec, emit)) }
+        get() = stateFlow(flows) { emit -> inner.subscribe(valueListener(codec, emit)) }
 
     /**
      * The value as a [StateFlow]: `asStateFlow().value` always equals [peek] (it is updated on the

@@ -1,9 +1,10 @@
 package dev.mizu.sync
 
+import dev.mizu.sync.support.SlowCollector
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.async
-import kotlinx.coroutines.flow.onEach
 import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.onEach
 import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
@@ -12,6 +13,8 @@ import kotlinx.serialization.Serializable
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import java.util.Collections
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.atomic.AtomicInteger
 import kotlin.concurrent.thread
 import kotlin.test.assertEquals
 import kotlin.test.assertFalse
@@ -214,6 +217,80 @@ class ReactiveTest {
         val text = Signal("x")
         val asNumber = Computed { text.value.length }
         assertEquals(1, asNumber.value)
+    }
+
+    @Test
+    fun `update from eight threads counts every increment, and dependents see the total`() {
+        val counter = Signal(0)
+        val effectSaw = AtomicInteger(-1)
+        val effect = Effect { effectSaw.accumulateAndGet(counter.value, ::maxOf) }
+        val listenerSaw = AtomicInteger(-1)
+        val subscription = counter.subscribe { listenerSaw.accumulateAndGet(it, ::maxOf) }
+        val runs = AtomicInteger()
+        val start = CountDownLatch(1)
+        val threads = List(8) {
+            thread {
+                start.await()
+                repeat(500) {
+                    counter.update {
+                        runs.incrementAndGet()
+                        it + 1
+                    }
+                }
+            }
+        }
+        start.countDown()
+        threads.forEach { it.join() }
+
+        assertEquals(8 * 500, counter.value, "no increment was lost")
+        assertEquals(8 * 500, effectSaw.get(), "the effect saw the total")
+        assertEquals(8 * 500, listenerSaw.get(), "the listener saw the total")
+        assertEquals(8 * 500, counter.asStateFlow().value)
+        assertTrue(runs.get() >= 8 * 500, "the function ran at least once per update (${runs.get()} runs)")
+        subscription.cancel()
+        effect.stop()
+    }
+
+    @Test
+    fun `a slow collector of a signal's changes gets the latest value, not a backlog`() = runBlocking {
+        val signal = Signal(0)
+        val total = 10_000
+        val slow = SlowCollector(this, signal.changes, done = { it == total })
+        try {
+            slow.awaitFirst()
+            for (i in 1..total) signal.value = i
+            slow.release()
+            slow.awaitDone("the collector saw $total")
+        } finally {
+            slow.release()
+            slow.job.cancel()
+        }
+        assertTrue(slow.received.size <= 2, "a conflated flow held at most one value: got ${slow.received}")
+        assertEquals(total, slow.received.last())
+        signal.close()
+    }
+
+    @Test
+    fun `a slow collector of unhandled errors keeps the newest EVENT_BUFFER`() = runBlocking {
+        val signal = Signal(0)
+        val failing = signal.subscribe { if (it > 0) throw IllegalStateException("failed on $it") }
+        val total = 10_000
+        val slow = SlowCollector(this, unhandledErrors, done = { "failed on $total" in it.message.orEmpty() })
+        try {
+            signal.value = 1 // the first error, which the collector blocks in
+            slow.awaitFirst()
+            for (i in 2..total) signal.value = i
+            slow.release()
+            slow.awaitDone("the collector saw the last error")
+        } finally {
+            slow.release()
+            slow.job.cancel()
+            failing.cancel()
+        }
+        val seen = slow.received.map { Regex("failed on (\\d+)").find(it.message.orEmpty())!!.groupValues[1].toInt() }
+        assertTrue(seen.size <= EVENT_BUFFER + 1, "at most EVENT_BUFFER held (+ the one in flight): got ${seen.size}")
+        assertEquals(((total - seen.size + 1)..total).toList(), seen, "the oldest were dropped, the newest kept in order")
+        signal.close()
     }
 
     companion object {
