@@ -153,9 +153,10 @@ public final class Client: Sendable {
         return Subscription(try translating { try raw.subscribeStatus(listener: listener) })
     }
 
-    /// The status now, then each new status, as an `AsyncSequence`.
+    /// The status now, then each new status, as an `AsyncSequence`. Only the newest status
+    /// waits for a slow consumer (see ``Signal/values``).
     public var statusUpdates: AsyncStream<SyncStatus> {
-        stream { continuation in try observeStatus { continuation.yield($0) } }
+        stateStream { continuation in try observeStatus { continuation.yield($0) } }
     }
 
     /// Whether the last exchange with the server succeeded.

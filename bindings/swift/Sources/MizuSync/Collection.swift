@@ -139,8 +139,15 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
     /// (see ``observe(_:)`` and ``Signal/values``).
     /// A change whose values do not decode as `Value` is skipped and reported to the client's
     /// ``Client/onError(_:)`` observers.
+    ///
+    /// At most ``eventBuffer`` changes wait for a slow consumer: when a new change finds that
+    /// many unread, they and the new one are merged into one change (each entity with its last
+    /// value, each id removed and not re-added since), so applying the changes in order still
+    /// gives the collection's contents, and memory stays bounded by the entities touched.
     public var changes: AsyncStream<CollectionChange<Value>> {
-        stream { continuation in try observe { continuation.yield($0) } }
+        eventStream(whenFull: { buffered, new in [CollectionChange(merging: buffered + [new])] }) { sink in
+            try observe { sink.push($0) }
+        }
     }
 
     /// A query over this collection, selecting every entity in id order until narrowed with
@@ -241,9 +248,10 @@ public final class Entity<Value: Codable & Sendable>: Sendable {
         return Subscription(try translating { try raw.subscribe(listener: listener) })
     }
 
-    /// The value now, then each new value (`nil` when deleted), as an `AsyncSequence`.
+    /// The value now, then each new value (`nil` when deleted), as an `AsyncSequence`. Only the
+    /// newest value waits for a slow consumer (see ``Signal/values``).
     public var values: AsyncStream<Value?> {
-        stream { continuation in try observe { continuation.yield($0) } }
+        stateStream { continuation in try observe { continuation.yield($0) } }
     }
 
     /// Releases this handle and cancels the observers registered through it. Idempotent.

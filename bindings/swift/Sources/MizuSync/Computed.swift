@@ -54,7 +54,7 @@ public final class Computed<Value: Codable & Sendable>: Sendable {
 
     /// The value now, then each new value, as an `AsyncSequence` (see ``Signal/values``).
     public var values: AsyncStream<Value> {
-        stream { continuation in try observe { continuation.yield($0) } }
+        stateStream { continuation in try observe { continuation.yield($0) } }
     }
 
     /// Releases the computed (and its closure, once nothing else depends on it) and cancels

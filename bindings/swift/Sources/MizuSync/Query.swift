@@ -121,15 +121,25 @@ public struct Query<Value: Codable & Sendable>: Sendable {
     /// ``subscribe(_:)``). Iterating throws the query's error (``MizuError/invalidQuery(reason:)``,
     /// ``MizuError/closed(what:)``), or ``MizuError/invalidJSON(reason:)`` for a value that
     /// does not decode as `Value` (the sequence ends there). Leaving the loop cancels the
-    /// subscription; events the consumer has not read yet are buffered.
+    /// subscription.
+    ///
+    /// At most ``eventBuffer`` events wait for a slow consumer: when a new event finds that many
+    /// unread, they are dropped and one ``QueryEvent/result(_:)`` with the whole result as of
+    /// the new event waits instead, so a consumer that applies the events in order (a result
+    /// replaces its list, a diff changes it) stays correct. The stream keeps its own copy of
+    /// the result for this (it costs one list and each diff applied once), rather than reading
+    /// the query, which may already be ahead of the events not yet delivered.
     public var diffs: AsyncThrowingStream<QueryEvent<Value>, Error> {
-        throwingStream { continuation in
+        let rows = RowList<Value>()
+        return throwingEventStream(whenFull: { _, _ in [.result(rows.current)] }) { sink in
             try register(
                 QueryClosure { event in
                     do {
-                        continuation.yield(try QueryEvent<Value>(event))
+                        let event = try QueryEvent<Value>(event)
+                        rows.apply(event)
+                        sink.push(event)
                     } catch {
-                        continuation.finish(throwing: error)
+                        sink.finish(throwing: error)
                     }
                 })
         }
@@ -137,14 +147,15 @@ public struct Query<Value: Codable & Sendable>: Sendable {
 
     /// The whole result now, then the whole new result after each change, as an
     /// `AsyncSequence` (kept by applying each diff to the previous list, so a change costs
-    /// the change plus one copy of the list). Ends and throws as ``diffs`` does.
+    /// the change plus one copy of the list). Ends and throws as ``diffs`` does. A slow
+    /// consumer gets the newest list: the lists it had no time for are skipped.
     public var results: AsyncThrowingStream<[Row<Value>], Error> {
-        throwingStream { continuation in
+        throwingStateStream { continuation in
             let rows = RowList<Value>()
             return try register(
                 QueryClosure { event in
                     do {
-                        continuation.yield(try rows.update(with: QueryEvent<Value>(event)))
+                        continuation.yield(try rows.apply(QueryEvent<Value>(event)))
                     } catch {
                         continuation.finish(throwing: error)
                     }

@@ -2,7 +2,7 @@ import Foundation
 import MizuSyncFFI
 
 // The plumbing behind `Query`: its spec and JSON form, the library handle opened on first
-// read, the list kept by `results`, and the throwing stream adapter.
+// read, and the list kept by `results` and `diffs`.
 
 /// One sort key of a query.
 struct OrderKey: Sendable {
@@ -180,13 +180,15 @@ func openQuery(_ collection: MizuSyncFFI.Collection, specJSON: String) throws ->
     return opened
 }
 
-/// The list a ``Query/results`` stream keeps: set by the result, changed by each diff.
+/// The list a ``Query/results`` or ``Query/diffs`` stream keeps: set by the result, changed by
+/// each diff.
 final class RowList<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var rows: [Row<Value>] = []
 
     /// Applies `event` and returns the new list.
-    func update(with event: QueryEvent<Value>) -> [Row<Value>] {
+    @discardableResult
+    func apply(_ event: QueryEvent<Value>) -> [Row<Value>] {
         lock.lock()
         defer { lock.unlock() }
         switch event {
@@ -195,49 +197,11 @@ final class RowList<Value: Sendable>: @unchecked Sendable {
         }
         return rows
     }
-}
 
-/// Ties an `AsyncThrowingStream`'s end to a subscription, as ``stream(_:)`` does, for streams
-/// that may also end with an error: one from `subscribe` (the stream throws it at once) or
-/// one the observer finishes the stream with (the subscription is then cancelled, even when
-/// that happens during `subscribe`).
-func throwingStream<Element: Sendable>(
-    _ subscribe: (AsyncThrowingStream<Element, Error>.Continuation) throws -> Subscription
-) -> AsyncThrowingStream<Element, Error> {
-    let (stream, continuation) = AsyncThrowingStream<Element, Error>.makeStream()
-    let link = SubscriptionLink()
-    continuation.onTermination = { _ in link.end() }
-    do {
-        link.attach(try subscribe(continuation))
-    } catch {
-        continuation.finish(throwing: error)
-    }
-    return stream
-}
-
-/// A subscription that is cancelled when its stream ends, whichever happens first.
-private final class SubscriptionLink: @unchecked Sendable {
-    private let lock = NSLock()
-    private var subscription: Subscription?
-    private var ended = false
-
-    func attach(_ subscription: Subscription) {
+    /// The list as the last event left it.
+    var current: [Row<Value>] {
         lock.lock()
-        if ended {
-            lock.unlock()
-            subscription.cancel()
-        } else {
-            self.subscription = subscription
-            lock.unlock()
-        }
-    }
-
-    func end() {
-        lock.lock()
-        ended = true
-        let subscription = self.subscription
-        self.subscription = nil
-        lock.unlock()
-        subscription?.cancel()
+        defer { lock.unlock() }
+        return rows
     }
 }

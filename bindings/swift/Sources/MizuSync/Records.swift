@@ -68,6 +68,25 @@ public struct CollectionChange<Value: Codable & Sendable>: Sendable {
         changed = try decodeRecords(raw.changed, as: Value.self)
         removed = raw.removed
     }
+
+    /// One change to the effect of `changes` applied in order: each entity changed in any of
+    /// them with its last value, each id removed and not changed since, both ordered by id.
+    init(merging changes: [CollectionChange]) {
+        var values: [String: Value] = [:]
+        var removed: Set<String> = []
+        for change in changes {
+            for id in change.removed {
+                values[id] = nil
+                removed.insert(id)
+            }
+            for (id, value) in change.changed {
+                values[id] = value
+                removed.remove(id)
+            }
+        }
+        changed = values.sorted { $0.key < $1.key }.map { (id: $0.key, value: $0.value) }
+        self.removed = removed.sorted()
+    }
 }
 
 /// Decodes entity records of the generated bindings as (id, value) pairs.

@@ -50,8 +50,16 @@ public final class Signal<Value: Codable & Sendable>: Sendable {
         try translating { try raw.set(valueJson: text) }
     }
 
-    /// Replaces the value with `transform(current)`. The read of the current value is not
-    /// tracked.
+    /// Replaces the value with `transform(current)`, atomically (a compare-and-set loop, as
+    /// Kotlin's `MutableStateFlow.update`): when another thread writes the signal while
+    /// `transform` runs, `transform` runs again on the newer value, so concurrent updates never
+    /// lose one another. `transform` may therefore run more than once for one call: keep it
+    /// free of side effects. It runs on the calling thread with no lock held (it may call into
+    /// the library). The read of the current value is not tracked.
+    ///
+    /// ```swift
+    /// try hits.update { $0 + 1 }    // from any number of threads: no increment is lost
+    /// ```
     ///
     /// - Throws: what `transform` throws (the value is then unchanged), as ``MizuError``;
     ///   ``MizuError/closed(what:)``.
@@ -77,10 +85,10 @@ public final class Signal<Value: Codable & Sendable>: Sendable {
     }
 
     /// The value now, then each new value, as an `AsyncSequence`. Iterating ends when the
-    /// consumer stops (or the signal is closed before it starts). Values the consumer has not
-    /// read yet are buffered.
+    /// consumer stops (or the signal is closed before it starts). Only the newest value waits
+    /// for a slow consumer: the values it had no time for are skipped, so it reads the latest.
     public var values: AsyncStream<Value> {
-        stream { continuation in try observe { continuation.yield($0) } }
+        stateStream { continuation in try observe { continuation.yield($0) } }
     }
 
     /// Releases the value and cancels the observers registered through this signal; every

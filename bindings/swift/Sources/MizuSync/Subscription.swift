@@ -23,21 +23,3 @@ public final class Subscription: Sendable {
         raw.isCancelled()
     }
 }
-
-/// Ties an `AsyncStream`'s end to a subscription: when the consumer stops iterating (or the
-/// stream is dropped), the subscription is cancelled.
-///
-/// - Parameter subscribe: registers an observer that yields into the continuation.
-func stream<Element: Sendable>(
-    _ subscribe: (AsyncStream<Element>.Continuation) throws -> Subscription
-) -> AsyncStream<Element> {
-    let (stream, continuation) = AsyncStream<Element>.makeStream()
-    do {
-        let subscription = try subscribe(continuation)
-        continuation.onTermination = { _ in subscription.cancel() }
-    } catch {
-        // A closed handle: the stream ends at once, as a sequence with nothing to give.
-        continuation.finish()
-    }
-    return stream
-}

@@ -173,15 +173,61 @@ final class ReactiveTests: XCTestCase {
         effect.stop()
     }
 
-    func testValuesStreamYieldsTheCurrentValueThenChanges() async throws {
+    func testValuesStreamYieldsTheCurrentValueThenTheNewestChange() async throws {
         let count = try Signal(0)
         var iterator = count.values.makeAsyncIterator()
         let first = await iterator.next()
         XCTAssertEqual(first, 0)
         try count.set(1)
-        try count.set(2)
         let second = await iterator.next()
-        let third = await iterator.next()
-        XCTAssertEqual([second, third], [1, 2])
+        XCTAssertEqual(second, 1)
+        try count.set(2)
+        try count.set(3)   // the consumer was not reading: 2 is skipped
+        try count.set(4)
+        let latest = await iterator.next()
+        XCTAssertEqual(latest, 4)
+    }
+
+    func testUpdatesFromEightThreadsLoseNoIncrement() throws {
+        let threads = 8, increments = 500, total = threads * increments
+        let count = try Signal(0)
+        let effectSaw = Log<Int>()
+        let effect = Effect { effectSaw.append(try count.get()) }
+        defer { effect.stop() }
+        let observerSaw = Log<Int>()
+        let subscription = try count.observe { observerSaw.append($0) }
+        defer { subscription.cancel() }
+        let transforms = Counter()
+        let failures = Log<String>()
+
+        // Every thread waits at the gate, so that all eight update at once.
+        let gate = DispatchSemaphore(value: 0)
+        let done = DispatchGroup()
+        for _ in 0..<threads {
+            done.enter()
+            Thread.detachNewThread {
+                gate.wait()
+                for _ in 0..<increments {
+                    do {
+                        try count.update { value in
+                            _ = transforms.next()
+                            return value + 1
+                        }
+                    } catch {
+                        failures.append("\(error)")
+                    }
+                }
+                done.leave()
+            }
+        }
+        for _ in 0..<threads { gate.signal() }
+        XCTAssertEqual(done.wait(timeout: .now() + waitLimit), .success, "the threads did not finish")
+
+        XCTAssertEqual(failures.all, [])
+        XCTAssertEqual(try count.get(), total)
+        // A transform that lost a race ran again: at least one run per increment.
+        XCTAssertGreaterThanOrEqual(transforms.current, total)
+        XCTAssertTrue(effectSaw.all.contains(total), "the effect never saw \(total)")
+        XCTAssertEqual(observerSaw.all.max(), total)
     }
 }

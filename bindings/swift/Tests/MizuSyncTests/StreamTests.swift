@@ -143,4 +143,82 @@ struct StreamTests {
         try todos.create("b", Todo(title: "b"))  // nobody listens any more
         #expect(try todos.query().count() == 2)
     }
+
+    @Test("a slow consumer of a signal's values reads only the newest of 10,000 writes")
+    func slowSignalConsumerReadsTheNewest() async throws {
+        let count = try Signal(0)
+        var values = count.values.makeAsyncIterator()
+        for n in 1...10_000 {   // nobody reads meanwhile
+            try count.set(n)
+        }
+        #expect(await values.next() == 10_000)
+        try count.set(-1)
+        #expect(await values.next() == -1)   // nothing older was left waiting
+    }
+
+    @Test("a slow consumer of a collection's streams gets at most eventBuffer events, and the right state")
+    func slowCollectionConsumersStayBounded() async throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let client = try Client(fastOptions(server, scope: uniqueScope("slow")))
+        defer { client.close() }
+        let todos = try client.collection("todo", of: Todo.self)
+        for i in 0..<50 {
+            try todos.create("t\(i)", Todo(title: "\(i * 7919 % 1000)"))
+        }
+        let open = todos.query().where(Field("completed") == false).orderBy("title").limit(30)
+        var diffs = open.diffs.makeAsyncIterator()
+        var results = open.results.makeAsyncIterator()
+        var changes = todos.changes.makeAsyncIterator()
+        var entity = try todos.entity("t7").values.makeAsyncIterator()
+
+        // 10,000 writes that nobody reads meanwhile: new titles (rows move within and across the
+        // window), completions (rows leave the result) and deletes, over 200 ids. The last write
+        // ("end", titled "" to sort first) is the last event of every stream.
+        for i in 0..<10_000 {
+            let id = "t\(i * 37 % 200)"
+            switch i % 5 {
+            case 0: try todos.delete(id)
+            case 1: try todos.set(id, Todo(title: "\(i)", completed: true))
+            default: try todos.set(id, Todo(title: "\(i * 7919 % 1000)"))
+            }
+        }
+        try todos.set("end", Todo(title: ""))
+
+        // The diffs: a fresh result replaced what overflowed; applied in order, they give the result.
+        var rows: [Row<Todo>] = []
+        var events: [QueryEvent<Todo>] = []
+        while !rows.contains(where: { $0.id == "end" }) {
+            let event = try #require(try await diffs.next())
+            events.append(event)
+            switch event {
+            case .result(let all): rows = all
+            case .diff(let diff): rows.apply(diff)
+            }
+        }
+        #expect(events.count <= eventBuffer)
+        #expect(try rows == open.get())
+        guard case .result? = events.first else {
+            Issue.record("the first unread event is not a whole result")
+            return
+        }
+
+        // The changes: merged when they overflowed; applied in order, they give the contents.
+        var contents: [String: Todo] = [:]
+        var received = 0
+        while contents["end"] == nil {
+            let change = try #require(await changes.next())
+            received += 1
+            for (id, value) in change.changed { contents[id] = value }
+            for id in change.removed { contents[id] = nil }
+        }
+        let entries = try todos.entries()
+        #expect(received <= eventBuffer)
+        #expect(contents == Dictionary(uniqueKeysWithValues: entries.map { ($0.id, $0.value) }))
+
+        // The state streams: only the newest list and value were waiting.
+        let t7 = try todos.value("t7")
+        #expect(try await results.next() == open.get())
+        #expect(await entity.next() == .some(t7))
+    }
 }
