@@ -22,6 +22,10 @@ pub(crate) struct SortedList<T> {
     len: usize,
     /// A Fenwick tree over the blocks' lengths (1-based): the items before a block in O(log n).
     lengths: Vec<usize>,
+    /// A copy of each block's last item, side by side: finding the block of an item searches
+    /// this small array instead of touching one block per probe (cache misses dominate at
+    /// 100,000 items). About 0.2 bytes per item.
+    fences: Vec<T>,
 }
 
 impl<T> Default for SortedList<T> {
@@ -30,6 +34,7 @@ impl<T> Default for SortedList<T> {
             blocks: Vec::new(),
             len: 0,
             lengths: vec![0],
+            fences: Vec::new(),
         }
     }
 }
@@ -39,7 +44,7 @@ fn low_bit(i: usize) -> usize {
     i & i.wrapping_neg()
 }
 
-impl<T> SortedList<T> {
+impl<T: Clone> SortedList<T> {
     /// A list of `items`, which must already be sorted.
     pub(crate) fn from_sorted(items: Vec<T>) -> Self {
         let len = items.len();
@@ -49,10 +54,15 @@ impl<T> SortedList<T> {
             let block: Vec<T> = items.by_ref().take(MAX_BLOCK / 2).collect();
             blocks.push(block);
         }
+        let fences = blocks
+            .iter()
+            .filter_map(|b: &Vec<T>| b.last().cloned())
+            .collect();
         let mut list = SortedList {
             blocks,
             len,
             lengths: Vec::new(),
+            fences,
         };
         list.rebuild_lengths();
         list
@@ -96,10 +106,8 @@ impl<T> SortedList<T> {
             return (0, Err(0));
         }
         let block = self
-            .blocks
-            .partition_point(|b| {
-                cmp(b.last().expect("blocks are never empty"), item) == Ordering::Less
-            })
+            .fences
+            .partition_point(|last| cmp(last, item) == Ordering::Less)
             .min(self.blocks.len() - 1);
         (
             block,
@@ -133,6 +141,7 @@ impl<T> SortedList<T> {
     /// Inserts `item` (after any equal ones) and returns its position.
     pub(crate) fn insert(&mut self, item: T, cmp: impl Fn(&T, &T) -> Ordering) -> usize {
         if self.blocks.is_empty() {
+            self.fences.push(item.clone());
             self.blocks.push(vec![item]);
             self.len = 1;
             self.rebuild_lengths();
@@ -149,11 +158,17 @@ impl<T> SortedList<T> {
             items.reserve_exact((items.len() / 8).max(4));
         }
         items.insert(at, item);
+        if at + 1 == items.len() {
+            self.fences[block] = items[at].clone();
+        }
         self.len += 1;
         if items.len() > MAX_BLOCK {
             let mut upper = items.split_off(MAX_BLOCK / 2);
             items.shrink_to_fit();
             upper.shrink_to_fit();
+            self.fences[block] = items.last().expect("half a block").clone();
+            self.fences
+                .insert(block + 1, upper.last().expect("half a block").clone());
             self.blocks.insert(block + 1, upper);
             self.rebuild_lengths();
         } else {
@@ -172,8 +187,12 @@ impl<T> SortedList<T> {
         self.len -= 1;
         if items.is_empty() {
             self.blocks.remove(block);
+            self.fences.remove(block);
             self.rebuild_lengths();
             return Some(position);
+        }
+        if at == items.len() {
+            self.fences[block] = items[at - 1].clone();
         }
         if items.capacity() > 2 * items.len() + 16 {
             items.shrink_to(items.len() + items.len() / 8);
@@ -231,6 +250,7 @@ impl<T> SortedList<T> {
         items * std::mem::size_of::<T>()
             + self.blocks.capacity() * std::mem::size_of::<Vec<T>>()
             + self.lengths.capacity() * std::mem::size_of::<usize>()
+            + self.fences.capacity() * std::mem::size_of::<T>()
     }
 }
 
