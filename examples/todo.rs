@@ -1,10 +1,12 @@
 //! Two clients of one todo list converge; while the server is unreachable, both keep working
-//! and their writes drain when it comes back.
+//! and their writes drain when it comes back. Alice's open todos are a live query whose keyed
+//! diffs print as they arrive, as a list UI would apply them.
 //!
 //! Run: `cargo run --example todo --features server`
 
 use std::time::Duration;
 
+use mizu_sync::query::{field, Order, QueryEvent};
 use mizu_sync::reactive::Effect;
 use mizu_sync::server::{Server, ServerOptions};
 use mizu_sync::{Client, Collection, Options};
@@ -61,6 +63,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let screen = bob_todos.clone();
     let render = Effect::new(move || show("bob's screen", &screen));
 
+    // Alice's open todos by title: the whole list once, then one diff per change.
+    let open = alice_todos
+        .query()
+        .filter(field("completed").eq(false))
+        .order_by("title", Order::Asc);
+    let _open_list = open.subscribe(|event| match event {
+        Ok(QueryEvent::Result(rows)) => println!("[alice's open todos] {} rows", rows.len()),
+        Ok(QueryEvent::Diff(ops)) => println!("[alice's open todos] diff {ops:?}"),
+        Err(e) => println!("[alice's open todos] {e}"),
+    })?;
+
     alice_todos.create(
         "milk",
         Todo {
@@ -113,6 +126,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         bob_todos.entries(),
         "both clients converged"
     );
+    let titles: Vec<String> = open.get()?.into_iter().map(|(_, t)| t.title).collect();
+    assert_eq!(titles, ["Buy eggs"], "milk is done, bread deleted");
+    println!("alice's open todos: {titles:?}");
     println!("converged at cursor {}", alice.cursor());
     Ok(())
 }

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from mizu_sync import Client, Computed, Effect, batch
+from mizu_sync import Client, Computed, Effect, QueryDiff, batch, field
 
 
 @dataclass
@@ -53,11 +53,22 @@ def main(url: Optional[str]) -> None:
             phone_todos = phone.collection("todo", Todo)
             laptop_todos = laptop.collection("todo", Todo)
 
-            # A Python computed over Rust-side state: re-runs when the collection changes.
-            remaining = Computed(
-                lambda: sum(1 for t in laptop_todos.values() if not t.completed)
-            )
+            # A live query, kept up to date in Rust: the computed re-runs only when the number
+            # of open todos changes, never by scanning the collection.
+            open_todos = laptop_todos.query().where(field("completed") == False)  # noqa: E712
+            remaining = Computed(lambda: open_todos.count())
             summary = Effect(lambda: print(f"laptop: {remaining.get()} to do"))
+
+            # The phone's list of open todos by title, as keyed diffs a list UI would apply.
+            def on_diff(diff: QueryDiff[Todo]) -> None:
+                print("phone's open todos changed:", diff)
+
+            phone_list = (
+                phone_todos.query()
+                .where(field("completed") == False)  # noqa: E712
+                .order_by("title")
+                .subscribe(lambda rows: print(f"phone's open todos: {len(rows)}"), on_diff)
+            )
 
             @phone.on_sync
             def synced(cursor: int) -> None:
@@ -77,6 +88,7 @@ def main(url: Optional[str]) -> None:
             print("phone sees:", phone_todos["milk"])
 
             summary.stop()
+            phone_list.cancel()
             synced.cancel()
             print(f"{len(phone_todos)} todos, {phone.pending_count} pending")
     finally:
