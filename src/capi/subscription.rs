@@ -18,10 +18,13 @@ use super::registry::{Object, Subscribed};
 use super::status::{c_text, CError, MizuStatus};
 use crate::reactive::Effect;
 
-/// Subscribes `on_value` to what the reader made by `reader` returns (JSON text, or `None` for
-/// a NULL delivery).
-fn subscribe<R: Fn() -> Option<String> + Send + 'static>(
-    reader: impl FnOnce() -> Result<R, CError>,
+/// Hands JSON text (or NULL for `None`) to the subscriber's C function.
+type Sink = Box<dyn Fn(Option<&str>) + Send + Sync>;
+
+/// Checks the arguments of a `mizu_*_subscribe` call, then registers what `register` makes with
+/// a [`Sink`] to `on_value`, and issues its subscription handle.
+fn deliver(
+    register: impl FnOnce(Sink) -> Result<Subscribed, CError>,
     on_value: MizuValueFn,
     user_data: *mut c_void,
     release: MizuReleaseFn,
@@ -32,17 +35,33 @@ fn subscribe<R: Fn() -> Option<String> + Send + 'static>(
         // SAFETY: the caller passes NULL or a pointer valid for writing a handle.
         let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
         let f = on_value.ok_or_else(|| CError::invalid("on_value is NULL"))?;
-        let read = reader()?;
-        let effect = Effect::new(move || {
-            let text = read().map(|t| c_text(&t));
+        let sink: Sink = Box::new(move |text| {
+            let text = text.map(c_text);
             let ptr = text.as_ref().map_or(std::ptr::null(), |t| t.as_ptr());
             // SAFETY: the caller registered `f` with this user_data, callable from any thread;
             // `ptr` is NULL or lent for the duration of the call, as documented.
             unsafe { f(user_data.ptr(), ptr) };
         });
-        out.set(issue(Object::Subscription(Subscribed::Effect(effect))));
+        out.set(issue(Object::Subscription(register(sink)?)));
         Ok(())
     })
+}
+
+/// Subscribes `on_value` to what the reader made by `reader` returns (JSON text, or `None` for
+/// a NULL delivery), read by an effect.
+fn subscribe<R: Fn() -> Option<String> + Send + 'static>(
+    reader: impl FnOnce() -> Result<R, CError>,
+    on_value: MizuValueFn,
+    user_data: *mut c_void,
+    release: MizuReleaseFn,
+    out: *mut *mut MizuSubscription,
+) -> MizuStatus {
+    let register = |sink: Sink| {
+        let read = reader()?;
+        let effect = Effect::new(move || sink(read().as_deref()));
+        Ok(Subscribed::Effect(effect))
+    };
+    deliver(register, on_value, user_data, release, out)
 }
 
 /// A listener of a core feed of events `E`.
@@ -58,22 +77,11 @@ fn listen<E: 'static>(
     release: MizuReleaseFn,
     out: *mut *mut MizuSubscription,
 ) -> MizuStatus {
-    call(|| {
-        let user_data = UserData::new(user_data, release);
-        // SAFETY: the caller passes NULL or a pointer valid for writing a handle.
-        let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
-        let f = on_value.ok_or_else(|| CError::invalid("on_value is NULL"))?;
-        let subscription = register(Box::new(move |event: &E| {
-            let text = c_text(&payload(event));
-            // SAFETY: the caller registered `f` with this user_data, callable from any thread;
-            // the text is lent for the duration of the call, as documented.
-            unsafe { f(user_data.ptr(), text.as_ptr()) };
-        }))?;
-        out.set(issue(Object::Subscription(Subscribed::Listener(
-            subscription,
-        ))));
-        Ok(())
-    })
+    let register = |sink: Sink| {
+        let listener: Listener<E> = Box::new(move |event: &E| sink(Some(&payload(event))));
+        Ok(Subscribed::Listener(register(listener)?))
+    };
+    deliver(register, on_value, user_data, release, out)
 }
 
 /// Calls `on_value(user_data, json)` with the signal's value now, then after every change.

@@ -245,6 +245,10 @@ impl<A> LiveQuery<A> {
         let cmp = |a: &Row, b: &Row| compare(order, a, b);
         let mut ops = Vec::new();
         let mut touched = HashSet::new();
+        let end = self
+            .spec
+            .offset
+            .saturating_add(self.spec.limit.unwrap_or(usize::MAX));
         for change in changes {
             let old = change
                 .before
@@ -263,10 +267,6 @@ impl<A> LiveQuery<A> {
             let to = new.map(|new| state.matched.insert(new, cmp));
             if !self.spec.is_unwindowed() {
                 // A row that was and stays past the window's end moves nothing in it.
-                let end = self
-                    .spec
-                    .offset
-                    .saturating_add(self.spec.limit.unwrap_or(usize::MAX));
                 if from.is_some_and(|i| i < end) || to.is_some_and(|i| i < end) {
                     touched.insert(change.id);
                 }

@@ -131,9 +131,6 @@ impl<T: Clone> SortedList<T> {
         cmp: impl Fn(&T, &T) -> Ordering,
     ) -> Result<usize, usize> {
         let (block, found) = self.locate(item, &cmp);
-        if self.blocks.is_empty() {
-            return Err(0);
-        }
         let before = self.items_before(block);
         found.map(|i| before + i).map_err(|i| before + i)
     }
