@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::protocol::entity::EntityKey;
-use crate::reactive::{batch, Signal};
+use crate::reactive::{batch, is_tracking, Signal};
 use crate::store::Changed;
 
 /// A version counter a reader subscribes to by reading it.
@@ -62,6 +62,9 @@ fn bump(trigger: &Trigger) {
 impl Triggers {
     /// Subscribes the running observer to changes of one entity's visible value.
     pub(crate) fn track_key(&self, key: &EntityKey) {
+        if !is_tracking() {
+            return;
+        }
         let trigger = {
             let mut maps = self.lock();
             match maps.keys.get(key) {
@@ -82,12 +85,18 @@ impl Triggers {
 
     /// Subscribes the running observer to changes of a collection's set of ids.
     pub(crate) fn track_members(&self, collection: &str) {
+        if !is_tracking() {
+            return;
+        }
         let trigger = Self::get_or_insert(&mut self.lock().members, collection);
         trigger.get();
     }
 
     /// Subscribes the running observer to any change in a collection.
     pub(crate) fn track_contents(&self, collection: &str) {
+        if !is_tracking() {
+            return;
+        }
         let trigger = Self::get_or_insert(&mut self.lock().contents, collection);
         trigger.get();
     }

@@ -374,6 +374,33 @@ impl<T: Serialize + DeserializeOwned> Entity<T> {
     }
 }
 
+/// Text-level access for the foreign-language bindings' direct calls (`crate::ffi::hot`): the
+/// values cross as canonical JSON text already, so nothing is decoded or encoded again.
+impl<T: Serialize + DeserializeOwned> Collection<T> {
+    /// The stored JSON text of the entity `id`, or `None` when it does not exist. Tracked like
+    /// [`Entity::get`].
+    pub(crate) fn read_text(&self, id: &str) -> Option<JsonText> {
+        let key = EntityKey::new(self.name.as_ref(), id);
+        self.shared.triggers.track_key(&key);
+        self.shared.store.get(&key)
+    }
+
+    /// Writes the canonical JSON text `text` to the entity `id`: a create (refused when the
+    /// entity exists) when `create`, otherwise a set.
+    ///
+    /// # Errors
+    /// As [`Collection::create`] and [`Entity::set`].
+    pub(crate) fn write_text(&self, id: &str, text: JsonText, create: bool) -> Result<(), Error> {
+        self.shared.check_open()?;
+        let entity: Entity<T> = self.get(id);
+        entity.write(if create {
+            WriteIntent::Create(text)
+        } else {
+            WriteIntent::Set(text)
+        })
+    }
+}
+
 /// Encodes through `serde_json::Value`, whose maps sort their keys: the same canonical text the
 /// codec produces for server data, so an echo of our own write compares equal and wakes nobody.
 fn encode<T: Serialize>(value: &T) -> Result<JsonText, Error> {

@@ -77,6 +77,11 @@ impl Collection {
         })
     }
 
+    /// The core collection, for the bindings' direct calls (`src/ffi/hot`).
+    pub(crate) fn core(&self) -> Result<CoreCollection, MizuError> {
+        self.inner.get()
+    }
+
     fn entity(&self, id: String) -> Result<Arc<Entity>, MizuError> {
         let core = self.inner.get()?.get(id.clone());
         Ok(Arc::new(Entity {

@@ -61,6 +61,7 @@ mod effect;
 mod error;
 mod events;
 mod handle;
+mod hot;
 pub mod listener;
 mod query;
 mod record;
@@ -74,6 +75,7 @@ pub use collection::{Collection, Entity};
 pub use computed::Computed;
 pub use effect::{batch, untracked, Effect};
 pub use error::MizuError;
+pub use hot::take_hot_error;
 pub use listener::{
     BatchFn, CollectionListener, ComputedFn, ConnectivityListener, EffectFn, EntityListener,
     ErrorListener, QueryListener, RejectionListener, SignalListener, SignalUpdateFn,

@@ -1,5 +1,6 @@
 //! [`Signal`]: a reactive value held as JSON text, readable and writable from the host.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -21,6 +22,35 @@ pub(crate) fn canonical(text: &str) -> Result<Arc<str>, MizuError> {
     Ok(value.to_string().into())
 }
 
+/// A signal's JSON text and the version it was stored under. Versions come from one
+/// process-wide counter, so a version names one stored value for the life of the process: a
+/// host that cached the value it read or wrote at version `v` may reuse it while the signal
+/// still reports `v` (`src/ffi/hot`). Equality ignores the version, so writing equal
+/// text notifies nobody and keeps the version.
+#[derive(Clone, Debug)]
+pub(crate) struct Versioned {
+    pub(crate) text: Arc<str>,
+    pub(crate) version: u64,
+}
+
+static NEXT_VERSION: AtomicU64 = AtomicU64::new(1);
+
+impl Versioned {
+    /// `text` under a new version.
+    pub(crate) fn new(text: Arc<str>) -> Self {
+        Versioned {
+            text,
+            version: NEXT_VERSION.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+impl PartialEq for Versioned {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
 /// A writable reactive value (JSON), shared with the Rust graph: computeds and effects on
 /// either side that read it re-run when it changes.
 ///
@@ -28,7 +58,7 @@ pub(crate) fn canonical(text: &str) -> Result<Arc<str>, MizuError> {
 /// notifies nobody.
 #[derive(uniffi::Object)]
 pub struct Signal {
-    inner: Handle<reactive::Signal<Arc<str>>>,
+    inner: Handle<reactive::Signal<Versioned>>,
 }
 
 impl std::fmt::Debug for Signal {
@@ -36,6 +66,18 @@ impl std::fmt::Debug for Signal {
         f.debug_struct("Signal")
             .field("closed", &self.inner.is_closed())
             .finish()
+    }
+}
+
+impl Signal {
+    /// The core signal, for the bindings' direct calls (`src/ffi/hot`).
+    pub(crate) fn core(&self) -> Result<reactive::Signal<Versioned>, MizuError> {
+        self.inner.get()
+    }
+
+    /// Remembers `subscription` so that [`close`](Self::close) cancels it; returns it.
+    pub(crate) fn keep(&self, subscription: Arc<Subscription>) -> Arc<Subscription> {
+        self.inner.keep(subscription)
     }
 }
 
@@ -48,7 +90,10 @@ impl Signal {
     #[uniffi::constructor]
     pub fn new(value_json: String) -> Result<Arc<Self>, MizuError> {
         Ok(Arc::new(Signal {
-            inner: Handle::new("signal", reactive::Signal::new(canonical(&value_json)?)),
+            inner: Handle::new(
+                "signal",
+                reactive::Signal::new(Versioned::new(canonical(&value_json)?)),
+            ),
         }))
     }
 
@@ -57,7 +102,7 @@ impl Signal {
     /// # Errors
     /// [`MizuError::Closed`] after [`close`](Self::close).
     pub fn get(&self) -> Result<String, MizuError> {
-        Ok(self.inner.get()?.get().to_string())
+        Ok(self.inner.get()?.get().text.to_string())
     }
 
     /// The value as JSON text, without becoming a dependency of the running computed or effect.
@@ -65,7 +110,7 @@ impl Signal {
     /// # Errors
     /// [`MizuError::Closed`] after [`close`](Self::close).
     pub fn get_untracked(&self) -> Result<String, MizuError> {
-        Ok(self.inner.get()?.get_untracked().to_string())
+        Ok(self.inner.get()?.get_untracked().text.to_string())
     }
 
     /// Replaces the value; dependents re-run on this thread before this returns.
@@ -74,7 +119,7 @@ impl Signal {
     /// [`MizuError::InvalidJson`]; [`MizuError::Closed`].
     pub fn set(&self, value_json: String) -> Result<(), MizuError> {
         let signal = self.inner.get()?;
-        signal.set(canonical(&value_json)?);
+        signal.set(Versioned::new(canonical(&value_json)?));
         Ok(())
     }
 
@@ -88,7 +133,11 @@ impl Signal {
     /// `f` returns something that is not JSON; [`MizuError::Closed`].
     pub fn update(&self, f: Arc<dyn SignalUpdateFn>) -> Result<(), MizuError> {
         let signal = self.inner.get()?;
-        signal.try_update(|current| canonical(&f.update(current.to_string())?))
+        signal.try_update(|current| {
+            Ok(Versioned::new(canonical(
+                &f.update(current.text.to_string())?,
+            )?))
+        })
     }
 
     /// Calls `listener` with the value now, then after each change, until the subscription is
@@ -102,7 +151,7 @@ impl Signal {
     ) -> Result<Arc<Subscription>, MizuError> {
         let signal = self.inner.get()?;
         Ok(self.inner.keep(watch(
-            move || Ok(signal.get().to_string()),
+            move || Ok(signal.get().text.to_string()),
             move |value| listener.on_change(value),
             report_unhandled,
         )))

@@ -95,5 +95,6 @@ pub use batch::{batch, batch_scope, BatchScope};
 pub(crate) use batch::{enter as enter_batch, exit as exit_batch};
 pub use computed::Computed;
 pub use effect::Effect;
+pub(crate) use observer::is_tracking;
 pub use observer::{on_cleanup, untrack};
 pub use signal::Signal;

@@ -39,6 +39,12 @@ pub(crate) fn tracked() -> Option<NodeId> {
     CONTEXT.with(|c| c.tracked.get())
 }
 
+/// Whether a read on this thread now would be recorded (a computed or effect is running and
+/// no [`untrack`] is in force). Readers use it to skip bookkeeping nobody will see.
+pub(crate) fn is_tracking() -> bool {
+    tracked().is_some()
+}
+
 /// Restores the previous observer when a run ends, even by a panic.
 struct Restore {
     observer: Option<NodeId>,

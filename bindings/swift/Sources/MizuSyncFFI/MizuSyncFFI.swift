@@ -1714,6 +1714,12 @@ public protocol CollectionProtocol: AnyObject, Sendable {
      */
     func value(id: String) throws  -> String?
     
+    /**
+     * A hot handle for the bindings' direct calls ([`crate::ffi::hot`]): a strong reference
+     * the caller gives back with `mizu_hot_collection_release`. Not for apps.
+     */
+    func hotHandle()  -> UInt64
+    
 }
 /**
  * A named set of entities of one client, synchronized with the server. Values are JSON text;
@@ -2009,6 +2015,19 @@ open func value(id: String)throws  -> String?  {
     uniffi_mizu_sync_fn_method_collection_value(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(id),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A hot handle for the bindings' direct calls ([`crate::ffi::hot`]): a strong reference
+     * the caller gives back with `mizu_hot_collection_release`. Not for apps.
+     */
+open func hotHandle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_collection_hot_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -4759,6 +4778,12 @@ public func FfiConverterTypeRejectionListener_lower(_ value: RejectionListener) 
 public protocol SignalProtocol: AnyObject, Sendable {
     
     /**
+     * A hot handle for the bindings' direct calls ([`crate::ffi::hot`]): a strong reference
+     * the caller gives back with `mizu_hot_signal_release`. Not for apps.
+     */
+    func hotHandle()  -> UInt64
+    
+    /**
      * Releases the value and cancels the subscriptions made through this handle; every later
      * call fails with [`MizuError::Closed`]. Idempotent.
      */
@@ -4889,6 +4914,19 @@ public convenience init(valueJson: String)throws  {
 
     
 
+    
+    /**
+     * A hot handle for the bindings' direct calls ([`crate::ffi::hot`]): a strong reference
+     * the caller gives back with `mizu_hot_signal_release`. Not for apps.
+     */
+open func hotHandle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_signal_hot_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
     
     /**
      * Releases the value and cancels the subscriptions made through this handle; every later
@@ -7463,6 +7501,19 @@ public func untracked(f: ComputedFn)throws  -> String  {
 })
 }
 /**
+ * Raises the error of this thread's last failed direct call (the bindings call it when a
+ * direct call returned a negative number). Not for apps.
+ *
+ * # Errors
+ * Always: that error, or [`MizuError::Internal`] when no direct call failed on this thread.
+ */
+public func takeHotError()throws   {try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_func_take_hot_error(uniffiCallStatus
+    )
+}
+}
+/**
  * Registers a listener for errors no client listener can take: failures of signal listeners,
  * effects and computeds' subscribers, and of client listeners when the client has no error
  * listener. Without any, such errors are printed to standard error.
@@ -7498,6 +7549,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_func_untracked() != 40033) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_func_take_hot_error() != 10919) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_func_on_unhandled_error() != 42548) {
@@ -7617,6 +7671,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_collection_value() != 38317) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mizu_sync_checksum_method_collection_hot_handle() != 62054) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mizu_sync_checksum_method_entity_close() != 31657) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7723,6 +7780,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_query_subscribe() != 54912) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_signal_hot_handle() != 3428) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_signal_close() != 39298) {

@@ -700,6 +700,11 @@ void uniffi_mizu_sync_fn_method_collection_update(uint64_t ptr, RustBuffer id, R
 RustBuffer uniffi_mizu_sync_fn_method_collection_value(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_HOT_HANDLE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_HOT_HANDLE
+uint64_t uniffi_mizu_sync_fn_method_collection_hot_handle(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_ENTITY
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_ENTITY
 uint64_t uniffi_mizu_sync_fn_clone_entity(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -1155,6 +1160,11 @@ void uniffi_mizu_sync_fn_free_signal(uint64_t handle, RustCallStatus *_Nonnull o
 uint64_t uniffi_mizu_sync_fn_constructor_signal_new(RustBuffer value_json, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_SIGNAL_HOT_HANDLE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_SIGNAL_HOT_HANDLE
+uint64_t uniffi_mizu_sync_fn_method_signal_hot_handle(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_SIGNAL_CLOSE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_SIGNAL_CLOSE
 void uniffi_mizu_sync_fn_method_signal_close(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -1224,6 +1234,12 @@ void uniffi_mizu_sync_fn_func_batch(uint64_t f, RustCallStatus *_Nonnull out_sta
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FUNC_UNTRACKED
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FUNC_UNTRACKED
 RustBuffer uniffi_mizu_sync_fn_func_untracked(uint64_t f, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FUNC_TAKE_HOT_ERROR
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FUNC_TAKE_HOT_ERROR
+void uniffi_mizu_sync_fn_func_take_hot_error(RustCallStatus *_Nonnull out_status
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FUNC_ON_UNHANDLED_ERROR
@@ -1509,6 +1525,12 @@ uint16_t uniffi_mizu_sync_checksum_func_untracked(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_FUNC_TAKE_HOT_ERROR
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_FUNC_TAKE_HOT_ERROR
+uint16_t uniffi_mizu_sync_checksum_func_take_hot_error(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_FUNC_ON_UNHANDLED_ERROR
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_FUNC_ON_UNHANDLED_ERROR
 uint16_t uniffi_mizu_sync_checksum_func_on_unhandled_error(void
@@ -1743,6 +1765,12 @@ uint16_t uniffi_mizu_sync_checksum_method_collection_value(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_HOT_HANDLE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_HOT_HANDLE
+uint16_t uniffi_mizu_sync_checksum_method_collection_hot_handle(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ENTITY_CLOSE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ENTITY_CLOSE
 uint16_t uniffi_mizu_sync_checksum_method_entity_close(void
@@ -1956,6 +1984,12 @@ uint16_t uniffi_mizu_sync_checksum_method_query_spec_json(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERY_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_QUERY_SUBSCRIBE
 uint16_t uniffi_mizu_sync_checksum_method_query_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_SIGNAL_HOT_HANDLE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_SIGNAL_HOT_HANDLE
+uint16_t uniffi_mizu_sync_checksum_method_signal_hot_handle(void
     
 );
 #endif
