@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import mizu_sync
 import reaktiv
+
+import mizu_sync
 from mizu_sync import Client, Effect, Signal, _native
 from mizu_sync._support import dumps
 
