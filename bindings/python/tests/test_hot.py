@@ -199,7 +199,17 @@ def test_a_closed_signal_raises_closed_on_every_direct_call() -> None:
 
 def test_values_json_cannot_hold_raise_type_error_as_before() -> None:
     s = Signal(1)
-    for bad in (float("nan"), float("inf"), float("-inf"), object(), {1, 2}, {"k": object()}):
+    circular: List[Any] = []
+    circular.append(circular)
+    for bad in (
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+        object(),
+        {1, 2},
+        {"k": object()},
+        circular,
+    ):
         with pytest.raises(TypeError, match="not JSON-serializable"):
             s.set(bad)
     assert s.get() == 1

@@ -34,9 +34,23 @@ def _default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-_dumps = json.JSONEncoder(
+_encoder = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_default
-).encode
+)
+_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+if _make_encoder is not None:
+    # The C encoder, made once (JSONEncoder.encode makes one per call). Without the markers
+    # dict it keeps no state between calls; a circular value ends in a RecursionError.
+    _chunks = _make_encoder(
+        None, _default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+    _join = "".join
+
+    def _dumps(value: Any) -> str:
+        return _join(_chunks(value, 0))
+
+else:  # pragma: no cover - CPython always has the C encoder
+    _dumps = _encoder.encode
 _loads = json.loads
 
 
@@ -44,7 +58,7 @@ def dumps(value: Any) -> str:
     """Encodes ``value`` as JSON text; dataclass instances (nested ones too) become objects."""
     try:
         return _dumps(value)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, RecursionError) as e:
         raise TypeError(f"value is not JSON-serializable: {e}") from e
 
 
