@@ -79,17 +79,26 @@ def per_op(fn: Loop, n: int, repeats: int = 5) -> float:
     return statistics.median(samples)
 
 
-def direct_noop() -> Callable[[], int]:
-    """``mizu_hot_noop`` from the very library the generated module loaded."""
-    lib = None
+def generated_library() -> ctypes.CDLL:
+    """The CDLL object the generated module calls through."""
     for module in (_native, *(getattr(_native, name) for name in dir(_native))):
         candidate = getattr(module, "_UniffiLib", None)
         if isinstance(candidate, ctypes.CDLL):
-            lib = candidate
-            break
-    if lib is None:
-        raise RuntimeError("the generated module's library (_UniffiLib) was not found")
-    noop = ctypes.CDLL(lib._name).mizu_hot_noop
+            return candidate
+    raise RuntimeError("the generated module's library (_UniffiLib) was not found")
+
+
+def noop_library() -> str:
+    return generated_library()._name  # type: ignore[no-any-return]
+
+
+def noop_handle() -> int:
+    return generated_library()._handle  # type: ignore[no-any-return]
+
+
+def direct_noop() -> Callable[[], int]:
+    """``mizu_hot_noop`` from the very library the generated module loaded."""
+    noop = ctypes.CDLL(noop_library(), handle=noop_handle()).mizu_hot_noop
     noop.argtypes = []
     noop.restype = ctypes.c_int32
     return noop  # type: ignore[no-any-return]
@@ -319,6 +328,22 @@ def bench(n: int) -> Tuple[List[Row], Dict[str, float]]:
                 8.0,
             )
         )
+        hot_handle = getattr(todos, "_h", None)
+        if hot_handle:  # the library's own cost of that write: JSON bytes prepared beforehand
+            write = ctypes.CDLL(noop_library(), handle=noop_handle()).mizu_hot_collection_write
+            write.restype = ctypes.c_int32
+            write.argtypes = [ctypes.c_uint64, ctypes.c_char_p, ctypes.c_uint64]
+            write.argtypes += [ctypes.c_char_p, ctypes.c_uint64, ctypes.c_int32]
+            bodies = [dumps(t).encode() for t in TODOS]
+
+            def direct_write(k: int) -> None:
+                for i in range(k):
+                    body = bodies[i & 1]
+                    write(hot_handle, b"t", 1, body, len(body), 0)
+
+            floors[
+                "direct call `mizu_hot_collection_write` of the todo's JSON bytes (no codec)"
+            ] = per_op(direct_write, n)
 
         ids = iter([f"todo-{i:07d}" for i in range(n * 6 + n // 10 + 1)])
 
