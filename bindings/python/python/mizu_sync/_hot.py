@@ -140,23 +140,6 @@ def text(s: Slot) -> str:
     return string_at(s.ptr, n).decode() if n else ""
 
 
-def value_of(tag: int, s: Slot) -> Any:
-    """The value a read left in the slot (``tag`` ≥ 0, not UNCHANGED or ABSENT)."""
-    if tag == INT:
-        return s.int
-    if tag == STRING:
-        return text(s)
-    if tag == TRUE:
-        return True
-    if tag == FALSE:
-        return False
-    if tag == FLOAT:
-        return s.float
-    if tag == NULL:
-        return None
-    return loads(text(s))
-
-
 def argument_value(tag: int, i: int, f: float, ptr: Optional[int], n: int) -> Any:
     """A value passed to a callback as arguments."""
     if tag == INT:
