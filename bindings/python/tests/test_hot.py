@@ -10,10 +10,11 @@ import os
 import threading
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Iterator, List, Optional
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 import pytest
 
+from conftest import Server, wait_until
 from mizu_sync import (
     Client,
     Collection,
@@ -471,3 +472,33 @@ def test_collections_are_given_back_when_collected() -> None:
         del todos, entity, c
         gc.collect()
         assert ref() is None
+
+
+def test_direct_effects_and_listeners_run_on_the_sync_thread(
+    server: Server, make_client: Callable[..., Client]
+) -> None:
+    """Server changes arrive on the client's sync thread, a thread Python did not start: the
+    direct callbacks run there, and direct reads made there see the change."""
+    writer, reader = make_client(server), make_client(server)
+    todos = reader.collection("todo", Todo)
+    seen: List[Tuple[str, Optional[str]]] = []
+    mirror = Signal("")
+    heard: List[str] = []
+
+    def on_todo() -> None:
+        todo = todos.get("a")  # a direct, tracked read, on whichever thread runs the effect
+        seen.append((threading.current_thread().name, None if todo is None else todo.title))
+        if todo is not None:
+            mirror.set(todo.title)  # a direct write from that thread: runs the listener there
+
+    effect = Effect(on_todo)
+    sub = mirror.subscribe(lambda title: heard.append(title))
+    writer.collection("todo", Todo).set("a", Todo("from the server"))
+    writer.flush(20)
+    wait_until("the reader's effect saw the todo", lambda: mirror.peek() == "from the server")
+    effect.stop()
+    sub.cancel()
+    me = threading.current_thread().name
+    assert seen[0] == (me, None)
+    assert any(name != me and title == "from the server" for name, title in seen[1:])
+    assert heard[-1] == "from the server"
