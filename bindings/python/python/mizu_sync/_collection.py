@@ -117,18 +117,12 @@ class Entity(Generic[T]):
     # Entity object (_native) is made only when another method needs it.
     __slots__ = ("_collection", "_id", "_raw_id", "_codec", "_entity", "_closed", "__weakref__")
 
-    def __init__(
-        self,
-        collection: "Collection[T]",
-        id: str,
-        codec: Codec[T],
-        native: Optional[_native.Entity] = None,
-    ) -> None:
+    def __init__(self, collection: "Collection[T]", id: str, codec: Codec[T]) -> None:
         self._collection = collection
         self._id = id
         self._raw_id = id.encode()
         self._codec = codec
-        self._entity = native
+        self._entity: Optional[_native.Entity] = None
         self._closed = False
 
     @property
