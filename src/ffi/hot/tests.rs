@@ -112,7 +112,9 @@ fn a_listener_gets_each_value_once_without_a_second_call() {
         assert_ne!(sub, 0);
         mizu_hot_signal_set_int(s, 2);
         mizu_hot_signal_set_int(s, 2);
+        assert_eq!(mizu_hot_subscription_is_cancelled(sub), 0);
         mizu_hot_subscription_cancel(sub);
+        assert_eq!(mizu_hot_subscription_is_cancelled(sub), 1);
         mizu_hot_signal_set_int(s, 3);
         mizu_hot_subscription_release(sub);
         mizu_hot_signal_release(s);
@@ -221,5 +223,23 @@ fn an_entity_is_written_and_read_by_id_as_canonical_json() {
         assert_eq!(mizu_hot_collection_get(c, id.as_ptr(), 2, 0), -1);
         assert!(matches!(take_hot_error(), Err(MizuError::Closed { .. })));
         mizu_hot_collection_release(c);
+    }
+}
+
+extern "C" fn ignore(_t: u64, _tag: i32, _i: i64, _f: f64, _p: *const u8, _l: u64) -> i32 {
+    0
+}
+
+#[test]
+fn closing_a_signal_cancels_its_direct_subscriptions() {
+    let native = Signal::new("1".into()).unwrap();
+    let s = Arc::clone(&native).hot_handle();
+    unsafe {
+        let sub = mizu_hot_signal_subscribe(s, ignore, 1);
+        assert_eq!(mizu_hot_subscription_is_cancelled(sub), 0);
+        native.close();
+        assert_eq!(mizu_hot_subscription_is_cancelled(sub), 1);
+        mizu_hot_subscription_release(sub);
+        mizu_hot_signal_release(s);
     }
 }
