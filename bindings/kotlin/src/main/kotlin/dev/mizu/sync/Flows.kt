@@ -59,7 +59,9 @@ internal class OpenFlows {
 
     fun closeAll() {
         closed = true
-        open.toList().forEach { it.close() }
+        // Iterated in place (weakly consistent): a flow may end, and remove itself, meanwhile on
+        // another thread; a copy with `toList()` then failed, its size and its elements disagreeing.
+        open.forEach { it.close() }
     }
 }
 
