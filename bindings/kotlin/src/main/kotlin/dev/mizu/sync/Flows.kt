@@ -13,6 +13,7 @@ import kotlinx.coroutines.flow.flow
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicInteger
+import dev.mizu.sync.ffi.SubscriptionInterface
 import dev.mizu.sync.ffi.Subscription as FfiSubscription
 
 /**
@@ -73,7 +74,7 @@ internal class OpenFlows {
  */
 internal fun <T> stateFlow(
     vararg owners: OpenFlows,
-    subscribe: (emit: (T) -> Unit) -> FfiSubscription,
+    subscribe: (emit: (T) -> Unit) -> SubscriptionInterface,
 ): Flow<T> =
     callbackFlow {
         val subscription = native { subscribe { value -> trySend(value) } }
@@ -215,9 +216,9 @@ internal class EventQueue<E>(
  * A hot [StateFlow] fed by one native subscription that lives until [cancel]: its value is
  * updated on the thread that made the change, before that change's write returns.
  */
-internal class NativeState<T>(initial: T, subscribe: (emit: (T) -> Unit) -> FfiSubscription) {
+internal class NativeState<T>(initial: T, subscribe: (emit: (T) -> Unit) -> SubscriptionInterface) {
     private val state = MutableStateFlow(initial)
-    private val subscription: FfiSubscription = native { subscribe { state.value = it } }
+    private val subscription: SubscriptionInterface = native { subscribe { state.value = it } }
 
     val flow: StateFlow<T> = state.asStateFlow()
 
