@@ -218,7 +218,11 @@ internal class EventQueue<E>(
  */
 internal class NativeState<T>(initial: T, subscribe: (emit: (T) -> Unit) -> SubscriptionInterface) {
     private val state = MutableStateFlow(initial)
-    private val subscription: SubscriptionInterface = native { subscribe { state.value = it } }
+
+    // The listener refers to the flow alone, not to this object, which holds the subscription:
+    // once the handle that owns this state is collected, this object and the subscription can
+    // be too (the subscription's cleaner then cancels it).
+    private val subscription: SubscriptionInterface = state.let { flow -> native { subscribe { flow.value = it } } }
 
     val flow: StateFlow<T> = state.asStateFlow()
 

@@ -104,8 +104,9 @@ internal object Hot {
     }
 
     /** A view of the calling thread's slot, made once per thread (the slot lives as long as it). */
-    private val slots: ThreadLocal<ByteBuffer> = ThreadLocal.withInitial {
-        Pointer(mizu_hot_slot()).getByteBuffer(0, SLOT_SIZE).order(ByteOrder.nativeOrder())
+    private val slots: ThreadLocal<ByteBuffer> = object : ThreadLocal<ByteBuffer>() {
+        // (Not ThreadLocal.withInitial, which needs Android API 26.)
+        override fun initialValue(): ByteBuffer = Pointer(mizu_hot_slot()).getByteBuffer(0, SLOT_SIZE).order(ByteOrder.nativeOrder())
     }
 
     /** The payload of this thread's last direct read. Read it before the next direct call. */

@@ -104,6 +104,9 @@ public class Signal<T> internal constructor(
 
     /** Subscribes [listener] by a direct call: values arrive as arguments, decoded here. */
     private fun listen(listener: (T) -> Unit): HotSubscription {
+        // The registered function must not refer to this wrapper (the registry holds it strongly
+        // until the subscription is cancelled or collected): it captures the codec alone.
+        val codec = codec
         val token = HotCallbacks.addListener { tag, int, float, ptr, len -> listener(codec.decode(tag, int, float, ptr, len)) }
         val subscription = Hot.mizu_hot_signal_subscribe(handle, HotCallbacks.valueFn, token)
         keepAlive()

@@ -270,6 +270,7 @@ class HotPathTest {
             signal.value = i + 1
             val sub = signal.subscribe { }
             val effect = Effect { signal.value }
+            if (i % 3 == 0) assertEquals(i + 1, signal.asStateFlow().value)
             signal.value = i + 2
             if (i % 2 == 0) {
                 sub.cancel()
