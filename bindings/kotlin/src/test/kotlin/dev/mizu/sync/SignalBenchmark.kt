@@ -215,7 +215,8 @@ class SignalBenchmark {
         fun ratio(label: String, ours: String, peer: String) {
             val a = byName[ours]
             val b = byName[peer]
-            if (a != null && b != null && b > 0) lines += "- $label: ${"%.1f".format(a / b)}×"
+            if (a == null || b == null || a <= 0 || b <= 0) return
+            lines += "- $label: " + if (a >= b) "${"%.1f".format(a / b)}×" else "${"%.3f".format(a / b)}× (${"%.0f".format(b / a)} times faster)"
         }
         lines += ""
         lines += "Ratios in this run (ours ÷ peer):"
