@@ -206,22 +206,37 @@ class HotPathTest {
         subscription.cancel()
 
         // A server change arrives on the client's engine thread (a native thread): the effect
-        // reading the entity by id runs there.
+        // reading the entity by id runs there, and so does the listener of the signal it writes.
         val reader = clients.open(server)
         val writerClient = clients.open(server)
         val todos = reader.collection<Todo>("todo")
-        val arrived = CountDownLatch(1)
-        val ranOn = AtomicReference<Thread>()
+        val mirror = Signal<String?>(null)
+        val arrived = CountDownLatch(2)
+        val effectRanOn = AtomicReference<Thread>()
+        val listenerRanOn = AtomicReference<Thread>()
         val remote = Effect {
-            if (todos["remote"] != null) {
-                ranOn.set(Thread.currentThread())
+            val title = todos["remote"]?.title
+            mirror.value = title
+            if (title != null) {
+                effectRanOn.set(Thread.currentThread())
+                arrived.countDown()
+            }
+        }
+        val mirrored = mirror.subscribe { title ->
+            if (title != null) {
+                listenerRanOn.set(Thread.currentThread())
                 arrived.countDown()
             }
         }
         writerClient.collection<Todo>("todo").create("remote", Todo("from the other client"))
-        assertTrue(arrived.await(20, TimeUnit.SECONDS), "the effect saw the pulled entity")
-        assertNotSame(Thread.currentThread(), ranOn.get())
+        assertTrue(arrived.await(20, TimeUnit.SECONDS), "the effect and the listener saw the pulled entity")
+        // (JNA attaches the native thread for each callback, so its Thread object differs
+        // between runs: only "not this thread" can be checked.)
+        assertNotSame(Thread.currentThread(), effectRanOn.get())
+        assertNotSame(Thread.currentThread(), listenerRanOn.get())
+        assertEquals("from the other client", mirror.value)
         remote.stop()
+        mirrored.cancel()
     }
 
     @Test
