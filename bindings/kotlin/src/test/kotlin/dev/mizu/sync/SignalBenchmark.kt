@@ -216,20 +216,33 @@ class SignalBenchmark {
             val a = byName[ours]
             val b = byName[peer]
             if (a == null || b == null || a <= 0 || b <= 0) return
-            lines += "- $label: " + if (a >= b) "${"%.1f".format(a / b)}×" else "${"%.3f".format(a / b)}× (${"%.0f".format(b / a)} times faster)"
+            lines += "- $label: " +
+                if (a >= b) "${"%.1f".format(a / b)}×" else "${"%.3f".format(a / b)}× (${"%.0f".format(b / a)} times faster)"
         }
         lines += ""
         lines += "Ratios in this run (ours ÷ peer):"
         lines += ""
-        ratio("Signal<Int> set + get ÷ MutableStateFlow<Int> value set + get", "Signal<Int>: set + get", "MutableStateFlow<Int>: value set + get")
+        ratio(
+            "Signal<Int> set + get ÷ MutableStateFlow<Int> value set + get",
+            "Signal<Int>: set + get",
+            "MutableStateFlow<Int>: value set + get",
+        )
         ratio("Signal<Int> set + get ÷ plain Kotlin set + get", "Signal<Int>: set + get", "plain Kotlin: set + get")
         ratio(
             "Signal<Int> set + listener call ÷ MutableStateFlow set + collector run",
             "Signal<Int>: set + listener call (value decoded)",
             "MutableStateFlow<Int>: set + collector run (onEach on Dispatchers.Unconfined)",
         )
-        ratio("Signal<Int> set + get ÷ the generated layer's Signal set + get", "Signal<Int>: set + get", "generated layer: Signal set + get (JSON text)")
-        ratio("direct call ÷ generated no-argument call", "direct call: mizu_hot_noop (JNA direct mapping)", "generated layer: Subscription.isCancelled (no arguments, a bool back)")
+        ratio(
+            "Signal<Int> set + get ÷ the generated layer's Signal set + get",
+            "Signal<Int>: set + get",
+            "generated layer: Signal set + get (JSON text)",
+        )
+        ratio(
+            "direct call ÷ generated no-argument call",
+            "direct call: mizu_hot_noop (JNA direct mapping)",
+            "generated layer: Subscription.isCancelled (no arguments, a bool back)",
+        )
         val finalLoad = runCatching { File("/proc/loadavg").readText().split(" ").take(3).joinToString(" ") }.getOrDefault("unknown")
         lines += ""
         lines += "Load average after the run: $finalLoad. Effects, listeners and the `MutableStateFlow` collector run on the"
