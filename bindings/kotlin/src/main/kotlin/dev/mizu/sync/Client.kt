@@ -122,7 +122,7 @@ public class Client(
      * @throws MizuSyncException.InvalidArgument for an empty name.
      */
     public fun <T> collection(name: String, serializer: KSerializer<T>): Collection<T> =
-        Collection(native { inner.collection(name) }, ValueCodec(serializer, json), flows)
+        Collection(native { inner.collection(name) }, native { inner.collection(name) }, ValueCodec(serializer, json), flows)
 
     /** The collection [name] of `@Serializable` values of type `T`. */
     public inline fun <reified T> collection(name: String): Collection<T> = collection(name, serializer<T>())

@@ -5,6 +5,7 @@ import dev.mizu.sync.ffi.EntityRecord
 import kotlinx.coroutines.flow.Flow
 import java.util.TreeMap
 import dev.mizu.sync.ffi.Collection as FfiCollection
+import dev.mizu.sync.ffi.Entity as FfiEntity
 import dev.mizu.sync.ffi.CollectionChange as FfiCollectionChange
 
 /**
@@ -26,6 +27,7 @@ import dev.mizu.sync.ffi.CollectionChange as FfiCollectionChange
  */
 public class Collection<T> internal constructor(
     private val inner: FfiCollection,
+    hotSource: FfiCollection,
     private val codec: ValueCodec<T>,
     private val clientFlows: OpenFlows,
 ) : AutoCloseable {
@@ -35,6 +37,19 @@ public class Collection<T> internal constructor(
     public val name: String = inner.name()
 
     /**
+     * Direct reads and writes by id, over a second native handle on the same collection that
+     * this wrapper never closes: its entities keep working after [close], as they always did.
+     */
+    private val hot = HotCollection(hotSource, name)
+
+    @Volatile
+    private var closed = false
+
+    private fun checkOpen() {
+        if (closed) throw MizuSyncException.Closed("collection")
+    }
+
+    /**
      * Creates the entity [id] with [value] and queues its `<name>.create` mutation.
      *
      * @throws MizuSyncException.InvalidArgument for an empty id or an id that exists.
@@ -42,14 +57,22 @@ public class Collection<T> internal constructor(
      */
     public fun create(id: String, value: T): Entity<T> {
         val text = codec.encode(value)
-        return Entity(native { inner.create(id, text) }, codec, clientFlows)
+        checkOpen()
+        hot.write(id, text, create = true)
+        return Entity(hot, id, codec, clientFlows)
     }
 
     /** A handle to the entity [id], whether or not it exists (not a read). */
-    public fun entity(id: String): Entity<T> = Entity(native { inner.get(id) }, codec, clientFlows)
+    public fun entity(id: String): Entity<T> {
+        checkOpen()
+        return Entity(hot, id, codec, clientFlows)
+    }
 
     /** The value of the entity [id], or `null` when it does not exist. Tracked. */
-    public operator fun get(id: String): T? = codec.decodeOrNull(native { inner.value(id) })
+    public operator fun get(id: String): T? {
+        checkOpen()
+        return codec.decodeOrNull(hot.read(id, tracked = true))
+    }
 
     /**
      * Sets the value of the entity [id], creating it when missing.
@@ -58,7 +81,8 @@ public class Collection<T> internal constructor(
      */
     public operator fun set(id: String, value: T) {
         val text = codec.encode(value)
-        native { inner.set(id, text) }
+        checkOpen()
+        hot.write(id, text, create = false)
     }
 
     /**
@@ -164,11 +188,60 @@ public class Collection<T> internal constructor(
 
     /** Releases this handle and cancels its subscriptions. Idempotent. */
     override fun close() {
+        closed = true
         inner.release()
         flows.closeAll()
     }
 
     override fun toString(): String = "Collection($name)"
+}
+
+/**
+ * A collection's hot handle, shared by the [Collection] wrapper and its [Entity] wrappers, and
+ * given back by the cleaner once none of them is reachable. [source] is the native collection
+ * it came from: entities make their native object from it when a method that is not a direct
+ * call needs one.
+ */
+internal class HotCollection(private val source: FfiCollection, val name: String) {
+    private val handle: Long = source.hotHandle().toLong()
+
+    @Volatile
+    private var reachable = true
+
+    /** Keeps this object (and so its handle) reachable until the direct call before it returned. */
+    private fun keepAlive() = check(reachable)
+
+    init {
+        Hot.releaseWhenCollected(this, Release(handle))
+    }
+
+    private class Release(private val handle: Long) : Runnable {
+        override fun run() = Hot.mizu_hot_collection_release(handle)
+    }
+
+    /** The JSON text of the entity [id], or `null` when it does not exist. */
+    fun read(id: String, tracked: Boolean): String? {
+        val utf8 = id.toByteArray(Charsets.UTF_8)
+        val tag = Hot.mizu_hot_collection_get(handle, utf8, utf8.size.toLong(), if (tracked) 1 else 0)
+        keepAlive()
+        return when (tag) {
+            Hot.JSON -> Hot.slot().let { Hot.text(it.ptr, it.len) }
+            Hot.ABSENT -> null
+            else -> if (tag < 0) Hot.fail() else throw MizuSyncException.Internal("a direct read returned the unknown tag $tag")
+        }
+    }
+
+    /** Writes [json] to the entity [id]: like `Collection.create` when [create], else like `set`. */
+    fun write(id: String, json: String, create: Boolean) {
+        val idUtf8 = id.toByteArray(Charsets.UTF_8)
+        val utf8 = json.toByteArray(Charsets.UTF_8)
+        val status = Hot.mizu_hot_collection_write(handle, idUtf8, idUtf8.size.toLong(), utf8, utf8.size.toLong(), if (create) 1 else 0)
+        keepAlive()
+        if (status < 0) Hot.fail()
+    }
+
+    /** A native entity for the methods that are not direct calls. */
+    fun entity(id: String): FfiEntity = native { source.get(id) }
 }
 
 /**

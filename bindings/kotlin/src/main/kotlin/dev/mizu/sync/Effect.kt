@@ -2,11 +2,9 @@ package dev.mizu.sync
 
 import dev.mizu.sync.ffi.BatchFn
 import dev.mizu.sync.ffi.ComputedFn
-import dev.mizu.sync.ffi.EffectFn
 import dev.mizu.sync.ffi.ErrorListener
 import dev.mizu.sync.ffi.MizuException
 import kotlinx.coroutines.flow.Flow
-import dev.mizu.sync.ffi.Effect as FfiEffect
 import dev.mizu.sync.ffi.batch as ffiBatch
 import dev.mizu.sync.ffi.onUnhandledError as ffiOnUnhandledError
 import dev.mizu.sync.ffi.untracked as ffiUntracked
@@ -21,20 +19,40 @@ import dev.mizu.sync.ffi.untracked as ffiUntracked
  * keeps running. Keep a reference: a garbage-collected effect stops.
  */
 public class Effect(run: () -> Unit) : AutoCloseable {
-    private val inner = FfiEffect(
-        object : EffectFn {
-            override fun run() = callback(run)
-        },
-    )
+    // A direct effect: the library calls one JNA callback with this effect's token, which runs
+    // [run] (no generated callback layer in between).
+    private val token = HotCallbacks.addEffect(run)
+    private val handle: Long = Hot.mizu_hot_effect_new(HotCallbacks.effectFn, token).also { handle ->
+        if (handle == 0L) {
+            HotCallbacks.removeEffect(token)
+            Hot.fail()
+        }
+    }
+
+    @Volatile
+    private var stopped = false
+
+    init {
+        Hot.releaseWhenCollected(this, Release(handle, token))
+    }
+
+    private class Release(private val handle: Long, private val token: Long) : Runnable {
+        override fun run() {
+            Hot.mizu_hot_effect_release(handle)
+            HotCallbacks.removeEffect(token)
+        }
+    }
 
     /** Stops the effect: it never runs again once this returns (a run on another thread finishes). Idempotent. */
     public fun stop() {
-        inner.stop()
+        Hot.mizu_hot_effect_stop(handle)
+        stopped = true // after the call: keeps this effect (and its handle) reachable until it returned
+        HotCallbacks.removeEffect(token)
     }
 
     /** Whether [stop] was called. */
     public val isStopped: Boolean
-        get() = inner.isStopped()
+        get() = stopped
 
     /** Same as [stop]. */
     override fun close(): Unit = stop()

@@ -15,57 +15,85 @@ import dev.mizu.sync.ffi.Entity as FfiEntity
  * ```
  */
 public class Entity<T> internal constructor(
-    private val inner: FfiEntity,
+    private val hot: HotCollection,
+    /** The entity's id. */
+    public val id: String,
     private val codec: ValueCodec<T>,
     private val clientFlows: OpenFlows,
 ) : AutoCloseable {
     private val flows = OpenFlows()
-    private val state = lazy { NativeState(untracked { value }) { emit -> inner.subscribe(entityListener(codec, emit)) } }
-
-    /** The entity's id. */
-    public val id: String = inner.id()
+    private val state = lazy { NativeState(untracked { value }) { emit -> inner().subscribe(entityListener(codec, emit)) } }
 
     /** The name of the entity's collection. */
-    public val collection: String = inner.collection()
+    public val collection: String = hot.name
+
+    @Volatile
+    private var closed = false
+
+    /**
+     * The native entity, made at the first method that is not a direct call ([value] and
+     * [set] read and write through the collection's hot handle and the id).
+     */
+    private val nativeEntity = lazy { hot.entity(id) }
+
+    private fun checkOpen() {
+        if (closed) throw MizuSyncException.Closed("entity")
+    }
+
+    private fun inner(): FfiEntity {
+        checkOpen()
+        val entity = nativeEntity.value
+        if (closed) {
+            // Closed while it was being made.
+            entity.release()
+            checkOpen()
+        }
+        return entity
+    }
 
     /** The visible value (synced base with pending local writes on top), or `null`. Tracked. */
     public val value: T?
-        get() = codec.decodeOrNull(native { inner.get() })
+        get() {
+            checkOpen()
+            return codec.decodeOrNull(hot.read(id, tracked = true))
+        }
 
     /** Whether the entity exists. Tracked. */
     public val exists: Boolean
-        get() = native { inner.exists() }
+        get() = native { inner().exists() }
 
     /** Replaces the value (creating the entity when missing), optimistically and durably. */
     public fun set(value: T) {
         val text = codec.encode(value)
-        native { inner.set(text) }
+        checkOpen()
+        hot.write(id, text, create = false)
     }
 
     /** Deletes the entity (nothing happens when it does not exist). */
-    public fun delete(): Unit = native { inner.delete() }
+    public fun delete(): Unit = native { inner().delete() }
 
     /**
      * Calls [listener] with the value now, then after each change (`null` once deleted). What it
      * throws goes to [Client.onError].
      */
     public fun subscribe(listener: (T?) -> Unit): Subscription =
-        Subscription(native { inner.subscribe(entityListener(codec, listener)) })
+        Subscription(native { inner().subscribe(entityListener(codec, listener)) })
 
     /**
      * [subscribe] as a cold [Flow]; completes when this handle or its client is closed.
      * Conflated: a collector slower than the writes gets the latest value.
      */
     public val changes: Flow<T?>
-        get() = stateFlow(flows, clientFlows) { emit -> inner.subscribe(entityListener(codec, emit)) }
+        get() = stateFlow(flows, clientFlows) { emit -> inner().subscribe(entityListener(codec, emit)) }
 
     /** The value as a [StateFlow], kept current by one native subscription until [close]. */
     public fun asStateFlow(): StateFlow<T?> = state.value.flow
 
     /** Releases this handle and cancels its subscriptions. Idempotent. */
     override fun close() {
+        closed = true
         if (state.isInitialized()) state.value.cancel()
-        inner.release()
+        if (nativeEntity.isInitialized()) nativeEntity.value.release()
         flows.closeAll()
     }
 

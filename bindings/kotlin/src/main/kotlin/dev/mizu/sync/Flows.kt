@@ -13,6 +13,7 @@ import kotlinx.coroutines.flow.flow
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicInteger
+import dev.mizu.sync.ffi.SubscriptionInterface
 import dev.mizu.sync.ffi.Subscription as FfiSubscription
 
 /**
@@ -59,7 +60,9 @@ internal class OpenFlows {
 
     fun closeAll() {
         closed = true
-        open.toList().forEach { it.close() }
+        // Iterated in place (weakly consistent): a flow may end, and remove itself, meanwhile on
+        // another thread; a copy with `toList()` then failed, its size and its elements disagreeing.
+        open.forEach { it.close() }
     }
 }
 
@@ -71,7 +74,7 @@ internal class OpenFlows {
  */
 internal fun <T> stateFlow(
     vararg owners: OpenFlows,
-    subscribe: (emit: (T) -> Unit) -> FfiSubscription,
+    subscribe: (emit: (T) -> Unit) -> SubscriptionInterface,
 ): Flow<T> =
     callbackFlow {
         val subscription = native { subscribe { value -> trySend(value) } }
@@ -213,9 +216,13 @@ internal class EventQueue<E>(
  * A hot [StateFlow] fed by one native subscription that lives until [cancel]: its value is
  * updated on the thread that made the change, before that change's write returns.
  */
-internal class NativeState<T>(initial: T, subscribe: (emit: (T) -> Unit) -> FfiSubscription) {
+internal class NativeState<T>(initial: T, subscribe: (emit: (T) -> Unit) -> SubscriptionInterface) {
     private val state = MutableStateFlow(initial)
-    private val subscription: FfiSubscription = native { subscribe { state.value = it } }
+
+    // The listener refers to the flow alone, not to this object, which holds the subscription:
+    // once the handle that owns this state is collected, this object and the subscription can
+    // be too (the subscription's cleaner then cancels it).
+    private val subscription: SubscriptionInterface = state.let { flow -> native { subscribe { flow.value = it } } }
 
     val flow: StateFlow<T> = state.asStateFlow()
 

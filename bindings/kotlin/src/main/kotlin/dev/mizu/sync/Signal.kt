@@ -28,10 +28,43 @@ import dev.mizu.sync.ffi.Signal as FfiSignal
  */
 public class Signal<T> internal constructor(
     private val inner: FfiSignal,
-    private val codec: ValueCodec<T>,
+    codec: ValueCodec<T>,
 ) : AutoCloseable {
+    private val codec = HotCodec(codec)
+
+    /** This wrapper's hot handle for direct calls, given back by the cleaner once it is collected. */
+    private val handle: Long = inner.hotHandle().toLong()
+
+    /**
+     * The last scalar value read or written with its version: a read of an unchanged value
+     * still crosses once (it may be tracked) but copies and decodes nothing.
+     */
+    @Volatile
+    private var cached: Versioned<T>? = null
+
+    private class Versioned<T>(val version: Long, val value: T)
+
+    /** Read (volatile, so the JIT keeps it) after each direct call, see [keepAlive]. */
+    @Volatile
+    private var reachable = true
+
+    /**
+     * Keeps this wrapper reachable until the direct call before it returned: otherwise the JIT
+     * may let it be collected during the call, and the cleaner give back the handle in use.
+     * (`Reference.reachabilityFence` needs Android API 28.)
+     */
+    private fun keepAlive() = check(reachable)
+
+    init {
+        Hot.releaseWhenCollected(this, Release(handle))
+    }
+
+    private class Release(private val handle: Long) : Runnable {
+        override fun run() = Hot.mizu_hot_signal_release(handle)
+    }
+
     private val flows = OpenFlows()
-    private val state = lazy { NativeState(peek()) { emit -> inner.subscribe(valueListener(codec, emit)) } }
+    private val state = lazy { NativeState(peek()) { emit -> listen(emit) } }
 
     /**
      * The value. Reading it inside a [Computed] or [Effect] makes this signal a dependency;
@@ -41,10 +74,13 @@ public class Signal<T> internal constructor(
      * @throws MizuSyncException.InvalidJson when the value cannot be encoded.
      */
     public var value: T
-        get() = codec.decode(native { inner.get() })
+        get() = read(tracked = 1)
         set(value) {
-            val text = codec.encode(value)
-            native { inner.set(text) }
+            val version = codec.set(handle, value)
+            keepAlive()
+            if (version < 0) Hot.fail()
+            // (A write made meanwhile on another thread has a newer version: reads see it.)
+            if (codec.cacheable) cached = Versioned(version, value)
         }
 
     /**
@@ -52,7 +88,35 @@ public class Signal<T> internal constructor(
      *
      * @throws MizuSyncException.Closed after [close].
      */
-    public fun peek(): T = codec.decode(native { inner.getUntracked() })
+    public fun peek(): T = read(tracked = 0)
+
+    private fun read(tracked: Int): T {
+        val known = cached
+        val tag = Hot.mizu_hot_signal_get(handle, tracked, known?.version ?: 0L)
+        keepAlive()
+        if (tag == Hot.UNCHANGED) return known!!.value
+        if (tag < 0) Hot.fail()
+        val version = Hot.slot().version
+        val value = codec.fromSlot(tag)
+        if (codec.cacheable) cached = Versioned(version, value)
+        return value
+    }
+
+    /** Subscribes [listener] by a direct call: values arrive as arguments, decoded here. */
+    private fun listen(listener: (T) -> Unit): HotSubscription {
+        // The registered function must not refer to this wrapper (the registry holds it strongly
+        // until the subscription is cancelled or collected): it captures the codec alone.
+        val codec = codec
+        val token = HotCallbacks.addListener { tag, int, float, ptr, len -> listener(codec.decode(tag, int, float, ptr, len)) }
+        val subscription = Hot.mizu_hot_signal_subscribe(handle, HotCallbacks.valueFn, token)
+        keepAlive()
+        if (subscription == 0L) {
+            HotCallbacks.removeListener(token)
+            Hot.fail()
+        }
+        val owner = inner
+        return HotSubscription(subscription, token) { owner.isClosed() }
+    }
 
     /**
      * Replaces the value with `transform(current)`, atomically: when another thread changed the
@@ -70,7 +134,7 @@ public class Signal<T> internal constructor(
         val fn = object : SignalUpdateFn {
             override fun update(valueJson: String): String =
                 try {
-                    codec.encode(transform(codec.decode(valueJson)))
+                    codec.codec.encode(transform(codec.codec.decode(valueJson)))
                 } catch (e: Throwable) {
                     failure = e
                     throw callbackFailure(e)
@@ -89,8 +153,7 @@ public class Signal<T> internal constructor(
      *
      * @throws MizuSyncException.Closed after [close].
      */
-    public fun subscribe(listener: (T) -> Unit): Subscription =
-        Subscription(native { inner.subscribe(valueListener(codec, listener)) })
+    public fun subscribe(listener: (T) -> Unit): Subscription = Subscription(listen(listener))
 
     /**
      * The value now, then each new value, as a cold [Flow] (each collector subscribes); it
@@ -98,7 +161,7 @@ public class Signal<T> internal constructor(
      * the latest value, not every intermediate one.
      */
     public val changes: Flow<T>
-        get() = stateFlow(flows) { emit -> inner.subscribe(valueListener(codec, emit)) }
+        get() = stateFlow(flows) { emit -> listen(emit) }
 
     /**
      * The value as a [StateFlow]: `asStateFlow().value` always equals [peek] (it is updated on the

@@ -1,6 +1,6 @@
 package dev.mizu.sync
 
-import dev.mizu.sync.ffi.Subscription as FfiSubscription
+import dev.mizu.sync.ffi.SubscriptionInterface
 
 /**
  * A registered listener. [cancel] (or [close], so `use { }` works) stops it: once it returns, the
@@ -9,7 +9,7 @@ import dev.mizu.sync.ffi.Subscription as FfiSubscription
  * Keep a reference while you want the listener called: when this handle is garbage collected,
  * the listener stops too.
  */
-public class Subscription internal constructor(private val inner: FfiSubscription) : AutoCloseable {
+public class Subscription internal constructor(private val inner: SubscriptionInterface) : AutoCloseable {
     /** Stops the listener. Idempotent. */
     public fun cancel() {
         inner.cancel()
