@@ -7501,6 +7501,18 @@ public func untracked(f: ComputedFn)throws  -> String  {
 })
 }
 /**
+ * Called by a failing direct callback, before it returns non-zero, with the typed error it
+ * failed with (the typed form of `mizu_hot_callback_error`: a `MizuError` the host code
+ * threw keeps its case, as through a generated callback). Not for apps.
+ */
+public func hotCallbackError(error: MizuError)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_func_hot_callback_error(
+        FfiConverterTypeMizuError_lower(error),uniffiCallStatus
+    )
+}
+}
+/**
  * Raises the error of this thread's last failed direct call (the bindings call it when a
  * direct call returned a negative number). Not for apps.
  *
@@ -7549,6 +7561,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_func_untracked() != 40033) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_func_hot_callback_error() != 25884) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_func_take_hot_error() != 10919) {
