@@ -180,6 +180,51 @@ do {
     }
     client.close()
 
+    // Where an entity write's time goes: the Swift coding alone, and the same work through
+    // the generated layer and through a bare direct call (the record's JSON text as it is).
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let decoder = JSONDecoder()
+    let recordJSON = try records.map { try encoder.encode($0) }
+    _ = try measure("breakdown: JSONEncoder encode of the record") { i in
+        sink.take(try encoder.encode(records[i & 1]).count)
+    }
+    _ = try measure("breakdown: JSONDecoder decode of the record") { i in
+        sink.take(try decoder.decode(BenchTodo.self, from: recordJSON[i & 1]).priority)
+    }
+    let rawClient = try MizuSyncFFI.Client(
+        options: MizuSyncFFI.ClientOptions(
+            baseUrl: "http://127.0.0.1:9/_sync", scope: "", storagePath: nil, liveUrl: nil,
+            pushIntervalMs: 5000, pullIntervalMs: 30000, requestTimeoutMs: 30000,
+            backoffMinMs: 500, backoffMaxMs: 60000, pushBatchSize: 100, pullLimit: 1000,
+            headers: [:], subscribeMessageJson: nil),
+        auth: nil)
+    let rawTodos = try rawClient.collection(name: "todo")
+    let recordText = recordJSON.map { String(decoding: $0, as: UTF8.self) }
+    try rawTodos.set(id: "todo-000001", valueJson: recordText[0])
+    _ = try measure("breakdown: generated layer Collection.set(id, JSON text)") { i in
+        try rawTodos.set(id: "todo-000001", valueJson: recordText[i & 1])
+    }
+    _ = try measure("breakdown: generated layer Collection.value(id) (JSON text)") { _ in
+        sink.take(try rawTodos.value(id: "todo-000001")?.utf8.count ?? 0)
+    }
+    let hotTodos = rawTodos.hotHandle()
+    var id = "todo-000001"
+    _ = measure("breakdown: direct call mizu_hot_collection_write (set, JSON bytes)") { i in
+        recordJSON[i & 1].withUnsafeBytes { value in
+            id.withUTF8 { id in
+                sink.take(Int(mizu_hot_collection_write(
+                    hotTodos, id.baseAddress, UInt64(id.count),
+                    value.bindMemory(to: UInt8.self).baseAddress, UInt64(value.count), 0)))
+            }
+        }
+    }
+    _ = measure("breakdown: direct call mizu_hot_collection_get (tracked, no copy)") { _ in
+        sink.take(Int(id.withUTF8 { mizu_hot_collection_get(hotTodos, $0.baseAddress, UInt64($0.count), 1) }))
+    }
+    mizu_hot_collection_release(hotTodos)
+    rawClient.close()
+
     print()
     print("| operation | per op (median) | min – max of \(runs) runs |")
     print("|---|---:|---:|")
