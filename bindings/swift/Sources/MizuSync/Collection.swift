@@ -54,7 +54,7 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
     ///   ``MizuError/closed(what:)``.
     @discardableResult
     public func create(_ id: String, _ value: Value) throws -> Entity<Value> {
-        try direct.write(id, JSONCoding.encodeData(value), create: true)
+        try direct.write(id, JSONCoding.encodeForLibrary(value), create: true)
         return Entity(id, in: entities)
     }
 
@@ -77,7 +77,7 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
     ///
     /// - Throws: as ``create(_:_:)``, except that an existing id is fine.
     public func set(_ id: String, _ value: Value) throws {
-        try direct.write(id, JSONCoding.encodeData(value), create: false)
+        try direct.write(id, JSONCoding.encodeForLibrary(value), create: false)
     }
 
     /// Replaces the value of the existing entity `id`.
@@ -246,7 +246,7 @@ public final class Entity<Value: Codable & Sendable>: Sendable {
     ///   ``MizuError/closed(what:)``.
     public func set(_ value: Value) throws {
         try native.checkOpen()
-        try collection.write(id, JSONCoding.encodeData(value), create: false)
+        try collection.write(id, JSONCoding.encodeForLibrary(value), create: false)
     }
 
     /// Deletes the entity (nothing happens when it does not exist).

@@ -181,7 +181,7 @@ struct DirectCodec<Value: Codable & Sendable>: Sendable {
             guard var string = value as? String else { return mizu_hot_signal_set_null(handle) }
             return string.withUTF8 { mizu_hot_signal_set_string(handle, $0.baseAddress, UInt64($0.count)) }
         case .json:
-            let data = try JSONCoding.encodeData(value)
+            let data = try JSONCoding.encodeForLibrary(value)
             return data.withUnsafeBytes {
                 mizu_hot_signal_set_json(
                     handle, $0.bindMemory(to: UInt8.self).baseAddress, UInt64($0.count))

@@ -41,6 +41,17 @@ enum JSONCoding {
         }
     }
 
+    /// Encodes `value` as JSON bytes for a direct call, whose text the library prints
+    /// canonically itself: with ``FastJSONEncoder`` when it can, else as ``encodeData(_:)``.
+    ///
+    /// - Throws: ``MizuError/invalidJSON(reason:)`` when `value` does not encode.
+    static func encodeForLibrary<T: Encodable>(_ value: T) throws -> Data {
+        if let data = try? FastJSONEncoder.encode(value) {
+            return data
+        }
+        return try encodeData(value)
+    }
+
     /// Decodes JSON text as a `T`.
     ///
     /// - Throws: ``MizuError/invalidJSON(reason:)`` when `text` is not a `T`.

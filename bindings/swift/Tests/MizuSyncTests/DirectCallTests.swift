@@ -63,6 +63,52 @@ final class DirectCallTests: XCTestCase {
         subscription.cancel()
     }
 
+    func testJSONKindWritesStoreWhatJSONEncoderStores() throws {
+        // init encodes with JSONEncoder, set with the wrapper's own encoder: an equal value
+        // must give the same stored text, or it would wake the observers.
+        let prices = try Signal(["a": 6.0, "b": 0.5, "c": -0.0, "d": 1e20])
+        let weight = try Signal(Float(2.0))
+        let seen = Log<String>()
+        let first = try prices.observe { seen.append("prices \($0["b"] ?? 0)") }
+        let second = try weight.observe { seen.append("weight \($0)") }
+        try prices.set(["a": 6.0, "b": 0.5, "c": -0.0, "d": 1e20])
+        try weight.set(2.0)
+        try prices.set(["a": 6.0, "b": 0.25, "c": -0.0, "d": 1e20])
+        try weight.set(2.5)
+        XCTAssertEqual(seen.all, ["prices 0.5", "weight 2.0", "prices 0.25", "weight 2.5"])
+        first.cancel()
+        second.cancel()
+    }
+
+    func testEntityValuesOfEveryShapeRoundTrip() throws {
+        let client = try Client(ClientOptions(baseURL: "http://127.0.0.1:9/_sync"))
+        defer { client.close() }
+        let shapes = try client.collection("shape", of: Shape.self)
+        let values = [
+            Shape(
+                name: "a \"quoted\" \\ name\n\t\u{01}é 🍣 /", count: -3, ratio: 0.1, whole: 6,
+                flag: true, tags: ["x", nil, "z"], nested: Shape.Inner(level: 2, note: nil),
+                bytes: Data([0, 1, 254]), link: URL(string: "https://example.com/a?b=c"),
+                when: Date(timeIntervalSinceReferenceDate: 12.5), amount: Decimal(string: "12.34"),
+                byNumber: [1: "one", 2: "two"], choice: .both(1, "b"), small: 1.5, big: UInt64.max),
+            Shape(
+                name: "", count: 0, ratio: -0.0, whole: 1e300, flag: false, tags: [], nested: nil,
+                bytes: nil, link: nil, when: nil, amount: nil, byNumber: [:], choice: .none,
+                small: -0.25, big: 0),
+        ]
+        for (index, value) in values.enumerated() {
+            let entity = try shapes.create("s\(index)", value)
+            XCTAssertEqual(try entity.get(), value)
+            try shapes.set("t\(index)", value)
+            XCTAssertEqual(try shapes.value("t\(index)"), value)
+            try entity.set(values[1 - index])
+            XCTAssertEqual(try shapes.value("s\(index)"), values[1 - index])
+        }
+        let derived = try client.collection("derived", of: Derived.self)
+        try derived.set("d", Derived(base: 1, extra: "x"))
+        XCTAssertEqual(try derived.value("d"), Derived(base: 1, extra: "x"))
+    }
+
     func testTheCacheSeesAWriteFromAnotherThread() throws {
         let count = try Signal(1)
         XCTAssertEqual(try count.get(), 1)   // cached now
@@ -313,6 +359,59 @@ final class DirectCallTests: XCTestCase {
         }
         XCTAssertEqual(try client.collection("todo", of: Todo.self).value("b"), Todo(title: "B3"))
     }
+}
+
+/// A value with most of what Codable offers, for the entity write path's encoder.
+private struct Shape: Codable, Sendable, Equatable {
+    struct Inner: Codable, Sendable, Equatable {
+        var level: Int
+        var note: String?
+    }
+    enum Choice: Codable, Sendable, Equatable {
+        case none
+        case both(Int, String)
+    }
+    var name: String
+    var count: Int
+    var ratio: Double
+    var whole: Double
+    var flag: Bool
+    var tags: [String?]
+    var nested: Inner?
+    var bytes: Data?
+    var link: URL?
+    var when: Date?
+    var amount: Decimal?
+    var byNumber: [Int: String]
+    var choice: Choice
+    var small: Float
+    var big: UInt64
+}
+
+/// A subclass encoding its superclass through `superEncoder`.
+private class Base: Codable, @unchecked Sendable {
+    let base: Int
+    init(base: Int) { self.base = base }
+}
+
+private final class Derived: Base, Equatable, @unchecked Sendable {
+    let extra: String
+    private enum Keys: String, CodingKey { case extra, base }
+    init(base: Int, extra: String) {
+        self.extra = extra
+        super.init(base: base)
+    }
+    required init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: Keys.self)
+        extra = try container.decode(String.self, forKey: .extra)
+        try super.init(from: container.superDecoder(forKey: .base))
+    }
+    override func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(extra, forKey: .extra)
+        try super.encode(to: container.superEncoder(forKey: .base))
+    }
+    static func == (a: Derived, b: Derived) -> Bool { a.base == b.base && a.extra == b.extra }
 }
 
 /// Fulfils an expectation when the closure holding it is released.
