@@ -125,7 +125,7 @@ struct DirectCodec<Value: Codable & Sendable>: Sendable {
     /// type's kind, its JSON text decoded as before (with the same errors).
     func decode(_ value: DirectValue) throws -> Value {
         switch (kind, value.tag) {
-        case (.int, DirectTag.int):
+        case (.int, DirectTag.int) where Int(exactly: value.int) != nil:
             return Int(value.int) as! Value
         case (.double, DirectTag.float):
             return value.float as! Value
