@@ -70,7 +70,7 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
     /// - Throws: ``MizuError/invalidJSON(reason:)`` when the stored value is not a `Value`;
     ///   ``MizuError/closed(what:)``.
     public func value(_ id: String) throws -> Value? {
-        try direct.read(id, tracked: true).map { try JSONCoding.decode(Value.self, from: $0) }
+        try direct.read(id, tracked: true).map { try JSONCoding.decodeFromLibrary(Value.self, from: $0) }
     }
 
     /// Sets the value of the entity `id`, creating it when missing.
@@ -229,7 +229,7 @@ public final class Entity<Value: Codable & Sendable>: Sendable {
     ///   ``MizuError/closed(what:)``.
     public func get() throws -> Value? {
         try native.checkOpen()
-        return try collection.read(id, tracked: true).map { try JSONCoding.decode(Value.self, from: $0) }
+        return try collection.read(id, tracked: true).map { try JSONCoding.decodeFromLibrary(Value.self, from: $0) }
     }
 
     /// Whether the entity exists. Tracked.

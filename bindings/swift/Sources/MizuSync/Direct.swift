@@ -140,7 +140,7 @@ struct DirectCodec<Value: Codable & Sendable>: Sendable {
         case (_, DirectTag.null) where optional:
             return none
         default:
-            return try JSONCoding.decode(Value.self, from: value.json())
+            return try JSONCoding.decodeFromLibrary(Value.self, from: value.json())
         }
     }
 

@@ -52,6 +52,17 @@ enum JSONCoding {
         return try encodeData(value)
     }
 
+    /// Decodes JSON bytes that a direct call read (the library's canonical text): with
+    /// ``FastJSONDecoder`` when it can, else with `JSONDecoder`.
+    ///
+    /// - Throws: ``MizuError/invalidJSON(reason:)`` when `data` is not a `T`.
+    static func decodeFromLibrary<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        if let value = try? FastJSONDecoder.decode(type, from: data) {
+            return value
+        }
+        return try decode(type, from: data)
+    }
+
     /// Decodes JSON text as a `T`.
     ///
     /// - Throws: ``MizuError/invalidJSON(reason:)`` when `text` is not a `T`.
