@@ -5,8 +5,9 @@
 # pytest and the example. Non-interactive; fails loudly.
 #
 # Needs python3 (3.9+) with the venv module, and a Rust toolchain (cargo).
-# Set MIZU_PYTHON_BENCH=1 to also run the signal benchmark (its table is recorded in BENCHMARKS.md)
-# and the live query benchmark (bench/query_bench.py).
+# Set MIZU_PYTHON_BENCH=1 to also run the hot-operation benchmark (bench/bench_signals.py, with its
+# pure-Python peer reaktiv installed; its table is recorded in BENCHMARKS.md) and the live query
+# benchmark (bench/query_bench.py).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,6 +60,8 @@ echo "test-python.sh: running examples/python/todo.py"
 "$venv/bin/python" examples/python/todo.py
 
 if [ "${MIZU_PYTHON_BENCH:-0}" = "1" ]; then
+    # The benchmark's pure-Python peer (the package's `bench` extra).
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "reaktiv>=0.24,<0.25"
     "$venv/bin/python" bindings/python/bench/bench_signals.py
     "$venv/bin/python" bindings/python/bench/query_bench.py
 fi

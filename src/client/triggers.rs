@@ -165,6 +165,28 @@ mod tests {
         }
     }
 
+    /// Reads `ids` inside short-lived effects (a thousand per effect), as screens that come and
+    /// go do.
+    fn read_in_passing_effects(triggers: &Arc<Triggers>, ids: std::ops::Range<usize>) {
+        let ids: Vec<usize> = ids.collect();
+        for chunk in ids.chunks(1000) {
+            let (t, chunk) = (triggers.clone(), chunk.to_vec());
+            Effect::new(move || chunk.iter().for_each(|&id| t.track_key(&key(id)))).stop();
+        }
+    }
+
+    #[test]
+    fn reads_outside_any_effect_register_nothing() {
+        let triggers = Triggers::default();
+        for id in 0..1000 {
+            triggers.track_key(&key(id));
+        }
+        triggers.track_members("todo");
+        triggers.track_contents("todo");
+        let maps = triggers.lock();
+        assert!(maps.keys.is_empty() && maps.members.is_empty() && maps.contents.is_empty());
+    }
+
     #[test]
     fn reading_many_entities_keeps_the_registry_bounded_and_subscribers_woken() {
         let triggers = Arc::new(Triggers::default());
@@ -174,9 +196,7 @@ mod tests {
             t.track_key(&key(0));
             r.fetch_add(1, Ordering::SeqCst);
         });
-        for id in 1..50_000 {
-            triggers.track_key(&key(id)); // read outside any effect
-        }
+        read_in_passing_effects(&triggers, 1..50_000);
         let kept = triggers.lock().keys.len();
         assert!(kept <= 2 * FIRST_SWEEP_AT, "{kept} entity triggers kept");
         assert!(
@@ -188,9 +208,7 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 2, "its subscriber still wakes");
 
         effect.stop();
-        for id in 50_000..60_000 {
-            triggers.track_key(&key(id));
-        }
+        read_in_passing_effects(&triggers, 50_000..60_000);
         assert!(
             !triggers.lock().keys.contains_key(&key(0)),
             "once unsubscribed it goes too"

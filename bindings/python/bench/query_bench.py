@@ -92,15 +92,18 @@ def bench(n_todos: int, writes: int) -> Dict[str, Tuple[float, float]]:
     print(f"created {n_todos} todos in {time.perf_counter() - setup:.1f} s")
     todos.ensure_index("due")
 
-    signal = Signal(0)
-    probe = signal.subscribe(lambda value: None)
+    # A client listener's subscription: a generated object (a signal's is a direct call now).
+    probe = client.on_sync(lambda cursor: None)
     results["bare FFI call: `Subscription.cancelled` (no arguments, a bool back)"] = timed(
         lambda k: probe.cancelled and None, writes, warmup
     )
+    probe.cancel()
+    signal = Signal(0)
+    listener = signal.subscribe(lambda value: None)
     results["`Signal.set(int)` with one listener"] = timed(
         lambda k: signal.set(k + 1), writes, warmup
     )
-    probe.cancel()
+    listener.cancel()
 
     # The same write (a todo taking a later due date), with no live query.
     ids = [f"todo-{i:06d}" for i in range(n_todos)]

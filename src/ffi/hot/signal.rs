@@ -205,6 +205,20 @@ pub unsafe extern "C" fn mizu_hot_subscription_cancel(subscription: u64) {
     });
 }
 
+/// Whether the subscription is cancelled (by `mizu_hot_subscription_cancel`, or because its
+/// signal was closed): 1 or 0, negative on error.
+///
+/// # Safety
+/// `subscription` is a live hot handle of a subscription.
+#[no_mangle]
+pub unsafe extern "C" fn mizu_hot_subscription_is_cancelled(subscription: u64) -> i32 {
+    guard(-1, || {
+        // SAFETY: forwarded from this function's contract.
+        let subscription = unsafe { lend::<Subscription>(subscription) }?;
+        Ok(i32::from(subscription.is_cancelled()))
+    })
+}
+
 /// Gives back a subscription's hot handle, cancelling it (0 is ignored).
 ///
 /// # Safety

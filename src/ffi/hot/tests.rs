@@ -112,7 +112,9 @@ fn a_listener_gets_each_value_once_without_a_second_call() {
         assert_ne!(sub, 0);
         mizu_hot_signal_set_int(s, 2);
         mizu_hot_signal_set_int(s, 2);
+        assert_eq!(mizu_hot_subscription_is_cancelled(sub), 0);
         mizu_hot_subscription_cancel(sub);
+        assert_eq!(mizu_hot_subscription_is_cancelled(sub), 1);
         mizu_hot_signal_set_int(s, 3);
         mizu_hot_subscription_release(sub);
         mizu_hot_signal_release(s);
@@ -290,4 +292,22 @@ fn a_failing_callback_is_reported_with_its_type() {
         reason: "hot-untyped-three".to_owned(),
     };
     assert_eq!(ours, vec![typed.clone(), untyped, typed]);
+}
+
+extern "C" fn ignore(_t: u64, _tag: i32, _i: i64, _f: f64, _p: *const u8, _l: u64) -> i32 {
+    0
+}
+
+#[test]
+fn closing_a_signal_cancels_its_direct_subscriptions() {
+    let native = Signal::new("1".into()).unwrap();
+    let s = Arc::clone(&native).hot_handle();
+    unsafe {
+        let sub = mizu_hot_signal_subscribe(s, ignore, 1);
+        assert_eq!(mizu_hot_subscription_is_cancelled(sub), 0);
+        native.close();
+        assert_eq!(mizu_hot_subscription_is_cancelled(sub), 1);
+        mizu_hot_subscription_release(sub);
+        mizu_hot_signal_release(s);
+    }
 }

@@ -22,8 +22,10 @@ from typing import (
     overload,
 )
 
-from . import _native
+from . import _hot, _native
 from ._filter import check_path
+from ._hot import ABSENT, JSON, collection_get, collection_write, raise_error, slot
+from ._hot import text as text_of
 from ._query import Query
 from ._stream import event_stream, state_stream
 from ._support import CallbackAdapter, Codec, Subscription
@@ -111,22 +113,45 @@ class _EntityListener(_native.EntityListener):
 class Entity(Generic[T]):
     """One entity of a collection, by id; it may or may not exist at any moment."""
 
-    __slots__ = ("_native", "_codec", "__weakref__")
+    # get / set are direct calls on the collection's hot handle with the id; the generated
+    # Entity object (_native) is made only when another method needs it.
+    __slots__ = ("_collection", "_id", "_raw_id", "_codec", "_entity", "_closed", "__weakref__")
 
-    def __init__(self, native: _native.Entity, codec: Codec[T]) -> None:
-        self._native = native
+    def __init__(self, collection: "Collection[T]", id: str, codec: Codec[T]) -> None:
+        self._collection = collection
+        self._id = id
+        self._raw_id = id.encode()
         self._codec = codec
+        self._entity: Optional[_native.Entity] = None
+        self._closed = False
+
+    @property
+    def _native(self) -> _native.Entity:
+        """The generated Entity object, made on first use."""
+        entity = self._entity
+        if entity is None:
+            entity = self._collection._native.get(self._id)
+            self._entity = entity
+        return entity
 
     @property
     def id(self) -> str:
         """The entity's id."""
-        return self._native.id()
+        return self._id
 
     def get(self) -> Optional[T]:
         """The visible value (synced base plus pending local writes), or ``None`` when the
         entity does not exist. Tracked inside computeds and effects."""
-        text = self._native.get()
-        return None if text is None else self._codec.decode(text)
+        if self._closed:
+            text = self._native.get()  # raises the generated layer's error
+            return None if text is None else self._codec.decode(text)
+        raw = self._raw_id
+        tag = collection_get(self._collection._h, raw, len(raw), 1)
+        if tag == JSON:
+            return self._codec.decode(text_of(slot()))
+        if tag == ABSENT:
+            return None
+        raise_error()
 
     @property
     def value(self) -> Optional[T]:
@@ -139,7 +164,13 @@ class Entity(Generic[T]):
 
     def set(self, value: T) -> None:
         """Replaces the value (creating the entity when missing), optimistically and durably."""
-        self._native.set(self._codec.encode(value))
+        if self._closed:
+            self._native.set(self._codec.encode(value))  # raises the generated layer's error
+            return
+        raw = self._raw_id
+        body = self._codec.encode(value).encode()
+        if collection_write(self._collection._h, raw, len(raw), body, len(body), 0) < 0:
+            raise_error()
 
     def delete(self) -> None:
         """Deletes the entity (nothing happens when it does not exist)."""
@@ -157,10 +188,11 @@ class Entity(Generic[T]):
 
     def close(self) -> None:
         """Releases the handle and cancels its subscriptions."""
+        self._closed = True
         self._native.close()
 
     def __repr__(self) -> str:
-        return f"<Entity {self._native.collection()}/{self.id}>"
+        return f"<Entity {self._collection.name}/{self.id}>"
 
 
 class Collection(Generic[T]):
@@ -171,11 +203,21 @@ class Collection(Generic[T]):
     ``for id in todos``, ``todos.items()``. Reads are tracked inside computeds and effects.
     """
 
-    __slots__ = ("_native", "_codec", "__weakref__")
+    # _native: the generated object; _h: its hot handle, for the direct calls of get / set /
+    # create and of its entities' get / set, given back when this object is collected.
+    __slots__ = ("_native", "_h", "_codec", "__weakref__")
 
     def __init__(self, native: _native.Collection, codec: Codec[T]) -> None:
+        self._h = 0
         self._native = native
         self._codec = codec
+        self._h = native.hot_handle()
+
+    def __del__(self, release: Callable[[int], None] = _hot.collection_release) -> None:
+        h = getattr(self, "_h", 0)
+        if h:
+            self._h = 0
+            release(h)
 
     @property
     def name(self) -> str:
@@ -184,11 +226,16 @@ class Collection(Generic[T]):
 
     def create(self, id: str, value: T) -> Entity[T]:
         """Creates the entity ``id``; raises ``MizuError.InvalidArgument`` when it exists."""
-        return Entity(self._native.create(id, self._codec.encode(value)), self._codec)
+        entity = Entity(self, id, self._codec)
+        raw = entity._raw_id
+        body = self._codec.encode(value).encode()
+        if collection_write(self._h, raw, len(raw), body, len(body), 1) < 0:
+            raise_error()
+        return entity
 
     def entity(self, id: str) -> Entity[T]:
         """A handle to the entity ``id``, whether or not it exists."""
-        return Entity(self._native.get(id), self._codec)
+        return Entity(self, id, self._codec)
 
     @overload
     def get(self, id: str) -> Optional[T]: ...
@@ -196,12 +243,20 @@ class Collection(Generic[T]):
     def get(self, id: str, default: D) -> T | D: ...
     def get(self, id: str, default: Any = None) -> Any:
         """The value of ``id``, or ``default`` when it does not exist. Tracked."""
-        text = self._native.value(id)
-        return default if text is None else self._codec.decode(text)
+        raw = id.encode()
+        tag = collection_get(self._h, raw, len(raw), 1)
+        if tag == JSON:
+            return self._codec.decode(text_of(slot()))
+        if tag == ABSENT:
+            return default
+        raise_error()
 
     def set(self, id: str, value: T) -> None:
         """Sets the value of ``id``, creating the entity when missing."""
-        self._native.set(id, self._codec.encode(value))
+        raw = id.encode()
+        body = self._codec.encode(value).encode()
+        if collection_write(self._h, raw, len(raw), body, len(body), 0) < 0:
+            raise_error()
 
     def update(self, id: str, value: T) -> None:
         """Replaces the value of the existing entity ``id``; raises ``MizuError.NotFound``."""

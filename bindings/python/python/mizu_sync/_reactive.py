@@ -3,11 +3,44 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, AsyncIterator, Callable, ContextManager, Generic, TypeVar, overload
+from typing import (
+    Any,
+    AsyncIterator,
+    Callable,
+    ContextManager,
+    Dict,
+    Generic,
+    Tuple,
+    TypeVar,
+    overload,
+)
 
-from . import _native
+from . import _hot, _native
+from ._hot import (
+    FALSE,
+    FLOAT,
+    I64,
+    INT,
+    NO_VERSION,
+    NULL,
+    STRING,
+    TRUE,
+    UNCHANGED,
+    raise_error,
+    signal_get,
+    signal_set_bool,
+    signal_set_float,
+    signal_set_int,
+    signal_set_json,
+    signal_set_null,
+    signal_set_string,
+    slot,
+    string_at,
+)
 from ._stream import state_stream
-from ._support import CallbackAdapter, Subscription, dumps, loads
+from ._support import CallbackAdapter, HotSubscription, Subscription, dumps, loads
+
+_INF = float("inf")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -48,22 +81,92 @@ class Signal(Generic[T]):
     6
     """
 
-    __slots__ = ("_native", "__weakref__")
+    # _native: the generated object (update, close, repr); _h: its hot handle (direct calls
+    # for get / peek / set / subscribe); _cache: (version, value) of the last immutable value
+    # seen, so a read of an unchanged value copies and decodes nothing.
+    __slots__ = ("_native", "_h", "_cache", "__weakref__")
 
     def __init__(self, value: T) -> None:
+        self._h = 0
+        self._cache: Tuple[int, Any] = (NO_VERSION, None)
         self._native = _native.Signal(dumps(value))
+        self._h = self._native.hot_handle()
+
+    def __del__(self, release: Callable[[int], None] = _hot.signal_release) -> None:
+        h = getattr(self, "_h", 0)
+        if h:
+            self._h = 0
+            release(h)
 
     def get(self) -> T:
         """The value. Inside a computed or effect, the read is tracked."""
-        return loads(self._native.get())  # type: ignore[no-any-return]
+        cache = self._cache
+        tag = signal_get(self._h, 1, cache[0])
+        if tag == UNCHANGED:
+            return cache[1]  # type: ignore[no-any-return]
+        return self._fresh(tag)
 
     def peek(self) -> T:
         """The value, without becoming a dependency of the running computed or effect."""
-        return loads(self._native.get_untracked())  # type: ignore[no-any-return]
+        cache = self._cache
+        tag = signal_get(self._h, 0, cache[0])
+        if tag == UNCHANGED:
+            return cache[1]  # type: ignore[no-any-return]
+        return self._fresh(tag)
+
+    def _fresh(self, tag: int) -> Any:
+        """The value a read left in this thread's slot; immutable ones are cached."""
+        if tag < 0:
+            raise_error()
+        s = slot()
+        if tag == INT:
+            value: Any = s.int
+        elif tag == STRING:
+            n = s.len
+            value = string_at(s.ptr, n).decode() if n else ""
+        elif tag == TRUE:
+            value = True
+        elif tag == FALSE:
+            value = False
+        elif tag == FLOAT:
+            value = s.float
+        elif tag == NULL:
+            value = None
+        else:  # JSON: a list or dict (decoded each time: the caller may mutate it) or a big int
+            return loads(_hot.text(s))
+        self._cache = (s.version, value)
+        return value
 
     def set(self, value: T) -> None:
         """Replaces the value; dependents re-run on this thread before this returns."""
-        self._native.set(dumps(value))
+        h = self._h
+        kind = type(value)
+        if kind is int:
+            if not -I64 <= value < I64:  # type: ignore[operator]
+                # JSON text, not cached: the library may keep it as a float (past u64)
+                self._set_json(value)
+                return
+            version = signal_set_int(h, value)
+        elif kind is str:
+            raw = value.encode()  # type: ignore[attr-defined]
+            version = signal_set_string(h, raw, len(raw))
+        elif kind is bool:
+            version = signal_set_bool(h, value)
+        elif kind is float and -_INF < value < _INF:  # type: ignore[operator]
+            version = signal_set_float(h, value)
+        elif value is None:
+            version = signal_set_null(h)
+        else:  # lists, dicts, dataclasses, NaN (TypeError, as dumps raises): JSON text
+            self._set_json(value)
+            return
+        if version < 0:
+            raise_error()
+        self._cache = (version, value)
+
+    def _set_json(self, value: Any) -> None:
+        raw = dumps(value).encode()
+        if signal_set_json(self._h, raw, len(raw)) < 0:
+            raise_error()
 
     def update(self, fn: Callable[[T], T]) -> None:
         """Replaces the value with ``fn(current)``, atomically: when another thread writes the
@@ -92,7 +195,14 @@ class Signal(Generic[T]):
     def subscribe(self, fn: Callable[[T], object]) -> Subscription:
         """Calls ``fn(value)`` now, then after each change, until the subscription is
         cancelled. Usable as a decorator."""
-        return Subscription(self._native.subscribe(_Listener(fn)))
+        token = _hot.register(fn)
+        sub = HotSubscription(token)
+        h = _hot.signal_subscribe(self._h, _hot.on_value, token)
+        if h == 0:
+            _hot.callbacks.pop(token, None)
+            raise_error()
+        sub._h = h
+        return sub
 
     def changes(self) -> AsyncIterator[T]:
         """The current value, then each new one, as an async iterator (asyncio). It keeps only
@@ -191,18 +301,6 @@ def computed(fn: Callable[[], T]) -> Computed[T]:
     return Computed(fn)
 
 
-class _EffectFn(_native.EffectFn):
-    """Adapts a Python function to the ``EffectFn`` trait."""
-
-    __slots__ = ("adapter",)
-
-    def __init__(self, fn: Callable[[], object]) -> None:
-        self.adapter = CallbackAdapter(fn)
-
-    def run(self) -> None:
-        self.adapter.call()
-
-
 class Effect:
     """Runs ``fn`` now, then again after each change of what it read, on the thread that made
     the change, until stopped. An exception in ``fn`` is logged (``mizu_sync`` logger or
@@ -220,21 +318,43 @@ class Effect:
     >>> name.set("Linus")
     """
 
-    __slots__ = ("_native", "__weakref__")
+    # A direct effect (src/ffi/hot): the library calls the module's C trampoline with _token,
+    # which finds fn in _hot.callbacks.
+    __slots__ = ("_h", "_token", "_stopped", "__weakref__")
 
     def __init__(self, fn: Callable[[], object]) -> None:
-        self._native = _native.Effect(_EffectFn(fn))
+        self._h = 0
+        self._stopped = False
+        self._token = _hot.register(fn)
+        h = _hot.effect_new(_hot.on_run, self._token)
+        if h == 0:
+            _hot.callbacks.pop(self._token, None)
+            raise_error()
+        self._h = h
+
+    def __del__(
+        self,
+        release: Callable[[int], None] = _hot.effect_release,
+        callbacks: Dict[int, Any] = _hot.callbacks,
+    ) -> None:
+        h = getattr(self, "_h", 0)
+        if h:
+            self._h = 0
+            release(h)
+        callbacks.pop(getattr(self, "_token", 0), None)
 
     def stop(self) -> None:
         """Stops the effect; it never runs again once this returns. Idempotent."""
-        self._native.stop()
+        _hot.effect_stop(self._h)
+        self._stopped = True
+        _hot.callbacks.pop(self._token, None)
 
     close = stop
 
     @property
     def stopped(self) -> bool:
         """Whether the effect is stopped."""
-        return self._native.is_stopped()
+        return self._stopped
 
     def __enter__(self) -> "Effect":
         return self

@@ -50,6 +50,7 @@ int64_t mizu_hot_signal_set_string(uint64_t signal, const uint8_t *ptr, uint64_t
 int64_t mizu_hot_signal_set_json(uint64_t signal, const uint8_t *ptr, uint64_t len);
 uint64_t mizu_hot_signal_subscribe(uint64_t signal, MizuHotValueFn listener, uint64_t token);
 void mizu_hot_subscription_cancel(uint64_t subscription);
+int32_t mizu_hot_subscription_is_cancelled(uint64_t subscription);
 void mizu_hot_subscription_release(uint64_t subscription);
 
 uint64_t mizu_hot_effect_new(MizuHotEffectFn run, uint64_t token);

@@ -1,0 +1,214 @@
+"""Direct calls: the fast path of the hottest operations (``src/ffi/hot`` in the crate).
+
+UniFFI's generated module costs several ctypes crossings per call (a handle clone, a
+call-status struct, a buffer per string). The few operations an app makes hundreds of times per
+frame — a signal's read and write, an entity's read and write by id, an effect's or a listener's
+run — are also exported by the same shared library as plain C functions (``mizu_hot_*``) that
+take and return numbers and byte slices, one crossing each. This module declares them once,
+through ctypes, on the very library the generated module loaded.
+
+- Handles: ``Signal.hot_handle()`` / ``Collection.hot_handle()`` (generated) give a number the
+  wrapper owns and gives back once, when it is collected (``release_*``).
+- Errors: a direct call that fails returns a negative number; :func:`raise_error` then calls the
+  generated ``take_hot_error()``, which raises the typed ``MizuError``.
+- Values read come back as a tag plus a payload in this thread's slot (:func:`slot`).
+- Callbacks (effects, listeners) go through one module-level C trampoline per signature, which
+  finds the Python function by token in :data:`callbacks`.
+
+Not a public API: the wrappers in ``_reactive`` and ``_collection`` use it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import json
+import threading
+from ctypes import c_char_p, c_double, c_int32, c_int64, c_uint64, c_void_p
+from typing import Any, Callable, Dict, NoReturn, Optional
+
+from . import _native
+
+# The tags of values read (src/ffi/hot/value.rs).
+NULL = 0
+FALSE = 1
+TRUE = 2
+INT = 3
+FLOAT = 4
+STRING = 5
+JSON = 6
+UNCHANGED = 7
+ABSENT = 8
+
+#: A version no stored value ever has: "nothing cached".
+NO_VERSION = (1 << 64) - 1
+#: Integers outside ``[-I64, I64)`` go through JSON text.
+I64 = 1 << 63
+
+
+def _generated_library() -> ctypes.CDLL:
+    """The CDLL object through which the generated module calls the library."""
+    modules = [_native] + [getattr(_native, name) for name in dir(_native)]
+    for module in modules:
+        lib = getattr(module, "_UniffiLib", None)
+        if isinstance(lib, ctypes.CDLL):
+            return lib
+    raise ImportError("mizu_sync: the generated module's library (_UniffiLib) was not found")
+
+
+_generated = _generated_library()
+# The same loaded library (its handle, no second dlopen), with our own function objects so the
+# declarations below never touch the generated module's.
+_lib = ctypes.CDLL(_generated._name, handle=_generated._handle)
+
+
+def _declare(name: str, restype: Any, *argtypes: Any) -> Any:
+    fn = getattr(_lib, name)
+    fn.restype = restype
+    fn.argtypes = list(argtypes)
+    return fn
+
+
+class Slot(ctypes.Structure):
+    """``HotSlot``: the payload of the last value a direct call read on this thread."""
+
+    _fields_ = [
+        ("int", c_int64),
+        ("float", c_double),
+        ("ptr", c_void_p),
+        ("len", c_uint64),
+        ("version", c_uint64),
+    ]
+
+
+#: ``int32 (*)(u64 token, int32 tag, int64 int, double float, const u8 *ptr, u64 len)``
+VALUE_FN = ctypes.CFUNCTYPE(c_int32, c_uint64, c_int32, c_int64, c_double, c_void_p, c_uint64)
+#: ``int32 (*)(u64 token)``
+EFFECT_FN = ctypes.CFUNCTYPE(c_int32, c_uint64)
+
+noop = _declare("mizu_hot_noop", c_int32)
+_slot_address = _declare("mizu_hot_slot", c_void_p)
+callback_error = _declare("mizu_hot_callback_error", None, c_char_p, c_uint64)
+
+signal_release = _declare("mizu_hot_signal_release", None, c_uint64)
+signal_get = _declare("mizu_hot_signal_get", c_int32, c_uint64, c_int32, c_uint64)
+signal_set_null = _declare("mizu_hot_signal_set_null", c_int64, c_uint64)
+signal_set_bool = _declare("mizu_hot_signal_set_bool", c_int64, c_uint64, c_int32)
+signal_set_int = _declare("mizu_hot_signal_set_int", c_int64, c_uint64, c_int64)
+signal_set_float = _declare("mizu_hot_signal_set_float", c_int64, c_uint64, c_double)
+signal_set_string = _declare("mizu_hot_signal_set_string", c_int64, c_uint64, c_char_p, c_uint64)
+signal_set_json = _declare("mizu_hot_signal_set_json", c_int64, c_uint64, c_char_p, c_uint64)
+signal_subscribe = _declare("mizu_hot_signal_subscribe", c_uint64, c_uint64, VALUE_FN, c_uint64)
+subscription_cancel = _declare("mizu_hot_subscription_cancel", None, c_uint64)
+subscription_is_cancelled = _declare("mizu_hot_subscription_is_cancelled", c_int32, c_uint64)
+subscription_release = _declare("mizu_hot_subscription_release", None, c_uint64)
+
+effect_new = _declare("mizu_hot_effect_new", c_uint64, EFFECT_FN, c_uint64)
+effect_stop = _declare("mizu_hot_effect_stop", None, c_uint64)
+effect_release = _declare("mizu_hot_effect_release", None, c_uint64)
+
+collection_release = _declare("mizu_hot_collection_release", None, c_uint64)
+collection_get = _declare("mizu_hot_collection_get", c_int32, c_uint64, c_char_p, c_uint64, c_int32)
+collection_write = _declare(
+    "mizu_hot_collection_write", c_int32, c_uint64, c_char_p, c_uint64, c_char_p, c_uint64, c_int32
+)
+
+string_at = ctypes.string_at
+loads = json.loads
+_local = threading.local()
+
+
+def slot() -> Slot:
+    """This thread's slot (its address is stable for the thread's life: cached per thread)."""
+    try:
+        return _local.slot  # type: ignore[no-any-return]
+    except AttributeError:
+        s = Slot.from_address(_slot_address())
+        _local.slot = s
+        return s
+
+
+def raise_error() -> NoReturn:
+    """Raises the typed error of this thread's last failed direct call."""
+    _native.take_hot_error()
+    raise _native.MizuError.Internal("a direct call failed without an error")  # unreachable
+
+
+def text(s: Slot) -> str:
+    """The UTF-8 text at the slot's ``ptr`` / ``len``, copied."""
+    n = s.len
+    return string_at(s.ptr, n).decode() if n else ""
+
+
+def argument_value(tag: int, i: int, f: float, ptr: Optional[int], n: int) -> Any:
+    """A value passed to a callback as arguments."""
+    if tag == INT:
+        return i
+    if tag == STRING:
+        return string_at(ptr, n).decode() if n else ""
+    if tag == TRUE:
+        return True
+    if tag == FALSE:
+        return False
+    if tag == FLOAT:
+        return f
+    if tag == NULL:
+        return None
+    return loads(string_at(ptr, n).decode())
+
+
+# Callbacks: token → the app's function (called as is: the trampolines catch what it raises).
+# Entries live as long as the effect or the subscription.
+callbacks: Dict[int, Callable[..., Any]] = {}
+_tokens = itertools.count(1)
+
+
+def register(fn: Callable[..., Any]) -> int:
+    token = next(_tokens)
+    callbacks[token] = fn
+    return token
+
+
+def _fail(error: BaseException) -> int:
+    """Reports a callback's exception to the library (it goes to ``on_unhandled_error`` as a
+    ``MizuError.Callback`` with the reason ``CallbackAdapter`` gives a failing generated
+    callback) and returns the failure status."""
+    if isinstance(error, _native.MizuError):
+        message = _reason(error)
+    else:
+        message = f"{type(error).__name__}: {error}"
+    raw = message.encode("utf-8", "replace")
+    callback_error(raw, len(raw))
+    return 1
+
+
+def _reason(error: BaseException) -> str:
+    reason = getattr(error, "reason", None)
+    return reason if isinstance(reason, str) else str(error)
+
+
+def _on_value(token: int, tag: int, i: int, f: float, ptr: Optional[int], n: int) -> int:
+    fn = callbacks.get(token)
+    if fn is None:  # cancelled while this call was on its way
+        return 0
+    try:
+        fn(argument_value(tag, i, f, ptr, n))
+    except BaseException as e:  # noqa: BLE001 - reported to the library, never crashes
+        return _fail(e)
+    return 0
+
+
+def _on_run(token: int) -> int:
+    fn = callbacks.get(token)
+    if fn is None:
+        return 0
+    try:
+        fn()
+    except BaseException as e:  # noqa: BLE001 - reported to the library, never crashes
+        return _fail(e)
+    return 0
+
+
+# The trampolines: one per signature, alive as long as the module.
+on_value = VALUE_FN(_on_value)
+on_run = EFFECT_FN(_on_run)
