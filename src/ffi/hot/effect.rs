@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{guard, issue, lend, release, take_callback_error};
-use crate::ffi::error::MizuError;
 use crate::ffi::registry::report_unhandled;
 use crate::reactive::Effect;
 
@@ -43,9 +42,7 @@ pub unsafe extern "C" fn mizu_hot_effect_new(run: HotEffectFn, token: u64) -> u6
     guard(0, || {
         let effect = Effect::new(move || {
             if run(token) != 0 {
-                report_unhandled(MizuError::Callback {
-                    reason: take_callback_error(),
-                });
+                report_unhandled(take_callback_error());
             }
         });
         Ok(issue(Arc::new(HotEffect {

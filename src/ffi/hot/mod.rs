@@ -37,8 +37,9 @@
 //!
 //! Effects and listeners registered here call a C function pointer with the binding's `token`
 //! (its own key for the host function). The callback returns 0, or non-zero after calling
-//! [`mizu_hot_callback_error`] with a message: the error then goes to
-//! [`crate::ffi::on_unhandled_error`], as a failing generated callback's does.
+//! [`mizu_hot_callback_error`] with a message (or the generated [`hot_callback_error`] with a
+//! typed error, so that a `MizuError` the host code threw keeps its case): the error then goes
+//! to [`crate::ffi::on_unhandled_error`], as a failing generated callback's does.
 
 // The one other place besides `capi` where the crate speaks the C ABI: raw pointers and
 // exported symbols are the point. Every unsafe block states why it is sound.
@@ -82,8 +83,9 @@ thread_local! {
     static BYTES: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// The error of this thread's last failed direct call, for [`take_hot_error`].
     static LAST_ERROR: RefCell<Option<MizuError>> = const { RefCell::new(None) };
-    /// The message a failing callback left with [`mizu_hot_callback_error`].
-    static CALLBACK_ERROR: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The error a failing callback left with [`mizu_hot_callback_error`] or
+    /// [`hot_callback_error`].
+    static CALLBACK_ERROR: RefCell<Option<MizuError>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` with this thread's slot. Only direct calls write it, and only on their own thread.
@@ -124,17 +126,28 @@ pub extern "C" fn mizu_hot_noop() -> i32 {
 #[no_mangle]
 pub unsafe extern "C" fn mizu_hot_callback_error(ptr: *const u8, len: u64) {
     // SAFETY: forwarded from this function's contract.
-    let message = unsafe { bytes(ptr, len) }
+    let reason = unsafe { bytes(ptr, len) }
         .map(|b| String::from_utf8_lossy(b).into_owned())
         .unwrap_or_default();
-    CALLBACK_ERROR.with(|e| *e.borrow_mut() = Some(message));
+    CALLBACK_ERROR.with(|e| *e.borrow_mut() = Some(MizuError::Callback { reason }));
 }
 
-/// The message [`mizu_hot_callback_error`] left, if any (taken).
-fn take_callback_error() -> String {
+/// Called by a failing direct callback, before it returns non-zero, with the typed error it
+/// failed with (the typed form of `mizu_hot_callback_error`: a `MizuError` the host code
+/// threw keeps its case, as through a generated callback). Not for apps.
+#[uniffi::export]
+pub fn hot_callback_error(error: MizuError) {
+    CALLBACK_ERROR.with(|e| *e.borrow_mut() = Some(error));
+}
+
+/// The error a failing callback left on this thread (taken), or a generic
+/// [`MizuError::Callback`] when it left none.
+fn take_callback_error() -> MizuError {
     CALLBACK_ERROR
         .with(|e| e.borrow_mut().take())
-        .unwrap_or_else(|| "a callback failed".to_owned())
+        .unwrap_or_else(|| MizuError::Callback {
+            reason: "a callback failed".to_owned(),
+        })
 }
 
 /// Raises the error of this thread's last failed direct call (the bindings call it when a

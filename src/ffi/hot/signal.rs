@@ -182,9 +182,7 @@ pub unsafe extern "C" fn mizu_hot_signal_subscribe(
                 if status == 0 {
                     Ok(())
                 } else {
-                    Err(MizuError::Callback {
-                        reason: super::take_callback_error(),
-                    })
+                    Err(super::take_callback_error())
                 }
             },
             report_unhandled,

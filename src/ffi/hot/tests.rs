@@ -226,6 +226,74 @@ fn an_entity_is_written_and_read_by_id_as_canonical_json() {
     }
 }
 
+/// Collects the unhandled errors reported while it is registered.
+#[derive(Debug, Default)]
+struct Reported(Mutex<Vec<MizuError>>);
+
+impl crate::ffi::listener::ErrorListener for Reported {
+    fn on_error(&self, error: MizuError) -> Result<(), MizuError> {
+        self.0.lock().unwrap().push(error);
+        Ok(())
+    }
+}
+
+extern "C" fn refuse_two(_token: u64, _tag: i32, int: i64, _f: f64, _p: *const u8, _l: u64) -> i32 {
+    if int != 2 {
+        return 0;
+    }
+    hot_callback_error(MizuError::NotFound {
+        what: "hot-typed-two".to_owned(),
+    });
+    1
+}
+
+extern "C" fn refuse_three(token: u64) -> i32 {
+    unsafe {
+        assert_eq!(mizu_hot_signal_get(token, 1, 0), tag::INT);
+    }
+    if slot().int != 3 {
+        return 0;
+    }
+    let why = "hot-untyped-three";
+    unsafe { mizu_hot_callback_error(why.as_ptr(), why.len() as u64) };
+    1
+}
+
+#[test]
+fn a_failing_callback_is_reported_with_its_type() {
+    let reported = Arc::new(Reported::default());
+    let registration = crate::ffi::on_unhandled_error(Arc::clone(&reported) as _);
+    let s = signal("1");
+    unsafe {
+        let sub = mizu_hot_signal_subscribe(s, refuse_two, 0);
+        let e = mizu_hot_effect_new(refuse_three, s);
+        mizu_hot_signal_set_int(s, 2);
+        mizu_hot_signal_set_int(s, 3);
+        // Both keep running after failing.
+        mizu_hot_signal_set_int(s, 2);
+        mizu_hot_subscription_release(sub);
+        mizu_hot_effect_release(e);
+        mizu_hot_signal_release(s);
+    }
+    registration.cancel();
+    // Other tests may report their own errors meanwhile: only these two reasons count.
+    let ours: Vec<MizuError> = reported
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.to_string().contains("hot-"))
+        .cloned()
+        .collect();
+    let typed = MizuError::NotFound {
+        what: "hot-typed-two".to_owned(),
+    };
+    let untyped = MizuError::Callback {
+        reason: "hot-untyped-three".to_owned(),
+    };
+    assert_eq!(ours, vec![typed.clone(), untyped, typed]);
+}
+
 extern "C" fn ignore(_t: u64, _tag: i32, _i: i64, _f: f64, _p: *const u8, _l: u64) -> i32 {
     0
 }

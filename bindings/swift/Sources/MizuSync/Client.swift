@@ -131,7 +131,9 @@ public final class Client: Sendable {
     public func collection<Value: Codable & Sendable>(
         _ name: String, of type: Value.Type = Value.self
     ) throws -> Collection<Value> {
-        Collection(try translating { try raw.collection(name: name) })
+        try translating {
+            Collection(try raw.collection(name: name), entities: try raw.collection(name: name))
+        }
     }
 
     /// The sync status now.

@@ -1,3 +1,4 @@
+import Foundation
 import MizuSyncFFI
 
 /// A named set of entities of one ``Client``, synchronized with the server, with values of
@@ -19,11 +20,25 @@ import MizuSyncFFI
 ///
 /// Note: inside this module's clients, `Collection` means this type; write `Swift.Collection`
 /// for the standard library's protocol.
+///
+/// ## Performance
+/// ``create(_:_:)``, ``set(_:_:)``, ``value(_:)`` and an ``Entity``'s ``Entity/get()`` and
+/// ``Entity/set(_:)`` are one direct C call each, the value crossing as JSON text; the other
+/// methods go through the generated bindings.
 public final class Collection<Value: Codable & Sendable>: Sendable {
     let raw: MizuSyncFFI.Collection
+    /// The hot handle of `raw`, for this collection's own direct calls.
+    private let direct: DirectCollection
+    /// A second native collection of the same name, which only entity handles use: closing
+    /// this collection does not close them, as closing a collection never closed the entity
+    /// handles it made.
+    private let entities: DirectCollection
 
-    init(_ raw: MizuSyncFFI.Collection) {
+    /// A collection over `raw`; `entities` is another native handle of the same collection.
+    init(_ raw: MizuSyncFFI.Collection, entities: MizuSyncFFI.Collection) {
         self.raw = raw
+        direct = DirectCollection(raw)
+        self.entities = DirectCollection(entities)
     }
 
     /// The collection's name.
@@ -39,15 +54,15 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
     ///   ``MizuError/closed(what:)``.
     @discardableResult
     public func create(_ id: String, _ value: Value) throws -> Entity<Value> {
-        let text = try JSONCoding.encode(value)
-        return Entity(try translating { try raw.create(id: id, valueJson: text) })
+        try direct.write(id, JSONCoding.encodeForLibrary(value), create: true)
+        return Entity(id, in: entities)
     }
 
     /// A handle to the entity `id`, whether or not it exists. Not a read.
     ///
     /// - Throws: ``MizuError/closed(what:)``.
     public func entity(_ id: String) throws -> Entity<Value> {
-        Entity(try translating { try raw.get(id: id) })
+        Entity(id, in: entities, native: try translating { try raw.get(id: id) })
     }
 
     /// The value of the entity `id`, or `nil` when it does not exist. Tracked.
@@ -55,15 +70,14 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
     /// - Throws: ``MizuError/invalidJSON(reason:)`` when the stored value is not a `Value`;
     ///   ``MizuError/closed(what:)``.
     public func value(_ id: String) throws -> Value? {
-        try translating { try raw.value(id: id) }.map { try JSONCoding.decode(Value.self, from: $0) }
+        try direct.read(id, tracked: true).map { try JSONCoding.decodeFromLibrary(Value.self, from: $0) }
     }
 
     /// Sets the value of the entity `id`, creating it when missing.
     ///
     /// - Throws: as ``create(_:_:)``, except that an existing id is fine.
     public func set(_ id: String, _ value: Value) throws {
-        let text = try JSONCoding.encode(value)
-        try translating { try raw.set(id: id, valueJson: text) }
+        try direct.write(id, JSONCoding.encodeForLibrary(value), create: false)
     }
 
     /// Replaces the value of the existing entity `id`.
@@ -192,16 +206,20 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
 }
 
 /// One entity of a ``Collection``, by id. It may or may not exist at any moment.
+///
+/// ``get()`` and ``set(_:)`` are direct calls on the collection by id; the handle makes its
+/// native entity object only when another method needs it.
 public final class Entity<Value: Codable & Sendable>: Sendable {
-    let raw: MizuSyncFFI.Entity
-
-    init(_ raw: MizuSyncFFI.Entity) {
-        self.raw = raw
-    }
-
     /// The entity's id.
-    public var id: String {
-        raw.id()
+    public let id: String
+    private let collection: DirectCollection
+    private let native: NativeEntity
+
+    /// The entity `id` of `collection`, with its native entity if one was made already.
+    init(_ id: String, in collection: DirectCollection, native: MizuSyncFFI.Entity? = nil) {
+        self.id = id
+        self.collection = collection
+        self.native = NativeEntity(native)
     }
 
     /// The visible value (synced base with pending local writes on top), or `nil` when the
@@ -210,14 +228,16 @@ public final class Entity<Value: Codable & Sendable>: Sendable {
     /// - Throws: ``MizuError/invalidJSON(reason:)`` when the stored value is not a `Value`;
     ///   ``MizuError/closed(what:)``.
     public func get() throws -> Value? {
-        try translating { try raw.get() }.map { try JSONCoding.decode(Value.self, from: $0) }
+        try native.checkOpen()
+        return try collection.read(id, tracked: true).map { try JSONCoding.decodeFromLibrary(Value.self, from: $0) }
     }
 
     /// Whether the entity exists. Tracked.
     ///
     /// - Throws: ``MizuError/closed(what:)``.
     public func exists() throws -> Bool {
-        try translating { try raw.exists() }
+        let raw = try native.get(id, of: collection)
+        return try translating { try raw.exists() }
     }
 
     /// Replaces the value (creating the entity when missing), optimistically and durably.
@@ -225,14 +245,15 @@ public final class Entity<Value: Codable & Sendable>: Sendable {
     /// - Throws: ``MizuError/invalidJSON(reason:)``; ``MizuError/storage(reason:)``;
     ///   ``MizuError/closed(what:)``.
     public func set(_ value: Value) throws {
-        let text = try JSONCoding.encode(value)
-        try translating { try raw.set(valueJson: text) }
+        try native.checkOpen()
+        try collection.write(id, JSONCoding.encodeForLibrary(value), create: false)
     }
 
     /// Deletes the entity (nothing happens when it does not exist).
     ///
     /// - Throws: ``MizuError/storage(reason:)``; ``MizuError/closed(what:)``.
     public func delete() throws {
+        let raw = try native.get(id, of: collection)
         try translating { try raw.delete() }
     }
 
@@ -242,6 +263,7 @@ public final class Entity<Value: Codable & Sendable>: Sendable {
     ///
     /// - Throws: ``MizuError/closed(what:)``.
     public func observe(_ observer: @escaping @Sendable (Value?) throws -> Void) throws -> Subscription {
+        let raw = try native.get(id, of: collection)
         let listener = OptionalTextListener { text in
             try observer(text.map { try JSONCoding.decode(Value.self, from: $0) })
         }
@@ -256,6 +278,65 @@ public final class Entity<Value: Codable & Sendable>: Sendable {
 
     /// Releases this handle and cancels the observers registered through it. Idempotent.
     public func close() {
-        raw.close()
+        native.close()
+    }
+}
+
+/// An entity handle's native entity object, made when first needed, and whether the handle
+/// was closed.
+final class NativeEntity: @unchecked Sendable {
+    private let lock = NSLock()
+    private var raw: MizuSyncFFI.Entity?
+    private var closed = false
+
+    init(_ raw: MizuSyncFFI.Entity?) {
+        self.raw = raw
+    }
+
+    /// - Throws: ``MizuError/closed(what:)`` after ``close()``.
+    func checkOpen() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if closed {
+            throw MizuError.closed(what: "entity")
+        }
+    }
+
+    /// The native entity, made through `collection` (outside the lock) when there is none yet.
+    ///
+    /// - Throws: ``MizuError/closed(what:)`` after ``close()``.
+    func get(_ id: String, of collection: DirectCollection) throws -> MizuSyncFFI.Entity {
+        lock.lock()
+        let (existing, isClosed) = (raw, closed)
+        lock.unlock()
+        if isClosed {
+            throw MizuError.closed(what: "entity")
+        }
+        if let existing {
+            return existing
+        }
+        let made = try translating { try collection.raw.get(id: id) }
+        lock.lock()
+        if closed {
+            lock.unlock()
+            made.close()
+            throw MizuError.closed(what: "entity")
+        }
+        if let raw {
+            lock.unlock()
+            return raw   // another thread made one first; `made` is dropped
+        }
+        raw = made
+        lock.unlock()
+        return made
+    }
+
+    /// Closes the handle and its native entity, if any (idempotent).
+    func close() {
+        lock.lock()
+        closed = true
+        let raw = self.raw
+        lock.unlock()
+        raw?.close()
     }
 }

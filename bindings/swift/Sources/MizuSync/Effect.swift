@@ -16,22 +16,39 @@ import MizuSyncFFI
 /// effect.stop()
 /// ```
 public final class Effect: Sendable {
-    private let raw: MizuSyncFFI.Effect
+    /// An effect made by a direct call (the closure is a C function pointer's registered
+    /// closure), or, if the library refused one, by the generated bindings.
+    private enum Backing: Sendable {
+        case direct(DirectEffect)
+        case generated(MizuSyncFFI.Effect)
+    }
+
+    private let backing: Backing
 
     /// Creates the effect and runs `body` once, on this thread, before returning.
     public init(_ body: @escaping @Sendable () throws -> Void) {
-        raw = MizuSyncFFI.Effect(f: RunClosure(body))
+        if let direct = DirectEffect(body) {
+            backing = .direct(direct)
+        } else {
+            backing = .generated(MizuSyncFFI.Effect(f: RunClosure(body)))
+        }
     }
 
     /// Stops the effect and releases its closure: it never runs again once this returns (a
     /// run in progress on another thread finishes). Idempotent.
     public func stop() {
-        raw.stop()
+        switch backing {
+        case .direct(let direct): direct.stop()
+        case .generated(let raw): raw.stop()
+        }
     }
 
     /// Whether ``stop()`` was called.
     public var isStopped: Bool {
-        raw.isStopped()
+        switch backing {
+        case .direct(let direct): return direct.isStopped
+        case .generated(let raw): return raw.isStopped()
+        }
     }
 }
 

@@ -1,4 +1,6 @@
+import Foundation
 import MizuSyncFFI
+import MizuSyncHot
 
 /// A writable reactive value, shared with the Rust graph: computeds and effects on either
 /// side that read it re-run when it changes.
@@ -17,8 +19,19 @@ import MizuSyncFFI
 /// ## Threading
 /// Every method may be called from any thread. Dependents (computeds, effects, observers) run
 /// on the writing thread before ``set(_:)`` returns.
+///
+/// ## Performance
+/// `Int`, `Double`, `Bool` and `String` values (and their optionals) cross as numbers and
+/// characters, one direct C call per ``get()`` or ``set(_:)``, and the signal keeps the last
+/// such value it saw with its version: a read of an unchanged value copies nothing. Other
+/// types cross as JSON text.
 public final class Signal<Value: Codable & Sendable>: Sendable {
     let raw: MizuSyncFFI.Signal
+    /// The hot handle of `raw` for direct calls, given back in `deinit`.
+    private let handle: UInt64
+    private let codec = DirectCodec<Value>()
+    private let cache = VersionCache<Value>()
+    private let subscriptions = DirectSubscriptions()
 
     /// A signal holding `value`.
     ///
@@ -26,28 +39,61 @@ public final class Signal<Value: Codable & Sendable>: Sendable {
     public init(_ value: Value) throws {
         let text = try JSONCoding.encode(value)
         raw = try translating { try MizuSyncFFI.Signal(valueJson: text) }
+        handle = raw.hotHandle()
+    }
+
+    deinit {
+        mizu_hot_signal_release(handle)
     }
 
     /// The value. Inside a ``Computed`` or ``Effect`` closure, the read is tracked.
     ///
     /// - Throws: ``MizuError/closed(what:)`` after ``close()``.
     public func get() throws -> Value {
-        try JSONCoding.decode(Value.self, from: translating { try raw.get() })
+        try read(tracked: true)
     }
 
     /// The value, without becoming a dependency of the running computed or effect.
     ///
     /// - Throws: ``MizuError/closed(what:)`` after ``close()``.
     public func getUntracked() throws -> Value {
-        try JSONCoding.decode(Value.self, from: translating { try raw.getUntracked() })
+        try read(tracked: false)
+    }
+
+    /// One direct read: crosses even when the value is cached (a tracked read registers the
+    /// dependency), but copies and decodes only a value the cache does not hold.
+    private func read(tracked: Bool) throws -> Value {
+        let known = codec.isScalar ? cache.current : nil
+        let tag = withExtendedLifetime(self) {
+            mizu_hot_signal_get(handle, tracked ? 1 : 0, known?.version ?? 0)
+        }
+        if tag == DirectTag.unchanged, let known {
+            return known.value
+        }
+        if tag < 0 {
+            throw directError()
+        }
+        let (payload, version) = DirectValue.fromSlot(tag: tag)
+        let value = try codec.decode(payload)
+        if codec.isScalar {
+            cache.store(version, value)
+        }
+        return value
     }
 
     /// Replaces the value; dependents re-run on this thread before this returns.
     ///
     /// - Throws: ``MizuError/invalidJSON(reason:)``; ``MizuError/closed(what:)``.
     public func set(_ value: Value) throws {
-        let text = try JSONCoding.encode(value)
-        try translating { try raw.set(valueJson: text) }
+        let version = try withExtendedLifetime(self) { try codec.write(value, to: handle) }
+        if version < 0 {
+            throw directError()
+        }
+        // A JSON-kind value is not kept: the library's canonical text may decode to another
+        // value than the one written (a lossy Codable), and a read must show what is stored.
+        if codec.isScalar {
+            cache.store(UInt64(version), value)
+        }
     }
 
     /// Replaces the value with `transform(current)`, atomically (a compare-and-set loop, as
@@ -80,8 +126,12 @@ public final class Signal<Value: Codable & Sendable>: Sendable {
     ///
     /// - Throws: ``MizuError/closed(what:)``.
     public func observe(_ observer: @escaping @Sendable (Value) throws -> Void) throws -> Subscription {
-        let listener = TextListener { text in try observer(JSONCoding.decode(Value.self, from: text)) }
-        return Subscription(try translating { try raw.subscribe(listener: listener) })
+        let codec = self.codec
+        let subscription = try withExtendedLifetime(self) {
+            try DirectSubscription(signal: handle) { value in try observer(codec.decode(value)) }
+        }
+        subscriptions.keep(subscription)
+        return Subscription(direct: subscription)
     }
 
     /// The value now, then each new value, as an `AsyncSequence`. Iterating ends when the
@@ -95,10 +145,33 @@ public final class Signal<Value: Codable & Sendable>: Sendable {
     /// later call throws ``MizuError/closed(what:)``. Idempotent.
     public func close() {
         raw.close()
+        subscriptions.cancelAll()
     }
 
     /// Whether ``close()`` was called.
     public var isClosed: Bool {
         raw.isClosed()
+    }
+}
+
+/// The last value of a scalar signal that this wrapper read or wrote, with its version.
+final class VersionCache<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entry: (version: UInt64, value: Value)?
+
+    var current: (version: UInt64, value: Value)? {
+        lock.lock()
+        defer { lock.unlock() }
+        return entry
+    }
+
+    /// Keeps `value` as the value of `version` (any true pair will do: a read crosses anyway
+    /// and is answered "unchanged" only when the signal still holds that very version).
+    func store(_ version: UInt64, _ value: Value) {
+        lock.lock()
+        let previous = entry
+        entry = (version, value)
+        lock.unlock()
+        _ = previous   // released after the lock
     }
 }

@@ -1715,7 +1715,7 @@ public protocol CollectionProtocol: AnyObject, Sendable {
     func value(id: String) throws  -> String?
     
     /**
-     * A hot handle for the bindings' direct calls ([`crate::ffi::hot`]): a strong reference
+     * A hot handle for the bindings' direct calls (`src/ffi/hot`): a strong reference
      * the caller gives back with `mizu_hot_collection_release`. Not for apps.
      */
     func hotHandle()  -> UInt64
@@ -2020,7 +2020,7 @@ open func value(id: String)throws  -> String?  {
 }
     
     /**
-     * A hot handle for the bindings' direct calls ([`crate::ffi::hot`]): a strong reference
+     * A hot handle for the bindings' direct calls (`src/ffi/hot`): a strong reference
      * the caller gives back with `mizu_hot_collection_release`. Not for apps.
      */
 open func hotHandle() -> UInt64  {
@@ -4778,7 +4778,7 @@ public func FfiConverterTypeRejectionListener_lower(_ value: RejectionListener) 
 public protocol SignalProtocol: AnyObject, Sendable {
     
     /**
-     * A hot handle for the bindings' direct calls ([`crate::ffi::hot`]): a strong reference
+     * A hot handle for the bindings' direct calls (`src/ffi/hot`): a strong reference
      * the caller gives back with `mizu_hot_signal_release`. Not for apps.
      */
     func hotHandle()  -> UInt64
@@ -4916,7 +4916,7 @@ public convenience init(valueJson: String)throws  {
 
     
     /**
-     * A hot handle for the bindings' direct calls ([`crate::ffi::hot`]): a strong reference
+     * A hot handle for the bindings' direct calls (`src/ffi/hot`): a strong reference
      * the caller gives back with `mizu_hot_signal_release`. Not for apps.
      */
 open func hotHandle() -> UInt64  {
@@ -7501,6 +7501,18 @@ public func untracked(f: ComputedFn)throws  -> String  {
 })
 }
 /**
+ * Called by a failing direct callback, before it returns non-zero, with the typed error it
+ * failed with (the typed form of `mizu_hot_callback_error`: a `MizuError` the host code
+ * threw keeps its case, as through a generated callback). Not for apps.
+ */
+public func hotCallbackError(error: MizuError)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_func_hot_callback_error(
+        FfiConverterTypeMizuError_lower(error),uniffiCallStatus
+    )
+}
+}
+/**
  * Raises the error of this thread's last failed direct call (the bindings call it when a
  * direct call returned a negative number). Not for apps.
  *
@@ -7549,6 +7561,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_func_untracked() != 40033) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_func_hot_callback_error() != 25884) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_func_take_hot_error() != 10919) {
@@ -7671,7 +7686,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_collection_value() != 38317) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mizu_sync_checksum_method_collection_hot_handle() != 62054) {
+    if (uniffi_mizu_sync_checksum_method_collection_hot_handle() != 52419) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_entity_close() != 31657) {
@@ -7782,7 +7797,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_query_subscribe() != 54912) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mizu_sync_checksum_method_signal_hot_handle() != 3428) {
+    if (uniffi_mizu_sync_checksum_method_signal_hot_handle() != 20784) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_signal_close() != 39298) {

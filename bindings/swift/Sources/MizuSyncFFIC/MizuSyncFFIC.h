@@ -1236,6 +1236,11 @@ void uniffi_mizu_sync_fn_func_batch(uint64_t f, RustCallStatus *_Nonnull out_sta
 RustBuffer uniffi_mizu_sync_fn_func_untracked(uint64_t f, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FUNC_HOT_CALLBACK_ERROR
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FUNC_HOT_CALLBACK_ERROR
+void uniffi_mizu_sync_fn_func_hot_callback_error(RustBuffer error, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FUNC_TAKE_HOT_ERROR
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FUNC_TAKE_HOT_ERROR
 void uniffi_mizu_sync_fn_func_take_hot_error(RustCallStatus *_Nonnull out_status
@@ -1522,6 +1527,12 @@ uint16_t uniffi_mizu_sync_checksum_func_batch(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_FUNC_UNTRACKED
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_FUNC_UNTRACKED
 uint16_t uniffi_mizu_sync_checksum_func_untracked(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_FUNC_HOT_CALLBACK_ERROR
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_FUNC_HOT_CALLBACK_ERROR
+uint16_t uniffi_mizu_sync_checksum_func_hot_callback_error(void
     
 );
 #endif
