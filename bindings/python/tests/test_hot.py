@@ -291,17 +291,29 @@ def test_a_failing_effect_or_listener_is_reported_and_keeps_running() -> None:
     assert reasons == ["KeyError: 'listener failed at 1'", "ValueError: effect failed at 1"]
 
 
-def test_a_callback_raising_a_mizu_error_is_reported_as_a_callback_error() -> None:
+def test_a_callback_raising_a_mizu_error_is_reported_with_its_type() -> None:
     reported: List[MizuError] = []
     sink = on_unhandled_error(reported.append)
     closed = Signal(0)
     closed.close()
     s = Signal(0)
     e = Effect(lambda: s.get() and closed.get())
+
+    def listener(value: int) -> None:
+        if value == 1:
+            raise MizuError.NotFound("direct-listener")
+
+    sub = s.subscribe(listener)
     s.set(1)
     e.stop()
+    sub.cancel()
     sink.cancel()
-    assert len(reported) == 1 and isinstance(reported[0], MizuError.Callback)
+    assert len(reported) == 2, reported
+    assert any(isinstance(r, MizuError.Closed) for r in reported), reported
+    assert any(
+        isinstance(r, MizuError.NotFound) and r.what == "direct-listener"  # type: ignore[attr-defined]
+        for r in reported
+    ), reported
 
 
 def test_handles_are_given_back_when_wrappers_are_collected() -> None:

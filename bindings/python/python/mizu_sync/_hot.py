@@ -170,21 +170,16 @@ def register(fn: Callable[..., Any]) -> int:
 
 
 def _fail(error: BaseException) -> int:
-    """Reports a callback's exception to the library (it goes to ``on_unhandled_error`` as a
-    ``MizuError.Callback`` with the reason ``CallbackAdapter`` gives a failing generated
-    callback) and returns the failure status."""
+    """Reports a callback's exception to the library and returns the failure status. A
+    ``MizuError`` keeps its type (``hot_callback_error``); anything else goes to
+    ``on_unhandled_error`` as a ``MizuError.Callback`` with the reason ``CallbackAdapter`` gives
+    a failing generated callback."""
     if isinstance(error, _native.MizuError):
-        message = _reason(error)
-    else:
-        message = f"{type(error).__name__}: {error}"
-    raw = message.encode("utf-8", "replace")
+        _native.hot_callback_error(error)
+        return 1
+    raw = f"{type(error).__name__}: {error}".encode("utf-8", "replace")
     callback_error(raw, len(raw))
     return 1
-
-
-def _reason(error: BaseException) -> str:
-    reason = getattr(error, "reason", None)
-    return reason if isinstance(reason, str) else str(error)
 
 
 def _on_value(token: int, tag: int, i: int, f: float, ptr: Optional[int], n: int) -> int:

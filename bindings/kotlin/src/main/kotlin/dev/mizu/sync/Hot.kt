@@ -3,8 +3,10 @@ package dev.mizu.sync
 import com.sun.jna.Callback
 import com.sun.jna.Native
 import com.sun.jna.Pointer
+import dev.mizu.sync.ffi.MizuException
 import dev.mizu.sync.ffi.SubscriptionInterface
 import dev.mizu.sync.ffi.UniffiLib
+import dev.mizu.sync.ffi.hotCallbackError
 import dev.mizu.sync.ffi.takeHotError
 import java.nio.ByteBuffer
 import java.nio.ByteOrder
@@ -191,8 +193,15 @@ internal object HotCallbacks {
         }
     }
 
-    /** Hands what app code threw to the library (it goes to `onUnhandledError` as `Callback`). */
+    /**
+     * Hands what app code threw to the library: one of the library's own exceptions keeps its
+     * kind (`hotCallbackError`); anything else goes to `onUnhandledError` as `Callback`.
+     */
     private fun failed(e: Throwable): Int {
+        if (e is MizuSyncException || e is MizuException) {
+            hotCallbackError(callbackFailure(e))
+            return 1
+        }
         val message = e.describe().toByteArray(Charsets.UTF_8)
         Hot.mizu_hot_callback_error(message, message.size.toLong())
         return 1

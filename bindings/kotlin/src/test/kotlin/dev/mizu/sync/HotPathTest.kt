@@ -240,6 +240,23 @@ class HotPathTest {
     }
 
     @Test
+    fun `a library exception thrown by an effect or listener keeps its kind`() {
+        val errors = Collections.synchronizedList(mutableListOf<MizuSyncException>())
+        val unhandled = onUnhandledError { errors += it }
+        val signal = Signal(0)
+        val effect = Effect { if (signal.value == 1) throw MizuSyncException.NotFound("direct-effect") }
+        val subscription = signal.subscribe { if (it == 2) throw MizuSyncException.InvalidArgument("direct-listener") }
+        signal.value = 1
+        signal.value = 2
+        assertEquals(2, errors.size, "$errors")
+        assertEquals("direct-effect", assertIs<MizuSyncException.NotFound>(errors[0]).what)
+        assertEquals("direct-listener", assertIs<MizuSyncException.InvalidArgument>(errors[1]).reason)
+        effect.close()
+        subscription.cancel()
+        unhandled.cancel()
+    }
+
+    @Test
     fun `a failing effect or listener is reported and the next writes still work`() {
         val errors = Collections.synchronizedList(mutableListOf<MizuSyncException>())
         val unhandled = onUnhandledError { errors += it }
