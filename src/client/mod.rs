@@ -29,7 +29,7 @@ use serde_json::Value;
 
 pub use error::Error;
 pub use options::{ConnectivityCallback, ErrorCallback, Options, SyncCallback};
-pub(crate) use shared::{Shared, WriteIntent};
+pub(crate) use shared::{Encoded, Shared, WriteIntent};
 pub use status::SyncStatus;
 
 use crate::collection::Collection;

@@ -49,10 +49,34 @@ pub(crate) struct Shared {
 /// when it is queued.
 pub(crate) enum WriteIntent {
     /// Create the entity; refused when it exists.
-    Create(JsonText),
+    Create(Encoded),
     /// Create or replace the entity.
-    Set(JsonText),
+    Set(Encoded),
     /// Delete the entity; nothing when it does not exist.
+    Delete,
+}
+
+/// A value to write: its canonical JSON text, and the JSON tree it was printed from when the
+/// writer has one (the codec then moves it into the mutation instead of parsing the text).
+pub(crate) struct Encoded {
+    pub(crate) text: JsonText,
+    pub(crate) tree: Option<Value>,
+}
+
+impl Encoded {
+    /// Prints `tree` canonically (object keys sorted, no spaces) and keeps it.
+    pub(crate) fn from_tree(tree: Value) -> Self {
+        Encoded {
+            text: tree.to_string().into(),
+            tree: Some(tree),
+        }
+    }
+}
+
+/// [`WriteIntent`] once its JSON tree is set aside.
+enum Intent {
+    Create(JsonText),
+    Set(JsonText),
     Delete,
 }
 
@@ -233,22 +257,26 @@ impl Shared {
     /// cannot express;
     /// [`Error::Storage`], [`Error::Closed`].
     pub(crate) fn write(&self, key: &EntityKey, intent: WriteIntent) -> Result<(), Error> {
+        // The tree is moved into the first attempt's mutation; a retry parses the text again.
+        let (intent, mut tree) = match intent {
+            WriteIntent::Create(Encoded { text, tree }) => (Intent::Create(text), tree),
+            WriteIntent::Set(Encoded { text, tree }) => (Intent::Set(text), tree),
+            WriteIntent::Delete => (Intent::Delete, None),
+        };
         loop {
             self.check_open()?;
             let exists = self.store.has(key);
             let (op, value) = match (&intent, exists) {
-                (WriteIntent::Create(_), true) => {
+                (Intent::Create(_), true) => {
                     return Err(Error::InvalidArgument(format!(
                         "entity {}/{} already exists; use Entity::set to change it",
                         key.collection, key.id
                     )))
                 }
-                (WriteIntent::Delete, false) => return Ok(()),
-                (WriteIntent::Delete, true) => (EntityOp::Delete, None),
-                (WriteIntent::Set(v), true) => (EntityOp::Update, Some(v.clone())),
-                (WriteIntent::Create(v) | WriteIntent::Set(v), false) => {
-                    (EntityOp::Create, Some(v.clone()))
-                }
+                (Intent::Delete, false) => return Ok(()),
+                (Intent::Delete, true) => (EntityOp::Delete, None),
+                (Intent::Set(v), true) => (EntityOp::Update, Some(v.clone())),
+                (Intent::Create(v) | Intent::Set(v), false) => (EntityOp::Create, Some(v.clone())),
             };
             let change = EntityChange {
                 key: key.clone(),
@@ -258,7 +286,7 @@ impl Shared {
             let (name, args) = self
                 .options
                 .codec
-                .encode_write(&change)
+                .encode_write_parsed(&change, tree.take())
                 // The caller's value or key cannot be expressed as a mutation (a JSON `null`,
                 // which NaN and `None` also serialize to, for the default codec): a bad
                 // argument, not undecodable server data.

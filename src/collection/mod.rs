@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::client::{Client, Error, Shared, WriteIntent};
+use crate::client::{Client, Encoded, Error, Shared, WriteIntent};
 use crate::protocol::entity::{EntityKey, JsonText};
 use crate::query::{CollectionEvent, FieldPath, QuerySpec};
 
@@ -385,12 +385,12 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
         self.shared.store.get(&key)
     }
 
-    /// Writes the canonical JSON text `text` to the entity `id`: a create (refused when the
-    /// entity exists) when `create`, otherwise a set.
+    /// Writes `value` (canonical JSON text, and the tree it was printed from) to the entity
+    /// `id`: a create (refused when the entity exists) when `create`, otherwise a set.
     ///
     /// # Errors
     /// As [`Collection::create`] and [`Entity::set`].
-    pub(crate) fn write_text(&self, id: &str, text: JsonText, create: bool) -> Result<(), Error> {
+    pub(crate) fn write_text(&self, id: &str, text: Encoded, create: bool) -> Result<(), Error> {
         self.shared.check_open()?;
         let entity: Entity<T> = self.get(id);
         entity.write(if create {
@@ -403,9 +403,9 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
 
 /// Encodes through `serde_json::Value`, whose maps sort their keys: the same canonical text the
 /// codec produces for server data, so an echo of our own write compares equal and wakes nobody.
-fn encode<T: Serialize>(value: &T) -> Result<JsonText, Error> {
+fn encode<T: Serialize>(value: &T) -> Result<Encoded, Error> {
     serde_json::to_value(value)
-        .map(|v| v.to_string().into())
+        .map(Encoded::from_tree)
         .map_err(|e| Error::Serialization(format!("value does not serialize to JSON: {e}")))
 }
 

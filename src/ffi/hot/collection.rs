@@ -3,9 +3,11 @@
 
 use std::sync::Arc;
 
+use serde_json::Value;
+
 use super::value::tag;
 use super::{guard, issue, lend, put_bytes, release, text, with_slot};
-use crate::ffi::signal::canonical;
+use crate::client::Encoded;
 use crate::ffi::Collection;
 use crate::reactive::untrack;
 
@@ -84,8 +86,9 @@ pub unsafe extern "C" fn mizu_hot_collection_write(
         // SAFETY: forwarded from this function's contract.
         let id = unsafe { text(id, id_len, "id") }?;
         // SAFETY: forwarded from this function's contract.
-        let value = canonical(unsafe { text(value_json, value_len, "value_json") }?)?;
-        core.write_text(id, value, create != 0)?;
+        let tree: Value =
+            serde_json::from_str(unsafe { text(value_json, value_len, "value_json") }?)?;
+        core.write_text(id, Encoded::from_tree(tree), create != 0)?;
         Ok(0)
     })
 }

@@ -46,6 +46,14 @@ pub struct DefaultCodec;
 
 impl Codec for DefaultCodec {
     fn encode_write(&self, change: &EntityChange) -> Result<(String, Option<Value>), CodecError> {
+        self.encode_write_parsed(change, None)
+    }
+
+    fn encode_write_parsed(
+        &self,
+        change: &EntityChange,
+        value: Option<Value>,
+    ) -> Result<(String, Option<Value>), CodecError> {
         let key = &change.key;
         if key.collection.is_empty() {
             return Err(CodecError::Empty {
@@ -63,7 +71,16 @@ impl Codec for DefaultCodec {
         let mut args = Map::new();
         args.insert("id".into(), Value::String(key.id.clone()));
         if change.op != EntityOp::Delete {
-            args.insert("data".into(), parse_value(key, change.value.as_deref())?);
+            let data = match value {
+                Some(Value::Null) => {
+                    return Err(CodecError::MissingValue {
+                        key: display_key(key),
+                    })
+                }
+                Some(parsed) => parsed,
+                None => parse_value(key, change.value.as_deref())?,
+            };
+            args.insert("data".into(), data);
         }
         Ok((name, Some(Value::Object(args))))
     }

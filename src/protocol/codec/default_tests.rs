@@ -64,6 +64,31 @@ fn refuses_to_encode_writes_without_a_usable_value_or_key() {
 }
 
 #[test]
+fn a_parsed_value_is_moved_into_the_args_like_the_parsed_text() {
+    let text = r#"{"done":false,"tags":["a"],"title":"x"}"#;
+    let update = write("todo", "a", EntityOp::Update, Some(text));
+    let tree: Value = serde_json::from_str(text).unwrap();
+    assert_eq!(
+        DefaultCodec
+            .encode_write_parsed(&update, Some(tree))
+            .unwrap(),
+        DefaultCodec.encode_write(&update).unwrap()
+    );
+    // A null tree is refused as a null text is; a delete ignores any value.
+    assert!(matches!(
+        DefaultCodec.encode_write_parsed(&update, Some(Value::Null)),
+        Err(CodecError::MissingValue { .. })
+    ));
+    let delete = write("todo", "a", EntityOp::Delete, None);
+    assert_eq!(
+        DefaultCodec
+            .encode_write_parsed(&delete, Some(json!(1)))
+            .unwrap(),
+        ("todo.delete".to_string(), Some(json!({"id":"a"})))
+    );
+}
+
+#[test]
 fn decodes_each_op_and_recompacts_the_value() {
     let created = DefaultCodec
         .decode_change(&change(json!({

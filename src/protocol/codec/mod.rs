@@ -42,6 +42,23 @@ pub trait Codec: Send + Sync + 'static {
     /// value, a value that is not JSON).
     fn encode_write(&self, change: &EntityChange) -> Result<(String, Option<Value>), CodecError>;
 
+    /// [`encode_write`](Self::encode_write) for a write whose value the library has already
+    /// parsed: `value`, when given, is `change.value` as a JSON tree (the same JSON), which a
+    /// codec may move into the mutation's args instead of parsing the text again. The default
+    /// ignores it and calls `encode_write`.
+    ///
+    /// # Errors
+    ///
+    /// As [`encode_write`](Self::encode_write).
+    fn encode_write_parsed(
+        &self,
+        change: &EntityChange,
+        value: Option<Value>,
+    ) -> Result<(String, Option<Value>), CodecError> {
+        let _ = value;
+        self.encode_write(change)
+    }
+
     /// The entity changes carried by one server change; empty for changes the codec ignores.
     ///
     /// # Errors
