@@ -8,18 +8,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use serde_json::Value;
 
 use super::status::{set_last_error, CError, MizuStatus};
+use crate::ffi::panic_message;
 
 /// Runs `body`, turning its error or a panic into a status and this thread's last-error message.
 pub(crate) fn call(body: impl FnOnce() -> Result<(), CError>) -> MizuStatus {
     let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned());
         Err(CError::new(
             MizuStatus::MizuErrPanic,
-            format!("panic inside mizu-sync: {what}"),
+            format!("panic inside mizu-sync: {}", panic_message(&*panic)),
         ))
     });
     match outcome {

@@ -180,3 +180,13 @@ impl From<serde_json::Error> for MizuError {
         MizuError::invalid_json(&e)
     }
 }
+
+/// The message of a caught panic (`catch_unwind`'s payload), for the errors that report it at
+/// the foreign boundaries (the direct calls here, the C API).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}

@@ -74,6 +74,7 @@ pub use client::Client;
 pub use collection::{Collection, Entity};
 pub use computed::Computed;
 pub use effect::{batch, untracked, Effect};
+pub(crate) use error::panic_message;
 pub use error::MizuError;
 pub use hot::take_hot_error;
 pub use listener::{

@@ -56,7 +56,7 @@ use std::cell::{RefCell, UnsafeCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use crate::ffi::error::MizuError;
+use crate::ffi::error::{panic_message, MizuError};
 
 /// The payload of the last value read by a direct call on this thread (see the module docs).
 #[repr(C)]
@@ -168,13 +168,8 @@ pub fn take_hot_error() -> Result<(), MizuError> {
 /// becomes `failed`.
 fn guard<R>(failed: R, body: impl FnOnce() -> Result<R, MizuError>) -> R {
     let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned());
         Err(MizuError::Internal {
-            reason: format!("panic inside mizu-sync: {what}"),
+            reason: format!("panic inside mizu-sync: {}", panic_message(&*panic)),
         })
     });
     outcome.unwrap_or_else(|error| {
