@@ -7,12 +7,12 @@ use crate::ffi::error::MizuError;
 use crate::ffi::handle::Handle;
 use crate::ffi::listener::{ComputedFn, SignalListener};
 use crate::ffi::registry::report_unhandled;
-use crate::ffi::signal::canonical;
+use crate::ffi::signal::{canonical, Versioned};
 use crate::ffi::subscription::{watch, Subscription};
 use crate::reactive;
 
 /// What a computed holds: the canonical JSON text, or the error its function returned.
-type Outcome = Result<Arc<str>, MizuError>;
+type Outcome = Result<Versioned, MizuError>;
 
 /// A value derived by a host function from signals, computeds, collections and entities.
 ///
@@ -33,12 +33,20 @@ impl std::fmt::Debug for Computed {
     }
 }
 
+impl Computed {
+    /// The core computed, for the bindings' direct calls (`src/ffi/hot`).
+    pub(crate) fn core(&self) -> Result<reactive::Computed<Outcome>, MizuError> {
+        self.inner.get()
+    }
+}
+
 #[uniffi::export]
 impl Computed {
     /// A computed whose value is what `f` returns (JSON text). `f` does not run yet.
     #[uniffi::constructor]
     pub fn new(f: Arc<dyn ComputedFn>) -> Arc<Self> {
-        let computed = reactive::Computed::new(move || canonical(&f.compute()?));
+        let computed =
+            reactive::Computed::new(move || Ok(Versioned::new(canonical(&f.compute()?)?)));
         Arc::new(Computed {
             inner: Handle::new("computed", computed),
         })
@@ -52,7 +60,7 @@ impl Computed {
     /// [`MizuError::InvalidJson`] when it returned something that is not JSON;
     /// [`MizuError::Closed`].
     pub fn get(&self) -> Result<String, MizuError> {
-        self.inner.get()?.get().map(|text| text.to_string())
+        self.inner.get()?.get().map(|v| v.text.to_string())
     }
 
     /// The value, without becoming a dependency of the running computed or effect.
@@ -63,7 +71,7 @@ impl Computed {
         self.inner
             .get()?
             .get_untracked()
-            .map(|text| text.to_string())
+            .map(|v| v.text.to_string())
     }
 
     /// Calls `listener` with the value now, then after each change, until the subscription is
@@ -78,7 +86,7 @@ impl Computed {
     ) -> Result<Arc<Subscription>, MizuError> {
         let computed = self.inner.get()?;
         Ok(self.inner.keep(watch(
-            move || computed.get().map(|text| text.to_string()),
+            move || computed.get().map(|v| v.text.to_string()),
             move |value| listener.on_change(value),
             report_unhandled,
         )))

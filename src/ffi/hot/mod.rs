@@ -12,9 +12,9 @@
 //! # Handles
 //!
 //! A binding asks an object for its hot handle once (`Signal.hot_handle()`,
-//! `Collection.hot_handle()`, generated UniFFI methods): a strong reference of its own, which it
-//! passes to every direct call and gives back exactly once with the matching
-//! `mizu_hot_*_release` when its wrapper is finalized. Closing the object (`close`) does not
+//! `Computed.hot_handle()`, `Collection.hot_handle()`, generated UniFFI methods): a strong
+//! reference of its own, which it passes to every direct call and gives back exactly once with
+//! the matching `mizu_hot_*_release` when its wrapper is finalized. Closing the object (`close`) does not
 //! release the handle: direct calls on a closed object fail with `MizuError::Closed`, as the
 //! generated calls do, so a call racing a close on another thread is an error, never a
 //! use-after-free.
@@ -46,6 +46,7 @@
 #![allow(unsafe_code)]
 
 mod collection;
+mod computed;
 mod effect;
 mod signal;
 #[cfg(test)]

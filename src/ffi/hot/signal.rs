@@ -52,14 +52,20 @@ pub unsafe extern "C" fn mizu_hot_signal_get(signal: u64, tracked: i32, known_ve
         } else {
             core.get_untracked()
         };
-        if current.version == known_version {
-            return Ok(tag::UNCHANGED);
-        }
-        let decoded = value::decode(&current.text);
-        Ok(with_slot(|slot| {
-            slot.version = current.version;
-            value::fill(slot, &decoded)
-        }))
+        Ok(read_versioned(&current, known_version))
+    })
+}
+
+/// [`tag::UNCHANGED`] when `current` is at `known_version`; else fills the slot with it and
+/// its version and returns its tag.
+pub(super) fn read_versioned(current: &Versioned, known_version: u64) -> i32 {
+    if current.version == known_version {
+        return tag::UNCHANGED;
+    }
+    let decoded = value::decode(&current.text);
+    with_slot(|slot| {
+        slot.version = current.version;
+        value::fill(slot, &decoded)
     })
 }
 

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::collection::*;
+use super::computed::*;
 use super::effect::*;
 use super::signal::*;
 use super::value::tag;
@@ -308,6 +309,56 @@ fn closing_a_signal_cancels_its_direct_subscriptions() {
         native.close();
         assert_eq!(mizu_hot_subscription_is_cancelled(sub), 1);
         mizu_hot_subscription_release(sub);
+        mizu_hot_signal_release(s);
+    }
+}
+
+#[derive(Debug)]
+struct Sum(Arc<Signal>, Arc<AtomicUsize>);
+
+impl crate::ffi::ComputedFn for Sum {
+    fn compute(&self) -> Result<String, MizuError> {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        let n: i64 = self.0.get()?.parse().unwrap();
+        if n < 0 {
+            return Err(MizuError::InvalidArgument {
+                reason: "negative".into(),
+            });
+        }
+        Ok(format!("{}", n * 2))
+    }
+}
+
+#[test]
+fn a_computed_reads_directly_with_versions_and_recomputes_once_per_change() {
+    let source = Signal::new("1".into()).unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let computed = crate::ffi::Computed::new(Arc::new(Sum(Arc::clone(&source), runs.clone())));
+    let c = Arc::clone(&computed).hot_handle();
+    let s = Arc::clone(&source).hot_handle();
+    unsafe {
+        assert_eq!(mizu_hot_computed_get(c, 1, 0), tag::INT);
+        let (value, version) = (slot().int, slot().version);
+        assert_eq!(value, 2);
+        // Unchanged: nothing copied, nothing recomputed.
+        assert_eq!(mizu_hot_computed_get(c, 1, version), tag::UNCHANGED);
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        mizu_hot_signal_set_int(s, 5);
+        assert_eq!(mizu_hot_computed_get(c, 0, version), tag::INT);
+        assert_eq!(slot().int, 10);
+        assert_ne!(slot().version, version);
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        // The function's error is the read's error, typed.
+        mizu_hot_signal_set_int(s, -1);
+        assert_eq!(mizu_hot_computed_get(c, 1, 0), -1);
+        assert!(matches!(
+            take_hot_error(),
+            Err(MizuError::InvalidArgument { .. })
+        ));
+        computed.close();
+        assert_eq!(mizu_hot_computed_get(c, 1, 0), -1);
+        assert!(matches!(take_hot_error(), Err(MizuError::Closed { .. })));
+        mizu_hot_computed_release(c);
         mizu_hot_signal_release(s);
     }
 }

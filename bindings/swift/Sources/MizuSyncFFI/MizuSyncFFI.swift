@@ -2345,6 +2345,12 @@ public protocol ComputedProtocol: AnyObject, Sendable {
      */
     func subscribe(listener: SignalListener) throws  -> Subscription
     
+    /**
+     * A hot handle for the bindings' direct calls (`src/ffi/hot`): a strong reference the
+     * caller gives back with `mizu_hot_computed_release`. Not for apps.
+     */
+    func hotHandle()  -> UInt64
+    
 }
 /**
  * A value derived by a host function from signals, computeds, collections and entities.
@@ -2490,6 +2496,19 @@ open func subscribe(listener: SignalListener)throws  -> Subscription  {
     uniffi_mizu_sync_fn_method_computed_subscribe(
             self.uniffiCloneHandle(),
         FfiConverterTypeSignalListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A hot handle for the bindings' direct calls (`src/ffi/hot`): a strong reference the
+     * caller gives back with `mizu_hot_computed_release`. Not for apps.
+     */
+open func hotHandle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_computed_hot_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -7726,6 +7745,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_computed_subscribe() != 60873) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_computed_hot_handle() != 13898) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_effect_is_stopped() != 38136) {

@@ -795,6 +795,11 @@ int8_t uniffi_mizu_sync_fn_method_computed_is_closed(uint64_t ptr, RustCallStatu
 uint64_t uniffi_mizu_sync_fn_method_computed_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COMPUTED_HOT_HANDLE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COMPUTED_HOT_HANDLE
+uint64_t uniffi_mizu_sync_fn_method_computed_hot_handle(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_EFFECT
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_EFFECT
 uint64_t uniffi_mizu_sync_fn_clone_effect(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -1857,6 +1862,12 @@ uint16_t uniffi_mizu_sync_checksum_method_computed_is_closed(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COMPUTED_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COMPUTED_SUBSCRIBE
 uint16_t uniffi_mizu_sync_checksum_method_computed_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COMPUTED_HOT_HANDLE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COMPUTED_HOT_HANDLE
+uint16_t uniffi_mizu_sync_checksum_method_computed_hot_handle(void
     
 );
 #endif
