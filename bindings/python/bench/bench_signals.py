@@ -32,8 +32,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import reaktiv
 
 import mizu_sync
-from mizu_sync import Client, Effect, Signal, _native
-from mizu_sync._support import dumps
+from mizu_sync import Client, Computed, Effect, Signal, _native
+from mizu_sync._support import dumps, loads
 
 Loop = Callable[[int], None]
 
@@ -276,6 +276,64 @@ def bench(n: int) -> Tuple[List[Row], Dict[str, float]]:
             3.0,
         )
     )
+
+    # Computeds: a read of an unchanged one, and a write of its source followed by a read
+    # (which recomputes it: the function is Python, called from the library).
+    c_plain = Plain(0)
+    c_src_plain = Plain(0)
+    rk_src = reaktiv.Signal(0)
+    rk_double = reaktiv.Computed(lambda: rk_src() * 2)
+    our_src: Signal[int] = Signal(0)
+    our_double = Computed(lambda: our_src.get() * 2)
+
+    def plain_c_get(k: int) -> None:
+        for _ in range(k):
+            c_plain.value
+
+    def rk_c_get(k: int) -> None:
+        for _ in range(k):
+            rk_double()
+
+    def our_c_get(k: int) -> None:
+        for _ in range(k):
+            our_double.get()
+
+    def plain_c_recompute(k: int) -> None:
+        for i in range(k):
+            c_src_plain.value = i
+            c_plain.value = c_src_plain.value * 2
+
+    def rk_c_recompute(k: int) -> None:
+        for i in range(k):
+            rk_src.set(i)
+            rk_double()
+
+    def our_c_recompute(k: int) -> None:
+        for i in range(k):
+            our_src.set(i)
+            our_double.get()
+
+    rows.append(
+        Row(
+            "Computed get, unchanged",
+            per_op(plain_c_get, n),
+            per_op(rk_c_get, n),
+            per_op(our_c_get, n),
+        )
+    )
+    rows.append(
+        Row(
+            "Signal set + Computed get (recomputes)",
+            per_op(plain_c_recompute, n),
+            per_op(rk_c_recompute, n),
+            per_op(our_c_recompute, n),
+        )
+    )
+    generated_double = getattr(our_double, "_native", None)
+    if isinstance(generated_double, _native.Computed):
+        floors[
+            "generated layer: `Computed.get()` of an unchanged computed (JSON text, decoded)"
+        ] = per_op(lambda k: [loads(generated_double.get()) for _ in range(k)] and None, n)
 
     # Entities: the 131-byte todo, memory store (a client that never syncs).
     with Client("http://127.0.0.1:9/_sync") as client:

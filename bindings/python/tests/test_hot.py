@@ -514,3 +514,84 @@ def test_direct_effects_and_listeners_run_on_the_sync_thread(
     assert seen[0] == (me, None)
     assert any(name != me and title == "from the server" for name, title in seen[1:])
     assert heard[-1] == "from the server"
+
+
+# --- Computed: direct reads with a version cache -------------------------------------------
+
+
+@pytest.mark.parametrize("value", SCALARS + [[1, {"a": "b"}], {"k": [None, 1.5]}])
+def test_a_computed_reads_every_value_directly_as_the_generated_layer_does(value: Any) -> None:
+    source = Signal(value)
+    c = Computed(lambda: source.get())
+    assert c.get() == value
+    assert c.peek() == value
+    assert c.get() == json.loads(c._native.get())  # type: ignore[attr-defined]
+
+
+def test_an_unchanged_computed_is_served_from_the_cache_and_recomputed_once_per_change() -> None:
+    runs: List[int] = []
+    source = Signal(1)
+
+    def double() -> int:
+        runs.append(1)
+        return source.get() * 2
+
+    c = Computed(double)
+    assert [c.get() for _ in range(5)] == [2] * 5
+    assert len(runs) == 1
+    source.set(5)
+    assert c.get() == 10 and c.peek() == 10 and len(runs) == 2
+    t = threading.Thread(target=lambda: source.set(7))
+    t.start()
+    t.join()
+    assert c.get() == 14 and len(runs) == 3
+    # A mutable value is decoded each time: mutating what a read returned changes nothing.
+    items = Computed(lambda: [source.get()])
+    first = items.get()
+    first.append(99)
+    assert items.get() == [7]
+
+
+def test_an_effect_reading_a_computed_reruns_when_its_source_changes() -> None:
+    source = Signal(1)
+    c = Computed(lambda: source.get() + 100)
+    seen: List[int] = []
+    e = Effect(lambda: seen.append(c.get()))
+    source.set(2)
+    source.set(3)
+    e.stop()
+    assert seen == [101, 102, 103]
+
+
+def test_a_computed_reraises_what_its_function_raised_and_closed_is_typed() -> None:
+    source = Signal(1)
+
+    def check() -> int:
+        if source.get() < 0:
+            raise ValueError("negative")
+        return source.get()
+
+    c = Computed(check)
+    assert c.get() == 1
+    source.set(-1)
+    with pytest.raises(ValueError, match="negative"):
+        c.get()
+    with pytest.raises(ValueError, match="negative"):
+        c.peek()
+    source.set(2)
+    assert c.get() == 2
+    c.close()
+    with pytest.raises(MizuError.Closed):
+        c.get()
+
+
+def test_computed_handles_are_given_back_when_collected() -> None:
+    source = Signal(3)
+    refs = []
+    for _ in range(2000):
+        c = Computed(lambda: source.get())
+        assert c.get() == 3
+        refs.append(weakref.ref(c))
+        del c
+    gc.collect()
+    assert all(r() is None for r in refs)

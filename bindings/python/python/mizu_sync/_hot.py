@@ -91,6 +91,8 @@ _slot_address = _declare("mizu_hot_slot", c_void_p)
 callback_error = _declare("mizu_hot_callback_error", None, c_char_p, c_uint64)
 
 signal_release = _declare("mizu_hot_signal_release", None, c_uint64)
+computed_release = _declare("mizu_hot_computed_release", None, c_uint64)
+computed_get = _declare("mizu_hot_computed_get", c_int32, c_uint64, c_int32, c_uint64)
 signal_get = _declare("mizu_hot_signal_get", c_int32, c_uint64, c_int32, c_uint64)
 signal_set_null = _declare("mizu_hot_signal_set_null", c_int64, c_uint64)
 signal_set_bool = _declare("mizu_hot_signal_set_bool", c_int64, c_uint64, c_int32)

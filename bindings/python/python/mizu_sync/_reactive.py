@@ -10,6 +10,7 @@ from typing import (
     ContextManager,
     Dict,
     Generic,
+    NoReturn,
     Tuple,
     TypeVar,
     overload,
@@ -26,6 +27,7 @@ from ._hot import (
     STRING,
     TRUE,
     UNCHANGED,
+    computed_get,
     raise_error,
     signal_get,
     signal_set_bool,
@@ -70,7 +72,41 @@ class _UpdateFn(_native.SignalUpdateFn):
         return self.adapter.call(value_json)  # type: ignore[no-any-return]
 
 
-class Signal(Generic[T]):
+class _Versioned:
+    """What a signal and a computed share: ``_cache``, the (version, value) of the last
+    immutable value read or written, so a read of an unchanged value copies and decodes
+    nothing (the read still crosses, so tracking works)."""
+
+    __slots__ = ("_cache",)
+
+    def __init__(self) -> None:
+        self._cache: Tuple[int, Any] = (NO_VERSION, None)
+
+    def _fresh(self, tag: int) -> Any:
+        """The value a read left in this thread's slot; immutable ones are cached."""
+        if tag < 0:
+            raise_error()
+        s = slot()
+        if tag == INT:
+            value: Any = s.int
+        elif tag == STRING:
+            n = s.len
+            value = string_at(s.ptr, n).decode() if n else ""
+        elif tag == TRUE:
+            value = True
+        elif tag == FALSE:
+            value = False
+        elif tag == FLOAT:
+            value = s.float
+        elif tag == NULL:
+            value = None
+        else:  # JSON: a list or dict (decoded each time: the caller may mutate it) or a big int
+            return loads(_hot.text(s))
+        self._cache = (s.version, value)
+        return value
+
+
+class Signal(_Versioned, Generic[T]):
     """A writable reactive value. Computeds and effects that read it — here or in Rust — re-run
     when it changes. Values must be JSON-serializable; setting an equal value notifies nobody.
 
@@ -84,11 +120,11 @@ class Signal(Generic[T]):
     # _native: the generated object (update, close, repr); _h: its hot handle (direct calls
     # for get / peek / set / subscribe); _cache: (version, value) of the last immutable value
     # seen, so a read of an unchanged value copies and decodes nothing.
-    __slots__ = ("_native", "_h", "_cache", "__weakref__")
+    __slots__ = ("_native", "_h", "__weakref__")
 
     def __init__(self, value: T) -> None:
+        super().__init__()
         self._h = 0
-        self._cache: Tuple[int, Any] = (NO_VERSION, None)
         self._native = _native.Signal(dumps(value))
         self._h = self._native.hot_handle()
 
@@ -113,29 +149,6 @@ class Signal(Generic[T]):
         if tag == UNCHANGED:
             return cache[1]  # type: ignore[no-any-return]
         return self._fresh(tag)
-
-    def _fresh(self, tag: int) -> Any:
-        """The value a read left in this thread's slot; immutable ones are cached."""
-        if tag < 0:
-            raise_error()
-        s = slot()
-        if tag == INT:
-            value: Any = s.int
-        elif tag == STRING:
-            n = s.len
-            value = string_at(s.ptr, n).decode() if n else ""
-        elif tag == TRUE:
-            value = True
-        elif tag == FALSE:
-            value = False
-        elif tag == FLOAT:
-            value = s.float
-        elif tag == NULL:
-            value = None
-        else:  # JSON: a list or dict (decoded each time: the caller may mutate it) or a big int
-            return loads(_hot.text(s))
-        self._cache = (s.version, value)
-        return value
 
     def set(self, value: T) -> None:
         """Replaces the value; dependents re-run on this thread before this returns."""
@@ -237,7 +250,7 @@ class _ComputedFn(_native.ComputedFn):
         return dumps(self.adapter.call())
 
 
-class Computed(Generic[T]):
+class Computed(_Versioned, Generic[T]):
     """A value derived by ``fn`` from signals, computeds, collections and entities, cached and
     recomputed lazily after what it read changes. ``fn`` runs inside Rust's tracking context,
     so it can depend on Rust-side state (a collection's count) and Python signals alike.
@@ -248,23 +261,46 @@ class Computed(Generic[T]):
     50.0
     """
 
-    __slots__ = ("_native", "_fn", "__weakref__")
+    # _native: the generated object (subscribe, close); _h: its hot handle (direct reads).
+    __slots__ = ("_native", "_fn", "_h", "__weakref__")
 
     def __init__(self, fn: Callable[[], T]) -> None:
+        super().__init__()
+        self._h = 0
         self._fn = _ComputedFn(fn)
         self._native = _native.Computed(self._fn)
+        self._h = self._native.hot_handle()
+
+    def __del__(self, release: Callable[[int], None] = _hot.computed_release) -> None:
+        h = getattr(self, "_h", 0)
+        if h:
+            self._h = 0
+            release(h)
 
     def get(self) -> T:
         """The value, computing it if needed; re-raises what ``fn`` raised. Tracked."""
-        return loads(self._call(self._native.get))  # type: ignore[no-any-return]
+        cache = self._cache
+        tag = computed_get(self._h, 1, cache[0])
+        if tag == UNCHANGED:
+            return cache[1]  # type: ignore[no-any-return]
+        if tag < 0:
+            self._raise()
+        return self._fresh(tag)  # type: ignore[no-any-return]
 
     def peek(self) -> T:
         """The value, without becoming a dependency."""
-        return loads(self._call(self._native.get_untracked))  # type: ignore[no-any-return]
+        cache = self._cache
+        tag = computed_get(self._h, 0, cache[0])
+        if tag == UNCHANGED:
+            return cache[1]  # type: ignore[no-any-return]
+        if tag < 0:
+            self._raise()
+        return self._fresh(tag)  # type: ignore[no-any-return]
 
-    def _call(self, read: Callable[[], str]) -> str:
+    def _raise(self) -> NoReturn:
+        """Raises why the read failed: what ``fn`` raised, or the library's typed error."""
         try:
-            return read()
+            raise_error()
         except _native.MizuError.Callback:
             error = self._fn.adapter.error
             if error is not None:
