@@ -38,6 +38,21 @@ impl Computed {
     pub(crate) fn core(&self) -> Result<reactive::Computed<Outcome>, MizuError> {
         self.inner.get()
     }
+
+    /// A computed of `compute`, whose value is canonical JSON text (for the direct calls).
+    pub(crate) fn from_fn(
+        compute: impl Fn() -> Result<Arc<str>, MizuError> + Send + Sync + 'static,
+    ) -> Arc<Self> {
+        let computed = reactive::Computed::new(move || Ok(Versioned::new(compute()?)));
+        Arc::new(Computed {
+            inner: Handle::new("computed", computed),
+        })
+    }
+
+    /// Remembers `subscription` so that [`close`](Self::close) cancels it; returns it.
+    pub(crate) fn keep(&self, subscription: Arc<Subscription>) -> Arc<Subscription> {
+        self.inner.keep(subscription)
+    }
 }
 
 #[uniffi::export]

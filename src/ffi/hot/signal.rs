@@ -174,27 +174,36 @@ pub unsafe extern "C" fn mizu_hot_signal_subscribe(
         // SAFETY: forwarded from this function's contract.
         let signal = unsafe { lend::<Signal>(signal) }?;
         let core = signal.core()?;
-        let subscription = watch(
-            move || Ok(core.get().text),
-            move |text| {
-                let value = value::decode(&text);
-                let (ptr, len) = value
-                    .bytes
-                    .as_deref()
-                    .map_or((std::ptr::null(), 0), |b| (b.as_ptr(), b.len() as u64));
-                // The listener's own reads must not become dependencies of this watcher.
-                let status =
-                    untrack(|| listener(token, value.tag, value.int, value.float, ptr, len));
-                if status == 0 {
-                    Ok(())
-                } else {
-                    Err(super::take_callback_error())
-                }
-            },
-            report_unhandled,
-        );
+        let subscription = watch_values(move || Ok(core.get().text), listener, token);
         Ok(issue(signal.keep(subscription)))
     })
+}
+
+/// Runs `read` in an effect and calls `listener(token, value…)` with each result (the value
+/// decoded, its bytes valid for the call only); the effect stops with the subscription.
+pub(super) fn watch_values(
+    read: impl FnMut() -> Result<Arc<str>, MizuError> + Send + 'static,
+    listener: HotValueFn,
+    token: u64,
+) -> Arc<Subscription> {
+    watch(
+        read,
+        move |text| {
+            let value = value::decode(&text);
+            let (ptr, len) = value
+                .bytes
+                .as_deref()
+                .map_or((std::ptr::null(), 0), |b| (b.as_ptr(), b.len() as u64));
+            // The listener's own reads must not become dependencies of this watcher.
+            let status = untrack(|| listener(token, value.tag, value.int, value.float, ptr, len));
+            if status == 0 {
+                Ok(())
+            } else {
+                Err(super::take_callback_error())
+            }
+        },
+        report_unhandled,
+    )
 }
 
 /// Cancels a subscription made by a direct call: its function is not called again once this

@@ -120,7 +120,14 @@ fn a_listener_gets_each_value_once_without_a_second_call() {
         mizu_hot_subscription_release(sub);
         mizu_hot_signal_release(s);
     }
-    let seen = SEEN.lock().unwrap().clone();
+    // (Other tests record under other tokens.)
+    let seen: Vec<_> = SEEN
+        .lock()
+        .unwrap()
+        .iter()
+        .copied()
+        .filter(|e| e.0 == 7)
+        .collect();
     assert_eq!(seen, vec![(7, tag::INT, 1), (7, tag::INT, 2)]);
 }
 
@@ -359,6 +366,78 @@ fn a_computed_reads_directly_with_versions_and_recomputes_once_per_change() {
         assert_eq!(mizu_hot_computed_get(c, 1, 0), -1);
         assert!(matches!(take_hot_error(), Err(MizuError::Closed { .. })));
         mizu_hot_computed_release(c);
+        mizu_hot_signal_release(s);
+    }
+}
+
+static OUTER_INNER: AtomicI64 = AtomicI64::new(0);
+static SOURCE: AtomicI64 = AtomicI64::new(0);
+
+/// token 1: the source signal × 10; token 2: the inner computed + 1, giving its result after
+/// reading the inner one (so results nest); token 3: fails; token 4: gives a string.
+extern "C" fn compute_body(token: u64) -> i32 {
+    unsafe {
+        match token {
+            1 => {
+                assert_eq!(
+                    mizu_hot_signal_get(SOURCE.load(Ordering::SeqCst) as u64, 1, 0),
+                    tag::INT
+                );
+                mizu_hot_result_int(slot().int * 10);
+            }
+            2 => {
+                assert_eq!(
+                    mizu_hot_computed_get(OUTER_INNER.load(Ordering::SeqCst) as u64, 1, 0),
+                    tag::INT
+                );
+                mizu_hot_result_int(slot().int + 1);
+            }
+            3 => {
+                let why = "nope";
+                mizu_hot_callback_error(why.as_ptr(), why.len() as u64);
+                return 1;
+            }
+            _ => {
+                let s = "é";
+                mizu_hot_result_string(s.as_ptr(), s.len() as u64);
+            }
+        }
+    }
+    0
+}
+
+#[test]
+fn a_computed_with_a_direct_function_nests_fails_typed_and_closes() {
+    let s = signal("2");
+    SOURCE.store(s as i64, Ordering::SeqCst);
+    unsafe {
+        let inner = mizu_hot_computed_new(compute_body, 1);
+        OUTER_INNER.store(inner as i64, Ordering::SeqCst);
+        let outer = mizu_hot_computed_new(compute_body, 2);
+        assert_eq!(mizu_hot_computed_get(outer, 1, 0), tag::INT);
+        assert_eq!(slot().int, 21);
+        let sub = mizu_hot_computed_subscribe(outer, record, 9);
+        mizu_hot_signal_set_int(s, 3);
+        assert_eq!(mizu_hot_computed_get(outer, 1, 0), tag::INT);
+        assert_eq!(slot().int, 31);
+        assert!(SEEN.lock().unwrap().contains(&(9, tag::INT, 31)));
+
+        let failing = mizu_hot_computed_new(compute_body, 3);
+        assert_eq!(mizu_hot_computed_get(failing, 1, 0), -1);
+        assert!(
+            matches!(take_hot_error(), Err(MizuError::Callback { reason }) if reason == "nope")
+        );
+        let text = mizu_hot_computed_new(compute_body, 4);
+        assert_eq!(mizu_hot_computed_get(text, 0, 0), tag::STRING);
+        assert_eq!(slot_bytes(), "é");
+
+        mizu_hot_computed_close(outer);
+        assert_eq!(mizu_hot_computed_get(outer, 1, 0), -1);
+        assert!(matches!(take_hot_error(), Err(MizuError::Closed { .. })));
+        mizu_hot_subscription_release(sub);
+        for c in [inner, outer, failing, text] {
+            mizu_hot_computed_release(c);
+        }
         mizu_hot_signal_release(s);
     }
 }
