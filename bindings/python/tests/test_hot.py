@@ -520,12 +520,13 @@ def test_direct_effects_and_listeners_run_on_the_sync_thread(
 
 
 @pytest.mark.parametrize("value", SCALARS + [[1, {"a": "b"}], {"k": [None, 1.5]}])
-def test_a_computed_reads_every_value_directly_as_the_generated_layer_does(value: Any) -> None:
+def test_a_computed_gives_and_reads_every_value_directly(value: Any) -> None:
     source = Signal(value)
     c = Computed(lambda: source.get())
     assert c.get() == value
     assert c.peek() == value
-    assert c.get() == json.loads(c._native.get())  # type: ignore[attr-defined]
+    assert type(c.get()) is type(value)
+    assert c.get() == json.loads(json.dumps(value))
 
 
 def test_an_unchanged_computed_is_served_from_the_cache_and_recomputed_once_per_change() -> None:
@@ -595,3 +596,38 @@ def test_computed_handles_are_given_back_when_collected() -> None:
         del c
     gc.collect()
     assert all(r() is None for r in refs)
+
+
+def test_a_computed_of_computeds_nests_and_its_listener_follows() -> None:
+    source = Signal(1)
+    inner = Computed(lambda: source.get() * 10)
+    outer = Computed(lambda: inner.get() + 1)
+    seen: List[int] = []
+    sub = outer.subscribe(seen.append)
+    source.set(2)
+    t = threading.Thread(target=lambda: source.set(3))
+    t.start()
+    t.join()
+    assert seen == [11, 21, 31]
+    assert outer.get() == 31
+    outer.close()
+    assert sub.cancelled
+    source.set(4)
+    assert seen == [11, 21, 31]
+    with pytest.raises(MizuError.Closed):
+        outer.get()
+    assert inner.get() == 40
+
+
+def test_a_computed_function_raising_a_mizu_error_or_giving_nan_fails_like_before() -> None:
+    closed = Signal(0)
+    closed.close()
+    c = Computed(lambda: closed.get())
+    with pytest.raises(MizuError.Closed):
+        c.get()
+    nan = Computed(lambda: float("nan"))
+    with pytest.raises(TypeError):
+        nan.get()
+    mixed = Computed(lambda: {"n": float("inf")})
+    with pytest.raises(TypeError):
+        mixed.get()

@@ -93,6 +93,15 @@ callback_error = _declare("mizu_hot_callback_error", None, c_char_p, c_uint64)
 signal_release = _declare("mizu_hot_signal_release", None, c_uint64)
 computed_release = _declare("mizu_hot_computed_release", None, c_uint64)
 computed_get = _declare("mizu_hot_computed_get", c_int32, c_uint64, c_int32, c_uint64)
+computed_new = _declare("mizu_hot_computed_new", c_uint64, EFFECT_FN, c_uint64)
+computed_subscribe = _declare("mizu_hot_computed_subscribe", c_uint64, c_uint64, VALUE_FN, c_uint64)
+computed_close = _declare("mizu_hot_computed_close", None, c_uint64)
+result_null = _declare("mizu_hot_result_null", None)
+result_bool = _declare("mizu_hot_result_bool", None, c_int32)
+result_int = _declare("mizu_hot_result_int", None, c_int64)
+result_float = _declare("mizu_hot_result_float", None, c_double)
+result_string = _declare("mizu_hot_result_string", None, c_char_p, c_uint64)
+result_json = _declare("mizu_hot_result_json", None, c_char_p, c_uint64)
 signal_get = _declare("mizu_hot_signal_get", c_int32, c_uint64, c_int32, c_uint64)
 signal_set_null = _declare("mizu_hot_signal_set_null", c_int64, c_uint64)
 signal_set_bool = _declare("mizu_hot_signal_set_bool", c_int64, c_uint64, c_int32)
@@ -206,6 +215,49 @@ def _on_run(token: int) -> int:
     return 0
 
 
+_INF = float("inf")
+
+
+def _give(value: Any) -> None:
+    """Hands a computed function's value to the library: scalars typed, the rest as JSON text
+    (``dumps`` raises ``TypeError`` for what JSON cannot hold)."""
+    kind = type(value)
+    if kind is int and -I64 <= value < I64:
+        result_int(value)
+    elif kind is str:
+        raw = value.encode()
+        result_string(raw, len(raw))
+    elif kind is bool:
+        result_bool(value)
+    elif kind is float and -_INF < value < _INF:
+        result_float(value)
+    elif value is None:
+        result_null()
+    else:
+        from ._support import dumps  # (imported here: _support imports this module)
+
+        raw = dumps(value).encode()
+        result_json(raw, len(raw))
+
+
+def _on_compute(token: int) -> int:
+    """Runs a computed's function (``callbacks[token]``, a ``CallbackAdapter`` that keeps what
+    the function raised for the reader to re-raise; a ``MizuError`` keeps its own type)."""
+    adapter = callbacks.get(token)
+    if adapter is None:  # closed while this call was on its way
+        raw = b"the computed was closed"
+        callback_error(raw, len(raw))
+        return 1
+    try:
+        _give(adapter.fn())
+    except BaseException as e:  # noqa: BLE001 - reported to the library, never crashes
+        adapter.error = None if isinstance(e, _native.MizuError) else e
+        return _fail(e)
+    adapter.error = None
+    return 0
+
+
 # The trampolines: one per signature, alive as long as the module.
 on_value = VALUE_FN(_on_value)
 on_run = EFFECT_FN(_on_run)
+on_compute = EFFECT_FN(_on_compute)

@@ -48,18 +48,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class _Listener(_native.SignalListener):
-    """Adapts a Python callable to the ``SignalListener`` trait (values decoded from JSON)."""
-
-    __slots__ = ("_adapter",)
-
-    def __init__(self, fn: Callable[[Any], object]) -> None:
-        self._adapter = CallbackAdapter(fn)
-
-    def on_change(self, value_json: str) -> None:
-        self._adapter.call(loads(value_json))
-
-
 class _UpdateFn(_native.SignalUpdateFn):
     """Adapts a Python function to the ``SignalUpdateFn`` trait (values as JSON)."""
 
@@ -238,18 +226,6 @@ class Signal(_Versioned, Generic[T]):
         return f"<Signal {self._native.get_untracked()}>"
 
 
-class _ComputedFn(_native.ComputedFn):
-    """Adapts a Python function to the ``ComputedFn`` trait."""
-
-    __slots__ = ("adapter",)
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        self.adapter = CallbackAdapter(fn)
-
-    def compute(self) -> str:
-        return dumps(self.adapter.call())
-
-
 class Computed(_Versioned, Generic[T]):
     """A value derived by ``fn`` from signals, computeds, collections and entities, cached and
     recomputed lazily after what it read changes. ``fn`` runs inside Rust's tracking context,
@@ -261,21 +237,31 @@ class Computed(_Versioned, Generic[T]):
     50.0
     """
 
-    # _native: the generated object (subscribe, close); _h: its hot handle (direct reads).
-    __slots__ = ("_native", "_fn", "_h", "__weakref__")
+    # Entirely on direct calls: _h is the computed's hot handle (its only handle), _fn keeps
+    # what ``fn`` raised for the reader, found by _token in ``_hot.callbacks``.
+    __slots__ = ("_h", "_fn", "_token", "__weakref__")
 
     def __init__(self, fn: Callable[[], T]) -> None:
         super().__init__()
         self._h = 0
-        self._fn = _ComputedFn(fn)
-        self._native = _native.Computed(self._fn)
-        self._h = self._native.hot_handle()
+        self._fn = CallbackAdapter(fn)
+        self._token = _hot.register(self._fn)
+        h = _hot.computed_new(_hot.on_compute, self._token)
+        if h == 0:
+            _hot.callbacks.pop(self._token, None)
+            raise_error()
+        self._h = h
 
-    def __del__(self, release: Callable[[int], None] = _hot.computed_release) -> None:
+    def __del__(
+        self,
+        release: Callable[[int], None] = _hot.computed_release,
+        callbacks: Dict[int, Any] = _hot.callbacks,
+    ) -> None:
         h = getattr(self, "_h", 0)
         if h:
             self._h = 0
             release(h)
+        callbacks.pop(getattr(self, "_token", 0), None)
 
     def get(self) -> T:
         """The value, computing it if needed; re-raises what ``fn`` raised. Tracked."""
@@ -302,7 +288,7 @@ class Computed(_Versioned, Generic[T]):
         try:
             raise_error()
         except _native.MizuError.Callback:
-            error = self._fn.adapter.error
+            error = self._fn.error
             if error is not None:
                 raise error from None
             raise
@@ -314,7 +300,14 @@ class Computed(_Versioned, Generic[T]):
 
     def subscribe(self, fn: Callable[[T], object]) -> Subscription:
         """Calls ``fn(value)`` now, then after each change. Usable as a decorator."""
-        return Subscription(self._native.subscribe(_Listener(fn)))
+        token = _hot.register(fn)
+        sub = HotSubscription(token)
+        h = _hot.computed_subscribe(self._h, _hot.on_value, token)
+        if h == 0:
+            _hot.callbacks.pop(token, None)
+            self._raise()
+        sub._h = h
+        return sub
 
     def changes(self) -> AsyncIterator[T]:
         """The current value, then each new one, as an async iterator (asyncio). It keeps only
@@ -323,7 +316,8 @@ class Computed(_Versioned, Generic[T]):
 
     def close(self) -> None:
         """Releases the computed and its function."""
-        self._native.close()
+        _hot.computed_close(self._h)
+        _hot.callbacks.pop(self._token, None)
 
     def __enter__(self) -> "Computed[T]":
         return self
