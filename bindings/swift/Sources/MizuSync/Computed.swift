@@ -18,7 +18,9 @@ import MizuSyncHot
 /// A read is one direct C call, as a ``Signal``'s: `Int`, `Double`, `Bool` and `String` values
 /// (and their optionals) cross as numbers and characters, and the computed keeps the last
 /// such value it read with its version, so a read of an unchanged value copies and decodes
-/// nothing. Other types cross as JSON text.
+/// nothing. Other types cross as JSON text. A recomputation encodes the closure's value with
+/// the wrapper's lean encoder (the library prints the text canonically itself), falling back
+/// to `JSONEncoder` for what it does not handle.
 public final class Computed<Value: Codable & Sendable>: Sendable {
     let raw: MizuSyncFFI.Computed
     /// The hot handle of `raw` for direct calls, given back in `deinit`.
@@ -30,7 +32,9 @@ public final class Computed<Value: Codable & Sendable>: Sendable {
     /// `compute` may run on any thread that reads the computed (or a dependent), hence
     /// `@Sendable`.
     public init(_ compute: @escaping @Sendable () throws -> Value) {
-        raw = MizuSyncFFI.Computed(f: ComputeClosure { try JSONCoding.encode(compute()) })
+        raw = MizuSyncFFI.Computed(f: ComputeClosure {
+            String(decoding: try JSONCoding.encodeForLibrary(compute()), as: UTF8.self)
+        })
         handle = raw.hotHandle()
     }
 

@@ -390,6 +390,30 @@ final class DirectCallTests: XCTestCase {
         XCTAssertEqual(try quadrupled.get(), 20)
     }
 
+    func testComputedValuesOfEveryShapeRoundTrip() throws {
+        // The closure's value is encoded by the fast encoder when it can, else by JSONEncoder.
+        let values = [
+            Shape(
+                name: "a \"quoted\" \\ name\n\t\u{01}é 🍣 /", count: -3, ratio: 0.1, whole: 6,
+                flag: true, tags: ["x", nil, "z"], nested: Shape.Inner(level: 2, note: nil),
+                bytes: Data([0, 1, 254]), link: URL(string: "https://example.com/a?b=c"),
+                when: Date(timeIntervalSinceReferenceDate: 12.5), amount: Decimal(string: "12.34"),
+                byNumber: [1: "one", 2: "two"], choice: .both(1, "b"), small: 1.5, big: UInt64.max),
+            Shape(
+                name: "", count: 0, ratio: -0.0, whole: 1e300, flag: false, tags: [], nested: nil,
+                bytes: nil, link: nil, when: nil, amount: nil, byNumber: [:], choice: .none,
+                small: -0.25, big: 0),
+        ]
+        let index = try Signal(0)
+        let shape = Computed { values[try index.get()] }
+        let prices = Computed { ["a": 6.0, "b": 0.5 * Double(try index.get() + 1), "c": -0.0] }
+        for i in [0, 1, 0] {
+            try index.set(i)
+            XCTAssertEqual(try shape.get(), values[i])
+            XCTAssertEqual(try prices.getUntracked(), ["a": 6.0, "b": 0.5 * Double(i + 1), "c": -0.0])
+        }
+    }
+
     func testReadsOfAnUnchangedComputedRunItsClosureOnce() throws {
         let name = try Signal("Ada")
         let runs = Counter()
