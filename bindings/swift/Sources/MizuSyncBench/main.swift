@@ -163,6 +163,13 @@ do {
         try generatedSignal.set(valueJson: String(i))
         sink.take(try generatedDoubled.get().utf8.count)
     }
+    let hotDoubled = generatedDoubled.hotHandle()
+    sink.take(Int(mizu_hot_computed_get(hotDoubled, 1, 0)))
+    let doubledVersion = mizu_hot_slot().pointee.version
+    _ = measure("breakdown: direct call mizu_hot_computed_get (tracked, unchanged)") { _ in
+        sink.take(Int(mizu_hot_computed_get(hotDoubled, 1, doubledVersion)))
+    }
+    mizu_hot_computed_release(hotDoubled)
     generatedDoubled.close()
 
     // MARK: Dispatch
