@@ -3,10 +3,11 @@ import MizuSyncFFI
 import MizuSyncHot
 
 // Direct calls: the wrapper's fast path for its hottest operations (a signal's read and write,
-// an entity's read and write by id, an effect's or observer's run), over the plain C functions
-// the library exports beside UniFFI's scaffolding (`mizu_hot_*`, declared in MizuSyncHot; the
-// contract is the Rust crate's `src/ffi/hot`). One C call per operation, numbers and byte
-// slices as arguments; everything else stays on the generated bindings.
+// a computed's read, an entity's read and write by id, an effect's or observer's run), over
+// the plain C functions the library exports beside UniFFI's scaffolding (`mizu_hot_*`,
+// declared in MizuSyncHot; the contract is the Rust crate's `src/ffi/hot`). One C call per
+// operation, numbers and byte slices as arguments; everything else stays on the generated
+// bindings.
 //
 // - A direct call works on a hot handle: a strong reference to the native object that the
 //   generated `hotHandle()` gives once and the wrapper gives back exactly once, in its deinit.
@@ -187,6 +188,73 @@ struct DirectCodec<Value: Codable & Sendable>: Sendable {
                     handle, $0.bindMemory(to: UInt8.self).baseAddress, UInt64($0.count))
             }
         }
+    }
+}
+
+// MARK: - Versioned reads
+
+/// The reads of a versioned value, a signal's or a computed's, shared by their wrappers: the
+/// value type's codec, and the last scalar value the wrapper read or wrote with its version,
+/// so that a read of an unchanged value copies and decodes nothing.
+struct DirectReads<Value: Codable & Sendable>: Sendable {
+    let codec = DirectCodec<Value>()
+    private let cache = VersionCache<Value>()
+
+    /// One read through `get`: a direct call (`mizu_hot_signal_get`, `mizu_hot_computed_get`)
+    /// given the version of the cached value (0: none) that returns the read's tag. It crosses
+    /// even when the value is cached (a tracked read registers the dependency), but copies and
+    /// decodes only a value the cache does not hold.
+    ///
+    /// - Throws: the direct call's error (``directError()``); ``MizuError/invalidJSON(reason:)``
+    ///   when the value is not a `Value`.
+    @inline(__always)
+    func read(_ get: (_ knownVersion: UInt64) -> Int32) throws -> Value {
+        let known = codec.isScalar ? cache.current : nil
+        let tag = get(known?.version ?? 0)
+        if tag == DirectTag.unchanged, let known {
+            return known.value
+        }
+        if tag < 0 {
+            throw directError()
+        }
+        let (payload, version) = DirectValue.fromSlot(tag: tag)
+        let value = try codec.decode(payload)
+        if codec.isScalar {
+            cache.store(version, value)
+        }
+        return value
+    }
+
+    /// Keeps `value`, just written, as the value of `version`. A JSON-kind value is not kept:
+    /// the library's canonical text may decode to another value than the one written (a lossy
+    /// Codable), and a read must show what is stored.
+    func wrote(_ value: Value, version: UInt64) {
+        if codec.isScalar {
+            cache.store(version, value)
+        }
+    }
+}
+
+/// The last scalar value of a signal or computed that its wrapper read or wrote, with its
+/// version.
+final class VersionCache<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entry: (version: UInt64, value: Value)?
+
+    var current: (version: UInt64, value: Value)? {
+        lock.lock()
+        defer { lock.unlock() }
+        return entry
+    }
+
+    /// Keeps `value` as the value of `version` (any true pair will do: a read crosses anyway
+    /// and is answered "unchanged" only when the library still holds that very version).
+    func store(_ version: UInt64, _ value: Value) {
+        lock.lock()
+        let previous = entry
+        entry = (version, value)
+        lock.unlock()
+        _ = previous   // released after the lock
     }
 }
 

@@ -29,8 +29,7 @@ public final class Signal<Value: Codable & Sendable>: Sendable {
     let raw: MizuSyncFFI.Signal
     /// The hot handle of `raw` for direct calls, given back in `deinit`.
     private let handle: UInt64
-    private let codec = DirectCodec<Value>()
-    private let cache = VersionCache<Value>()
+    private let reads = DirectReads<Value>()
     private let subscriptions = DirectSubscriptions()
 
     /// A signal holding `value`.
@@ -60,40 +59,22 @@ public final class Signal<Value: Codable & Sendable>: Sendable {
         try read(tracked: false)
     }
 
-    /// One direct read: crosses even when the value is cached (a tracked read registers the
-    /// dependency), but copies and decodes only a value the cache does not hold.
+    /// One direct read (see ``DirectReads/read(_:)``).
     private func read(tracked: Bool) throws -> Value {
-        let known = codec.isScalar ? cache.current : nil
-        let tag = withExtendedLifetime(self) {
-            mizu_hot_signal_get(handle, tracked ? 1 : 0, known?.version ?? 0)
+        try reads.read { known in
+            withExtendedLifetime(self) { mizu_hot_signal_get(handle, tracked ? 1 : 0, known) }
         }
-        if tag == DirectTag.unchanged, let known {
-            return known.value
-        }
-        if tag < 0 {
-            throw directError()
-        }
-        let (payload, version) = DirectValue.fromSlot(tag: tag)
-        let value = try codec.decode(payload)
-        if codec.isScalar {
-            cache.store(version, value)
-        }
-        return value
     }
 
     /// Replaces the value; dependents re-run on this thread before this returns.
     ///
     /// - Throws: ``MizuError/invalidJSON(reason:)``; ``MizuError/closed(what:)``.
     public func set(_ value: Value) throws {
-        let version = try withExtendedLifetime(self) { try codec.write(value, to: handle) }
+        let version = try withExtendedLifetime(self) { try reads.codec.write(value, to: handle) }
         if version < 0 {
             throw directError()
         }
-        // A JSON-kind value is not kept: the library's canonical text may decode to another
-        // value than the one written (a lossy Codable), and a read must show what is stored.
-        if codec.isScalar {
-            cache.store(UInt64(version), value)
-        }
+        reads.wrote(value, version: UInt64(version))
     }
 
     /// Replaces the value with `transform(current)`, atomically (a compare-and-set loop, as
@@ -126,7 +107,7 @@ public final class Signal<Value: Codable & Sendable>: Sendable {
     ///
     /// - Throws: ``MizuError/closed(what:)``.
     public func observe(_ observer: @escaping @Sendable (Value) throws -> Void) throws -> Subscription {
-        let codec = self.codec
+        let codec = reads.codec
         let subscription = try withExtendedLifetime(self) {
             try DirectSubscription(signal: handle) { value in try observer(codec.decode(value)) }
         }
@@ -151,27 +132,5 @@ public final class Signal<Value: Codable & Sendable>: Sendable {
     /// Whether ``close()`` was called.
     public var isClosed: Bool {
         raw.isClosed()
-    }
-}
-
-/// The last value of a scalar signal that this wrapper read or wrote, with its version.
-final class VersionCache<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var entry: (version: UInt64, value: Value)?
-
-    var current: (version: UInt64, value: Value)? {
-        lock.lock()
-        defer { lock.unlock() }
-        return entry
-    }
-
-    /// Keeps `value` as the value of `version` (any true pair will do: a read crosses anyway
-    /// and is answered "unchanged" only when the signal still holds that very version).
-    func store(_ version: UInt64, _ value: Value) {
-        lock.lock()
-        let previous = entry
-        entry = (version, value)
-        lock.unlock()
-        _ = previous   // released after the lock
     }
 }

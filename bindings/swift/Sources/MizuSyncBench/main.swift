@@ -79,6 +79,13 @@ final class IgnoreErrors: MizuSyncFFI.ErrorListener, @unchecked Sendable {
     func onError(error: MizuSyncFFI.MizuError) throws {}
 }
 
+/// A generated-layer computed's function: twice a generated signal's number, as JSON text.
+final class BenchComputedFn: MizuSyncFFI.ComputedFn, @unchecked Sendable {
+    private let signal: MizuSyncFFI.Signal
+    init(_ signal: MizuSyncFFI.Signal) { self.signal = signal }
+    func compute() throws -> String { String((Int(try signal.get()) ?? 0) * 2) }
+}
+
 /// The 131-byte todo record of the sync and query benchmarks (sorted keys, compact JSON).
 struct BenchTodo: Codable, Sendable, Equatable {
     var completed: Bool
@@ -137,6 +144,33 @@ do {
         try text.set(words[i & 63])
         sink.take(try text.get().utf8.count)
     }
+
+    // MARK: Computeds
+
+    let doubled = Computed { try count.get() * 2 }
+    _ = try measure("Computed<Int>: get (unchanged)") { _ in sink.take(try doubled.get()) }
+    _ = try measure("Signal set + Computed get (recompute)") { i in
+        try count.set(i)
+        sink.take(try doubled.get())
+    }
+    doubled.close()
+    // The same through the generated layer: a computed of a generated signal, its JSON text.
+    let generatedDoubled = MizuSyncFFI.Computed(f: BenchComputedFn(generatedSignal))
+    _ = try measure("generated layer: Computed get (unchanged, JSON text)") { _ in
+        sink.take(try generatedDoubled.get().utf8.count)
+    }
+    _ = try measure("generated layer: Signal set + Computed get (recompute, JSON text)") { i in
+        try generatedSignal.set(valueJson: String(i))
+        sink.take(try generatedDoubled.get().utf8.count)
+    }
+    let hotDoubled = generatedDoubled.hotHandle()
+    sink.take(Int(mizu_hot_computed_get(hotDoubled, 1, 0)))
+    let doubledVersion = mizu_hot_slot().pointee.version
+    _ = measure("breakdown: direct call mizu_hot_computed_get (tracked, unchanged)") { _ in
+        sink.take(Int(mizu_hot_computed_get(hotDoubled, 1, doubledVersion)))
+    }
+    mizu_hot_computed_release(hotDoubled)
+    generatedDoubled.close()
 
     // MARK: Dispatch
 

@@ -13,7 +13,7 @@ typedef struct MizuHotSlot {
     double float_value;    // a MIZU_HOT_FLOAT
     const uint8_t *ptr;    // a MIZU_HOT_STRING's or MIZU_HOT_JSON's UTF-8 bytes, valid until
     uint64_t len;          // the next direct call on this thread
-    uint64_t version;      // the version of the signal value just read
+    uint64_t version;      // the version of the signal or computed value just read
 } MizuHotSlot;
 
 // What a read returned (negative: failed; the error waits in take_hot_error()).
@@ -52,6 +52,9 @@ uint64_t mizu_hot_signal_subscribe(uint64_t signal, MizuHotValueFn listener, uin
 void mizu_hot_subscription_cancel(uint64_t subscription);
 int32_t mizu_hot_subscription_is_cancelled(uint64_t subscription);
 void mizu_hot_subscription_release(uint64_t subscription);
+
+void mizu_hot_computed_release(uint64_t computed);
+int32_t mizu_hot_computed_get(uint64_t computed, int32_t tracked, uint64_t known_version);
 
 uint64_t mizu_hot_effect_new(MizuHotEffectFn run, uint64_t token);
 void mizu_hot_effect_stop(uint64_t effect);

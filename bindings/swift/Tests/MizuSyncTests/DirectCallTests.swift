@@ -2,9 +2,10 @@ import Foundation
 import MizuSync
 import XCTest
 
-/// The wrapper's direct calls (its fast path), through the public API: typed values round-trip,
-/// the version cache never hides a write made elsewhere, errors keep their type, callbacks run
-/// on the writing thread and report what they throw, and handles and closures are released.
+/// The wrapper's direct calls (its fast path), through the public API: typed values round-trip
+/// (signals' and computeds'), the version cache never hides a write made elsewhere, errors keep
+/// their type, callbacks run on the writing thread and report what they throw, and handles and
+/// closures are released.
 final class DirectCallTests: XCTestCase {
     /// Writes `values` one by one and reads each back, tracked and untracked.
     private func roundTrip<Value: Codable & Sendable & Equatable>(
@@ -359,6 +360,221 @@ final class DirectCallTests: XCTestCase {
         }
         XCTAssertEqual(try client.collection("todo", of: Todo.self).value("b"), Todo(title: "B3"))
     }
+
+    // MARK: Computeds
+
+    func testComputedsOfEveryKindReadDirectlyAndFollowTheirSignal() throws {
+        let count = try Signal(2)
+        let doubled = Computed { try count.get() * 2 }
+        let label = Computed { "n = \(try count.get()) é 🍣" }
+        let half = Computed { Double(try count.get()) / 2 }
+        let odd = Computed<Int?> { try count.get() % 2 != 0 ? count.get() : nil }
+        struct Summary: Codable, Sendable, Equatable { var n: Int; var tags: [String]; var note: String? }
+        let summary = Computed { Summary(n: try count.get(), tags: ["a", "b"], note: nil) }
+        for n in [2, 3, -7, Int.max / 2, 0] {
+            if n != 2 { try count.set(n) }
+            for read in [{ try doubled.get() }, { try doubled.getUntracked() }] as [() throws -> Int] {
+                XCTAssertEqual(try read(), n * 2)
+            }
+            XCTAssertEqual(try label.get(), "n = \(n) é 🍣")
+            XCTAssertEqual(try label.getUntracked(), "n = \(n) é 🍣")
+            XCTAssertEqual(try half.get(), Double(n) / 2)
+            XCTAssertEqual(try odd.get(), n % 2 != 0 ? n : nil)
+            XCTAssertEqual(try summary.get(), Summary(n: n, tags: ["a", "b"], note: nil))
+            XCTAssertEqual(try summary.getUntracked(), Summary(n: n, tags: ["a", "b"], note: nil))
+        }
+        // A computed of a computed.
+        let quadrupled = Computed { try doubled.get() * 2 }
+        XCTAssertEqual(try quadrupled.get(), 0)
+        try count.set(5)
+        XCTAssertEqual(try quadrupled.get(), 20)
+    }
+
+    func testComputedValuesOfEveryShapeRoundTrip() throws {
+        // The closure's value is encoded by the fast encoder when it can, else by JSONEncoder.
+        let values = [
+            Shape(
+                name: "a \"quoted\" \\ name\n\t\u{01}é 🍣 /", count: -3, ratio: 0.1, whole: 6,
+                flag: true, tags: ["x", nil, "z"], nested: Shape.Inner(level: 2, note: nil),
+                bytes: Data([0, 1, 254]), link: URL(string: "https://example.com/a?b=c"),
+                when: Date(timeIntervalSinceReferenceDate: 12.5), amount: Decimal(string: "12.34"),
+                byNumber: [1: "one", 2: "two"], choice: .both(1, "b"), small: 1.5, big: UInt64.max),
+            Shape(
+                name: "", count: 0, ratio: -0.0, whole: 1e300, flag: false, tags: [], nested: nil,
+                bytes: nil, link: nil, when: nil, amount: nil, byNumber: [:], choice: .none,
+                small: -0.25, big: 0),
+        ]
+        let index = try Signal(0)
+        let shape = Computed { values[try index.get()] }
+        let prices = Computed { ["a": 6.0, "b": 0.5 * Double(try index.get() + 1), "c": -0.0] }
+        for i in [0, 1, 0] {
+            try index.set(i)
+            XCTAssertEqual(try shape.get(), values[i])
+            XCTAssertEqual(try prices.getUntracked(), ["a": 6.0, "b": 0.5 * Double(i + 1), "c": -0.0])
+        }
+    }
+
+    func testReadsOfAnUnchangedComputedRunItsClosureOnce() throws {
+        let name = try Signal("Ada")
+        let runs = Counter()
+        let greeting = Computed { () throws -> String in
+            _ = runs.next()
+            return "Hello, \(try name.get())"
+        }
+        for _ in 0..<100 {
+            XCTAssertEqual(try greeting.get(), "Hello, Ada")
+            XCTAssertEqual(try greeting.getUntracked(), "Hello, Ada")
+        }
+        XCTAssertEqual(runs.current, 1)
+        // An equal write notifies nobody; a different one recomputes once, at the next read.
+        try name.set("Ada")
+        XCTAssertEqual(try greeting.get(), "Hello, Ada")
+        XCTAssertEqual(runs.current, 1)
+        try name.set("Grace")
+        try name.set("Grace Hopper")
+        XCTAssertEqual(runs.current, 1)
+        XCTAssertEqual(try greeting.get(), "Hello, Grace Hopper")
+        XCTAssertEqual(try greeting.get(), "Hello, Grace Hopper")
+        XCTAssertEqual(runs.current, 2)
+    }
+
+    func testAComputedRecomputesAfterAWriteFromAnotherThreadOrFromRust() throws {
+        let count = try Signal(1)
+        let runs = Counter()
+        let doubled = Computed { () throws -> Int in
+            _ = runs.next()
+            return try count.get() * 2
+        }
+        XCTAssertEqual(try doubled.get(), 2)   // cached now
+        let done = expectation(description: "written from another thread")
+        Thread.detachNewThread {
+            try? count.set(2)
+            done.fulfill()
+        }
+        wait(for: [done], timeout: waitLimit)
+        XCTAssertEqual(try doubled.getUntracked(), 4)
+        XCTAssertEqual(try doubled.get(), 4)
+        // update writes in Rust, through the generated bindings.
+        try count.update { $0 + 1 }
+        XCTAssertEqual(try doubled.get(), 6)
+        XCTAssertEqual(runs.current, 3)
+
+        // Read on another thread too: the computed runs its closure there, once for both.
+        let read = expectation(description: "read on another thread")
+        let seen = Log<Int>()
+        try count.set(10)
+        Thread.detachNewThread {
+            if let value = try? doubled.get() { seen.append(value) }
+            read.fulfill()
+        }
+        wait(for: [read], timeout: waitLimit)
+        XCTAssertEqual(seen.all, [20])
+        XCTAssertEqual(try doubled.get(), 20)
+        XCTAssertEqual(runs.current, 4)
+    }
+
+    func testAComputedReadInsideAnEffectReRunsTheEffect() throws {
+        let count = try Signal(1), other = try Signal(0)
+        let doubled = Computed { try count.get() * 2 }
+        let ignored = Computed { try other.get() }
+        XCTAssertEqual(try doubled.get(), 2)   // the effect's first read is answered "unchanged"
+        XCTAssertEqual(try ignored.get(), 0)
+        let seen = Log<Int>()
+        let effect = Effect {
+            seen.append(try doubled.get())
+            _ = try ignored.getUntracked()
+        }
+        try count.set(2)
+        try other.set(1)   // read untracked: the effect does not re-run
+        try count.set(3)
+        XCTAssertEqual(seen.all, [2, 4, 6])
+        effect.stop()
+        try count.set(4)
+        XCTAssertEqual(seen.all, [2, 4, 6])
+    }
+
+    func testWhatAComputedsClosureThrewIsRethrownAsBefore() throws {
+        struct Oops: Error {}
+        let mode = try Signal(0)
+        let runs = Counter()
+        let failing = Computed { () throws -> Int in
+            _ = runs.next()
+            switch try mode.get() {
+            case 1: throw MizuError.notFound(what: "milk")
+            case 2: throw Oops()
+            default: return 7
+            }
+        }
+        XCTAssertEqual(try failing.get(), 7)
+        try mode.set(1)
+        for read in [{ try failing.get() }, { try failing.getUntracked() }] as [() throws -> Int] {
+            // A MizuError keeps its case; the error is kept until a dependency changes.
+            XCTAssertThrowsError(try read()) {
+                XCTAssertEqual($0 as? MizuError, .notFound(what: "milk"))
+            }
+        }
+        XCTAssertEqual(runs.current, 2)
+        try mode.set(2)
+        XCTAssertThrowsError(try failing.get()) { error in
+            guard case .callback(let reason) = error as? MizuError else {
+                return XCTFail("expected a callback error, got \(error)")
+            }
+            XCTAssertTrue(reason.contains("Oops"), reason)
+        }
+        try mode.set(0)
+        XCTAssertEqual(try failing.get(), 7)
+        // A failing read inside the closure (a closed signal) arrives with its own case.
+        mode.close()
+        let reading = Computed { try mode.get() }
+        XCTAssertThrowsError(try reading.get()) {
+            XCTAssertEqual($0 as? MizuError, .closed(what: "signal"))
+        }
+    }
+
+    func testAClosedComputedThrowsClosedEvenWhenItsValueIsCached() throws {
+        let count = try Signal(1)
+        let doubled = Computed { try count.get() * 2 }
+        let text = Computed { "\(try count.get())" }
+        XCTAssertEqual(try doubled.get(), 2)
+        XCTAssertEqual(try text.get(), "1")
+        doubled.close()
+        text.close()
+        doubled.close()
+        XCTAssertTrue(doubled.isClosed)
+        for (what, call) in [
+            ("get", { _ = try doubled.get() }),
+            ("getUntracked", { _ = try doubled.getUntracked() }),
+            ("get of a string", { _ = try text.get() }),
+            ("observe", { _ = try doubled.observe { _ in } }),
+        ] as [(String, () throws -> Void)] {
+            XCTAssertThrowsError(try call(), what) {
+                XCTAssertEqual($0 as? MizuError, .closed(what: "computed"), what)
+            }
+        }
+    }
+
+    func testReleasedComputedsReleaseTheirHandleAndClosure() throws {
+        let count = try Signal(0)
+        let released = expectation(description: "a released computed's closure is released")
+        do {
+            let computed = Computed(ComputedProbe(released).body(count))
+            XCTAssertEqual(try computed.get(), 0)
+        }
+        wait(for: [released], timeout: waitLimit)
+
+        let counted = Counter()
+        let rounds = 2000
+        for i in 0..<rounds {
+            let computed = Computed(CountingProbe(counted).computed(count))
+            try count.set(i)
+            XCTAssertEqual(try computed.get(), i)
+            XCTAssertEqual(try computed.getUntracked(), i)
+            if i % 3 == 0 {
+                computed.close()
+            }
+        }
+        XCTAssertEqual(counted.current, rounds)
+    }
 }
 
 /// A value with most of what Codable offers, for the entity write path's encoder.
@@ -436,6 +652,14 @@ private final class EffectProbe: @unchecked Sendable {
     }
 }
 
+/// A computed's closure that fulfils an expectation when released.
+private final class ComputedProbe: @unchecked Sendable {
+    private let released: XCTestExpectation
+    init(_ released: XCTestExpectation) { self.released = released }
+    deinit { released.fulfill() }
+    func body(_ signal: Signal<Int>) -> @Sendable () throws -> Int { { _ = self; return try signal.get() } }
+}
+
 /// Counts its own release.
 private final class CountingProbe: @unchecked Sendable {
     private let released: Counter
@@ -443,4 +667,5 @@ private final class CountingProbe: @unchecked Sendable {
     deinit { _ = released.next() }
     var observer: @Sendable (Int) throws -> Void { { _ in _ = self } }
     func effect(_ signal: Signal<Int>) -> @Sendable () throws -> Void { { _ = try signal.get(); _ = self } }
+    func computed(_ signal: Signal<Int>) -> @Sendable () throws -> Int { { _ = self; return try signal.get() } }
 }
