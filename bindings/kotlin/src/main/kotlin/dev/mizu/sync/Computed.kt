@@ -25,21 +25,49 @@ public class Computed<T> internal constructor(
     private val codec: ValueCodec<T>,
     compute: () -> T,
 ) : AutoCloseable {
-    /** What the function threw last, to hand back as the cause of [MizuSyncException.Callback]. */
-    @Volatile
-    private var lastFailure: Throwable? = null
+    /** The function as the native computed calls it; it refers to [codec] and [compute] alone. */
+    private val function = AppFunction(codec, compute)
 
-    private val inner = FfiComputed(
-        object : ComputedFn {
-            override fun compute(): String =
-                try {
-                    codec.encode(compute())
-                } catch (e: Throwable) {
-                    lastFailure = e
-                    throw callbackFailure(e)
-                }
-        },
-    )
+    private val inner = FfiComputed(function)
+
+    /** This wrapper's hot handle for direct calls, given back by the cleaner once it is collected. */
+    private val handle: Long = inner.hotHandle().toLong()
+
+    /** The last scalar value read, with its version. */
+    private val cache = VersionCache(HotCodec(codec))
+
+    /** Read (volatile, so the JIT keeps it) after each direct call, see [keepAlive]. */
+    @Volatile
+    private var reachable = true
+
+    /** Keeps this wrapper (and so its handle) reachable until the direct call before it returned. */
+    private fun keepAlive() = check(reachable)
+
+    init {
+        Hot.releaseWhenCollected(this, Release(handle))
+    }
+
+    private class Release(private val handle: Long) : Runnable {
+        override fun run() = Hot.mizu_hot_computed_release(handle)
+    }
+
+    /**
+     * Runs the app's function for the native computed. What it threw last is kept here (not in
+     * the wrapper, which the native computed must not keep reachable) to hand back as the cause
+     * of [MizuSyncException.Callback].
+     */
+    private class AppFunction<T>(private val codec: ValueCodec<T>, private val run: () -> T) : ComputedFn {
+        @Volatile
+        var lastFailure: Throwable? = null
+
+        override fun compute(): String =
+            try {
+                codec.encode(run())
+            } catch (e: Throwable) {
+                lastFailure = e
+                throw callbackFailure(e)
+            }
+    }
 
     private val flows = OpenFlows()
     private val state = lazy { NativeState(peek()) { emit -> inner.subscribe(valueListener(codec, emit)) } }
@@ -53,17 +81,22 @@ public class Computed<T> internal constructor(
      * @throws MizuSyncException.Closed after [close].
      */
     public val value: T
-        get() = codec.decode(read { inner.get() })
+        get() = read(tracked = 1)
 
     /** The value, without becoming a dependency of the running [Computed] or [Effect]. */
-    public fun peek(): T = codec.decode(read { inner.getUntracked() })
+    public fun peek(): T = read(tracked = 0)
 
-    private inline fun read(call: () -> String): String =
-        try {
-            native(call)
+    /** A direct read (computing first when needed), with the scalar cache a [Signal] has. */
+    private fun read(tracked: Int): T {
+        val known = cache.known
+        val tag = Hot.mizu_hot_computed_get(handle, tracked, known?.version ?: 0L)
+        keepAlive()
+        return try {
+            cache.read(tag, known)
         } catch (e: MizuSyncException.Callback) {
-            throw MizuSyncException.Callback(e.reason, lastFailure)
+            throw MizuSyncException.Callback(e.reason, function.lastFailure)
         }
+    }
 
     /**
      * Calls [listener] with the value now, then after each change, until the returned

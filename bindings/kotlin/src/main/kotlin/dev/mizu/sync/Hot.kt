@@ -82,6 +82,10 @@ internal object Hot {
 
     @JvmStatic external fun mizu_hot_effect_release(effect: Long)
 
+    @JvmStatic external fun mizu_hot_computed_release(computed: Long)
+
+    @JvmStatic external fun mizu_hot_computed_get(computed: Long, tracked: Int, knownVersion: Long): Int
+
     @JvmStatic external fun mizu_hot_collection_release(collection: Long)
 
     @JvmStatic external fun mizu_hot_collection_get(collection: Long, id: ByteArray, idLen: Long, tracked: Int): Int

@@ -35,14 +35,8 @@ public class Signal<T> internal constructor(
     /** This wrapper's hot handle for direct calls, given back by the cleaner once it is collected. */
     private val handle: Long = inner.hotHandle().toLong()
 
-    /**
-     * The last scalar value read or written with its version: a read of an unchanged value
-     * still crosses once (it may be tracked) but copies and decodes nothing.
-     */
-    @Volatile
-    private var cached: Versioned<T>? = null
-
-    private class Versioned<T>(val version: Long, val value: T)
+    /** The last scalar value read or written, with its version. */
+    private val cache = VersionCache(this.codec)
 
     /** Read (volatile, so the JIT keeps it) after each direct call, see [keepAlive]. */
     @Volatile
@@ -79,8 +73,7 @@ public class Signal<T> internal constructor(
             val version = codec.set(handle, value)
             keepAlive()
             if (version < 0) Hot.fail()
-            // (A write made meanwhile on another thread has a newer version: reads see it.)
-            if (codec.cacheable) cached = Versioned(version, value)
+            cache.wrote(version, value)
         }
 
     /**
@@ -91,15 +84,10 @@ public class Signal<T> internal constructor(
     public fun peek(): T = read(tracked = 0)
 
     private fun read(tracked: Int): T {
-        val known = cached
+        val known = cache.known
         val tag = Hot.mizu_hot_signal_get(handle, tracked, known?.version ?: 0L)
         keepAlive()
-        if (tag == Hot.UNCHANGED) return known!!.value
-        if (tag < 0) Hot.fail()
-        val version = Hot.slot().version
-        val value = codec.fromSlot(tag)
-        if (codec.cacheable) cached = Versioned(version, value)
-        return value
+        return cache.read(tag, known)
     }
 
     /** Subscribes [listener] by a direct call: values arrive as arguments, decoded here. */

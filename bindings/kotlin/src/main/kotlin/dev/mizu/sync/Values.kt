@@ -116,3 +116,39 @@ internal class HotCodec<T>(val codec: ValueCodec<T>) {
         else -> throw MizuSyncException.Internal("a direct read returned the unknown tag $tag")
     }
 }
+
+/**
+ * A value read by direct calls that answer with versions (a [Signal]'s, a [Computed]'s): the
+ * last scalar value read or written, with its version. A read of an unchanged value still
+ * crosses once (it may be tracked) but copies and decodes nothing. Safe from any thread: a
+ * value and its version are replaced together.
+ */
+internal class VersionCache<T>(val codec: HotCodec<T>) {
+    class Versioned<T>(val version: Long, val value: T)
+
+    @Volatile
+    private var cached: Versioned<T>? = null
+
+    /** What to pass to the read (its `known_version` is `known?.version ?: 0`), then to [read]. */
+    val known: Versioned<T>? get() = cached
+
+    /**
+     * The value of a direct read that returned [tag] after being passed [known]: the cached
+     * value when unchanged, else the value in this thread's slot (cached when it is a scalar).
+     * Raises the read's typed error when [tag] is negative.
+     */
+    fun read(tag: Int, known: Versioned<T>?): T {
+        if (tag == Hot.UNCHANGED && known != null) return known.value
+        if (tag < 0) Hot.fail()
+        val version = Hot.slot().version
+        val value = codec.fromSlot(tag)
+        if (codec.cacheable) cached = Versioned(version, value)
+        return value
+    }
+
+    /** Records [value], just written, at [version] (what the write returned, not negative). */
+    fun wrote(version: Long, value: T) {
+        // (A write made meanwhile on another thread has a newer version: reads see it.)
+        if (codec.cacheable) cached = Versioned(version, value)
+    }
+}

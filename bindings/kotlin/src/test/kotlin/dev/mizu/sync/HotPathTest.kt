@@ -15,10 +15,12 @@ import kotlinx.serialization.json.put
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.extension.ExtendWith
+import java.lang.ref.WeakReference
 import java.util.Collections
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicBoolean
+import java.util.concurrent.atomic.AtomicInteger
 import java.util.concurrent.atomic.AtomicReference
 import kotlin.concurrent.thread
 import kotlin.test.assertEquals
@@ -137,6 +139,145 @@ class HotPathTest {
         assertThrows<MizuSyncException.InvalidJson> { Signal(raw, ValueCodec(Int.serializer(), MizuJson)).value }
         raw.set("null")
         assertThrows<MizuSyncException.InvalidJson> { Signal(raw, ValueCodec(String.serializer(), MizuJson)).peek() }
+    }
+
+    @Test
+    fun `a computed reads directly scalars and JSON, unchanged reads, and recomputes after changes made anywhere`() {
+        val number = Signal(1)
+        val runs = AtomicInteger()
+        val doubled = Computed {
+            runs.incrementAndGet()
+            number.value * 2
+        }
+        assertEquals(0, runs.get(), "nothing computed before the first read")
+        assertEquals(2, doubled.value)
+        assertEquals(2, doubled.peek())
+        assertEquals(2, doubled.value, "read again (cached)")
+        assertEquals(1, runs.get(), "reads of an unchanged computed do not compute again")
+        number.value = 5
+        assertEquals(10, doubled.peek())
+        assertEquals(10, doubled.value)
+        assertEquals(2, runs.get())
+
+        // A write on another thread; then a recompute on another thread, read here after it.
+        thread { number.value = 7 }.join()
+        assertEquals(14, doubled.value)
+        number.value = 8
+        val readThere = AtomicInteger()
+        thread { readThere.set(doubled.value) }.join()
+        assertEquals(16, readThere.get())
+        assertEquals(16, doubled.value, "this thread's cached 14 is not served")
+        assertEquals(4, runs.get())
+
+        // Each scalar type, nullable ones, and JSON values (objects, lists, a JsonObject).
+        val text = Signal("a")
+        val shout = Computed { text.value.uppercase() + "!" }
+        assertEquals("A!", shout.value)
+        text.value = "é ✓ 😀 \" \u0000"
+        assertEquals("É ✓ 😀 \" \u0000!", shout.value)
+        assertEquals("É ✓ 😀 \" \u0000!", shout.peek())
+        assertEquals(8L shl 40, Computed { number.value.toLong() shl 40 }.value)
+        assertEquals(4.0, Computed { number.value / 2.0 }.value)
+        assertEquals(true, Computed { number.value > 0 }.peek())
+        val maybe = Computed<String?> { if (number.value > 10) "big" else null }
+        assertNull(maybe.value)
+        number.value = 11
+        assertEquals("big", maybe.value)
+        val point = Computed { Point(number.value, -number.value) }
+        assertEquals(Point(11, -11), point.value)
+        assertEquals(Point(11, -11), point.value, "an unchanged JSON value read again")
+        thread { number.value = 3 }.join()
+        assertEquals(Point(3, -3), point.peek())
+        val obj = Computed<JsonElement> { buildJsonObject { put("n", number.value); put("s", text.value) } }
+        assertEquals(buildJsonObject { put("n", 3); put("s", "é ✓ 😀 \" \u0000") }, obj.value)
+        assertEquals(listOf(3, 3), Computed { List(2) { number.value } }.value)
+    }
+
+    @Test
+    fun `a computed read directly inside an effect or another computed is a dependency, a peeked one is not`() {
+        val source = Signal(1)
+        val squared = Computed { source.value * source.value }
+        val plusOne = Computed { squared.value + 1 }
+        val seen = Collections.synchronizedList(mutableListOf<Int>())
+        val peeked = Collections.synchronizedList(mutableListOf<Int>())
+        val effect = Effect { seen += plusOne.value }
+        val peeking = Effect { peeked += squared.peek() }
+        source.value = 2
+        thread { source.value = 3 }.join()
+        source.value = -3 // squared stays 9: nothing downstream runs
+        assertEquals(listOf(2, 5, 10), seen)
+        assertEquals(listOf(1), peeked, "a peek inside an effect does not make it a dependency")
+        assertEquals(9, squared.peek())
+        effect.stop()
+        peeking.stop()
+    }
+
+    @Test
+    fun `a computed's failure is rethrown as before, the app's exception its cause`() {
+        val signal = Signal(0)
+        val boom = IllegalStateException("boom")
+        val fails = Computed { if (signal.value > 0) throw boom else signal.value }
+        assertEquals(0, fails.value, "cached, with its version")
+        signal.value = 1
+        val error = assertThrows<MizuSyncException.Callback> { fails.value }
+        assertSame(boom, error.cause)
+        assertTrue("IllegalStateException: boom" in error.reason, error.reason)
+        assertSame(boom, assertThrows<MizuSyncException.Callback> { fails.peek() }.cause, "kept until a dependency changes")
+        thread { signal.value = -4 }.join()
+        assertEquals(-4, fails.value, "recovers when a dependency changes")
+
+        // A library exception keeps its kind, as through the generated layer.
+        val missing = Computed<String> { throw MizuSyncException.NotFound("thing ${signal.value}") }
+        assertEquals("thing -4", assertThrows<MizuSyncException.NotFound> { missing.value }.what)
+    }
+
+    @Test
+    fun `a closed computed throws Closed on direct reads, cached value or not`() {
+        val signal = Signal(1)
+        val computed = Computed { signal.value + 1 }
+        assertEquals(2, computed.value)
+        computed.close()
+        assertTrue(computed.isClosed)
+        assertEquals("computed", assertThrows<MizuSyncException.Closed> { computed.value }.what)
+        assertEquals("computed", assertThrows<MizuSyncException.Closed> { computed.peek() }.what)
+        computed.close()
+        val never = Computed { signal.value }
+        never.close()
+        assertEquals("computed", assertThrows<MizuSyncException.Closed> { never.value }.what)
+        assertEquals(1, signal.value, "its signal is still open")
+    }
+
+    /** A computed whose function holds the returned object, read once and dropped. */
+    private fun droppedComputed(): WeakReference<Any> {
+        val captured = Any()
+        val source = Signal(1)
+        val computed = Computed { source.value + captured.hashCode() }
+        computed.value
+        return WeakReference(captured)
+    }
+
+    @Test
+    fun `computeds give back their handles and functions when collected`() {
+        val handles = Hot.liveHandles.get()
+        repeat(2_000) { i ->
+            val signal = Signal(i)
+            val computed = Computed { signal.value + 1 }
+            assertEquals(i + 1, computed.value)
+            val effect = Effect { computed.value }
+            signal.value = i + 1
+            assertEquals(i + 2, computed.peek())
+            if (i % 2 == 0) {
+                effect.stop()
+                computed.close()
+            }
+        }
+        // The native computed must not keep its wrapper reachable (through its function): else
+        // neither would ever be collected.
+        val function = droppedComputed()
+        waitUntil("the cleaners ran") {
+            System.gc()
+            Hot.liveHandles.get() <= handles && function.get() == null
+        }
     }
 
     @Test
@@ -338,6 +479,7 @@ class HotPathTest {
                 Signal(i).let { it.value = i + 1; assertEquals(i + 1, it.value) }
                 assertEquals("x", todos.entity("x").value?.title)
                 Effect { }.stop()
+                Computed { i }.let { assertEquals(i, it.value) }
             }
         } finally {
             done.set(true)

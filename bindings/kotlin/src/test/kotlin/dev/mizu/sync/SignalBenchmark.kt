@@ -2,6 +2,7 @@ package dev.mizu.sync
 
 import com.sun.jna.Native
 import com.sun.jna.NativeLibrary
+import dev.mizu.sync.ffi.ComputedFn
 import dev.mizu.sync.ffi.SignalListener
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
@@ -13,6 +14,7 @@ import kotlinx.serialization.Serializable
 import org.junit.jupiter.api.Tag
 import org.junit.jupiter.api.Test
 import java.io.File
+import dev.mizu.sync.ffi.Computed as FfiComputed
 import dev.mizu.sync.ffi.Signal as FfiSignal
 
 /**
@@ -143,6 +145,34 @@ class SignalBenchmark {
             }
         }
 
+        // Computeds: a read of an unchanged one, and a read after its signal changed (one
+        // recompute, which reads the signal, per write). The generated rows do the same work on
+        // the generated layer alone (JSON text both ways).
+        val base = Signal(0)
+        val doubled = Computed { base.value * 2 }
+        record("Computed<Int>: get (unchanged)", n = n) { k -> repeat(k) { sink += doubled.value } }
+        var baseCounter = 0
+        record("Signal set + Computed get (recompute)", n = n) { k ->
+            repeat(k) {
+                base.value = ++baseCounter
+                sink += doubled.value
+            }
+        }
+        check(doubled.value == baseCounter * 2) { "the computed followed its signal" }
+        val rawBase = FfiSignal("0")
+        val rawDoubled = FfiComputed(
+            object : ComputedFn {
+                override fun compute(): String = (rawBase.get().toInt() * 2).toString()
+            },
+        )
+        record("generated layer: Computed get (unchanged, JSON text)", n = n) { k -> repeat(k) { sink += rawDoubled.get().length } }
+        record("generated layer: Signal set + Computed get (recompute, JSON text)", n = n) { k ->
+            repeat(k) {
+                rawBase.set(texts[it])
+                sink += rawDoubled.get().length
+            }
+        }
+
         // Dispatch on the writing thread.
         val effectSignal = Signal(0)
         var hits = 0
@@ -237,6 +267,16 @@ class SignalBenchmark {
             "Signal<Int> set + get ÷ the generated layer's Signal set + get",
             "Signal<Int>: set + get",
             "generated layer: Signal set + get (JSON text)",
+        )
+        ratio(
+            "Computed<Int> get (unchanged) ÷ the generated layer's Computed get",
+            "Computed<Int>: get (unchanged)",
+            "generated layer: Computed get (unchanged, JSON text)",
+        )
+        ratio(
+            "Signal set + Computed get (recompute) ÷ the same on the generated layer",
+            "Signal set + Computed get (recompute)",
+            "generated layer: Signal set + Computed get (recompute, JSON text)",
         )
         ratio(
             "direct call ÷ generated no-argument call",
