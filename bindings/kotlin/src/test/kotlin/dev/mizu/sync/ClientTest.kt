@@ -185,7 +185,7 @@ class ClientTest {
         waitUntil("the late todos arrive on the reader") { todos.size == 70 && reader.pendingCount == 0L }
         assertTrue(
             threads.any { it != testThread },
-            "server changes called back on the engine thread (threads seen: ${threads.map { it.name }}, before the late writes: $threadsBefore)",
+            "server changes called back on the engine thread (threads seen: ${threads.map { it.name }}, before the late writes: $threadsBefore, last sizes seen: ${seenSizes.takeLast(5)})",
         )
         assertTrue(seenSizes.isNotEmpty())
         assertEquals(emptyList(), errors.toList(), "no callback failed")
