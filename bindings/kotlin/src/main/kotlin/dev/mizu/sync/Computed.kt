@@ -1,12 +1,10 @@
 package dev.mizu.sync
 
-import dev.mizu.sync.ffi.ComputedFn
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.serialization.KSerializer
 import kotlinx.serialization.json.Json
 import kotlinx.serialization.serializer
-import dev.mizu.sync.ffi.Computed as FfiComputed
 
 /**
  * A value derived by a Kotlin function from [Signal]s, other [Computed]s, [Collection]s and
@@ -22,19 +20,31 @@ import dev.mizu.sync.ffi.Computed as FfiComputed
  * ```
  */
 public class Computed<T> internal constructor(
-    private val codec: ValueCodec<T>,
+    codec: ValueCodec<T>,
     compute: () -> T,
 ) : AutoCloseable {
-    /** The function as the native computed calls it; it refers to [codec] and [compute] alone. */
-    private val function = AppFunction(codec, compute)
+    private val codec = HotCodec(codec)
 
-    private val inner = FfiComputed(function)
+    /** The function as the native computed runs it; it refers to [codec] and [compute] alone. */
+    private val function = AppFunction(this.codec, compute)
 
-    /** This wrapper's hot handle for direct calls, given back by the cleaner once it is collected. */
-    private val handle: Long = inner.hotHandle().toLong()
+    // A direct computed: the library calls one JNA callback with this computed's token, which runs
+    // [function] (no generated callback layer in between). Its hot handle is its only handle.
+    private val token = HotCallbacks.addCompute(function)
+
+    /** This computed's hot handle, given back by the cleaner once this wrapper is collected. */
+    private val handle: Long = Hot.mizu_hot_computed_new(HotCallbacks.computeFn, token).also { handle ->
+        if (handle == 0L) {
+            HotCallbacks.removeCompute(token)
+            Hot.fail()
+        }
+    }
 
     /** The last scalar value read, with its version. */
-    private val cache = VersionCache(HotCodec(codec))
+    private val cache = VersionCache(this.codec)
+
+    @Volatile
+    private var closed = false
 
     /** Read (volatile, so the JIT keeps it) after each direct call, see [keepAlive]. */
     @Volatile
@@ -44,33 +54,36 @@ public class Computed<T> internal constructor(
     private fun keepAlive() = check(reachable)
 
     init {
-        Hot.releaseWhenCollected(this, Release(handle))
+        Hot.releaseWhenCollected(this, Release(handle, token))
     }
 
-    private class Release(private val handle: Long) : Runnable {
-        override fun run() = Hot.mizu_hot_computed_release(handle)
+    private class Release(private val handle: Long, private val token: Long) : Runnable {
+        override fun run() {
+            Hot.mizu_hot_computed_release(handle)
+            HotCallbacks.removeCompute(token)
+        }
     }
 
     /**
-     * Runs the app's function for the native computed. What it threw last is kept here (not in
-     * the wrapper, which the native computed must not keep reachable) to hand back as the cause
-     * of [MizuSyncException.Callback].
+     * Runs the app's function for the native computed and gives its value. What it threw last is
+     * kept here (not in the wrapper, which the native computed must not keep reachable) to hand
+     * back as the cause of [MizuSyncException.Callback].
      */
-    private class AppFunction<T>(private val codec: ValueCodec<T>, private val run: () -> T) : ComputedFn {
+    private class AppFunction<T>(private val codec: HotCodec<T>, private val run: () -> T) : () -> Unit {
         @Volatile
         var lastFailure: Throwable? = null
 
-        override fun compute(): String =
+        override fun invoke() =
             try {
-                codec.encode(run())
+                codec.give(run())
             } catch (e: Throwable) {
                 lastFailure = e
-                throw callbackFailure(e)
+                throw e
             }
     }
 
     private val flows = OpenFlows()
-    private val state = lazy { NativeState(peek()) { emit -> inner.subscribe(valueListener(codec, emit)) } }
+    private val state = lazy { NativeState(peek()) { emit -> listen(emit) } }
 
     /**
      * The value, computing it if needed. Reading it inside another [Computed] or an [Effect] makes
@@ -98,6 +111,22 @@ public class Computed<T> internal constructor(
         }
     }
 
+    /** Subscribes [listener] by a direct call: values arrive as arguments, decoded here. */
+    private fun listen(listener: (T) -> Unit): HotSubscription {
+        // The registered listener must not refer to this wrapper (the registry holds it strongly
+        // until the subscription is cancelled or collected): it captures the codec alone. The
+        // subscription does (through `closed`): while it is reachable, so is the function it runs.
+        val codec = codec
+        val token = HotCallbacks.addListener { tag, int, float, ptr, len -> listener(codec.decode(tag, int, float, ptr, len)) }
+        val subscription = Hot.mizu_hot_computed_subscribe(handle, HotCallbacks.valueFn, token)
+        keepAlive()
+        if (subscription == 0L) {
+            HotCallbacks.removeListener(token)
+            Hot.fail()
+        }
+        return HotSubscription(subscription, token) { closed }
+    }
+
     /**
      * Calls [listener] with the value now, then after each change, until the returned
      * [Subscription] is cancelled. A failure of the function or the listener goes to
@@ -105,15 +134,14 @@ public class Computed<T> internal constructor(
      *
      * @throws MizuSyncException.Closed after [close].
      */
-    public fun subscribe(listener: (T) -> Unit): Subscription =
-        Subscription(native { inner.subscribe(valueListener(codec, listener)) })
+    public fun subscribe(listener: (T) -> Unit): Subscription = Subscription(listen(listener))
 
     /**
      * The value now, then each new value, as a cold [Flow] (each collector subscribes); it
      * completes when this handle is closed. Conflated: a slow collector gets the latest value.
      */
     public val changes: Flow<T>
-        get() = stateFlow(flows) { emit -> inner.subscribe(valueListener(codec, emit)) }
+        get() = stateFlow(flows) { emit -> listen(emit) }
 
     /**
      * The value as a [StateFlow], kept current by one native subscription made at the first call
@@ -123,7 +151,7 @@ public class Computed<T> internal constructor(
 
     /** Whether [close] was called. */
     public val isClosed: Boolean
-        get() = inner.isClosed()
+        get() = closed
 
     /**
      * Releases the computed (and its function, once nothing else depends on it) and cancels the
@@ -131,7 +159,9 @@ public class Computed<T> internal constructor(
      */
     override fun close() {
         if (state.isInitialized()) state.value.cancel()
-        inner.release()
+        Hot.mizu_hot_computed_close(handle)
+        closed = true // after the call: keeps this computed (and its handle) reachable until it returned
+        HotCallbacks.removeCompute(token)
         flows.closeAll()
     }
 }

@@ -82,6 +82,24 @@ internal object Hot {
 
     @JvmStatic external fun mizu_hot_effect_release(effect: Long)
 
+    @JvmStatic external fun mizu_hot_computed_new(compute: EffectFn, token: Long): Long
+
+    @JvmStatic external fun mizu_hot_result_null()
+
+    @JvmStatic external fun mizu_hot_result_bool(value: Int)
+
+    @JvmStatic external fun mizu_hot_result_int(value: Long)
+
+    @JvmStatic external fun mizu_hot_result_float(value: Double)
+
+    @JvmStatic external fun mizu_hot_result_string(utf8: ByteArray, len: Long)
+
+    @JvmStatic external fun mizu_hot_result_json(utf8: ByteArray, len: Long)
+
+    @JvmStatic external fun mizu_hot_computed_subscribe(computed: Long, listener: ValueFn, token: Long): Long
+
+    @JvmStatic external fun mizu_hot_computed_close(computed: Long)
+
     @JvmStatic external fun mizu_hot_computed_release(computed: Long)
 
     @JvmStatic external fun mizu_hot_computed_get(computed: Long, tracked: Int, knownVersion: Long): Int
@@ -104,7 +122,7 @@ internal object Hot {
         fun invoke(token: Long, tag: Int, int: Long, float: Double, ptr: Long, len: Long): Int
     }
 
-    /** `HotEffectFn`: an effect's C function. */
+    /** `HotEffectFn`: an effect's C function (and, same shape, `HotComputeFn`: a computed's). */
     fun interface EffectFn : Callback {
         fun invoke(token: Long): Int
     }
@@ -170,6 +188,7 @@ internal object HotCallbacks {
     private val tokens = AtomicLong()
     private val listeners = ConcurrentHashMap<Long, ValueListener>()
     private val effects = ConcurrentHashMap<Long, () -> Unit>()
+    private val computes = ConcurrentHashMap<Long, () -> Unit>()
 
     // Classes of their own (not lambdas): JNA finds the callback method by reflection.
     val valueFn: Hot.ValueFn = object : Hot.ValueFn {
@@ -190,6 +209,21 @@ internal object HotCallbacks {
             val run = effects[token] ?: return 0
             return try {
                 run()
+                0
+            } catch (e: Throwable) {
+                failed(e)
+            }
+        }
+    }
+
+    /** A computed's function: it gives its value with one `mizu_hot_result_*` call. */
+    val computeFn: Hot.EffectFn = object : Hot.EffectFn {
+        override fun invoke(token: Long): Int {
+            // A token goes only when its computed is closed or collected, after which the library
+            // no longer runs it; were it run, it fails with Closed rather than giving no value.
+            val compute = computes[token] ?: return failed(MizuSyncException.Closed("computed"))
+            return try {
+                compute()
                 0
             } catch (e: Throwable) {
                 failed(e)
@@ -223,8 +257,14 @@ internal object HotCallbacks {
         effects.remove(token)
     }
 
+    fun addCompute(compute: () -> Unit): Long = tokens.incrementAndGet().also { computes[it] = compute }
+
+    fun removeCompute(token: Long) {
+        computes.remove(token)
+    }
+
     /** How many Kotlin functions are registered (for the tests' leak checks). */
-    val registered: Int get() = listeners.size + effects.size
+    val registered: Int get() = listeners.size + effects.size + computes.size
 }
 
 /**

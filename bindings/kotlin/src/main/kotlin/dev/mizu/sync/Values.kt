@@ -82,6 +82,25 @@ internal class HotCodec<T>(val codec: ValueCodec<T>) {
         }
     }
 
+    /** Gives [value] as the result of the running computed function (`mizu_hot_result_*`). */
+    fun give(value: T) {
+        when {
+            value == null && nullable -> Hot.mizu_hot_result_null()
+            kind == Kind.INT -> Hot.mizu_hot_result_int((value as Int).toLong())
+            kind == Kind.LONG -> Hot.mizu_hot_result_int(value as Long)
+            kind == Kind.DOUBLE -> Hot.mizu_hot_result_float(value as Double)
+            kind == Kind.BOOLEAN -> Hot.mizu_hot_result_bool(if (value as Boolean) 1 else 0)
+            kind == Kind.STRING -> {
+                val utf8 = (value as String).toByteArray(Charsets.UTF_8)
+                Hot.mizu_hot_result_string(utf8, utf8.size.toLong())
+            }
+            else -> {
+                val utf8 = codec.encode(value).toByteArray(Charsets.UTF_8)
+                Hot.mizu_hot_result_json(utf8, utf8.size.toLong())
+            }
+        }
+    }
+
     /** The value a direct read left in this thread's slot, as [tag] says. */
     fun fromSlot(tag: Int): T {
         val slot = Hot.slot()

@@ -247,6 +247,88 @@ class HotPathTest {
         assertEquals(1, signal.value, "its signal is still open")
     }
 
+    @Test
+    fun `computeds nest, a computed reading computeds, each recomputed once per change, on any thread`() {
+        val base = Signal(2)
+        val label = Signal("n")
+        val runs = AtomicInteger()
+        val squared = Computed { runs.incrementAndGet(); base.value * base.value }
+        val plusOne = Computed { squared.value + 1 }
+        val text = Computed { "${label.value}=${plusOne.value}" }
+        // A diamond: both branches read `squared`, itself computed once per change.
+        val both = Computed { listOf(plusOne.value, squared.value, text.value.length) }
+        assertEquals(listOf(5, 4, 3), both.value)
+        assertEquals("n=5", text.value)
+        assertEquals(1, runs.get())
+        base.value = 3
+        assertEquals("n=10", text.peek())
+        assertEquals(listOf(10, 9, 4), both.value)
+        assertEquals(2, runs.get(), "recomputed once for both branches")
+        val there = AtomicReference<String>()
+        thread { base.value = 4; there.set(text.value) }.join()
+        assertEquals("n=17", there.get())
+        label.value = "m"
+        assertEquals("m=17", text.value)
+        assertEquals(3, runs.get(), "a change of `label` alone does not recompute `squared`")
+
+        // An inner computed failing: the outer one fails with what its function threw (the inner
+        // read's Callback, whose cause is the app's exception), as through the generated layer.
+        val boom = IllegalStateException("inner boom")
+        val inner = Computed { if (base.value > 10) throw boom else base.value }
+        val outer = Computed { inner.value * 10 }
+        assertEquals(40, outer.value)
+        base.value = 11
+        val error = assertThrows<MizuSyncException.Callback> { outer.value }
+        assertSame(boom, assertIs<MizuSyncException.Callback>(error.cause).cause)
+        assertTrue("inner boom" in error.reason, error.reason)
+        base.value = 1
+        assertEquals(10, outer.value)
+    }
+
+    @Test
+    fun `a computed's listener runs on the writing thread, and close cancels its listeners`() {
+        val signal = Signal(1)
+        val computed = Computed { signal.value * 10 }
+        val seen = Collections.synchronizedList(mutableListOf<Pair<Int, String>>())
+        val subscription = computed.subscribe { seen += it to Thread.currentThread().name }
+        val flow = computed.asStateFlow()
+        assertEquals(10, flow.value)
+        thread(name = "writer") { signal.value = 2 }.join()
+        signal.value = 1 // back to 10: a change, the listener runs on this thread
+        val here = Thread.currentThread().name
+        assertEquals(listOf(10 to here, 20 to "writer", 10 to here), seen.toList())
+        assertEquals(10, flow.value)
+
+        computed.close()
+        assertTrue(computed.isClosed)
+        assertTrue(subscription.isCancelled, "closing cancels the computed's subscriptions")
+        thread { signal.value = 3 }.join()
+        signal.value = 4
+        assertEquals(3, seen.size, "no listener runs after close")
+        assertEquals(10, flow.value, "the StateFlow keeps its last value")
+        assertEquals("computed", assertThrows<MizuSyncException.Closed> { computed.subscribe { } }.what)
+        subscription.cancel()
+        assertEquals(4, signal.value)
+    }
+
+    @Test
+    fun `a computed giving NaN or an infinity fails with InvalidJson, as before, and recovers`() {
+        val signal = Signal(0.0)
+        val ratio = Computed { 1.0 / signal.value }
+        assertThrows<MizuSyncException.InvalidJson> { ratio.value }
+        val nan = Computed { signal.value / signal.value }
+        assertThrows<MizuSyncException.InvalidJson> { nan.peek() }
+        val inJson = Computed { listOf(signal.value / signal.value) }
+        assertThrows<MizuSyncException.InvalidJson> { inJson.value }
+        val nullable = Computed<Double?> { if (signal.value > 5) null else Double.NaN }
+        assertThrows<MizuSyncException.InvalidJson> { nullable.value }
+        signal.value = 8.0
+        assertEquals(0.125, ratio.value)
+        assertEquals(1.0, nan.value)
+        assertEquals(listOf(1.0), inJson.value)
+        assertNull(nullable.value)
+    }
+
     /** A computed whose function holds the returned object, read once and dropped. */
     private fun droppedComputed(): WeakReference<Any> {
         val captured = Any()
