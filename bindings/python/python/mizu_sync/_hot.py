@@ -25,7 +25,7 @@ import itertools
 import json
 import threading
 from ctypes import c_char_p, c_double, c_int32, c_int64, c_uint64, c_void_p
-from typing import Any, Callable, Dict, NoReturn, Optional
+from typing import Any, Callable, Dict, NoReturn, Optional, Tuple
 
 from . import _native
 
@@ -178,6 +178,31 @@ def register(fn: Callable[..., Any]) -> int:
     token = next(_tokens)
     callbacks[token] = fn
     return token
+
+
+def attach(fn: Callable[..., Any], make: Callable[[int], int]) -> Tuple[int, int]:
+    """Registers ``fn`` and makes the library object that calls it: ``make(token)`` is a direct
+    call returning a hot handle, 0 on failure (the registration is then undone and the typed
+    error raised). Returns ``(token, handle)``."""
+    token = register(fn)
+    handle = make(token)
+    if handle == 0:
+        callbacks.pop(token, None)
+        raise_error()
+    return token, handle
+
+
+def detach(
+    handle: int,
+    token: int,
+    release: Callable[[int], None],
+    callbacks: Dict[int, Callable[..., Any]] = callbacks,
+) -> None:
+    """Gives back ``handle`` (unless 0) and forgets ``token``'s function: a wrapper's
+    ``__del__`` (safe at interpreter exit: everything it uses is bound already)."""
+    if handle:
+        release(handle)
+    callbacks.pop(token, None)
 
 
 def _fail(error: BaseException) -> int:

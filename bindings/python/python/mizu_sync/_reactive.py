@@ -8,7 +8,6 @@ from typing import (
     AsyncIterator,
     Callable,
     ContextManager,
-    Dict,
     Generic,
     NoReturn,
     Tuple,
@@ -196,14 +195,9 @@ class Signal(_Versioned, Generic[T]):
     def subscribe(self, fn: Callable[[T], object]) -> Subscription:
         """Calls ``fn(value)`` now, then after each change, until the subscription is
         cancelled. Usable as a decorator."""
-        token = _hot.register(fn)
-        sub = HotSubscription(token)
-        h = _hot.signal_subscribe(self._h, _hot.on_value, token)
-        if h == 0:
-            _hot.callbacks.pop(token, None)
-            raise_error()
-        sub._h = h
-        return sub
+        return HotSubscription(
+            fn, lambda token: _hot.signal_subscribe(self._h, _hot.on_value, token)
+        )
 
     def changes(self) -> AsyncIterator[T]:
         """The current value, then each new one, as an async iterator (asyncio). It keeps only
@@ -245,23 +239,17 @@ class Computed(_Versioned, Generic[T]):
         super().__init__()
         self._h = 0
         self._fn = CallbackAdapter(fn)
-        self._token = _hot.register(self._fn)
-        h = _hot.computed_new(_hot.on_compute, self._token)
-        if h == 0:
-            _hot.callbacks.pop(self._token, None)
-            raise_error()
-        self._h = h
+        self._token, self._h = _hot.attach(
+            self._fn, lambda token: _hot.computed_new(_hot.on_compute, token)
+        )
 
     def __del__(
         self,
+        detach: Callable[..., None] = _hot.detach,
         release: Callable[[int], None] = _hot.computed_release,
-        callbacks: Dict[int, Any] = _hot.callbacks,
     ) -> None:
-        h = getattr(self, "_h", 0)
-        if h:
-            self._h = 0
-            release(h)
-        callbacks.pop(getattr(self, "_token", 0), None)
+        h, self._h = getattr(self, "_h", 0), 0
+        detach(h, getattr(self, "_token", 0), release)
 
     def get(self) -> T:
         """The value, computing it if needed; re-raises what ``fn`` raised. Tracked."""
@@ -300,14 +288,9 @@ class Computed(_Versioned, Generic[T]):
 
     def subscribe(self, fn: Callable[[T], object]) -> Subscription:
         """Calls ``fn(value)`` now, then after each change. Usable as a decorator."""
-        token = _hot.register(fn)
-        sub = HotSubscription(token)
-        h = _hot.computed_subscribe(self._h, _hot.on_value, token)
-        if h == 0:
-            _hot.callbacks.pop(token, None)
-            self._raise()
-        sub._h = h
-        return sub
+        return HotSubscription(
+            fn, lambda token: _hot.computed_subscribe(self._h, _hot.on_value, token)
+        )
 
     def changes(self) -> AsyncIterator[T]:
         """The current value, then each new one, as an async iterator (asyncio). It keeps only
@@ -355,23 +338,15 @@ class Effect:
     def __init__(self, fn: Callable[[], object]) -> None:
         self._h = 0
         self._stopped = False
-        self._token = _hot.register(fn)
-        h = _hot.effect_new(_hot.on_run, self._token)
-        if h == 0:
-            _hot.callbacks.pop(self._token, None)
-            raise_error()
-        self._h = h
+        self._token, self._h = _hot.attach(fn, lambda token: _hot.effect_new(_hot.on_run, token))
 
     def __del__(
         self,
+        detach: Callable[..., None] = _hot.detach,
         release: Callable[[int], None] = _hot.effect_release,
-        callbacks: Dict[int, Any] = _hot.callbacks,
     ) -> None:
-        h = getattr(self, "_h", 0)
-        if h:
-            self._h = 0
-            release(h)
-        callbacks.pop(getattr(self, "_token", 0), None)
+        h, self._h = getattr(self, "_h", 0), 0
+        detach(h, getattr(self, "_token", 0), release)
 
     def stop(self) -> None:
         """Stops the effect; it never runs again once this returns. Idempotent."""

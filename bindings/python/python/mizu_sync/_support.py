@@ -140,20 +140,18 @@ class HotSubscription(Subscription):
 
     __slots__ = ("_h", "_token")
 
-    def __init__(self, token: int) -> None:
+    def __init__(self, fn: Callable[..., Any], make: Callable[[int], int]) -> None:
+        """Registers ``fn`` and subscribes it: ``make(token)`` is the direct subscribe call."""
         self._h = 0
-        self._token = token
+        self._token, self._h = _hot.attach(fn, make)
 
     def __del__(
         self,
+        detach: Callable[..., None] = _hot.detach,
         release: Callable[[int], None] = _hot.subscription_release,
-        callbacks: Dict[int, Any] = _hot.callbacks,
     ) -> None:
-        h = getattr(self, "_h", 0)
-        if h:
-            self._h = 0
-            release(h)
-        callbacks.pop(getattr(self, "_token", 0), None)
+        h, self._h = getattr(self, "_h", 0), 0
+        detach(h, getattr(self, "_token", 0), release)
 
     def cancel(self) -> None:
         """Stops the listener; it is not called again once this returns."""
