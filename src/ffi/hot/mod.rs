@@ -3,29 +3,32 @@
 //! UniFFI's generated code is the source of every API, but each of its calls costs several
 //! crossings (a handle clone, a call-status struct, a buffer per string), 4–40 µs from Python
 //! and Kotlin. The few operations a reactive UI makes hundreds of times per frame (a signal's
-//! read and write, an entity's read and write, an effect's or listener's run) are also exported
-//! here as `extern "C"` functions that take and return plain numbers and byte slices, one
-//! crossing each. The Python (ctypes), Kotlin (JNA direct mapping) and Swift (C import)
-//! wrappers call them; apps never do. Not a stable API: the bindings ship with the library
-//! they were built with.
+//! read and write, a computed's read and run, an entity's read and write, an effect's or
+//! listener's run) are also exported here as `extern "C"` functions that take and return plain
+//! numbers and byte slices, one crossing each. The Python (ctypes), Kotlin (JNA direct mapping)
+//! and Swift (C import) wrappers call them; apps never do. Not a stable API: the bindings ship
+//! with the library they were built with.
 //!
 //! # Handles
 //!
 //! A binding asks an object for its hot handle once (`Signal.hot_handle()`,
-//! `Computed.hot_handle()`, `Collection.hot_handle()`, generated UniFFI methods): a strong
-//! reference of its own, which it passes to every direct call and gives back exactly once with
-//! the matching `mizu_hot_*_release` when its wrapper is finalized. Closing the object (`close`) does not
-//! release the handle: direct calls on a closed object fail with `MizuError::Closed`, as the
-//! generated calls do, so a call racing a close on another thread is an error, never a
+//! `Computed.hot_handle()`, `Collection.hot_handle()`, generated UniFFI methods; or
+//! `mizu_hot_computed_new`, `mizu_hot_effect_new`, `mizu_hot_*_subscribe`): a strong reference
+//! of its own, which it passes to every direct call and gives back exactly once with the
+//! matching `mizu_hot_*_release` when its wrapper is finalized. Closing the object (`close`)
+//! does not release the handle: direct calls on a closed object fail with `MizuError::Closed`,
+//! as the generated calls do, so a call racing a close on another thread is an error, never a
 //! use-after-free.
 //!
 //! # Values
 //!
-//! A value read crosses as a [`tag`](value::tag) (the return value) plus a payload in the calling thread's
-//! [`HotSlot`], whose address `mizu_hot_slot()` gives once per thread: a number in `int` or
-//! `float`, or UTF-8 bytes at `ptr` / `len` (a string's characters, or JSON text for arrays,
-//! objects and numbers outside `i64` / `f64`). The bytes stay valid until the next direct call
-//! on the same thread: copy them first.
+//! A value read crosses as a [`tag`](value::tag) (the return value) plus a payload in the
+//! calling thread's [`HotSlot`], whose address `mizu_hot_slot()` gives once per thread: a number
+//! in `int` or `float`, or UTF-8 bytes at `ptr` / `len` (a string's characters, or JSON text for
+//! arrays, objects and numbers outside `i64` / `f64`). The bytes stay valid until the next
+//! direct call on the same thread: copy them first. A signal's and a computed's values carry a
+//! version (one process-wide counter): a read given the version the caller already has returns
+//! `UNCHANGED` and copies nothing.
 //!
 //! # Errors
 //!
@@ -67,8 +70,8 @@ pub struct HotSlot {
     pub int: i64,
     /// The value of a [`tag::FLOAT`](value::tag::FLOAT).
     pub float: f64,
-    /// The bytes of a [`tag::STRING`](value::tag::STRING) or [`tag::JSON`](value::tag::JSON) (valid until the next direct call on
-    /// this thread).
+    /// The bytes of a [`tag::STRING`](value::tag::STRING) or [`tag::JSON`](value::tag::JSON)
+    /// (valid until the next direct call on this thread).
     pub ptr: *const u8,
     /// How many bytes `ptr` points to.
     pub len: u64,
