@@ -113,16 +113,10 @@ public class Computed<T> internal constructor(
 
     /** Subscribes [listener] by a direct call: values arrive as arguments, decoded here. */
     private fun listen(listener: (T) -> Unit): HotSubscription {
-        // The registered listener must not refer to this wrapper (the registry holds it strongly
-        // until the subscription is cancelled or collected): it captures the codec alone. The
-        // subscription does (through `closed`): while it is reachable, so is the function it runs.
-        val codec = codec
-        val token = HotCallbacks.addListener { tag, int, float, ptr, len -> listener(codec.decode(tag, int, float, ptr, len)) }
-        val subscription = Hot.mizu_hot_computed_subscribe(handle, HotCallbacks.valueFn, token)
-        keepAlive()
-        if (subscription == 0L) {
-            HotCallbacks.removeListener(token)
-            Hot.fail()
+        // The subscription refers to this wrapper (through `closed`): while it is reachable, so
+        // is the function it runs.
+        val (subscription, token) = HotCallbacks.subscribe(codec, listener) { token ->
+            Hot.mizu_hot_computed_subscribe(handle, HotCallbacks.valueFn, token).also { keepAlive() }
         }
         return HotSubscription(subscription, token) { closed }
     }

@@ -247,6 +247,22 @@ internal object HotCallbacks {
 
     fun addListener(listener: ValueListener): Long = tokens.incrementAndGet().also { listeners[it] = listener }
 
+    /**
+     * Registers [listener] (its values decoded by [codec]) and subscribes it with [subscribe], a
+     * direct `*_subscribe` call given the token; returns the subscription's hot handle and the
+     * token. The registered function captures [codec] and [listener] alone, never a wrapper (the
+     * registry holds it strongly until the subscription is cancelled or collected).
+     */
+    fun <T> subscribe(codec: HotCodec<T>, listener: (T) -> Unit, subscribe: (token: Long) -> Long): Pair<Long, Long> {
+        val token = addListener { tag, int, float, ptr, len -> listener(codec.decode(tag, int, float, ptr, len)) }
+        val subscription = subscribe(token)
+        if (subscription == 0L) {
+            removeListener(token)
+            Hot.fail()
+        }
+        return subscription to token
+    }
+
     fun removeListener(token: Long) {
         listeners.remove(token)
     }

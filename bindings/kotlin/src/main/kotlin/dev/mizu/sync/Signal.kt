@@ -92,15 +92,8 @@ public class Signal<T> internal constructor(
 
     /** Subscribes [listener] by a direct call: values arrive as arguments, decoded here. */
     private fun listen(listener: (T) -> Unit): HotSubscription {
-        // The registered function must not refer to this wrapper (the registry holds it strongly
-        // until the subscription is cancelled or collected): it captures the codec alone.
-        val codec = codec
-        val token = HotCallbacks.addListener { tag, int, float, ptr, len -> listener(codec.decode(tag, int, float, ptr, len)) }
-        val subscription = Hot.mizu_hot_signal_subscribe(handle, HotCallbacks.valueFn, token)
-        keepAlive()
-        if (subscription == 0L) {
-            HotCallbacks.removeListener(token)
-            Hot.fail()
+        val (subscription, token) = HotCallbacks.subscribe(codec, listener) { token ->
+            Hot.mizu_hot_signal_subscribe(handle, HotCallbacks.valueFn, token).also { keepAlive() }
         }
         val owner = inner
         return HotSubscription(subscription, token) { owner.isClosed() }
