@@ -85,18 +85,7 @@ final class DirectCallTests: XCTestCase {
         let client = try Client(ClientOptions(baseURL: "http://127.0.0.1:9/_sync"))
         defer { client.close() }
         let shapes = try client.collection("shape", of: Shape.self)
-        let values = [
-            Shape(
-                name: "a \"quoted\" \\ name\n\t\u{01}é 🍣 /", count: -3, ratio: 0.1, whole: 6,
-                flag: true, tags: ["x", nil, "z"], nested: Shape.Inner(level: 2, note: nil),
-                bytes: Data([0, 1, 254]), link: URL(string: "https://example.com/a?b=c"),
-                when: Date(timeIntervalSinceReferenceDate: 12.5), amount: Decimal(string: "12.34"),
-                byNumber: [1: "one", 2: "two"], choice: .both(1, "b"), small: 1.5, big: UInt64.max),
-            Shape(
-                name: "", count: 0, ratio: -0.0, whole: 1e300, flag: false, tags: [], nested: nil,
-                bytes: nil, link: nil, when: nil, amount: nil, byNumber: [:], choice: .none,
-                small: -0.25, big: 0),
-        ]
+        let values = Shape.samples
         for (index, value) in values.enumerated() {
             let entity = try shapes.create("s\(index)", value)
             XCTAssertEqual(try entity.get(), value)
@@ -392,18 +381,7 @@ final class DirectCallTests: XCTestCase {
 
     func testComputedValuesOfEveryShapeRoundTrip() throws {
         // The closure's value is encoded by the fast encoder when it can, else by JSONEncoder.
-        let values = [
-            Shape(
-                name: "a \"quoted\" \\ name\n\t\u{01}é 🍣 /", count: -3, ratio: 0.1, whole: 6,
-                flag: true, tags: ["x", nil, "z"], nested: Shape.Inner(level: 2, note: nil),
-                bytes: Data([0, 1, 254]), link: URL(string: "https://example.com/a?b=c"),
-                when: Date(timeIntervalSinceReferenceDate: 12.5), amount: Decimal(string: "12.34"),
-                byNumber: [1: "one", 2: "two"], choice: .both(1, "b"), small: 1.5, big: UInt64.max),
-            Shape(
-                name: "", count: 0, ratio: -0.0, whole: 1e300, flag: false, tags: [], nested: nil,
-                bytes: nil, link: nil, when: nil, amount: nil, byNumber: [:], choice: .none,
-                small: -0.25, big: 0),
-        ]
+        let values = Shape.samples
         let index = try Signal(0)
         let shape = Computed { values[try index.get()] }
         let prices = Computed { ["a": 6.0, "b": 0.5 * Double(try index.get() + 1), "c": -0.0] }
@@ -668,4 +646,20 @@ private final class CountingProbe: @unchecked Sendable {
     var observer: @Sendable (Int) throws -> Void { { _ in _ = self } }
     func effect(_ signal: Signal<Int>) -> @Sendable () throws -> Void { { _ = try signal.get(); _ = self } }
     func computed(_ signal: Signal<Int>) -> @Sendable () throws -> Int { { _ = self; return try signal.get() } }
+}
+
+extension Shape {
+    /// Two values covering every field kind, the awkward ones included (escapes, -0.0, nil, huge).
+    static let samples: [Shape] = [
+        Shape(
+            name: "a \"quoted\" \\ name\n\t\u{01}é 🍣 /", count: -3, ratio: 0.1, whole: 6,
+            flag: true, tags: ["x", nil, "z"], nested: Shape.Inner(level: 2, note: nil),
+            bytes: Data([0, 1, 254]), link: URL(string: "https://example.com/a?b=c"),
+            when: Date(timeIntervalSinceReferenceDate: 12.5), amount: Decimal(string: "12.34"),
+            byNumber: [1: "one", 2: "two"], choice: .both(1, "b"), small: 1.5, big: UInt64.max),
+        Shape(
+            name: "", count: 0, ratio: -0.0, whole: 1e300, flag: false, tags: [], nested: nil,
+            bytes: nil, link: nil, when: nil, amount: nil, byNumber: [:], choice: .none,
+            small: -0.25, big: 0),
+    ]
 }
