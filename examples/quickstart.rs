@@ -34,8 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Options::new(base_url)
             .scope("user:demo")
             .on_sync(|cursor| println!("Synced to cursor {cursor}"))
-            .on_online(|| println!("Connected!"))
-            .on_offline(|| println!("Offline - changes will sync later")),
+            .on_connectivity(|online| match online {
+                true => println!("Connected!"),
+                false => println!("Offline - changes will sync later"),
+            }),
     )?;
 
     // Start syncing in the background.

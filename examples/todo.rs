@@ -28,8 +28,9 @@ fn client(
             .scope("family")
             .live_url(live_url)
             .backoff(Duration::from_millis(50), Duration::from_millis(500))
-            .on_online(move || println!("[{name}] online"))
-            .on_offline(move || println!("[{name}] offline")),
+            .on_connectivity(move |online| {
+                println!("[{name}] {}", if online { "online" } else { "offline" })
+            }),
     )?;
     client.start()?;
     Ok(client)

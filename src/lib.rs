@@ -72,7 +72,8 @@ pub(crate) mod store;
 
 pub use client::auth::{AuthProvider, AUTH_PROVIDER_FAILED};
 pub use client::{
-    Client, ConnectivityCallback, Error, ErrorCallback, Options, SyncCallback, SyncStatus,
+    Client, ConnectivityCallback, Error, ErrorCallback, Options, ReadyCallback, SyncCallback,
+    SyncStatus,
 };
 pub use collection::{Collection, CollectionChanges, Entity, Query, Subscription};
 

@@ -70,13 +70,10 @@ fn offline_queue_survives_an_outage_and_drains_on_reconnect() {
     let (online, offline) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let (on, off) = (online.clone(), offline.clone());
     let client = started(
-        options(&proxy.base_url(), &scope)
-            .on_online(move || {
-                on.fetch_add(1, Ordering::SeqCst);
-            })
-            .on_offline(move || {
-                off.fetch_add(1, Ordering::SeqCst);
-            }),
+        options(&proxy.base_url(), &scope).on_connectivity(move |online| {
+            let counter = if online { &on } else { &off };
+            counter.fetch_add(1, Ordering::SeqCst);
+        }),
     );
     client.sync().unwrap();
     assert!(client.is_online());
@@ -98,7 +95,7 @@ fn offline_queue_survives_an_outage_and_drains_on_reconnect() {
     assert_eq!(
         offline.load(Ordering::SeqCst),
         1,
-        "on_offline fires once per transition"
+        "on_connectivity(false) fires once per transition"
     );
     assert_eq!(client.pending_count(), 5);
 

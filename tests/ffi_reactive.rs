@@ -232,7 +232,7 @@ fn a_listener_may_write_other_signals_and_read_its_own_without_deadlock() {
     }
     impl mizu_sync::ffi::SignalListener for Mirror {
         fn on_change(&self, value_json: String) -> Result<(), MizuError> {
-            assert_eq!(self.source.get_untracked()?, value_json);
+            assert_eq!(self.source.peek()?, value_json);
             self.mirror.set(value_json)
         }
     }

@@ -27,7 +27,7 @@ fn signal_sets_and_updates_like_the_seed() {
     count.set(5);
     count.update(|n| n + 1);
     assert_eq!(count.get(), 6);
-    assert_eq!(count.get_untracked(), 6);
+    assert_eq!(count.peek(), 6);
     assert_eq!(count.with(|n| n * 2), 12);
 }
 
@@ -88,7 +88,7 @@ fn computed_is_lazy_cached_and_recomputes_exactly_once_per_change() {
     assert_eq!(count(&runs), 0, "lazy");
     assert_eq!(double.get(), 2);
     assert_eq!(double.get(), 2);
-    assert_eq!(double.get_untracked(), 2);
+    assert_eq!(double.peek(), 2);
     assert_eq!(count(&runs), 1, "cached");
     a.set(2);
     a.set(3);
@@ -197,7 +197,7 @@ fn untracked_reads_create_no_dependency() {
     let _e = Effect::new(move || {
         a2.get();
         untrack(|| b2.get());
-        b2.get_untracked();
+        b2.peek();
         r.fetch_add(1, Ordering::SeqCst);
     });
     b.set(11);

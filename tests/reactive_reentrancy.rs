@@ -46,7 +46,7 @@ fn a_computed_that_creates_an_effect_keeps_it_working() {
         made.lock()
             .unwrap()
             .push(Effect::new(move || out.lock().unwrap().push(s2.get())));
-        s.get_untracked() * 10
+        s.peek() * 10
     });
     assert_eq!(computed.get(), 10);
     assert_eq!(*seen.lock().unwrap(), [1]);

@@ -88,7 +88,7 @@ fn eight_threads_sharing_signals_lose_no_update_and_effects_end_on_the_final_val
                             drop(short);
                         }
                         _ => {
-                            let _ = sum.get() + b.get_untracked();
+                            let _ = sum.get() + b.peek();
                         }
                     }
                 }
@@ -97,12 +97,12 @@ fn eight_threads_sharing_signals_lose_no_update_and_effects_end_on_the_final_val
         .collect();
     join_within(Duration::from_secs(60), workers);
 
-    let (fa, fb) = (a.get_untracked(), b.get_untracked());
-    assert_eq!(counter.get_untracked(), modifies.load(Ordering::Relaxed));
+    let (fa, fb) = (a.peek(), b.peek());
+    assert_eq!(counter.peek(), modifies.load(Ordering::Relaxed));
     assert_eq!(sum.get(), fa + fb);
     assert_eq!(last(&seen_sum), 2 * (fa + fb));
     assert_eq!(last(&seen_both), (fa, fb));
-    assert_eq!(last(&seen_counter), counter.get_untracked());
+    assert_eq!(last(&seen_counter), counter.peek());
 }
 
 #[test]
@@ -140,7 +140,7 @@ fn an_effect_triggered_from_many_threads_never_runs_concurrently_with_itself() {
         .collect();
     join_within(Duration::from_secs(60), workers);
     assert_eq!(overlaps.load(Ordering::SeqCst), 0);
-    assert_eq!(last_seen.load(Ordering::SeqCst), source.get_untracked());
+    assert_eq!(last_seen.load(Ordering::SeqCst), source.peek());
 }
 
 #[test]

@@ -46,7 +46,7 @@ fn fill(client: &Client, n: usize) -> f64 {
 /// running on `flusher`; returns the two elapsed times since `start`.
 fn drained(client: &Client, flusher: thread::JoinHandle<()>, start: Instant) -> (f64, f64) {
     let status = client.status();
-    while status.get_untracked().pending > 0 {
+    while status.peek().pending > 0 {
         thread::sleep(Duration::from_micros(100));
     }
     let acked = start.elapsed().as_secs_f64();

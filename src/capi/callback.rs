@@ -8,8 +8,8 @@ use std::ffi::{c_char, c_void};
 /// user data here.
 pub type MizuReleaseFn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
-/// A callback without arguments: an effect's body, a batch, an untracked section, or an
-/// online / offline notification.
+/// A callback without arguments: an effect's body, a batch, an untracked section, or the
+/// notice that deliveries wait for `mizu_client_dispatch_pending`.
 pub type MizuVoidFn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
 /// Receives a value as JSON text. The string is lent for the duration of the call only: copy it
@@ -32,6 +32,10 @@ pub type MizuComputeFn = Option<unsafe extern "C" fn(user_data: *mut c_void) -> 
 pub type MizuUpdateFn = Option<
     unsafe extern "C" fn(user_data: *mut c_void, current_json: *const c_char) -> *mut c_char,
 >;
+
+/// Told of a connectivity transition: `online` is true when the client went online, false
+/// when it went offline.
+pub type MizuConnectivityFn = Option<unsafe extern "C" fn(user_data: *mut c_void, online: bool)>;
 
 /// Receives the new pull cursor after each completed pull or snapshot.
 pub type MizuSyncFn = Option<unsafe extern "C" fn(user_data: *mut c_void, cursor: u64)>;

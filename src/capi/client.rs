@@ -278,7 +278,7 @@ pub extern "C" fn mizu_client_status(
     out: *mut *mut c_char,
 ) -> MizuStatus {
     read(client, out, std::ptr::null_mut(), |c| {
-        give(&status_json(&c.status().get_untracked()))
+        give(&status_json(&c.status().peek()))
     })
 }
 
@@ -315,6 +315,34 @@ pub extern "C" fn mizu_client_pause(client: *const MizuClient) -> MizuStatus {
 pub extern "C" fn mizu_client_resume(client: *const MizuClient) -> MizuStatus {
     call(|| {
         handles::client(client)?.resume();
+        Ok(())
+    })
+}
+
+/// Runs the client's waiting deliveries on the calling thread, in order: its callbacks, and the
+/// effects and listeners woken by server changes, when the client was created with
+/// `callbacks->on_pending` (otherwise there are none and `*out_count` is 0). Deliveries queued
+/// while it runs run too. Stores how many ran in `*out_count` when it is not NULL. Returns
+/// at once with a count of 0 when another thread is dispatching, or when called from inside a
+/// delivery.
+///
+/// # Errors
+/// `MIZU_ERR_CLOSED` after `mizu_client_close` or on a freed handle.
+///
+/// # Threading
+/// The thread where the deliveries should run (for example the UI thread); typically called
+/// after `on_pending`, by posting to that thread's loop.
+#[no_mangle]
+pub extern "C" fn mizu_client_dispatch_pending(
+    client: *const MizuClient,
+    out_count: *mut usize,
+) -> MizuStatus {
+    call(|| {
+        let ran = handles::client(client)?.dispatch_pending()?;
+        if !out_count.is_null() {
+            // SAFETY: the caller passes NULL (checked above) or a pointer valid for writing.
+            unsafe { *out_count = ran };
+        }
         Ok(())
     })
 }

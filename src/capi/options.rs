@@ -7,15 +7,19 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::callback::{MizuErrorFn, MizuReleaseFn, MizuSyncFn, MizuVoidFn, UserData};
+use super::callback::{
+    MizuConnectivityFn, MizuErrorFn, MizuReleaseFn, MizuSyncFn, MizuVoidFn, UserData,
+};
 use super::status::{c_text, status_of, CError};
 use crate::Options;
 
 /// The callbacks of a client, all optional (NULL), sharing one `user_data`.
 ///
 /// # Threading
-/// They run on the client's sync thread. They may call back into the library, except
-/// `mizu_client_sync` and `mizu_client_flush` (which then fail with
+/// `on_sync`, `on_connectivity` and `on_error` (like the effects and listeners woken by server
+/// changes) run on the client's sync thread, or, when `on_pending` is set, on the thread that
+/// calls `mizu_client_dispatch_pending`. They may call back into the library, except
+/// `mizu_client_sync` and `mizu_client_flush` on the sync thread (which then fail with
 /// `MIZU_ERR_INVALID_ARGUMENT` instead of deadlocking).
 #[repr(C)]
 pub struct MizuClientCallbacks {
@@ -23,12 +27,16 @@ pub struct MizuClientCallbacks {
     pub user_data: *mut c_void,
     /// After each completed pull or snapshot, with the new cursor.
     pub on_sync: MizuSyncFn,
-    /// On each offline → online transition.
-    pub on_online: MizuVoidFn,
-    /// On each online → offline transition.
-    pub on_offline: MizuVoidFn,
+    /// On each connectivity transition, with `true` when the client went online.
+    pub on_connectivity: MizuConnectivityFn,
     /// With each surfaced error (network trouble, a rejected mutation, ...).
     pub on_error: MizuErrorFn,
+    /// Non-NULL gives the client a delivery queue: the callbacks above and the effects and
+    /// listeners woken by server changes are queued instead of run on the sync thread, and
+    /// `on_pending` is called (on a library thread; do not dispatch from inside it) when
+    /// deliveries start waiting. Then call `mizu_client_dispatch_pending` on the thread where
+    /// they should run, for example by posting to your UI loop from `on_pending`.
+    pub on_pending: MizuVoidFn,
     /// Called once when the client and every handle made from it are freed, or before
     /// `mizu_client_new` returns when it fails: the callbacks are never called after it.
     pub release: MizuReleaseFn,
@@ -118,15 +126,15 @@ pub(crate) fn with_callbacks(
         // SAFETY: the caller registered `f` for this user_data, callable from the sync thread.
         options = options.on_sync(move |cursor| unsafe { f(ud.ptr(), cursor) });
     }
-    if let Some(f) = callbacks.on_online {
+    if let Some(f) = callbacks.on_connectivity {
         let ud = user_data.clone();
         // SAFETY: as for on_sync.
-        options = options.on_online(move || unsafe { f(ud.ptr()) });
+        options = options.on_connectivity(move |online| unsafe { f(ud.ptr(), online) });
     }
-    if let Some(f) = callbacks.on_offline {
+    if let Some(f) = callbacks.on_pending {
         let ud = user_data.clone();
-        // SAFETY: as for on_sync.
-        options = options.on_offline(move || unsafe { f(ud.ptr()) });
+        // SAFETY: as for on_sync (called from library threads).
+        options = options.delivery_queue(move || unsafe { f(ud.ptr()) });
     }
     if let Some(f) = callbacks.on_error {
         let ud = user_data;

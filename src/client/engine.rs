@@ -3,9 +3,10 @@
 //! live connection (when configured) feeds cursors in. No host call waits on any of them.
 //!
 //! # Threading
-//! User callbacks (`on_sync`, `on_online`, `on_offline`, `on_error`) and the effects woken by
-//! server changes run on the engine thread, with no lock of this crate held; a panic in one is
-//! caught and reported, and the engine goes on.
+//! User callbacks (`on_sync`, `on_connectivity`, `on_error`) and the effects woken by server
+//! changes run where the client's deliveries go (the engine thread by default, see
+//! `client::delivery`), with no lock of this crate held; a panic in one is caught and
+//! reported, and the engine goes on.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -27,8 +28,8 @@ use crate::store::Changed;
 pub(crate) enum Command {
     /// The number of pending mutations may have changed (a local write).
     PendingChanged,
-    /// Push then pull now; answer on the sender.
-    Sync(Sender<Result<(), Error>>),
+    /// Push then pull now; answer on the reply.
+    Sync(SyncReply),
     /// A live notification (or `notify_live`) says the server is at this cursor.
     LiveCursor(u64),
     /// Stop syncing until `Resume`.
@@ -39,6 +40,30 @@ pub(crate) enum Command {
     Done(Input),
     /// Leave the loop.
     Stop,
+}
+
+/// Where the answer to a [`Command::Sync`] goes.
+pub(crate) enum SyncReply {
+    /// A thread blocked in `sync()`.
+    Blocking(Sender<Result<(), Error>>),
+    /// An awaited `sync()` (dropped when the future was).
+    Async(tokio::sync::oneshot::Sender<Result<(), Error>>),
+    /// Nobody: a `flush()` asking for a round now.
+    Ignored,
+}
+
+impl SyncReply {
+    fn send(self, result: Result<(), Error>) {
+        match self {
+            SyncReply::Blocking(reply) => {
+                let _ = reply.send(result);
+            }
+            SyncReply::Async(reply) => {
+                let _ = reply.send(result);
+            }
+            SyncReply::Ignored => {}
+        }
+    }
 }
 
 /// A request for the I/O worker.
@@ -197,7 +222,7 @@ struct Engine {
     /// reset to 0).
     scan_from: u64,
     /// `sync()` callers waiting for the machine's answer, by sync id.
-    syncs: HashMap<u64, Sender<Result<(), Error>>>,
+    syncs: HashMap<u64, SyncReply>,
     next_sync: u64,
 }
 
@@ -241,7 +266,7 @@ impl Engine {
         }
         self.step(Input::Stop);
         for (_, reply) in self.syncs.drain() {
-            let _ = reply.send(Err(Error::NotStarted));
+            reply.send(Err(Error::NotStarted));
         }
         self.shared.set_settled(false);
     }
@@ -404,12 +429,12 @@ impl Engine {
                 }
             }
         }
-        self.shared.notify(&changed);
+        self.shared.notify(changed);
     }
 
     fn store_written(&mut self, result: Result<Changed, crate::store::Error>) {
         match result {
-            Ok(changed) => self.shared.notify(&changed),
+            Ok(changed) => self.shared.notify(changed),
             Err(e) => self.shared.report(Error::from(e)),
         }
     }
@@ -427,13 +452,15 @@ impl Engine {
         }
         let options = &self.shared.options;
         match event {
-            Event::Online => guard(&self.shared, options.on_online.as_deref()),
-            Event::Offline => guard(&self.shared, options.on_offline.as_deref()),
+            Event::Online | Event::Offline => {
+                if let Some(on_connectivity) = options.on_connectivity.clone() {
+                    let online = matches!(event, Event::Online);
+                    self.shared.deliver(move || on_connectivity(online));
+                }
+            }
             Event::Synced { cursor } => {
                 if let Some(on_sync) = options.on_sync.clone() {
-                    if catch_unwind(AssertUnwindSafe(|| on_sync(cursor))).is_err() {
-                        self.shared.report_callback_panic("on_sync");
-                    }
+                    self.shared.deliver(move || on_sync(cursor));
                 }
             }
             Event::Rejected(r) => self.shared.report(Error::Rejected {
@@ -444,7 +471,7 @@ impl Engine {
             Event::Error { error, .. } => self.shared.report(Error::from(error)),
             Event::SyncCompleted { id, result } => {
                 if let Some(reply) = self.syncs.remove(&id) {
-                    let _ = reply.send(result.map_err(Error::from));
+                    reply.send(result.map_err(Error::from));
                 }
             }
         }
@@ -457,14 +484,6 @@ impl Engine {
             .store
             .pending_count()
             .saturating_sub(self.awaiting.len())
-    }
-}
-
-fn guard(shared: &Shared, callback: Option<&(dyn Fn() + Send + Sync)>) {
-    if let Some(callback) = callback {
-        if catch_unwind(AssertUnwindSafe(callback)).is_err() {
-            shared.report_callback_panic("a connectivity callback");
-        }
     }
 }
 

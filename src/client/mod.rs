@@ -2,6 +2,7 @@
 //! and the transports (HTTP for push / pull / snapshot, a WebSocket for live notifications).
 
 pub(crate) mod auth;
+pub(crate) mod delivery;
 mod engine;
 mod error;
 pub(crate) mod http;
@@ -9,6 +10,7 @@ mod ids;
 pub(crate) mod live;
 mod options;
 pub(crate) mod query_signals;
+pub(crate) mod runtime;
 mod shared;
 mod status;
 #[cfg(test)]
@@ -28,7 +30,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use error::Error;
-pub use options::{ConnectivityCallback, ErrorCallback, Options, SyncCallback};
+pub use options::{ConnectivityCallback, ErrorCallback, Options, ReadyCallback, SyncCallback};
 pub(crate) use shared::{Encoded, Shared, WriteIntent};
 pub use status::SyncStatus;
 
@@ -45,10 +47,20 @@ use crate::reactive::Computed;
 /// Dropping the client (or [`close`](Self::close)) stops syncing and closes the store.
 ///
 /// # Threading
-/// `Client` is `Send + Sync`: share it in an `Arc`. Callbacks and the effects woken by server
-/// changes run on the client's engine thread; effects woken by local writes run on the writing
-/// thread. Calling [`sync`](Self::sync) or [`flush`](Self::flush) from the engine thread (a
-/// callback or such an effect) returns an error instead of deadlocking.
+/// `Client` is `Send + Sync`: share it in an `Arc`. Effects woken by local writes run on the
+/// writing thread before the write returns. Callbacks, and the effects woken by server changes
+/// and by awaited writes, run on a library thread (the engine thread, or the thread that
+/// committed the write), or where the app dispatches them with a delivery queue
+/// ([`Options::delivery_queue`]). Calling [`sync`](Self::sync) or [`flush`](Self::flush) from
+/// the engine thread returns an error instead of deadlocking.
+///
+/// # Async
+/// [`sync_async`](Self::sync_async), [`flush_async`](Self::flush_async),
+/// [`close_async`](Self::close_async), [`mutate_async`](Self::mutate_async) and the collection's
+/// `*_async` writes return futures that any executor can poll: they run on a runtime the library
+/// owns (started by the first of them, stopped with the last client), never on the caller's
+/// thread, and dropping one stops the wait at once. An awaited write is queued when it is
+/// called and committed in call order; dropping its future does not undo it.
 ///
 /// ```no_run
 /// use mizu_sync::{Client, Options};
@@ -138,6 +150,68 @@ impl Client {
     /// [`start`](Self::start); [`Error::InvalidArgument`] when called on the engine thread.
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
         self.shared.flush(timeout)
+    }
+
+    /// [`sync`](Self::sync) as a future: dropping it stops the wait at once (the round goes on).
+    ///
+    /// # Errors
+    /// As [`sync`](Self::sync); callable from any thread, the engine thread included.
+    pub fn sync_async(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'static {
+        self.shared.sync_async()
+    }
+
+    /// [`flush`](Self::flush) as a future: dropping it stops the wait at once.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &mizu_sync::Client) -> Result<(), mizu_sync::Error> {
+    /// client.flush_async(std::time::Duration::from_secs(30)).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`flush`](Self::flush).
+    pub fn flush_async(
+        &self,
+        timeout: Duration,
+    ) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'static {
+        self.shared.flush_async(timeout)
+    }
+
+    /// [`close`](Self::close) off the caller's thread (closing waits for the engine's current
+    /// step and the store).
+    ///
+    /// # Errors
+    /// [`Error::Internal`] when the runtime cannot start.
+    pub fn close_async(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'static {
+        self.shared.close_async()
+    }
+
+    /// [`mutate`](Self::mutate) committed off the caller's thread: queued by this call, in
+    /// call order; resolves to the mutation's id once it is durable.
+    ///
+    /// # Errors
+    /// As [`mutate`](Self::mutate).
+    pub fn mutate_async(
+        &self,
+        name: &str,
+        args: Option<Value>,
+    ) -> impl std::future::Future<Output = Result<String, Error>> + Send + 'static {
+        self.shared.mutate_async(name.to_owned(), args)
+    }
+
+    /// With a delivery queue ([`Options::delivery_queue`]): runs every waiting delivery
+    /// (effects and listeners woken by server changes and awaited writes, status changes,
+    /// client callbacks) on the calling thread, in order; returns how many ran. Returns 0
+    /// without a queue, and when another thread is dispatching.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] after [`close`](Self::close).
+    pub fn dispatch_pending(&self) -> Result<usize, Error> {
+        self.shared.dispatch_pending()
     }
 
     /// Queues an app-defined mutation (no local effect) and returns its id. Durable before it

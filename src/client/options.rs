@@ -12,11 +12,12 @@ use crate::protocol::codec::{Codec, DefaultCodec};
 use crate::protocol::wire::MAX_PUSH_BATCH;
 
 pub use crate::client::auth::AuthProvider;
+pub use crate::client::delivery::ReadyCallback;
 
 /// Called with the new cursor after each completed pull or snapshot.
 pub type SyncCallback = Arc<dyn Fn(u64) + Send + Sync>;
-/// Called on a connectivity transition (online or offline).
-pub type ConnectivityCallback = Arc<dyn Fn() + Send + Sync>;
+/// Called on a connectivity transition: `true` when the client goes online, `false` offline.
+pub type ConnectivityCallback = Arc<dyn Fn(bool) + Send + Sync>;
 /// Called with each error the engine surfaces (network trouble, rejected mutations, ...).
 pub type ErrorCallback = Arc<dyn Fn(&Error) + Send + Sync>;
 
@@ -44,10 +45,8 @@ pub struct Options {
     pub scope: String,
     /// Called with the new cursor after each completed pull or snapshot.
     pub on_sync: Option<SyncCallback>,
-    /// Called when the client goes from offline to online.
-    pub on_online: Option<ConnectivityCallback>,
-    /// Called when the client goes from online to offline.
-    pub on_offline: Option<ConnectivityCallback>,
+    /// Called on each connectivity transition (`true`: online, `false`: offline).
+    pub on_connectivity: Option<ConnectivityCallback>,
     /// Called with each surfaced error, including rejected mutations.
     pub on_error: Option<ErrorCallback>,
     /// How often pending mutations are pushed when nothing else triggers a push.
@@ -78,6 +77,10 @@ pub struct Options {
     pub storage_path: Option<PathBuf>,
     /// Maps collection writes, server changes and snapshots to and from the wire.
     pub codec: Arc<dyn Codec>,
+    /// With a delivery queue: called when deliveries wait for
+    /// [`Client::dispatch_pending`](crate::Client::dispatch_pending) (see
+    /// [`delivery_queue`](Self::delivery_queue)); `None` runs them where they arise.
+    pub delivery_ready: Option<ReadyCallback>,
 }
 
 impl Options {
@@ -87,8 +90,7 @@ impl Options {
             base_url: base_url.into(),
             scope: String::new(),
             on_sync: None,
-            on_online: None,
-            on_offline: None,
+            on_connectivity: None,
             on_error: None,
             push_interval: Duration::from_secs(5),
             pull_interval: Duration::from_secs(30),
@@ -103,6 +105,7 @@ impl Options {
             subscribe_message: serde_json::json!({"topic": "subscribe", "data": {}}),
             storage_path: None,
             codec: Arc::new(DefaultCodec),
+            delivery_ready: None,
         }
     }
 
@@ -118,15 +121,39 @@ impl Options {
         self
     }
 
-    /// Sets the callback run on each offline → online transition.
-    pub fn on_online(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
-        self.on_online = Some(Arc::new(f));
+    /// Sets the callback run on each connectivity transition, with `true` when the client goes
+    /// online and `false` when it goes offline.
+    pub fn on_connectivity(mut self, f: impl Fn(bool) + Send + Sync + 'static) -> Self {
+        self.on_connectivity = Some(Arc::new(f));
         self
     }
 
-    /// Sets the callback run on each online → offline transition.
-    pub fn on_offline(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
-        self.on_offline = Some(Arc::new(f));
+    /// Queues deliveries for the app instead of running them on library threads: the effects
+    /// and listeners woken by server changes and by awaited writes, status changes and client
+    /// callbacks (`on_sync`, `on_connectivity`, `on_error`). `ready` is called on a library
+    /// thread, with no lock held, when deliveries start waiting; the app then calls
+    /// [`Client::dispatch_pending`](crate::Client::dispatch_pending) on the thread where they
+    /// should run (its UI thread, an executor). Without it (the default) they run on the
+    /// library thread that saw the change.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use mizu_sync::{Client, Options};
+    ///
+    /// # fn main() -> Result<(), mizu_sync::Error> {
+    /// let (wake, woken) = mpsc::channel();
+    /// let options = Options::new("http://127.0.0.1:9/_sync").delivery_queue(move || {
+    ///     let _ = wake.send(());
+    /// });
+    /// let client = Client::new(options)?;
+    /// // On the app's own thread, whenever `woken` receives:
+    /// while woken.try_recv().is_ok() {
+    ///     client.dispatch_pending()?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn delivery_queue(mut self, ready: impl Fn() + Send + Sync + 'static) -> Self {
+        self.delivery_ready = Some(Arc::new(ready));
         self
     }
 

@@ -1,10 +1,11 @@
-//! [`QuerySignals`]: the reactive side of a live query (its triggers), and [`wake`]: how the
-//! client tells readers and listeners of a transaction's changes.
+//! [`QuerySignals`]: the reactive side of a live query (its triggers), and how the
+//! client tells readers and listeners of a transaction's changes ([`Woken`]).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use crate::client::triggers::Triggers;
-use crate::query::{Attachment, Registry};
+use crate::query::{Attachment, Dirty, Feed, Registry};
 use crate::reactive::{batch, Signal};
 use crate::store::Changed;
 
@@ -33,41 +34,51 @@ fn bump(signal: &Signal<u64>) {
     signal.update(|v| v.wrapping_add(1));
 }
 
-/// After a transaction: wakes the readers of what changed and of the live queries whose result
-/// or count changed, in one batch with `also` (effects run once, after it), then delivers the
-/// queries' diffs and the collections' feeds. No lock is held while effects and listeners run.
-/// Returns how many listeners or effects panicked (each panic is caught).
-pub(crate) fn wake(
-    triggers: &Triggers,
-    queries: &Registry<QuerySignals>,
-    changed: &Changed,
-    also: impl FnOnce(),
-) -> usize {
-    let (dirty, feeds) = queries.take_dirty();
-    let mut panics = 0;
-    let woke = catch_unwind(AssertUnwindSafe(|| {
-        batch(|| {
-            triggers.notify(changed);
-            for d in &dirty {
-                let signals = d.query.attachment();
-                if d.outcome.result {
-                    bump(&signals.result);
+/// The live queries and collection feeds a transaction changed, taken from the registry when
+/// the transaction commits so that its listeners are told where the transaction's are.
+pub(crate) struct Woken {
+    dirty: Vec<Dirty<QuerySignals>>,
+    feeds: Vec<Arc<Feed>>,
+}
+
+impl Woken {
+    /// Takes what the transactions committed since the last call changed.
+    pub(crate) fn take(queries: &Registry<QuerySignals>) -> Woken {
+        let (dirty, feeds) = queries.take_dirty();
+        Woken { dirty, feeds }
+    }
+
+    /// Wakes the readers of `changed` and of the live queries whose result or count changed,
+    /// in one batch with `also` (effects run once, after it), then delivers the queries' diffs
+    /// and the collections' feeds. No lock is held while effects and listeners run. Returns how
+    /// many listeners or effects panicked (each panic is caught).
+    pub(crate) fn wake(self, triggers: &Triggers, changed: &Changed, also: impl FnOnce()) -> usize {
+        let Woken { dirty, feeds } = self;
+        let mut panics = 0;
+        let woke = catch_unwind(AssertUnwindSafe(|| {
+            batch(|| {
+                triggers.notify(changed);
+                for d in &dirty {
+                    let signals = d.query.attachment();
+                    if d.outcome.result {
+                        bump(&signals.result);
+                    }
+                    if d.outcome.count {
+                        bump(&signals.count);
+                    }
                 }
-                if d.outcome.count {
-                    bump(&signals.count);
-                }
-            }
-            also();
-        })
-    }));
-    if woke.is_err() {
-        panics += 1;
+                also();
+            })
+        }));
+        if woke.is_err() {
+            panics += 1;
+        }
+        for d in &dirty {
+            panics += d.query.deliver();
+        }
+        for feed in &feeds {
+            panics += feed.deliver();
+        }
+        panics
     }
-    for d in &dirty {
-        panics += d.query.deliver();
-    }
-    for feed in &feeds {
-        panics += feed.deliver();
-    }
-    panics
 }

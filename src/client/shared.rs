@@ -3,19 +3,22 @@
 //! [`crate::Entity`].
 
 use std::collections::hash_map::DefaultHasher;
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
-use crate::client::engine::{Command, EngineHandle};
+use crate::client::delivery::Delivery;
+use crate::client::engine::{Command, EngineHandle, SyncReply};
 use crate::client::http::{HttpConfig, HttpTransport};
 use crate::client::ids::IdGenerator;
 use crate::client::live::LiveConfig;
-use crate::client::query_signals::{self, QuerySignals};
+use crate::client::query_signals::{QuerySignals, Woken};
+use crate::client::runtime::RuntimeRef;
 use crate::client::triggers::Triggers;
 use crate::client::{Error, Options, SyncStatus};
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText};
@@ -43,7 +46,20 @@ pub(crate) struct Shared {
     last_synced: Mutex<Option<SystemTime>>,
     /// Taken by every collection write to check its operation and queue it (see `write`).
     write_order: Mutex<()>,
+    /// Where deliveries for the app run (see `client::delivery`).
+    delivery: Delivery,
+    /// With a delivery queue: the newest status waiting for its queued task to set it.
+    queued_status: Mutex<Option<SyncStatus>>,
+    /// The async runtime, taken by the first awaited operation and kept until the client goes.
+    runtime: OnceLock<RuntimeRef>,
+    /// Awaited writes, committed in order on the runtime's blocking pool.
+    write_lane: OnceLock<tokio::sync::mpsc::UnboundedSender<LaneJob>>,
+    /// Wakes awaited flushes when `settled` changes or the client closes.
+    settled_async: tokio::sync::Notify,
 }
+
+/// A write committed on the write lane.
+type LaneJob = Box<dyn FnOnce() + Send>;
 
 /// What a collection write means to do; its operation depends on whether the entity exists
 /// when it is queued.
@@ -101,6 +117,10 @@ impl Shared {
         };
         let queries = Arc::new(Registry::default());
         store.set_observer(queries.clone());
+        let delivery = match &options.delivery_ready {
+            Some(ready) => Delivery::queue(ready.clone()),
+            None => Delivery::Inline,
+        };
         Ok(Arc::new(Shared {
             ids: IdGenerator::new(store.client_id()),
             store,
@@ -115,6 +135,11 @@ impl Shared {
             settled_changed: Condvar::new(),
             last_synced: Mutex::new(None),
             write_order: Mutex::new(()),
+            delivery,
+            queued_status: Mutex::new(None),
+            runtime: OnceLock::new(),
+            write_lane: OnceLock::new(),
+            settled_async: tokio::sync::Notify::new(),
         }))
     }
 
@@ -155,6 +180,8 @@ impl Shared {
         self.stop();
         self.store.close();
         self.settled_changed.notify_all();
+        self.settled_async.notify_waiters();
+        self.delivery.close();
     }
 
     pub(crate) fn is_started(&self) -> bool {
@@ -164,13 +191,23 @@ impl Shared {
     pub(crate) fn sync(&self) -> Result<(), Error> {
         self.check_open()?;
         let (reply, answer) = mpsc::channel();
-        self.command(Command::Sync(reply))?;
+        self.command(Command::Sync(SyncReply::Blocking(reply)))?;
         // The machine answers every sync: when the round ends, on its first error, or on stop.
         // Each request is bounded by the request timeout; the bound here only guards a bug.
-        let bound = self.options.request_timeout * 8 + Duration::from_secs(5);
+        let bound = self.sync_bound();
         let result = answer
             .recv_timeout(bound)
             .unwrap_or(Err(Error::WaitTimedOut(bound)));
+        self.sync_outcome(result)
+    }
+
+    /// The machine answers every sync: when the round ends, on its first error, or on stop.
+    /// Each request is bounded by the request timeout; this bound only guards a bug.
+    fn sync_bound(&self) -> Duration {
+        self.options.request_timeout * 8 + Duration::from_secs(5)
+    }
+
+    fn sync_outcome(&self, result: Result<(), Error>) -> Result<(), Error> {
         match result {
             // `close()` stopped the engine under this call: say closed, not "not started".
             Err(Error::NotStarted) if self.check_open().is_err() => Err(Error::Closed),
@@ -178,12 +215,159 @@ impl Shared {
         }
     }
 
+    /// [`sync`](Self::sync) as a future that any executor can poll; dropping it stops the wait
+    /// (the round goes on in the background).
+    pub(crate) fn sync_async(
+        self: &Arc<Self>,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        let shared = self.clone();
+        self.on_runtime(async move {
+            shared.check_open()?;
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            shared.command(Command::Sync(SyncReply::Async(reply)))?;
+            let bound = shared.sync_bound();
+            let result = match tokio::time::timeout(bound, answer).await {
+                Ok(Ok(result)) => result,
+                // The engine went without answering: it was stopped.
+                Ok(Err(_)) => Err(Error::NotStarted),
+                Err(_) => Err(Error::WaitTimedOut(bound)),
+            };
+            shared.sync_outcome(result)
+        })
+    }
+
+    /// [`flush`](Self::flush) as a future that any executor can poll; dropping it stops the
+    /// wait at once.
+    pub(crate) fn flush_async(
+        self: &Arc<Self>,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        let shared = self.clone();
+        self.on_runtime(async move {
+            shared.check_open()?;
+            let deadline = tokio::time::Instant::now() + timeout;
+            shared.command(Command::Sync(SyncReply::Ignored))?;
+            loop {
+                // Registered before the checks, so a change between them is not missed.
+                let changed = shared.settled_async.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                shared.check_open()?;
+                if *lock(&shared.settled) && shared.store.pending_count() == 0 {
+                    return Ok(());
+                }
+                if !shared.is_started() {
+                    return Err(Error::NotStarted);
+                }
+                let now = tokio::time::Instant::now();
+                if now >= deadline {
+                    return Err(Error::WaitTimedOut(timeout));
+                }
+                // Local writes do not signal: look again at least every 100 ms.
+                let wait = (deadline - now).min(Duration::from_millis(100));
+                tokio::select! {
+                    _ = changed => {}
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+        })
+    }
+
+    /// [`close`](Self::close) off the caller's thread (it waits for the engine's current step
+    /// and the store's last commit).
+    pub(crate) fn close_async(
+        self: &Arc<Self>,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        let shared = self.clone();
+        let task = self.runtime().map(|rt| {
+            rt.spawn_blocking(move || {
+                shared.close();
+                Ok(())
+            })
+        });
+        async move { task?.await }
+    }
+
+    /// The runtime of the async surface, started on first use.
+    fn runtime(&self) -> Result<&RuntimeRef, Error> {
+        if let Some(rt) = self.runtime.get() {
+            return Ok(rt);
+        }
+        let rt = RuntimeRef::get()?;
+        Ok(self.runtime.get_or_init(|| rt))
+    }
+
+    /// Runs `future` on the runtime; the returned future (for any executor) aborts it when
+    /// dropped.
+    fn on_runtime<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = Result<T, Error>> + Send + 'static,
+    ) -> impl Future<Output = Result<T, Error>> + Send + 'static {
+        let task = self.runtime().map(|rt| rt.spawn(future));
+        async move { task?.await }
+    }
+
+    /// Commits `job` on the write lane, off the caller's thread and in the order of the calls;
+    /// the returned future resolves to its result. The job is queued by this call: dropping the
+    /// future stops the wait, never the write.
+    pub(crate) fn commit_async<T: Send + 'static>(
+        self: &Arc<Self>,
+        job: impl FnOnce(&Arc<Shared>) -> Result<T, Error> + Send + 'static,
+    ) -> impl Future<Output = Result<T, Error>> + Send + 'static {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let shared = self.clone();
+        let queued = self.write_lane().and_then(|lane| {
+            lane.send(Box::new(move || {
+                let _ = reply.send(job(&shared));
+            }))
+            .map_err(|_| Error::Closed)
+        });
+        async move {
+            queued?;
+            answer.await.unwrap_or(Err(Error::Closed))
+        }
+    }
+
+    fn write_lane(&self) -> Result<&tokio::sync::mpsc::UnboundedSender<LaneJob>, Error> {
+        if let Some(lane) = self.write_lane.get() {
+            return Ok(lane);
+        }
+        let rt = self.runtime()?;
+        Ok(self.write_lane.get_or_init(|| {
+            let (jobs, mut next) = tokio::sync::mpsc::unbounded_channel::<LaneJob>();
+            rt.spawn_detached(async move {
+                while let Some(job) = next.recv().await {
+                    // One at a time, so writes commit in the order they were made.
+                    let _ = tokio::task::spawn_blocking(job).await;
+                }
+            });
+            jobs
+        }))
+    }
+
+    /// Runs every delivery waiting in the delivery queue on the calling thread; returns how
+    /// many ran.
+    pub(crate) fn dispatch_pending(&self) -> Result<usize, Error> {
+        self.check_open()?;
+        let (ran, panics) = self.delivery.dispatch_pending();
+        if panics > 0 {
+            self.report_callback_panic("a delivered effect or listener");
+        }
+        Ok(ran)
+    }
+
+    /// Runs `task` where deliveries go (see `client::delivery`); a panic in it is reported.
+    pub(crate) fn deliver(self: &Arc<Self>, task: impl FnOnce() + Send + 'static) {
+        if self.delivery.deliver(task) {
+            self.report_callback_panic("an effect or listener");
+        }
+    }
+
     pub(crate) fn flush(&self, timeout: Duration) -> Result<(), Error> {
         self.check_open()?;
         let deadline = Instant::now() + timeout;
         // Skip a running backoff: a flush means "now".
-        let (reply, _ignored) = mpsc::channel();
-        self.command(Command::Sync(reply))?;
+        self.command(Command::Sync(SyncReply::Ignored))?;
         let mut settled = lock(&self.settled);
         loop {
             self.check_open()?;
@@ -230,7 +414,11 @@ impl Shared {
     fn command(&self, command: Command) -> Result<(), Error> {
         let engine = lock(&self.engine);
         let engine = engine.as_ref().ok_or(Error::NotStarted)?;
-        if matches!(command, Command::Sync(_)) && engine.is_engine_thread() {
+        let waits = matches!(
+            command,
+            Command::Sync(SyncReply::Blocking(_) | SyncReply::Ignored)
+        );
+        if waits && engine.is_engine_thread() {
             return Err(Error::InvalidArgument(
                 "sync() and flush() cannot be called from a sync callback or an effect woken by sync".into(),
             ));
@@ -257,6 +445,45 @@ impl Shared {
     /// cannot express;
     /// [`Error::Storage`], [`Error::Closed`].
     pub(crate) fn write(&self, key: &EntityKey, intent: WriteIntent) -> Result<(), Error> {
+        if let Some(changed) = self.record(key, intent)? {
+            self.announce(&changed);
+        }
+        Ok(())
+    }
+
+    /// [`write`](Self::write) committed on the write lane; its readers are woken where
+    /// deliveries go.
+    pub(crate) fn write_async(
+        self: &Arc<Self>,
+        key: Arc<EntityKey>,
+        intent: WriteIntent,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        self.commit_async(move |shared| {
+            if let Some(changed) = shared.record(&key, intent)? {
+                shared.announce_delivered(changed);
+            }
+            Ok(())
+        })
+    }
+
+    /// [`mutate`](Self::mutate) committed on the write lane.
+    pub(crate) fn mutate_async(
+        self: &Arc<Self>,
+        name: String,
+        args: Option<Value>,
+    ) -> impl Future<Output = Result<String, Error>> + Send + 'static {
+        self.commit_async(move |shared| {
+            shared.check_open()?;
+            check_mutation_name(&name)?;
+            let (id, changed) = shared.queue(name, args, None)?;
+            shared.announce_delivered(changed);
+            Ok(id)
+        })
+    }
+
+    /// Checks and queues a collection write (see [`write`](Self::write)); returns what changed,
+    /// or `None` for a delete of an entity that does not exist.
+    fn record(&self, key: &EntityKey, intent: WriteIntent) -> Result<Option<Changed>, Error> {
         // The tree is moved into the first attempt's mutation; a retry parses the text again.
         let (intent, mut tree) = match intent {
             WriteIntent::Create(Encoded { text, tree }) => (Intent::Create(text), tree),
@@ -273,7 +500,7 @@ impl Shared {
                         key.collection, key.id
                     )))
                 }
-                (Intent::Delete, false) => return Ok(()),
+                (Intent::Delete, false) => return Ok(None),
                 (Intent::Delete, true) => (EntityOp::Delete, None),
                 (Intent::Set(v), true) => (EntityOp::Update, Some(v.clone())),
                 (Intent::Create(v) | Intent::Set(v), false) => (EntityOp::Create, Some(v.clone())),
@@ -300,8 +527,7 @@ impl Shared {
                 }
             };
             if let Some((_, changed)) = queued {
-                self.announce(&changed);
-                return Ok(());
+                return Ok(Some(changed));
             }
         }
     }
@@ -309,9 +535,7 @@ impl Shared {
     /// Records an app-defined mutation; returns its id.
     pub(crate) fn mutate(&self, name: &str, args: Option<Value>) -> Result<String, Error> {
         self.check_open()?;
-        if name.is_empty() {
-            return Err(Error::InvalidArgument("a mutation needs a name".into()));
-        }
+        check_mutation_name(name)?;
         self.enqueue(name.to_owned(), args, None)
     }
 
@@ -344,37 +568,55 @@ impl Shared {
         Ok((id, changed))
     }
 
-    /// After a write was queued: wakes its readers and the live queries it changed (no lock
-    /// held), publishes the pending count and nudges the engine.
+    /// After a write was queued on the app's thread: wakes its readers and the live queries it
+    /// changed here (no lock held), publishes the pending count and nudges the engine.
     fn announce(&self, changed: &Changed) {
         let pending = self.store.pending_count();
-        self.wake(changed, || {
-            self.status.update(|s| SyncStatus {
-                pending,
-                ..s.clone()
-            })
-        });
+        let woken = Woken::take(&self.queries);
+        self.wake(woken, changed, || self.publish_pending(pending));
         let _ = self.command(Command::PendingChanged);
     }
 
-    /// Wakes the readers of what changed and of the live queries it changed, then delivers
-    /// query diffs and collection feeds (effects and listeners run on this thread, no lock
-    /// held; a panic among them is caught and reported).
-    pub(crate) fn notify(&self, changed: &Changed) {
-        self.wake(changed, || {});
+    /// [`announce`](Self::announce) for a write committed off the app's thread: its readers are
+    /// woken where deliveries go; the engine is nudged at once.
+    fn announce_delivered(self: &Arc<Self>, changed: Changed) {
+        let pending = self.store.pending_count();
+        let woken = Woken::take(&self.queries);
+        let shared = self.clone();
+        self.deliver(move || shared.wake(woken, &changed, || shared.publish_pending(pending)));
+        let _ = self.command(Command::PendingChanged);
     }
 
-    fn wake(&self, changed: &Changed, also: impl FnOnce()) {
-        let panics = query_signals::wake(&self.triggers, &self.queries, changed, also);
+    fn publish_pending(&self, pending: usize) {
+        self.status.update(|s| SyncStatus {
+            pending,
+            ..s.clone()
+        })
+    }
+
+    /// After a server-side transaction (on the engine thread): wakes the readers of what
+    /// changed and of the live queries it changed, then delivers query diffs and collection
+    /// feeds, where deliveries go (no lock held; a panic among them is caught and reported).
+    pub(crate) fn notify(self: &Arc<Self>, changed: Changed) {
+        if changed.is_empty() && !self.queries.has_dirty() {
+            return;
+        }
+        let woken = Woken::take(&self.queries);
+        let shared = self.clone();
+        self.deliver(move || shared.wake(woken, &changed, || {}));
+    }
+
+    fn wake(&self, woken: Woken, changed: &Changed, also: impl FnOnce()) {
+        let panics = woken.wake(&self.triggers, changed, also);
         if panics > 0 {
             self.report_callback_panic("an effect or listener");
         }
     }
 
-    /// Hands an error to `on_error` (a panic there is caught).
+    /// Hands an error to `on_error` where deliveries go (a panic there is caught).
     pub(crate) fn report(&self, error: Error) {
         if let Some(on_error) = self.options.on_error.clone() {
-            let _ = catch_unwind(AssertUnwindSafe(|| on_error(&error)));
+            let _ = self.delivery.deliver(move || on_error(&error));
         }
     }
 
@@ -387,7 +629,7 @@ impl Shared {
     }
 
     /// Publishes the machine's status (the status signal wakes its readers if it changed).
-    pub(crate) fn publish_machine_status(&self, status: &Status, pending: usize) {
+    pub(crate) fn publish_machine_status(self: &Arc<Self>, status: &Status, pending: usize) {
         let last_synced = *lock(&self.last_synced);
         let next = SyncStatus {
             online: status.online,
@@ -401,6 +643,27 @@ impl Shared {
             last_synced,
             paused: status.paused,
         };
+        if self.delivery.is_queued() {
+            // Coalesced: one queued status task at a time, carrying the newest status.
+            let mut queued = lock(&self.queued_status);
+            if queued.is_some() {
+                *queued = Some(next);
+                return;
+            }
+            if self.status.with_untracked(|current| *current == next) {
+                return;
+            }
+            *queued = Some(next);
+            drop(queued);
+            let shared = self.clone();
+            self.deliver(move || {
+                let next = lock(&shared.queued_status).take();
+                if let Some(next) = next {
+                    shared.status.set(next);
+                }
+            });
+            return;
+        }
         if catch_unwind(AssertUnwindSafe(|| self.status.set(next))).is_err() {
             self.report_callback_panic("an effect reading the status");
         }
@@ -437,6 +700,14 @@ impl Shared {
         // Opening the live connection is bounded like any request.
         cfg.connect_timeout = o.request_timeout;
         Some(cfg)
+    }
+}
+
+fn check_mutation_name(name: &str) -> Result<(), Error> {
+    if name.is_empty() {
+        Err(Error::InvalidArgument("a mutation needs a name".into()))
+    } else {
+        Ok(())
     }
 }
 

@@ -134,6 +134,29 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
         Ok(entity)
     }
 
+    /// [`create`](Self::create) committed off the caller's thread: queued by this call (in
+    /// call order with the other awaited writes), resolved once durable. Dropping the future
+    /// stops the wait, not the write. The readers it wakes run where the client's deliveries
+    /// go.
+    ///
+    /// # Errors
+    /// As [`create`](Self::create).
+    pub fn create_async(
+        &self,
+        id: impl Into<String>,
+        value: T,
+    ) -> impl std::future::Future<Output = Result<Entity<T>, Error>> + Send + 'static
+    where
+        T: Send + 'static,
+    {
+        let entity = self.get(id);
+        let written = encode(&value).map(|v| entity.write_async(WriteIntent::Create(v)));
+        async move {
+            written?.await?;
+            Ok(entity)
+        }
+    }
+
     /// A handle to the entity `id`, whether or not it exists (it may be created later, locally
     /// or by a pull). Not a read: tracks nothing.
     pub fn get(&self, id: impl Into<String>) -> Entity<T> {
@@ -364,13 +387,53 @@ impl<T: Serialize + DeserializeOwned> Entity<T> {
         self.write(WriteIntent::Delete)
     }
 
+    /// [`set`](Self::set) committed off the caller's thread (see
+    /// [`Collection::create_async`]).
+    ///
+    /// # Errors
+    /// As [`set`](Self::set).
+    pub fn set_async(
+        &self,
+        value: T,
+    ) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'static {
+        let written = encode(&value).map(|v| self.write_async(WriteIntent::Set(v)));
+        async move { written?.await }
+    }
+
+    /// [`delete`](Self::delete) committed off the caller's thread (see
+    /// [`Collection::create_async`]).
+    ///
+    /// # Errors
+    /// As [`delete`](Self::delete).
+    pub fn delete_async(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'static {
+        self.write_async(WriteIntent::Delete)
+    }
+
     fn write(&self, intent: WriteIntent) -> Result<(), Error> {
+        self.check_key()?;
+        self.shared.write(&self.key, intent)
+    }
+
+    fn write_async(
+        &self,
+        intent: WriteIntent,
+    ) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'static {
+        let queued = self
+            .check_key()
+            .and_then(|()| self.shared.check_open())
+            .map(|()| self.shared.write_async(self.key.clone(), intent));
+        async move { queued?.await }
+    }
+
+    fn check_key(&self) -> Result<(), Error> {
         if self.key.id.is_empty() || self.key.collection.is_empty() {
             return Err(Error::InvalidArgument(
                 "collection name and entity id must not be empty".into(),
             ));
         }
-        self.shared.write(&self.key, intent)
+        Ok(())
     }
 }
 

@@ -8,8 +8,8 @@ use crate::ffi::error::MizuError;
 use crate::ffi::events::Events;
 use crate::ffi::handle::Handle;
 use crate::ffi::listener::{
-    ConnectivityListener, ErrorListener, RejectionListener, StatusListener, SyncListener,
-    TokenProvider,
+    ConnectivityListener, ErrorListener, PendingListener, RejectionListener, StatusListener,
+    SyncListener, TokenProvider,
 };
 use crate::ffi::record::{ClientOptions, SyncStatus};
 use crate::ffi::subscription::{watch, Subscription};
@@ -30,9 +30,17 @@ impl crate::AuthProvider for HostAuth {
 /// collector) stops syncing and closes the store.
 ///
 /// # Threading
-/// Every method may be called from any thread. Event listeners run on the client's engine
-/// thread; `sync` and `flush` called from there fail instead of deadlocking. Blocking calls
-/// (`sync`, `flush`) release Python's GIL while they wait.
+/// Every method may be called from any thread. Event listeners, and the listeners woken by
+/// server changes and awaited writes, run on a library thread, or, with a
+/// [`PendingListener`], where the app calls [`dispatch_pending`](Self::dispatch_pending);
+/// `sync` and `flush` called from the engine thread fail instead of deadlocking. Blocking
+/// calls (`sync`, `flush`) release Python's GIL while they wait.
+///
+/// # Async
+/// The `*_async` methods are awaited natively (Kotlin `suspend`, Swift `async`, Python
+/// coroutines) and run on the library's own runtime: the caller's thread never waits, and
+/// cancelling the coroutine or task stops the wait at once. An awaited write is queued when
+/// called and committed in call order; cancelling its wait does not undo it.
 #[derive(uniffi::Object)]
 pub struct Client {
     inner: Handle<Arc<crate::Client>>,
@@ -62,15 +70,25 @@ impl Client {
     /// [`MizuError::InvalidArgument`] for an unusable URL or option; [`MizuError::InvalidJson`]
     /// for a bad `subscribe_message_json`; [`MizuError::Storage`] when the store cannot be
     /// opened (corrupt, too new, or held by another client).
-    #[uniffi::constructor(default(auth = None))]
+    ///
+    /// `pending`, when given, gives the client a delivery queue: event listeners and the
+    /// listeners woken by server changes and awaited writes wait until the app calls
+    /// [`dispatch_pending`](Self::dispatch_pending), and `pending` is told when they start
+    /// waiting.
+    #[uniffi::constructor(default(auth = None, pending = None))]
     pub fn new(
         options: ClientOptions,
         auth: Option<Arc<dyn TokenProvider>>,
+        pending: Option<Arc<dyn PendingListener>>,
     ) -> Result<Arc<Self>, MizuError> {
         let events = Events::new();
         let mut core = events.install(options.to_core()?);
         if let Some(provider) = auth {
             core = core.auth(HostAuth(provider));
+        }
+        if let Some(listener) = pending {
+            let events = Arc::clone(&events);
+            core = core.delivery_queue(move || events.check(listener.on_pending()));
         }
         Ok(Arc::new(Client {
             inner: Handle::new("client", Arc::new(crate::Client::new(core)?)),
@@ -104,6 +122,15 @@ impl Client {
         self.events.clear();
     }
 
+    /// [`close`](Self::close), awaited: the engine's last step and the store's closing happen
+    /// off the caller's thread.
+    pub async fn close_async(&self) {
+        if let Some(core) = self.inner.close() {
+            let _ = core.close_async().await;
+        }
+        self.events.clear();
+    }
+
     /// Whether [`close`](Self::close) was called.
     pub fn is_closed(&self) -> bool {
         self.inner.is_closed()
@@ -127,6 +154,35 @@ impl Client {
         Ok(self.core()?.sync()?)
     }
 
+    /// [`sync`](Self::sync), awaited: nothing blocks the caller's thread, and cancelling stops
+    /// the wait at once (the round goes on in the background).
+    ///
+    /// # Errors
+    /// As [`sync`](Self::sync).
+    pub async fn sync_async(&self) -> Result<(), MizuError> {
+        Ok(self.core()?.sync_async().await?)
+    }
+
+    /// [`flush`](Self::flush), awaited: cancelling stops the wait at once.
+    ///
+    /// # Errors
+    /// As [`flush`](Self::flush).
+    pub async fn flush_async(&self, timeout_ms: u64) -> Result<(), MizuError> {
+        Ok(self
+            .core()?
+            .flush_async(Duration::from_millis(timeout_ms))
+            .await?)
+    }
+
+    /// Runs the waiting deliveries (with a [`PendingListener`]) on the calling thread, in
+    /// order; returns how many ran (0 without a queue, or while another thread dispatches).
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`].
+    pub fn dispatch_pending(&self) -> Result<u64, MizuError> {
+        Ok(self.core()?.dispatch_pending()? as u64)
+    }
+
     /// Waits until everything queued so far is acknowledged by the server and pulled back.
     ///
     /// # Errors
@@ -146,6 +202,21 @@ impl Client {
     pub fn mutate(&self, name: String, args_json: Option<String>) -> Result<String, MizuError> {
         let args = args_json.map(|t| serde_json::from_str(&t)).transpose()?;
         Ok(self.core()?.mutate(&name, args)?)
+    }
+
+    /// [`mutate`](Self::mutate) committed off the caller's thread (queued by the call, in call
+    /// order); returns the mutation's id once durable.
+    ///
+    /// # Errors
+    /// As [`mutate`](Self::mutate).
+    #[uniffi::method(default(args_json = None))]
+    pub async fn mutate_async(
+        &self,
+        name: String,
+        args_json: Option<String>,
+    ) -> Result<String, MizuError> {
+        let args = args_json.map(|t| serde_json::from_str(&t)).transpose()?;
+        Ok(self.core()?.mutate_async(&name, args).await?)
     }
 
     /// The collection named `name`; its values are JSON text.
@@ -170,7 +241,7 @@ impl Client {
     /// # Errors
     /// [`MizuError::Closed`].
     pub fn status(&self) -> Result<SyncStatus, MizuError> {
-        Ok(SyncStatus::from(&self.core()?.status().get_untracked()))
+        Ok(SyncStatus::from(&self.core()?.status().peek()))
     }
 
     /// Calls `listener` with the status now, then after each change.

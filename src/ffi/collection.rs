@@ -112,6 +112,41 @@ impl Collection {
         self.entity(id)
     }
 
+    /// [`create`](Self::create) committed off the caller's thread: queued by the call (in call
+    /// order with the client's other awaited writes), resolved once durable. Cancelling the wait
+    /// does not undo the write. The listeners it wakes run where the client's deliveries go.
+    ///
+    /// # Errors
+    /// As [`create`](Self::create).
+    pub async fn create_async(
+        &self,
+        id: String,
+        value_json: String,
+    ) -> Result<Arc<Entity>, MizuError> {
+        let value = parse(&value_json)?;
+        self.inner.get()?.create_async(id.clone(), value).await?;
+        self.entity(id)
+    }
+
+    /// [`set`](Self::set) committed off the caller's thread (see
+    /// [`create_async`](Self::create_async)).
+    ///
+    /// # Errors
+    /// As [`set`](Self::set).
+    pub async fn set_async(&self, id: String, value_json: String) -> Result<(), MizuError> {
+        let value = parse(&value_json)?;
+        Ok(self.inner.get()?.get(id).set_async(value).await?)
+    }
+
+    /// [`delete`](Self::delete) committed off the caller's thread (see
+    /// [`create_async`](Self::create_async)).
+    ///
+    /// # Errors
+    /// As [`delete`](Self::delete).
+    pub async fn delete_async(&self, id: String) -> Result<(), MizuError> {
+        Ok(self.inner.get()?.get(id).delete_async().await?)
+    }
+
     /// A handle to the entity `id`, whether or not it exists. Not a read.
     ///
     /// # Errors
@@ -288,6 +323,25 @@ impl Entity {
     /// [`MizuError::Storage`]; [`MizuError::Closed`].
     pub fn delete(&self) -> Result<(), MizuError> {
         Ok(self.inner.get()?.delete()?)
+    }
+
+    /// [`set`](Self::set) committed off the caller's thread (see
+    /// [`Collection::create_async`]).
+    ///
+    /// # Errors
+    /// As [`set`](Self::set).
+    pub async fn set_async(&self, value_json: String) -> Result<(), MizuError> {
+        let value = parse(&value_json)?;
+        Ok(self.inner.get()?.set_async(value).await?)
+    }
+
+    /// [`delete`](Self::delete) committed off the caller's thread (see
+    /// [`Collection::create_async`]).
+    ///
+    /// # Errors
+    /// As [`delete`](Self::delete).
+    pub async fn delete_async(&self) -> Result<(), MizuError> {
+        Ok(self.inner.get()?.delete_async().await?)
     }
 
     /// Calls `listener` with the value now, then after each change (`None` when deleted). A

@@ -82,11 +82,8 @@ impl Computed {
     ///
     /// # Errors
     /// As [`get`](Self::get).
-    pub fn get_untracked(&self) -> Result<String, MizuError> {
-        self.inner
-            .get()?
-            .get_untracked()
-            .map(|v| v.text.to_string())
+    pub fn peek(&self) -> Result<String, MizuError> {
+        self.inner.get()?.peek().map(|v| v.text.to_string())
     }
 
     /// Calls `listener` with the value now, then after each change, until the subscription is

@@ -28,20 +28,14 @@ impl Events {
 
     /// Routes the core's callbacks in `options` to these listeners.
     pub(crate) fn install(self: &Arc<Self>, options: crate::Options) -> crate::Options {
-        let (sync, online, offline, error) = (
-            Arc::clone(self),
-            Arc::clone(self),
-            Arc::clone(self),
-            Arc::clone(self),
-        );
+        let (sync, connectivity, error) = (Arc::clone(self), Arc::clone(self), Arc::clone(self));
         options
             .on_sync(move |cursor| {
                 for listener in sync.sync.snapshot() {
                     sync.check(listener.on_sync(cursor));
                 }
             })
-            .on_online(move || online.connectivity_changed(true))
-            .on_offline(move || offline.connectivity_changed(false))
+            .on_connectivity(move |online| connectivity.connectivity_changed(online))
             .on_error(move |e| error.core_error(e))
     }
 

@@ -119,6 +119,19 @@ pub trait SignalUpdateFn: Send + Sync + Debug {
     fn update(&self, value_json: String) -> Result<String, MizuError>;
 }
 
+/// Told that a client's deliveries wait for [`crate::ffi::Client::dispatch_pending`]: giving one
+/// to the client's constructor gives it a delivery queue (see [`crate::Options::delivery_queue`]).
+///
+/// # Threading
+/// Called on a library thread, never under a library lock, once each time deliveries start
+/// waiting. Do not dispatch from inside the call: hand `dispatch_pending` to the thread where
+/// listeners should run (the UI thread, an executor, an event loop).
+#[uniffi::export(foreign)]
+pub trait PendingListener: Send + Sync + Debug {
+    /// Called when deliveries start waiting.
+    fn on_pending(&self) -> Result<(), MizuError>;
+}
+
 /// Supplies the bearer token sent with every sync request and live handshake.
 ///
 /// # Threading

@@ -109,8 +109,8 @@ impl Signal {
     ///
     /// # Errors
     /// [`MizuError::Closed`] after [`close`](Self::close).
-    pub fn get_untracked(&self) -> Result<String, MizuError> {
-        Ok(self.inner.get()?.get_untracked().text.to_string())
+    pub fn peek(&self) -> Result<String, MizuError> {
+        Ok(self.inner.get()?.peek().text.to_string())
     }
 
     /// Replaces the value; dependents re-run on this thread before this returns.

@@ -68,7 +68,7 @@ pub use registry::CollectionEvent;
 pub use spec::{Order, OrderKey, QuerySpec};
 
 pub(crate) use live::LiveQuery;
-pub(crate) use registry::{Attachment, Registry};
+pub(crate) use registry::{Attachment, Dirty, Feed, Registry};
 
 #[cfg(test)]
 pub(crate) mod tests;

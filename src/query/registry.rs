@@ -197,6 +197,12 @@ impl<A: Attachment> Registry<A> {
         entry.feed.get_or_insert_with(Default::default).clone()
     }
 
+    /// Whether some live query or feed has events or changes to deliver.
+    pub(crate) fn has_dirty(&self) -> bool {
+        let dirty = lock(&self.dirty);
+        !dirty.queries.is_empty() || !dirty.feeds.is_empty()
+    }
+
     /// The live queries and feeds with events or changes since the last call.
     pub(crate) fn take_dirty(&self) -> (Vec<Dirty<A>>, Vec<Arc<Feed>>) {
         let mut dirty = lock(&self.dirty);

@@ -138,7 +138,7 @@ impl<T: PartialEq + Send + Sync + 'static> Computed<T> {
     /// # Panics
     ///
     /// If the computed reads itself while computing (a cycle).
-    pub fn get_untracked(&self) -> T
+    pub fn peek(&self) -> T
     where
         T: Clone,
     {

@@ -89,7 +89,7 @@ impl<T: Send + Sync + 'static> Signal<T> {
     }
 
     /// Returns a clone of the value without creating a dependency.
-    pub fn get_untracked(&self) -> T
+    pub fn peek(&self) -> T
     where
         T: Clone,
     {

@@ -35,14 +35,9 @@ static void on_sync(void *user_data, uint64_t cursor) {
     atomic_fetch_add(&events->syncs, 1);
 }
 
-static void on_online(void *user_data) {
+static void on_connectivity(void *user_data, bool online) {
     note_thread(user_data);
-    atomic_fetch_add(&((Events *)user_data)->onlines, 1);
-}
-
-static void on_offline(void *user_data) {
-    note_thread(user_data);
-    atomic_fetch_add(&((Events *)user_data)->offlines, 1);
+    atomic_fetch_add(online ? &((Events *)user_data)->onlines : &((Events *)user_data)->offlines, 1);
 }
 
 static void on_error(void *user_data, MizuStatus status, const char *message) {
@@ -60,8 +55,7 @@ static MizuClientCallbacks callbacks_for(Events *events) {
     MizuClientCallbacks callbacks = {
         .user_data = events,
         .on_sync = on_sync,
-        .on_online = on_online,
-        .on_offline = on_offline,
+        .on_connectivity = on_connectivity,
         .on_error = on_error,
         .release = on_release,
     };

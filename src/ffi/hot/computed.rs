@@ -49,7 +49,7 @@ pub unsafe extern "C" fn mizu_hot_computed_get(
         let current = if tracked != 0 {
             core.get()
         } else {
-            core.get_untracked()
+            core.peek()
         }?;
         Ok(read_versioned(&current, known_version))
     })

@@ -50,7 +50,7 @@ pub unsafe extern "C" fn mizu_hot_signal_get(signal: u64, tracked: i32, known_ve
         let current = if tracked != 0 {
             core.get()
         } else {
-            core.get_untracked()
+            core.peek()
         };
         Ok(read_versioned(&current, known_version))
     })

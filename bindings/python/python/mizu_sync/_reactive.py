@@ -217,7 +217,7 @@ class Signal(_Versioned, Generic[T]):
     def __repr__(self) -> str:
         if self._native.is_closed():
             return "<Signal closed>"
-        return f"<Signal {self._native.get_untracked()}>"
+        return f"<Signal {self._native.peek()}>"
 
 
 class Computed(_Versioned, Generic[T]):

@@ -167,7 +167,7 @@ public class Signal<T> internal constructor(
         flows.closeAll()
     }
 
-    override fun toString(): String = "Signal(${runCatching { inner.getUntracked() }.getOrDefault("closed")})"
+    override fun toString(): String = "Signal(${runCatching { inner.peek() }.getOrDefault("closed")})"
 }
 
 /**
