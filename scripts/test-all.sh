@@ -55,10 +55,12 @@ interop() {
         MIZU_HARNESS_BIN="$(bash scripts/interop-server.sh)" &&
         MIZU_HARNESS_BIN="$MIZU_HARNESS_BIN" MIZU_SYNC_TEST_SERVER=mizu \
             cargo test --all-features --test client_sync --test chaos_sync --test concurrency_writers \
-                --test query_sync
+                --test query_sync --test client_async
 }
 
 run_suite rust-lint rust_lint
+# bindings/README.md's naming table against the public names of every binding.
+run_suite vocabulary python3 scripts/check-vocabulary.py
 run_suite rust rust_tests
 run_suite c bash scripts/test-c.sh
 run_suite python bash scripts/test-python.sh

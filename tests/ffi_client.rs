@@ -33,7 +33,7 @@ fn options(server: &TestServer, scope: &str) -> ClientOptions {
 }
 
 fn started(options: ClientOptions) -> Arc<Client> {
-    let client = Client::new(options, None).unwrap();
+    let client = Client::new(options, None, None).unwrap();
     client.start().unwrap();
     client
 }
@@ -52,6 +52,7 @@ fn collection_reads_and_writes_json_values_in_bulk() {
             base_url: "http://127.0.0.1:9/_sync".into(),
             ..ClientOptions::defaults_for_test()
         },
+        None,
         None,
     )
     .unwrap();
@@ -82,7 +83,7 @@ fn collection_reads_and_writes_json_values_in_bulk() {
 
 #[test]
 fn bad_inputs_fail_with_clear_errors() {
-    let client = Client::new(ClientOptions::defaults_for_test(), None).unwrap();
+    let client = Client::new(ClientOptions::defaults_for_test(), None, None).unwrap();
     let todos = client.collection("todo".into()).unwrap();
     assert!(matches!(
         todos.create("a".into(), "{".into()),
@@ -118,6 +119,7 @@ fn bad_inputs_fail_with_clear_errors() {
                 base_url: "not a url".into(),
                 ..ClientOptions::defaults_for_test()
             },
+            None,
             None
         ),
         Err(MizuError::InvalidArgument { .. })
@@ -126,7 +128,7 @@ fn bad_inputs_fail_with_clear_errors() {
 
 #[test]
 fn a_closed_client_fails_with_closed_and_drops_its_listeners() {
-    let client = Client::new(ClientOptions::defaults_for_test(), None).unwrap();
+    let client = Client::new(ClientOptions::defaults_for_test(), None, None).unwrap();
     let todos = client.collection("todo".into()).unwrap();
     let (errors, _) = Recorder::<MizuError>::new();
     let subscription = client.on_error(errors.clone());
@@ -306,7 +308,7 @@ fn listeners_on_the_engine_thread_may_call_back_into_the_client() {
 
 #[test]
 fn one_graph_spans_foreign_computeds_collection_counts_and_signals() {
-    let client = Client::new(ClientOptions::defaults_for_test(), None).unwrap();
+    let client = Client::new(ClientOptions::defaults_for_test(), None, None).unwrap();
     let todos = client.collection("todo".into()).unwrap();
     let factor = Signal::new("10".into()).unwrap();
     let (t, f) = (todos.clone(), factor.clone());
@@ -331,6 +333,7 @@ fn entity_listener_sees_the_value_first_then_changes_and_deletion() {
             storage_path: Some(path.to_string_lossy().into_owned()),
             ..ClientOptions::defaults_for_test()
         },
+        None,
         None,
     )
     .unwrap();
@@ -371,4 +374,81 @@ impl TestDefaults for ClientOptions {
             subscribe_message_json: None,
         }
     }
+}
+
+/// Polls `future` on this thread: the foreign executor's role.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Arc::new(Unpark(std::thread::current())).into();
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
+/// Counts `on_pending` calls.
+#[derive(Debug, Default)]
+struct Pending(std::sync::atomic::AtomicUsize);
+
+impl mizu_sync::ffi::listener::PendingListener for Pending {
+    fn on_pending(&self) -> Result<(), MizuError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[test]
+fn async_exports_complete_and_a_pending_listener_holds_deliveries_for_dispatch() {
+    let server = TestServer::start();
+    let scope = scope("ffi-async");
+    let writer = started(options(&server, &scope));
+    let pending = Arc::new(Pending::default());
+    let reader = Client::new(options(&server, &scope), None, Some(pending.clone())).unwrap();
+    reader.start().unwrap();
+
+    let todos = writer.collection("todo".into()).unwrap();
+    let entity = block_on(todos.create_async("t1".into(), r#"{"v":1}"#.into())).unwrap();
+    block_on(entity.set_async(r#"{"v":2}"#.into())).unwrap();
+    block_on(todos.set_async("t2".into(), r#"{"v":3}"#.into())).unwrap();
+    block_on(todos.delete_async("t2".into())).unwrap();
+    block_on(writer.mutate_async("todo.noop".into(), None)).unwrap();
+    block_on(writer.flush_async(20_000)).unwrap();
+
+    let (syncs, seen) = Recorder::<u64>::new();
+    let _s = reader.on_sync(syncs);
+    let (changes, changed) = Recorder::<CollectionChange>::new();
+    let _c = reader
+        .collection("todo".into())
+        .unwrap()
+        .subscribe(changes)
+        .unwrap();
+    let before = changed.len();
+    block_on(reader.sync_async()).unwrap();
+    assert_eq!(changed.len(), before, "held until dispatched");
+    assert!(pending.0.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    assert!(reader.dispatch_pending().unwrap() >= 1);
+    assert!(changed.all().iter().any(|c| c
+        .changed
+        .iter()
+        .any(|r| r.id == "t1" && r.value_json == r#"{"v":2}"#)));
+    assert!(
+        !seen.all().is_empty(),
+        "on_sync was delivered by the dispatch"
+    );
+
+    block_on(reader.close_async());
+    assert!(reader.is_closed());
+    assert!(matches!(
+        block_on(reader.sync_async()),
+        Err(MizuError::Closed { .. })
+    ));
 }

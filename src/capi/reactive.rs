@@ -1,4 +1,4 @@
-//! `mizu_signal_*`, `mizu_computed_*`, `mizu_effect_*`, `mizu_batch`, `mizu_untrack`: the
+//! `mizu_signal_*`, `mizu_computed_*`, `mizu_effect_*`, `mizu_batch`, `mizu_untracked`: the
 //! reactive graph with JSON values and C functions.
 //!
 //! A computed's or an effect's C function runs while the library tracks what it reads: every
@@ -335,7 +335,7 @@ pub extern "C" fn mizu_batch(f: MizuVoidFn, user_data: *mut c_void) -> MizuStatu
 /// # Threading
 /// Any thread.
 #[no_mangle]
-pub extern "C" fn mizu_untrack(f: MizuVoidFn, user_data: *mut c_void) -> MizuStatus {
+pub extern "C" fn mizu_untracked(f: MizuVoidFn, user_data: *mut c_void) -> MizuStatus {
     call(|| {
         let f = f.ok_or_else(|| CError::invalid("f is NULL"))?;
         // SAFETY: the caller passes a function to be called with this user_data, now.

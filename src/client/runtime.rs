@@ -102,22 +102,6 @@ impl RuntimeRef {
             _runtime: self.clone(),
         }
     }
-
-    /// Whether both refer to the same runtime (for tests).
-    #[cfg(test)]
-    pub(crate) fn same(&self, other: &RuntimeRef) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-
-    /// Whether a runtime is alive now (for tests).
-    #[cfg(test)]
-    pub(crate) fn is_alive() -> bool {
-        CURRENT
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .strong_count()
-            > 0
-    }
 }
 
 /// A task running on the shared runtime, awaited from any executor. Dropping it aborts the

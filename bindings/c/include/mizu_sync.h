@@ -154,10 +154,11 @@ typedef void (*MizuSyncFn)(void *user_data,
                            uint64_t cursor);
 
 /**
- * A callback without arguments: an effect's body, a batch, an untracked section, or an
- * online / offline notification.
+ * Told of a connectivity transition: `online` is true when the client went online, false
+ * when it went offline.
  */
-typedef void (*MizuVoidFn)(void *user_data);
+typedef void (*MizuConnectivityFn)(void *user_data,
+                                   bool online);
 
 /**
  * Receives each error the sync engine surfaces: its status and message (lent for the call).
@@ -165,6 +166,12 @@ typedef void (*MizuVoidFn)(void *user_data);
 typedef void (*MizuErrorFn)(void *user_data,
                             MizuStatus status,
                             const char *message);
+
+/**
+ * A callback without arguments: an effect's body, a batch, an untracked section, or the
+ * notice that deliveries wait for `mizu_client_dispatch_pending`.
+ */
+typedef void (*MizuVoidFn)(void *user_data);
 
 /**
  * Called once with the `user_data` of a callback when the library will never call it again
@@ -177,8 +184,10 @@ typedef void (*MizuReleaseFn)(void *user_data);
  * The callbacks of a client, all optional (NULL), sharing one `user_data`.
  *
  * # Threading
- * They run on the client's sync thread. They may call back into the library, except
- * `mizu_client_sync` and `mizu_client_flush` (which then fail with
+ * `on_sync`, `on_connectivity` and `on_error` (like the effects and listeners woken by server
+ * changes) run on the client's sync thread, or, when `on_pending` is set, on the thread that
+ * calls `mizu_client_dispatch_pending`. They may call back into the library, except
+ * `mizu_client_sync` and `mizu_client_flush` on the sync thread (which then fail with
  * `MIZU_ERR_INVALID_ARGUMENT` instead of deadlocking).
  */
 typedef struct {
@@ -191,17 +200,21 @@ typedef struct {
      */
     MizuSyncFn on_sync;
     /**
-     * On each offline → online transition.
+     * On each connectivity transition, with `true` when the client went online.
      */
-    MizuVoidFn on_online;
-    /**
-     * On each online → offline transition.
-     */
-    MizuVoidFn on_offline;
+    MizuConnectivityFn on_connectivity;
     /**
      * With each surfaced error (network trouble, a rejected mutation, ...).
      */
     MizuErrorFn on_error;
+    /**
+     * Non-NULL gives the client a delivery queue: the callbacks above and the effects and
+     * listeners woken by server changes are queued instead of run on the sync thread, and
+     * `on_pending` is called (on a library thread; do not dispatch from inside it) when
+     * deliveries start waiting. Then call `mizu_client_dispatch_pending` on the thread where
+     * they should run, for example by posting to your UI loop from `on_pending`.
+     */
+    MizuVoidFn on_pending;
     /**
      * Called once when the client and every handle made from it are freed, or before
      * `mizu_client_new` returns when it fails: the callbacks are never called after it.
@@ -463,6 +476,24 @@ MizuStatus mizu_client_pause(const MizuClient *client);
  * Any thread.
  */
 MizuStatus mizu_client_resume(const MizuClient *client);
+
+/**
+ * Runs the client's waiting deliveries on the calling thread, in order: its callbacks, and the
+ * effects and listeners woken by server changes, when the client was created with
+ * `callbacks->on_pending` (otherwise there are none and `*out_count` is 0). Deliveries queued
+ * while it runs run too. Stores how many ran in `*out_count` when it is not NULL. Returns
+ * at once with a count of 0 when another thread is dispatching, or when called from inside a
+ * delivery.
+ *
+ * # Errors
+ * `MIZU_ERR_CLOSED` after `mizu_client_close` or on a freed handle.
+ *
+ * # Threading
+ * The thread where the deliveries should run (for example the UI thread); typically called
+ * after `on_pending`, by posting to that thread's loop.
+ */
+MizuStatus mizu_client_dispatch_pending(const MizuClient *client,
+                                        size_t *out_count);
 
 /**
  * Stores a handle to the collection named `name` in `*out`. Values are JSON.
@@ -980,8 +1011,8 @@ MizuStatus mizu_batch(MizuVoidFn f,
  * # Threading
  * Any thread.
  */
-MizuStatus mizu_untrack(MizuVoidFn f,
-                        void *user_data);
+MizuStatus mizu_untracked(MizuVoidFn f,
+                          void *user_data);
 
 /**
  * The message of the last call made on this thread: why it failed, or an empty string after a

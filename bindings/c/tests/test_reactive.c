@@ -143,7 +143,7 @@ static void watch_a_tracked_b_untracked(void *user_data) {
     char *text = NULL;
     if (mizu_signal_get(u->a, &text) == MIZU_OK) append(&u->watch, text);
     mizu_string_free(text);
-    mizu_untrack(read_b_untracked, &u->watch);
+    mizu_untracked(read_b_untracked, &u->watch);
 }
 
 static void untracked_reads_do_not_wake_an_effect(void) {

@@ -19,6 +19,7 @@ typedef struct {
     atomic_int errors;
     atomic_int rejected; /* errors reported as MIZU_ERR_REJECTED */
     atomic_int released;
+    atomic_int pendings; /* on_pending calls */
     atomic_int on_main_thread; /* callbacks that ran on the test's own thread */
     atomic_uint_least64_t last_cursor;
     pthread_t main_thread;
@@ -49,6 +50,8 @@ static void on_error(void *user_data, MizuStatus status, const char *message) {
 }
 
 static void on_release(void *user_data) { atomic_fetch_add(&((Events *)user_data)->released, 1); }
+
+static void on_pending(void *user_data) { atomic_fetch_add(&((Events *)user_data)->pendings, 1); }
 
 static MizuClientCallbacks callbacks_for(Events *events) {
     events->main_thread = pthread_self();
@@ -174,6 +177,89 @@ static void server_changes_wake_effects_and_callbacks_on_the_sync_thread(void) {
     CHECK_OK(mizu_collection_free(reads));
     CHECK_OK(mizu_client_free(writer));
     CHECK(atomic_load(&events.released) == 0);
+    CHECK_OK(mizu_client_free(reader));
+    CHECK(atomic_load(&events.released) == 1);
+}
+
+/* The "UI thread" of the delivery test: dispatches the client's waiting deliveries. */
+typedef struct {
+    const MizuClient *client;
+    size_t ran;
+    pthread_t thread;
+} Dispatcher;
+
+static void *dispatch_on_this_thread(void *arg) {
+    Dispatcher *dispatcher = arg;
+    dispatcher->thread = pthread_self();
+    CHECK_OK(mizu_client_dispatch_pending(dispatcher->client, &dispatcher->ran));
+    return NULL;
+}
+
+static void with_on_pending_deliveries_wait_for_the_dispatching_thread(void) {
+    const char *scope = test_scope("delivery");
+    Events events = {0};
+    MizuClient *writer = started(test_base_url(), scope, NULL, NULL);
+    char *options = test_options_for(test_base_url(), scope, NULL);
+    MizuClientCallbacks callbacks = callbacks_for(&events);
+    callbacks.on_pending = on_pending;
+    MizuClient *reader = NULL;
+    CHECK_OK(mizu_client_new(options, &callbacks, &reader));
+    free(options);
+    CHECK_OK(mizu_client_start(reader));
+    MizuCollection *writes = NULL, *reads = NULL;
+    CHECK_OK(mizu_client_collection(writer, "todo", &writes));
+    CHECK_OK(mizu_client_collection(reader, "todo", &reads));
+    MizuEntity *entity = NULL;
+    CHECK_OK(mizu_collection_entity(reads, "shared", &entity));
+    Watcher watcher = {.entity = entity, .main_thread = pthread_self()};
+    MizuEffect *effect = NULL;
+    CHECK_OK(mizu_effect_new(watch_entity, &watcher, NULL, &effect));
+    CHECK(atomic_load(&watcher.runs) == 1);
+
+    CHECK_OK(mizu_collection_create(writes, "shared", "{\"v\":1}", NULL));
+    CHECK_OK(mizu_client_flush(writer, 10000));
+    CHECK_OK(mizu_client_sync(reader));
+    /* The store has it, but nothing ran: the deliveries wait for the app's thread. */
+    bool exists = false;
+    CHECK_OK(mizu_collection_exists(reads, "shared", &exists));
+    CHECK(exists);
+    CHECK(atomic_load(&watcher.runs) == 1);
+    CHECK(atomic_load(&events.syncs) == 0);
+    CHECK(atomic_load(&events.pendings) >= 1);
+
+    Dispatcher dispatcher = {.client = reader};
+    pthread_t ui;
+    CHECK(pthread_create(&ui, NULL, dispatch_on_this_thread, &dispatcher) == 0);
+    CHECK(pthread_join(ui, NULL) == 0);
+    CHECK(dispatcher.ran >= 2);
+    CHECK(atomic_load(&watcher.runs) == 2);
+    CHECK(atomic_load(&watcher.runs_elsewhere) == 1);
+    CHECK_STR(watcher.last, "{\"v\":1}");
+    CHECK(atomic_load(&events.syncs) >= 1);
+    CHECK(atomic_load(&events.onlines) >= 1);
+    /* Every callback ran on the dispatching thread, none on the sync thread. */
+    events.main_thread = dispatcher.thread;
+    atomic_store(&events.on_main_thread, 0);
+    int before = atomic_load(&events.syncs) + atomic_load(&events.onlines);
+    CHECK_OK(mizu_collection_set(writes, "shared", "{\"v\":2}"));
+    CHECK_OK(mizu_client_flush(writer, 10000));
+    CHECK_OK(mizu_client_sync(reader));
+    CHECK(atomic_load(&events.syncs) + atomic_load(&events.onlines) == before);
+    size_t ran = 0;
+    CHECK_OK(mizu_client_dispatch_pending(reader, &ran));
+    CHECK(ran >= 1);
+    CHECK(atomic_load(&watcher.runs) == 3);
+    CHECK(atomic_load(&watcher.runs_elsewhere) == 1); /* this time on the test's own thread */
+    CHECK_STR(watcher.last, "{\"v\":2}");
+    CHECK_OK(mizu_client_dispatch_pending(reader, NULL));
+
+    CHECK_OK(mizu_effect_free(effect));
+    CHECK_OK(mizu_entity_free(entity));
+    CHECK_OK(mizu_collection_free(writes));
+    CHECK_OK(mizu_collection_free(reads));
+    CHECK_OK(mizu_client_close(reader));
+    CHECK_STATUS(mizu_client_dispatch_pending(reader, &ran), MIZU_ERR_CLOSED);
+    CHECK_OK(mizu_client_free(writer));
     CHECK_OK(mizu_client_free(reader));
     CHECK(atomic_load(&events.released) == 1);
 }
@@ -328,6 +414,8 @@ int main(int argc, char **argv) {
         {"two_clients_converge_through_the_server", two_clients_converge_through_the_server},
         {"server_changes_wake_effects_and_callbacks_on_the_sync_thread",
          server_changes_wake_effects_and_callbacks_on_the_sync_thread},
+        {"with_on_pending_deliveries_wait_for_the_dispatching_thread",
+         with_on_pending_deliveries_wait_for_the_dispatching_thread},
         {"offline_writes_reach_the_server_after_it_comes_back",
          offline_writes_reach_the_server_after_it_comes_back},
         {"rejected_write_reaches_on_error_as_rejected_and_rolls_back",

@@ -192,6 +192,7 @@ fn an_entity_is_written_and_read_by_id_as_canonical_json() {
             subscribe_message_json: None,
         },
         None,
+        None,
     )
     .unwrap();
     let todos = client.collection("todo".into()).unwrap();
