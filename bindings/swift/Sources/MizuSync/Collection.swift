@@ -323,6 +323,19 @@ public final class Entity<Value: Codable & Sendable>: Sendable {
         return Subscription(try translating { try raw.subscribe(listener: listener) })
     }
 
+    /// As ``subscribe(_:)``, handing the observer a value that does not decode as `Value` as
+    /// a failure instead of reporting it.
+    func subscribeDecoding(
+        _ observer: @escaping @Sendable (Result<Value?, MizuError>) -> Void
+    ) throws -> Subscription {
+        let raw = try native.get(id, of: collection)
+        let listener = OptionalTextListener { text in
+            observer(Result { try text.map { try JSONCoding.decode(Value.self, from: $0) } }
+                .mapError(MizuError.wrapping))
+        }
+        return Subscription(try translating { try raw.subscribe(listener: listener) })
+    }
+
     /// The value now, then each new value (`nil` when deleted), as an `AsyncSequence`. Only the
     /// newest value waits for a slow consumer (see ``Signal/changes``).
     public var changes: AsyncStream<Value?> {

@@ -170,7 +170,7 @@ public struct Query<Value: Codable & Sendable>: Sendable {
         native.close()
     }
 
-    private func register(_ listener: QueryClosure) throws -> Subscription {
+    func register(_ listener: QueryClosure) throws -> Subscription {
         let query = try native.open()
         return Subscription(try translating { try query.subscribe(listener: listener) })
     }
