@@ -153,9 +153,9 @@ final class DirectCallTests: XCTestCase {
         XCTAssertTrue(subscription.isCancelled)
         for (what, call) in [
             ("get", { _ = try signal.get() }),
-            ("getUntracked", { _ = try signal.peek() }),
+            ("peek", { _ = try signal.peek() }),
             ("set", { try signal.set("y") }),
-            ("observe", { _ = try signal.subscribe { _ in } }),
+            ("subscribe", { _ = try signal.subscribe { _ in } }),
         ] as [(String, () throws -> Void)] {
             XCTAssertThrowsError(try call(), what) {
                 XCTAssertEqual($0 as? MizuError, .closed(what: "signal"), what)
@@ -328,7 +328,7 @@ final class DirectCallTests: XCTestCase {
             ("set", { try a.set(Todo(title: "?")) }),
             ("exists", { _ = try a.exists() }),
             ("delete", { try a.delete() }),
-            ("observe", { _ = try a.subscribe { _ in } }),
+            ("subscribe", { _ = try a.subscribe { _ in } }),
         ] as [(String, () throws -> Void)] {
             XCTAssertThrowsError(try call(), what) {
                 XCTAssertEqual($0 as? MizuError, .closed(what: "entity"), what)
@@ -521,9 +521,9 @@ final class DirectCallTests: XCTestCase {
         XCTAssertTrue(doubled.isClosed)
         for (what, call) in [
             ("get", { _ = try doubled.get() }),
-            ("getUntracked", { _ = try doubled.peek() }),
+            ("peek", { _ = try doubled.peek() }),
             ("get of a string", { _ = try text.get() }),
-            ("observe", { _ = try doubled.subscribe { _ in } }),
+            ("subscribe", { _ = try doubled.subscribe { _ in } }),
         ] as [(String, () throws -> Void)] {
             XCTAssertThrowsError(try call(), what) {
                 XCTAssertEqual($0 as? MizuError, .closed(what: "computed"), what)
