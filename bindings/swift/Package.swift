@@ -19,9 +19,16 @@ let packageDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().pat
 let libDir = ProcessInfo.processInfo.environment["MIZU_SYNC_LIB_DIR"]
     ?? "\(packageDir)/../../target/release"
 let nativeTarget: Target = .systemLibrary(name: "MizuSyncFFIC", path: "Sources/MizuSyncFFIC")
+// `--allow-shlib-undefined`: Swift 6.0's libswiftObservation.so on Linux refers to
+// `swift::threading::fatal`, which no library of the toolchain exports, so linking anything
+// that imports Observation (the `@Observable` holders) fails without it; the symbol is only
+// reached on a fatal error inside Observation.
 let nativeLinking: [LinkerSetting] = [
     .linkedLibrary("mizu_sync"),
-    .unsafeFlags(["-L", libDir, "-Xlinker", "-rpath", "-Xlinker", libDir]),
+    .unsafeFlags([
+        "-L", libDir, "-Xlinker", "-rpath", "-Xlinker", libDir,
+        "-Xlinker", "--allow-shlib-undefined",
+    ]),
 ]
 #else
 let nativeTarget: Target = .binaryTarget(name: "MizuSyncFFIC", path: "MizuSyncFFIC.xcframework")

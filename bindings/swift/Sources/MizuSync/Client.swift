@@ -5,8 +5,11 @@ import MizuSyncFFI
 /// An offline-first sync client: a local store, a durable mutation queue, and an engine that
 /// pushes, pulls and listens in the background.
 ///
-/// Reads and writes never wait for the network; only ``sync()`` and ``flush(timeout:)`` do,
-/// and they are `async`.
+/// Reads and writes never wait for the network; only ``sync()`` and ``flush(timeout:)`` do.
+/// Both are awaited natively (`async`, on the library's own runtime: no thread waits, and
+/// cancelling the task ends the wait at once), with blocking overloads of the same names for
+/// code outside `async` contexts. Writes block for microseconds by default; their `async`
+/// overloads commit off the caller's thread.
 ///
 /// ```swift
 /// var options = ClientOptions(baseURL: "http://127.0.0.1:8080/_sync")
@@ -14,16 +17,17 @@ import MizuSyncFFI
 /// let client = try Client(options)
 /// try client.start()                          // works offline, too
 /// let todos = try client.collection("todo", of: Todo.self)
-/// try todos.create("todo-1", Todo(title: "Learn sync"))
+/// try await todos.create("todo-1", Todo(title: "Learn sync"))   // committed off this thread
 /// try await client.flush(timeout: 10)         // until the server has it
-/// client.close()
+/// await client.close()
 /// ```
 ///
 /// ## Threading
 /// Every method may be called from any thread or task. Event observers (``onSync(_:)``,
-/// ``onConnectivity(_:)``, ``onError(_:)``, ``onRejected(_:)``) and observers of server
-/// changes run on the client's sync thread; they may call back into the library. ``close()``
-/// (or releasing the client) stops syncing and closes the store.
+/// ``onConnectivity(_:)``, ``onError(_:)``, ``onRejected(_:)``), status observers and
+/// observers of server changes and awaited writes run on the client's sync thread, or on the
+/// ``Delivery`` context given to ``init(_:tokenProvider:delivery:)``; they may call back into
+/// the library. ``close()`` (or releasing the client) stops syncing and closes the store.
 public final class Client: Sendable {
     private let raw: MizuSyncFFI.Client
 
@@ -32,18 +36,55 @@ public final class Client: Sendable {
     ///
     /// - Parameters:
     ///   - options: the server and the engine's settings.
-    ///   - token: supplies the bearer token of each request (`refresh` is true after the
-    ///     server refused the previous one); called on the client's background threads.
+    ///   - tokenProvider: supplies the bearer token of each request (`refresh` is true after
+    ///     the server refused the previous one, with a 401 or 403: get a new one; the request
+    ///     is then retried once); called on a library I/O thread, where blocking is fine. For
+    ///     an `async` provider see ``init(_:tokenProvider:delivery:)-async``.
+    ///   - delivery: where observers of server changes and client events run (see
+    ///     ``Delivery``); `nil` for the client's sync thread.
     /// - Throws: ``MizuError/invalidArgument(reason:)`` for an unusable URL or option;
     ///   ``MizuError/invalidJSON(reason:)`` for a bad ``ClientOptions/subscribeMessageJSON``;
     ///   ``MizuError/storage(reason:)`` when the store cannot be opened (corrupt, too new, or
     ///   held by another client).
-    public init(
+    public convenience init(
         _ options: ClientOptions,
-        token: (@Sendable (_ refresh: Bool) throws -> String?)? = nil
+        tokenProvider: (@Sendable (_ refresh: Bool) throws -> String?)? = nil,
+        delivery: Delivery? = nil
     ) throws {
-        let provider = token.map { TokenClosure($0) }
-        raw = try translating { try MizuSyncFFI.Client(options: options.raw, auth: provider) }
+        try self.init(options, provider: tokenProvider.map { TokenClosure($0) }, delivery: delivery)
+    }
+
+    /// A client whose bearer token comes from an `async` function, such as a token refresh
+    /// over the network.
+    ///
+    /// The library I/O thread that needs a token runs `tokenProvider` in a task and waits for
+    /// it at most ``ClientOptions/requestTimeout``: a provider that does not answer in time
+    /// fails that request (as unauthorized, retried with backoff) and never wedges syncing.
+    /// Do not make it wait for something the blocking ``sync()`` holds (the main actor while
+    /// the main thread blocks in it).
+    ///
+    /// ```swift
+    /// let client = try Client(options, tokenProvider: { refresh in
+    ///     try await auth.accessToken(forceRefresh: refresh)
+    /// })
+    /// ```
+    ///
+    /// - Throws: as ``init(_:tokenProvider:delivery:)``.
+    public convenience init(
+        _ options: ClientOptions,
+        tokenProvider: @escaping @Sendable (_ refresh: Bool) async throws -> String?,
+        delivery: Delivery? = nil
+    ) throws {
+        let provider = AsyncTokenClosure(tokenProvider, limit: options.requestTimeout)
+        try self.init(options, provider: provider, delivery: delivery)
+    }
+
+    private init(_ options: ClientOptions, provider: TokenProvider?, delivery: Delivery?) throws {
+        let hop = delivery.map { PendingHop($0) }
+        raw = try translating {
+            try MizuSyncFFI.Client(options: options.raw, auth: provider, pending: hop)
+        }
+        hop?.attach(raw)
     }
 
     /// Starts syncing in the background (idempotent). Works with the server unreachable.
@@ -63,8 +104,16 @@ public final class Client: Sendable {
 
     /// Stops syncing, closes the store and unregisters every observer. Writes already
     /// returned are durable. Every later call throws ``MizuError/closed(what:)``. Idempotent.
+    /// Blocks for the engine's last step; in `async` code the awaited overload does not.
     public func close() {
         raw.close()
+    }
+
+    /// ``close()``, awaited: the engine's last step and the store's closing happen off the
+    /// caller's thread. Cancelling the task ends the wait (the client closes anyway).
+    public func close() async {
+        let raw = raw
+        _ = try? await awaiting { await raw.closeAsync() }
     }
 
     /// Whether ``close()`` was called.
@@ -81,26 +130,57 @@ public final class Client: Sendable {
 
     /// Pushes everything pending, then pulls; returns when both are done.
     ///
-    /// The wait happens on a dispatch thread, never on the caller's task executor. It is not
-    /// cancellable: it ends within the request timeout.
+    /// Awaited on the library's runtime: no thread waits. Cancelling the task ends the wait at
+    /// once with `CancellationError` (the round goes on in the background).
     ///
     /// - Throws: the round's first error (``MizuError/network(reason:)``,
     ///   ``MizuError/server(status:code:reason:)``, ...); ``MizuError/offline(reason:)`` when
-    ///   not started or paused; ``MizuError/closed(what:)``.
+    ///   not started or paused; ``MizuError/closed(what:)``; `CancellationError`.
     public func sync() async throws {
         let raw = raw
-        try await blocking { try raw.sync() }
+        try await awaiting { try await raw.syncAsync() }
+    }
+
+    /// ``sync()``, blocking the calling thread (at most the request timeout per request).
+    ///
+    /// - Throws: as the awaited ``sync()``, and ``MizuError/invalidArgument(reason:)`` on the
+    ///   client's sync thread (which would wait for itself).
+    public func sync() throws {
+        try translating { try raw.sync() }
     }
 
     /// Waits until everything queued so far is acknowledged by the server and pulled back.
     ///
-    /// - Parameter timeout: the longest wait, in seconds.
+    /// Awaited on the library's runtime; cancelling the task ends the wait at once with
+    /// `CancellationError`.
+    ///
+    /// - Parameter timeout: the longest wait, in seconds (30 by default, as in every binding).
     /// - Throws: ``MizuError/timeout(reason:)`` after `timeout`;
-    ///   ``MizuError/offline(reason:)`` when not started; ``MizuError/closed(what:)``.
+    ///   ``MizuError/offline(reason:)`` when not started; ``MizuError/closed(what:)``;
+    ///   `CancellationError`.
     public func flush(timeout: TimeInterval = 30) async throws {
         let raw = raw
         let ms = milliseconds(timeout)
-        try await blocking { try raw.flush(timeoutMs: ms) }
+        try await awaiting { try await raw.flushAsync(timeoutMs: ms) }
+    }
+
+    /// ``flush(timeout:)``, blocking the calling thread.
+    ///
+    /// - Throws: as the awaited ``flush(timeout:)``, and
+    ///   ``MizuError/invalidArgument(reason:)`` on the client's sync thread.
+    public func flush(timeout: TimeInterval = 30) throws {
+        try translating { try raw.flush(timeoutMs: milliseconds(timeout)) }
+    }
+
+    /// Runs the deliveries waiting for a ``Delivery`` context on the calling thread, in order,
+    /// and returns how many ran: 0 without a delivery context, or while another thread
+    /// dispatches (that one runs them). The client calls it on its ``Delivery`` context by
+    /// itself; call it directly only to drain deliveries at a point of your choosing.
+    ///
+    /// - Throws: ``MizuError/closed(what:)``.
+    @discardableResult
+    public func dispatchPending() throws -> Int {
+        Int(try translating { try raw.dispatchPending() })
     }
 
     /// Queues an app-defined mutation `name` without arguments (no local effect) and returns
@@ -124,6 +204,26 @@ public final class Client: Sendable {
         return try translating { try raw.mutate(name: name, argsJson: text) }
     }
 
+    /// ``mutate(_:)``, committed off the caller's thread (queued in call order); returns the
+    /// mutation's id once durable. Cancelling the task ends the wait, never the write.
+    ///
+    /// - Throws: as ``mutate(_:)``; `CancellationError`.
+    @discardableResult
+    public func mutate(_ name: String) async throws -> String {
+        let raw = raw
+        return try await awaiting { try await raw.mutateAsync(name: name, argsJson: nil) }
+    }
+
+    /// ``mutate(_:_:)``, committed off the caller's thread (see ``mutate(_:)-async``).
+    ///
+    /// - Throws: as ``mutate(_:_:)``; `CancellationError`.
+    @discardableResult
+    public func mutate<Args: Encodable>(_ name: String, _ args: Args) async throws -> String {
+        let text = try JSONCoding.encode(args)
+        let raw = raw
+        return try await awaiting { try await raw.mutateAsync(name: name, argsJson: text) }
+    }
+
     /// The collection named `name`, with values of type `Value`.
     ///
     /// - Throws: ``MizuError/invalidArgument(reason:)`` for an empty name;
@@ -145,10 +245,10 @@ public final class Client: Sendable {
 
     /// Calls `observer` with the status now, then after each change, until the returned
     /// subscription is cancelled or released. Runs on the thread that changed the status
-    /// (usually the sync thread).
+    /// (usually the sync thread), or on the client's ``Delivery`` context.
     ///
     /// - Throws: ``MizuError/closed(what:)``.
-    public func observeStatus(
+    public func subscribeStatus(
         _ observer: @escaping @Sendable (SyncStatus) throws -> Void
     ) throws -> Subscription {
         let listener = StatusClosure { try observer(SyncStatus($0)) }
@@ -156,9 +256,9 @@ public final class Client: Sendable {
     }
 
     /// The status now, then each new status, as an `AsyncSequence`. Only the newest status
-    /// waits for a slow consumer (see ``Signal/values``).
-    public var statusUpdates: AsyncStream<SyncStatus> {
-        stateStream { continuation in try observeStatus { continuation.yield($0) } }
+    /// waits for a slow consumer (see ``Signal/changes``).
+    public var statusChanges: AsyncStream<SyncStatus> {
+        stateStream { continuation in try subscribeStatus { continuation.yield($0) } }
     }
 
     /// Whether the last exchange with the server succeeded.
@@ -211,14 +311,15 @@ public final class Client: Sendable {
         try translating { try raw.notifyLive(cursor: cursor) }
     }
 
-    /// Calls `observer` on the sync thread with the new cursor after each completed pull or
-    /// snapshot. What it throws goes to the ``onError(_:)`` observers.
+    /// Calls `observer` on the sync thread (or the ``Delivery`` context) with the new cursor
+    /// after each completed pull or snapshot. What it throws goes to the ``onError(_:)``
+    /// observers.
     public func onSync(_ observer: @escaping @Sendable (UInt64) throws -> Void) -> Subscription {
         Subscription(raw.onSync(listener: SyncClosure(observer)))
     }
 
-    /// Calls `observer` on the sync thread with `true` when the client goes online and `false`
-    /// when it goes offline.
+    /// Calls `observer` on the sync thread (or the ``Delivery`` context) with `true` when the
+    /// client goes online and `false` when it goes offline.
     public func onConnectivity(_ observer: @escaping @Sendable (Bool) throws -> Void) -> Subscription {
         Subscription(raw.onConnectivity(listener: ConnectivityClosure(observer)))
     }
@@ -230,21 +331,35 @@ public final class Client: Sendable {
         Subscription(raw.onError(listener: ErrorClosure(observer)))
     }
 
-    /// Calls `observer` on the sync thread for each mutation the server rejects (after its
-    /// rollback).
+    /// Calls `observer` on the sync thread (or the ``Delivery`` context) for each mutation the
+    /// server rejects (after its rollback).
     public func onRejected(
         _ observer: @escaping @Sendable (RejectedMutation) throws -> Void
     ) -> Subscription {
         Subscription(raw.onRejected(listener: RejectionClosure(observer)))
     }
-}
 
-/// Runs the blocking call `body` on a dispatch thread and resumes the caller with its result,
-/// so that a wait on the network never holds a thread of Swift's cooperative pool.
-func blocking<R: Sendable>(_ body: @escaping @Sendable () throws -> R) async throws -> R {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
-            continuation.resume(with: Result { try translating(body) })
-        }
+    /// The cursor after each completed pull or snapshot, as an `AsyncSequence` (see
+    /// ``onSync(_:)``). At most ``eventBuffer`` events wait for a slow consumer; when more
+    /// arrive, the oldest are dropped.
+    public var syncs: AsyncStream<UInt64> {
+        eventsStream { continuation in onSync { continuation.yield($0) } }
+    }
+
+    /// `true` on going online, `false` on going offline, as an `AsyncSequence` (see
+    /// ``onConnectivity(_:)``), buffered as ``syncs``.
+    public var connectivity: AsyncStream<Bool> {
+        eventsStream { continuation in onConnectivity { continuation.yield($0) } }
+    }
+
+    /// Each error, as an `AsyncSequence` (see ``onError(_:)``), buffered as ``syncs``.
+    public var errors: AsyncStream<MizuError> {
+        eventsStream { continuation in onError { continuation.yield($0) } }
+    }
+
+    /// Each rejected mutation, as an `AsyncSequence` (see ``onRejected(_:)``), buffered as
+    /// ``syncs``.
+    public var rejections: AsyncStream<RejectedMutation> {
+        eventsStream { continuation in onRejected { continuation.yield($0) } }
     }
 }

@@ -5,11 +5,17 @@ import MizuSyncFFI
 /// one `Codable` type. Ids are strings; bulk reads return entities in ascending order of id.
 ///
 /// Writes are optimistic and durable: visible at once, stored before the call returns, and
-/// pushed in the background. Reads never wait for the network.
+/// pushed in the background. Reads never wait for the network. ``create(_:_:)``,
+/// ``set(_:_:)`` and ``delete(_:)`` block for the commit (microseconds; more on a busy disk)
+/// and run the observers they wake before returning; their `async` overloads (picked with
+/// `await`) queue the write and commit it on the library's write lane, in call order, so the
+/// caller's thread (the main actor) never waits for SQLite, and are durable and visible when
+/// the await returns. Their observers run on the client's sync thread or its ``Delivery``
+/// context. Cancelling the awaiting task ends the wait, never the write.
 ///
 /// Reads are tracked inside ``Computed`` and ``Effect`` closures: ``count()``, ``ids()`` and
 /// ``has(_:)`` wake on membership changes, ``entries()`` and ``values()`` on any change,
-/// ``value(_:)`` on that entity's changes.
+/// ``get(_:)`` on that entity's changes.
 ///
 /// ```swift
 /// struct Todo: Codable, Sendable { var title: String; var completed = false }
@@ -22,7 +28,7 @@ import MizuSyncFFI
 /// for the standard library's protocol.
 ///
 /// ## Performance
-/// ``create(_:_:)``, ``set(_:_:)``, ``value(_:)`` and an ``Entity``'s ``Entity/get()`` and
+/// ``create(_:_:)``, ``set(_:_:)``, ``get(_:)`` and an ``Entity``'s ``Entity/get()`` and
 /// ``Entity/set(_:)`` are one direct C call each, the value crossing as JSON text; the other
 /// methods go through the generated bindings.
 public final class Collection<Value: Codable & Sendable>: Sendable {
@@ -69,8 +75,20 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
     ///
     /// - Throws: ``MizuError/invalidJSON(reason:)`` when the stored value is not a `Value`;
     ///   ``MizuError/closed(what:)``.
-    public func value(_ id: String) throws -> Value? {
+    public func get(_ id: String) throws -> Value? {
         try direct.read(id, tracked: true).map { try JSONCoding.decodeFromLibrary(Value.self, from: $0) }
+    }
+
+    /// ``create(_:_:)``, committed off the caller's thread; the entity exists (durably) when
+    /// the await returns.
+    ///
+    /// - Throws: as ``create(_:_:)``; `CancellationError` (the write goes on).
+    @discardableResult
+    public func create(_ id: String, _ value: Value) async throws -> Entity<Value> {
+        let text = try JSONCoding.encode(value)
+        let raw = raw
+        let native = try await awaiting { try await raw.createAsync(id: id, valueJson: text) }
+        return Entity(id, in: entities, native: native)
     }
 
     /// Sets the value of the entity `id`, creating it when missing.
@@ -78,6 +96,15 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
     /// - Throws: as ``create(_:_:)``, except that an existing id is fine.
     public func set(_ id: String, _ value: Value) throws {
         try direct.write(id, JSONCoding.encodeForLibrary(value), create: false)
+    }
+
+    /// ``set(_:_:)``, committed off the caller's thread (see ``create(_:_:)-async``).
+    ///
+    /// - Throws: as ``set(_:_:)``; `CancellationError` (the write goes on).
+    public func set(_ id: String, _ value: Value) async throws {
+        let text = try JSONCoding.encode(value)
+        let raw = raw
+        try await awaiting { try await raw.setAsync(id: id, valueJson: text) }
     }
 
     /// Replaces the value of the existing entity `id`.
@@ -94,6 +121,14 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
     /// - Throws: ``MizuError/storage(reason:)``; ``MizuError/closed(what:)``.
     public func delete(_ id: String) throws {
         try translating { try raw.delete(id: id) }
+    }
+
+    /// ``delete(_:)``, committed off the caller's thread (see ``create(_:_:)-async``).
+    ///
+    /// - Throws: as ``delete(_:)``; `CancellationError` (the write goes on).
+    public func delete(_ id: String) async throws {
+        let raw = raw
+        try await awaiting { try await raw.deleteAsync(id: id) }
     }
 
     /// Every entity as (id, value), ordered by id, in one call. Tracked (any change).
@@ -137,12 +172,12 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
     /// returned subscription is cancelled or released. A call costs the change, never the
     /// collection.
     ///
-    /// `observer` runs on the writing thread: the caller's for local writes, the client's
-    /// sync thread for server changes. What it throws goes to the client's
+    /// `observer` runs on the writing thread for blocking local writes, and on the client's
+    /// sync thread (or its ``Delivery`` context) for server changes and awaited writes. What it throws goes to the client's
     /// ``Client/onError(_:)`` observers; it keeps observing.
     ///
     /// - Throws: ``MizuError/closed(what:)``.
-    public func observe(
+    public func subscribe(
         _ observer: @escaping @Sendable (CollectionChange<Value>) throws -> Void
     ) throws -> Subscription {
         let listener = ChangeListener { change in try observer(CollectionChange(change)) }
@@ -150,7 +185,7 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
     }
 
     /// Every entity now (as changed), then what each change changed, as an `AsyncSequence`
-    /// (see ``observe(_:)`` and ``Signal/values``).
+    /// (see ``subscribe(_:)`` and ``Signal/changes``).
     /// A change whose values do not decode as `Value` is skipped and reported to the client's
     /// ``Client/onError(_:)`` observers.
     ///
@@ -160,7 +195,7 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
     /// gives the collection's contents, and memory stays bounded by the entities touched.
     public var changes: AsyncStream<CollectionChange<Value>> {
         eventStream(whenFull: { buffered, new in [CollectionChange(merging: buffered + [new])] }) { sink in
-            try observe { sink.push($0) }
+            try subscribe { sink.push($0) }
         }
     }
 
@@ -249,6 +284,16 @@ public final class Entity<Value: Codable & Sendable>: Sendable {
         try collection.write(id, JSONCoding.encodeForLibrary(value), create: false)
     }
 
+    /// ``set(_:)``, committed off the caller's thread (see ``Collection/create(_:_:)-async``).
+    ///
+    /// - Throws: as ``set(_:)``; `CancellationError` (the write goes on).
+    public func set(_ value: Value) async throws {
+        try native.checkOpen()
+        let text = try JSONCoding.encode(value)
+        let (raw, id) = (collection.raw, id)
+        try await awaiting { try await raw.setAsync(id: id, valueJson: text) }
+    }
+
     /// Deletes the entity (nothing happens when it does not exist).
     ///
     /// - Throws: ``MizuError/storage(reason:)``; ``MizuError/closed(what:)``.
@@ -257,12 +302,20 @@ public final class Entity<Value: Codable & Sendable>: Sendable {
         try translating { try raw.delete() }
     }
 
+    /// ``delete()``, committed off the caller's thread (see ``Collection/create(_:_:)-async``).
+    ///
+    /// - Throws: as ``delete()``; `CancellationError` (the write goes on).
+    public func delete() async throws {
+        let raw = try native.get(id, of: collection)
+        try await awaiting { try await raw.deleteAsync() }
+    }
+
     /// Calls `observer` with the value now, then after each change (`nil` when deleted),
     /// until the returned subscription is cancelled or released. Runs as
-    /// ``Collection/observe(_:)`` observers do.
+    /// ``Collection/subscribe(_:)`` observers do.
     ///
     /// - Throws: ``MizuError/closed(what:)``.
-    public func observe(_ observer: @escaping @Sendable (Value?) throws -> Void) throws -> Subscription {
+    public func subscribe(_ observer: @escaping @Sendable (Value?) throws -> Void) throws -> Subscription {
         let raw = try native.get(id, of: collection)
         let listener = OptionalTextListener { text in
             try observer(text.map { try JSONCoding.decode(Value.self, from: $0) })
@@ -270,10 +323,23 @@ public final class Entity<Value: Codable & Sendable>: Sendable {
         return Subscription(try translating { try raw.subscribe(listener: listener) })
     }
 
+    /// As ``subscribe(_:)``, handing the observer a value that does not decode as `Value` as
+    /// a failure instead of reporting it.
+    func subscribeDecoding(
+        _ observer: @escaping @Sendable (Result<Value?, MizuError>) -> Void
+    ) throws -> Subscription {
+        let raw = try native.get(id, of: collection)
+        let listener = OptionalTextListener { text in
+            observer(Result { try text.map { try JSONCoding.decode(Value.self, from: $0) } }
+                .mapError(MizuError.wrapping))
+        }
+        return Subscription(try translating { try raw.subscribe(listener: listener) })
+    }
+
     /// The value now, then each new value (`nil` when deleted), as an `AsyncSequence`. Only the
-    /// newest value waits for a slow consumer (see ``Signal/values``).
-    public var values: AsyncStream<Value?> {
-        stateStream { continuation in try observe { continuation.yield($0) } }
+    /// newest value waits for a slow consumer (see ``Signal/changes``).
+    public var changes: AsyncStream<Value?> {
+        stateStream { continuation in try subscribe { continuation.yield($0) } }
     }
 
     /// Releases this handle and cancels the observers registered through it. Idempotent.

@@ -55,7 +55,7 @@ public final class Computed<Value: Codable & Sendable>: Sendable {
     /// The value, without becoming a dependency of the running computed or effect.
     ///
     /// - Throws: as ``get()``.
-    public func getUntracked() throws -> Value {
+    public func peek() throws -> Value {
         try read(tracked: false)
     }
 
@@ -76,14 +76,14 @@ public final class Computed<Value: Codable & Sendable>: Sendable {
     /// observer keeps observing.
     ///
     /// - Throws: ``MizuError/closed(what:)``.
-    public func observe(_ observer: @escaping @Sendable (Value) throws -> Void) throws -> Subscription {
+    public func subscribe(_ observer: @escaping @Sendable (Value) throws -> Void) throws -> Subscription {
         let listener = TextListener { text in try observer(JSONCoding.decode(Value.self, from: text)) }
         return Subscription(try translating { try raw.subscribe(listener: listener) })
     }
 
-    /// The value now, then each new value, as an `AsyncSequence` (see ``Signal/values``).
-    public var values: AsyncStream<Value> {
-        stateStream { continuation in try observe { continuation.yield($0) } }
+    /// The value now, then each new value, as an `AsyncSequence` (see ``Signal/changes``).
+    public var changes: AsyncStream<Value> {
+        stateStream { continuation in try subscribe { continuation.yield($0) } }
     }
 
     /// Releases the computed (and its closure, once nothing else depends on it) and cancels

@@ -96,13 +96,6 @@ final class RunClosure: EffectFn, Sendable {
     func run() throws { try reporting { try body() } }
 }
 
-/// The app's token provider.
-final class TokenClosure: TokenProvider, Sendable {
-    private let body: @Sendable (Bool) throws -> String?
-    init(_ body: @escaping @Sendable (Bool) throws -> String?) { self.body = body }
-    func token(refresh: Bool) throws -> String? { try reporting { try body(refresh) } }
-}
-
 // Functions that Rust calls back only during the call that received them, on the calling
 // thread (`batch`, `untracked`, `Signal.update`), so they need not be `@Sendable`: the public
 // API takes non-escaping closures and passes them through `withoutActuallyEscaping`, which

@@ -106,7 +106,7 @@ public struct Query<Value: Codable & Sendable>: Sendable {
     /// write, pulled page or rollback), until the returned subscription is cancelled or
     /// released. ``Swift/Array/apply(_:)`` turns the previous list into the new one.
     ///
-    /// `observer` runs as ``Collection/observe(_:)`` observers do: on the writing thread,
+    /// `observer` runs as ``Collection/subscribe(_:)`` observers do: on the writing thread,
     /// events in commit order. What it throws, and a value that does not decode as `Value`,
     /// go to the client's ``Client/onError(_:)`` observers.
     ///
@@ -170,7 +170,7 @@ public struct Query<Value: Codable & Sendable>: Sendable {
         native.close()
     }
 
-    private func register(_ listener: QueryClosure) throws -> Subscription {
+    func register(_ listener: QueryClosure) throws -> Subscription {
         let query = try native.open()
         return Subscription(try translating { try query.subscribe(listener: listener) })
     }

@@ -13,7 +13,7 @@ import MizuSyncHot
 /// let doubled = Computed { try count.get() * 2 }
 /// try count.set(5)
 /// try doubled.get()          // 10
-/// for await n in count.values { print(n) }   // 5, then each new value
+/// for await n in count.changes { print(n) }   // 5, then each new value
 /// ```
 ///
 /// ## Threading
@@ -55,7 +55,7 @@ public final class Signal<Value: Codable & Sendable>: Sendable {
     /// The value, without becoming a dependency of the running computed or effect.
     ///
     /// - Throws: ``MizuError/closed(what:)`` after ``close()``.
-    public func getUntracked() throws -> Value {
+    public func peek() throws -> Value {
         try read(tracked: false)
     }
 
@@ -106,7 +106,7 @@ public final class Signal<Value: Codable & Sendable>: Sendable {
     /// ``onUnhandledError(_:)``; it keeps observing.
     ///
     /// - Throws: ``MizuError/closed(what:)``.
-    public func observe(_ observer: @escaping @Sendable (Value) throws -> Void) throws -> Subscription {
+    public func subscribe(_ observer: @escaping @Sendable (Value) throws -> Void) throws -> Subscription {
         let codec = reads.codec
         let subscription = try withExtendedLifetime(self) {
             try DirectSubscription(signal: handle) { value in try observer(codec.decode(value)) }
@@ -118,8 +118,8 @@ public final class Signal<Value: Codable & Sendable>: Sendable {
     /// The value now, then each new value, as an `AsyncSequence`. Iterating ends when the
     /// consumer stops (or the signal is closed before it starts). Only the newest value waits
     /// for a slow consumer: the values it had no time for are skipped, so it reads the latest.
-    public var values: AsyncStream<Value> {
-        stateStream { continuation in try observe { continuation.yield($0) } }
+    public var changes: AsyncStream<Value> {
+        stateStream { continuation in try subscribe { continuation.yield($0) } }
     }
 
     /// Releases the value and cancels the observers registered through this signal; every

@@ -4,13 +4,16 @@ import Foundation
 // holds for a consumer that reads slower than the library changes. Nothing here grows without
 // bound:
 //
-// - A state stream (``Signal/values``, ``Computed/values``, ``Entity/values``,
-//   ``Client/statusUpdates``, ``Query/results``) keeps only the newest value: each element is a
+// - A state stream (``Signal/changes``, ``Computed/changes``, ``Entity/changes``,
+//   ``Client/statusChanges``, ``Query/results``) keeps only the newest value: each element is a
 //   whole state, so a slow consumer skips the states it had no time for and reads the latest.
 // - An event stream (``Query/diffs``, ``Collection/changes``) keeps at most ``eventBuffer``
 //   events; when a new event finds the buffer full, the buffered events and the new one are
 //   replaced by one event to the same effect (a fresh whole result, a merged change), so a
 //   consumer that applies every event in order still ends with the right state.
+// - A client's event streams (``Client/syncs``, ``Client/connectivity``, ``Client/errors``,
+//   ``Client/rejections``) keep the newest ``eventBuffer`` events: each event stands alone, so
+//   the oldest are dropped first.
 
 /// How many events an event stream (``Query/diffs``, ``Collection/changes``) holds for a
 /// consumer that has not read them yet: 64, as in every binding of the library.
@@ -41,6 +44,20 @@ func stateStream<Element: Sendable>(
         // A closed handle: the stream ends at once, as a sequence with nothing to give.
         continuation.finish()
     }
+    return stream
+}
+
+/// A stream of standalone events that keeps the newest ``eventBuffer`` for a slow consumer,
+/// tied to a subscription as ``stateStream(_:)`` is.
+///
+/// - Parameter subscribe: registers an observer that yields into the continuation.
+func eventsStream<Element: Sendable>(
+    _ subscribe: (AsyncStream<Element>.Continuation) -> Subscription
+) -> AsyncStream<Element> {
+    let (stream, continuation) = AsyncStream<Element>.makeStream(
+        bufferingPolicy: .bufferingNewest(eventBuffer))
+    let subscription = subscribe(continuation)
+    continuation.onTermination = { _ in subscription.cancel() }
     return stream
 }
 

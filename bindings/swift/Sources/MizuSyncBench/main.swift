@@ -181,7 +181,7 @@ do {
     effect.stop()
     derived("effect dispatch alone (the above minus set only and get only)", setWithEffect - intSet - intGet)
 
-    let observer = try count.observe { sink.take($0) }
+    let observer = try count.subscribe { sink.take($0) }
     let setWithObserver = try measure("Signal<Int>: set + observer call (value decoded)") { i in
         try count.set(i)
     }
@@ -202,8 +202,8 @@ do {
         sink.take(try todo.get()?.priority ?? 0)
     }
     _ = try measure("Entity<Todo>: set (131-byte record)") { i in try todo.set(records[i & 1]) }
-    _ = try measure("Collection<Todo>: value(id) (131-byte record)") { _ in
-        sink.take(try todos.value("todo-000001")?.priority ?? 0)
+    _ = try measure("Collection<Todo>: get(id) (131-byte record)") { _ in
+        sink.take(try todos.get("todo-000001")?.priority ?? 0)
     }
     var ids: [String] = []
     _ = try measure(

@@ -951,9 +951,17 @@ public func FfiConverterTypeBatchScope_lower(_ value: BatchScope) -> UInt64 {
  * collector) stops syncing and closes the store.
  *
  * # Threading
- * Every method may be called from any thread. Event listeners run on the client's engine
- * thread; `sync` and `flush` called from there fail instead of deadlocking. Blocking calls
- * (`sync`, `flush`) release Python's GIL while they wait.
+ * Every method may be called from any thread. Event listeners, and the listeners woken by
+ * server changes and awaited writes, run on a library thread, or, with a
+ * [`PendingListener`], where the app calls [`dispatch_pending`](Self::dispatch_pending);
+ * `sync` and `flush` called from the engine thread fail instead of deadlocking. Blocking
+ * calls (`sync`, `flush`) release Python's GIL while they wait.
+ *
+ * # Async
+ * The `*_async` methods are awaited natively (Kotlin `suspend`, Swift `async`, Python
+ * coroutines) and run on the library's own runtime: the caller's thread never waits, and
+ * cancelling the coroutine or task stops the wait at once. An awaited write is queued when
+ * called and committed in call order; cancelling its wait does not undo it.
  */
 public protocol ClientProtocol: AnyObject, Sendable {
     
@@ -972,6 +980,12 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func close() 
     
     /**
+     * [`close`](Self::close), awaited: the engine's last step and the store's closing happen
+     * off the caller's thread.
+     */
+    func closeAsync() async 
+    
+    /**
      * The collection named `name`; its values are JSON text.
      *
      * # Errors
@@ -988,6 +1002,15 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func cursor() throws  -> UInt64
     
     /**
+     * Runs the waiting deliveries (with a [`PendingListener`]) on the calling thread, in
+     * order; returns how many ran (0 without a queue, or while another thread dispatches).
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+    func dispatchPending() throws  -> UInt64
+    
+    /**
      * Waits until everything queued so far is acknowledged by the server and pulled back.
      *
      * # Errors
@@ -995,6 +1018,14 @@ public protocol ClientProtocol: AnyObject, Sendable {
      * [`MizuError::InvalidArgument`] on the engine thread.
      */
     func flush(timeoutMs: UInt64) throws 
+    
+    /**
+     * [`flush`](Self::flush), awaited: cancelling stops the wait at once.
+     *
+     * # Errors
+     * As [`flush`](Self::flush).
+     */
+    func flushAsync(timeoutMs: UInt64) async throws 
     
     /**
      * Whether [`close`](Self::close) was called.
@@ -1026,6 +1057,15 @@ public protocol ClientProtocol: AnyObject, Sendable {
      * [`MizuError::Storage`]; [`MizuError::Closed`].
      */
     func mutate(name: String, argsJson: String?) throws  -> String
+    
+    /**
+     * [`mutate`](Self::mutate) committed off the caller's thread (queued by the call, in call
+     * order); returns the mutation's id once durable.
+     *
+     * # Errors
+     * As [`mutate`](Self::mutate).
+     */
+    func mutateAsync(name: String, argsJson: String?) async throws  -> String
     
     /**
      * Tells the client the server has reached `cursor` (for apps with their own notification
@@ -1123,6 +1163,15 @@ public protocol ClientProtocol: AnyObject, Sendable {
      */
     func sync() throws 
     
+    /**
+     * [`sync`](Self::sync), awaited: nothing blocks the caller's thread, and cancelling stops
+     * the wait at once (the round goes on in the background).
+     *
+     * # Errors
+     * As [`sync`](Self::sync).
+     */
+    func syncAsync() async throws 
+    
 }
 /**
  * An offline-first sync client: a local store, a durable mutation queue, and an engine that
@@ -1132,9 +1181,17 @@ public protocol ClientProtocol: AnyObject, Sendable {
  * collector) stops syncing and closes the store.
  *
  * # Threading
- * Every method may be called from any thread. Event listeners run on the client's engine
- * thread; `sync` and `flush` called from there fail instead of deadlocking. Blocking calls
- * (`sync`, `flush`) release Python's GIL while they wait.
+ * Every method may be called from any thread. Event listeners, and the listeners woken by
+ * server changes and awaited writes, run on a library thread, or, with a
+ * [`PendingListener`], where the app calls [`dispatch_pending`](Self::dispatch_pending);
+ * `sync` and `flush` called from the engine thread fail instead of deadlocking. Blocking
+ * calls (`sync`, `flush`) release Python's GIL while they wait.
+ *
+ * # Async
+ * The `*_async` methods are awaited natively (Kotlin `suspend`, Swift `async`, Python
+ * coroutines) and run on the library's own runtime: the caller's thread never waits, and
+ * cancelling the coroutine or task stops the wait at once. An awaited write is queued when
+ * called and committed in call order; cancelling its wait does not undo it.
  */
 open class Client: ClientProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1183,14 +1240,20 @@ open class Client: ClientProtocol, @unchecked Sendable {
      * [`MizuError::InvalidArgument`] for an unusable URL or option; [`MizuError::InvalidJson`]
      * for a bad `subscribe_message_json`; [`MizuError::Storage`] when the store cannot be
      * opened (corrupt, too new, or held by another client).
+     *
+     * `pending`, when given, gives the client a delivery queue: event listeners and the
+     * listeners woken by server changes and awaited writes wait until the app calls
+     * [`dispatch_pending`](Self::dispatch_pending), and `pending` is told when they start
+     * waiting.
      */
-public convenience init(options: ClientOptions, auth: TokenProvider? = nil)throws  {
+public convenience init(options: ClientOptions, auth: TokenProvider? = nil, pending: PendingListener? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeMizuError_lift) {
         uniffiCallStatus in
     uniffi_mizu_sync_fn_constructor_client_new(
         FfiConverterTypeClientOptions_lower(options),
-        FfiConverterOptionTypeTokenProvider.lower(auth),uniffiCallStatus
+        FfiConverterOptionTypeTokenProvider.lower(auth),
+        FfiConverterOptionTypePendingListener.lower(pending),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -1236,6 +1299,27 @@ open func close()  {try! rustCall() {
 }
     
     /**
+     * [`close`](Self::close), awaited: the engine's last step and the store's closing happen
+     * off the caller's thread.
+     */
+open func closeAsync()async   {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mizu_sync_fn_method_client_close_async(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mizu_sync_rust_future_poll_void,
+            completeFunc: ffi_mizu_sync_rust_future_complete_void,
+            freeFunc: ffi_mizu_sync_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: nil
+            
+        )
+}
+    
+    /**
      * The collection named `name`; its values are JSON text.
      *
      * # Errors
@@ -1267,6 +1351,22 @@ open func cursor()throws  -> UInt64  {
 }
     
     /**
+     * Runs the waiting deliveries (with a [`PendingListener`]) on the calling thread, in
+     * order; returns how many ran (0 without a queue, or while another thread dispatches).
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+open func dispatchPending()throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_client_dispatch_pending(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Waits until everything queued so far is acknowledged by the server and pulled back.
      *
      * # Errors
@@ -1280,6 +1380,28 @@ open func flush(timeoutMs: UInt64)throws   {try rustCallWithError(FfiConverterTy
         FfiConverterUInt64.lower(timeoutMs),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * [`flush`](Self::flush), awaited: cancelling stops the wait at once.
+     *
+     * # Errors
+     * As [`flush`](Self::flush).
+     */
+open func flushAsync(timeoutMs: UInt64)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mizu_sync_fn_method_client_flush_async(
+                        self.uniffiCloneHandle(),FfiConverterUInt64.lower(timeoutMs)
+                )
+            },
+            pollFunc: ffi_mizu_sync_rust_future_poll_void,
+            completeFunc: ffi_mizu_sync_rust_future_complete_void,
+            freeFunc: ffi_mizu_sync_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMizuError_lift
+        )
 }
     
     /**
@@ -1341,6 +1463,29 @@ open func mutate(name: String, argsJson: String? = nil)throws  -> String  {
         FfiConverterOptionString.lower(argsJson),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * [`mutate`](Self::mutate) committed off the caller's thread (queued by the call, in call
+     * order); returns the mutation's id once durable.
+     *
+     * # Errors
+     * As [`mutate`](Self::mutate).
+     */
+open func mutateAsync(name: String, argsJson: String? = nil)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mizu_sync_fn_method_client_mutate_async(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(name),FfiConverterOptionString.lower(argsJson)
+                )
+            },
+            pollFunc: ffi_mizu_sync_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mizu_sync_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mizu_sync_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeMizuError_lift
+        )
 }
     
     /**
@@ -1530,6 +1675,29 @@ open func sync()throws   {try rustCallWithError(FfiConverterTypeMizuError_lift) 
 }
 }
     
+    /**
+     * [`sync`](Self::sync), awaited: nothing blocks the caller's thread, and cancelling stops
+     * the wait at once (the round goes on in the background).
+     *
+     * # Errors
+     * As [`sync`](Self::sync).
+     */
+open func syncAsync()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mizu_sync_fn_method_client_sync_async(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mizu_sync_rust_future_poll_void,
+            completeFunc: ffi_mizu_sync_rust_future_complete_void,
+            freeFunc: ffi_mizu_sync_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMizuError_lift
+        )
+}
+    
 
     
 }
@@ -1613,12 +1781,31 @@ public protocol CollectionProtocol: AnyObject, Sendable {
     func create(id: String, valueJson: String) throws  -> Entity
     
     /**
+     * [`create`](Self::create) committed off the caller's thread: queued by the call (in call
+     * order with the client's other awaited writes), resolved once durable. Cancelling the wait
+     * does not undo the write. The listeners it wakes run where the client's deliveries go.
+     *
+     * # Errors
+     * As [`create`](Self::create).
+     */
+    func createAsync(id: String, valueJson: String) async throws  -> Entity
+    
+    /**
      * Deletes the entity `id` (nothing happens when it does not exist).
      *
      * # Errors
      * [`MizuError::Storage`]; [`MizuError::Closed`].
      */
     func delete(id: String) throws 
+    
+    /**
+     * [`delete`](Self::delete) committed off the caller's thread (see
+     * [`create_async`](Self::create_async)).
+     *
+     * # Errors
+     * As [`delete`](Self::delete).
+     */
+    func deleteAsync(id: String) async throws 
     
     /**
      * Keeps an ordered index of this collection on the field at `path` (dots for nested
@@ -1685,6 +1872,15 @@ public protocol CollectionProtocol: AnyObject, Sendable {
      * As [`create`](Self::create), except that an existing id is fine.
      */
     func set(id: String, valueJson: String) throws 
+    
+    /**
+     * [`set`](Self::set) committed off the caller's thread (see
+     * [`create_async`](Self::create_async)).
+     *
+     * # Errors
+     * As [`set`](Self::set).
+     */
+    func setAsync(id: String, valueJson: String) async throws 
     
     /**
      * Calls `listener` with every entity now (as changed), then after each change with exactly
@@ -1827,6 +2023,30 @@ open func create(id: String, valueJson: String)throws  -> Entity  {
 }
     
     /**
+     * [`create`](Self::create) committed off the caller's thread: queued by the call (in call
+     * order with the client's other awaited writes), resolved once durable. Cancelling the wait
+     * does not undo the write. The listeners it wakes run where the client's deliveries go.
+     *
+     * # Errors
+     * As [`create`](Self::create).
+     */
+open func createAsync(id: String, valueJson: String)async throws  -> Entity  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mizu_sync_fn_method_collection_create_async(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id),FfiConverterString.lower(valueJson)
+                )
+            },
+            pollFunc: ffi_mizu_sync_rust_future_poll_u64,
+            completeFunc: ffi_mizu_sync_rust_future_complete_u64,
+            freeFunc: ffi_mizu_sync_rust_future_free_u64,
+            liftFunc: FfiConverterTypeEntity_lift,
+            errorHandler: FfiConverterTypeMizuError_lift
+        )
+}
+    
+    /**
      * Deletes the entity `id` (nothing happens when it does not exist).
      *
      * # Errors
@@ -1839,6 +2059,29 @@ open func delete(id: String)throws   {try rustCallWithError(FfiConverterTypeMizu
         FfiConverterString.lower(id),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * [`delete`](Self::delete) committed off the caller's thread (see
+     * [`create_async`](Self::create_async)).
+     *
+     * # Errors
+     * As [`delete`](Self::delete).
+     */
+open func deleteAsync(id: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mizu_sync_fn_method_collection_delete_async(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id)
+                )
+            },
+            pollFunc: ffi_mizu_sync_rust_future_poll_void,
+            completeFunc: ffi_mizu_sync_rust_future_complete_void,
+            freeFunc: ffi_mizu_sync_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMizuError_lift
+        )
 }
     
     /**
@@ -1965,6 +2208,29 @@ open func set(id: String, valueJson: String)throws   {try rustCallWithError(FfiC
         FfiConverterString.lower(valueJson),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * [`set`](Self::set) committed off the caller's thread (see
+     * [`create_async`](Self::create_async)).
+     *
+     * # Errors
+     * As [`set`](Self::set).
+     */
+open func setAsync(id: String, valueJson: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mizu_sync_fn_method_collection_set_async(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id),FfiConverterString.lower(valueJson)
+                )
+            },
+            pollFunc: ffi_mizu_sync_rust_future_poll_void,
+            completeFunc: ffi_mizu_sync_rust_future_complete_void,
+            freeFunc: ffi_mizu_sync_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMizuError_lift
+        )
 }
     
     /**
@@ -2323,17 +2589,17 @@ public protocol ComputedProtocol: AnyObject, Sendable {
     func get() throws  -> String
     
     /**
+     * Whether [`close`](Self::close) was called.
+     */
+    func isClosed()  -> Bool
+    
+    /**
      * The value, without becoming a dependency of the running computed or effect.
      *
      * # Errors
      * As [`get`](Self::get).
      */
-    func getUntracked() throws  -> String
-    
-    /**
-     * Whether [`close`](Self::close) was called.
-     */
-    func isClosed()  -> Bool
+    func peek() throws  -> String
     
     /**
      * Calls `listener` with the value now, then after each change, until the subscription is
@@ -2456,27 +2722,27 @@ open func get()throws  -> String  {
 }
     
     /**
-     * The value, without becoming a dependency of the running computed or effect.
-     *
-     * # Errors
-     * As [`get`](Self::get).
-     */
-open func getUntracked()throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
-        uniffiCallStatus in
-    uniffi_mizu_sync_fn_method_computed_get_untracked(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
      * Whether [`close`](Self::close) was called.
      */
 open func isClosed() -> Bool  {
     return try!  FfiConverterBool.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_mizu_sync_fn_method_computed_is_closed(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The value, without becoming a dependency of the running computed or effect.
+     *
+     * # Errors
+     * As [`get`](Self::get).
+     */
+open func peek()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_computed_peek(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -3390,6 +3656,15 @@ public protocol EntityProtocol: AnyObject, Sendable {
     func delete() throws 
     
     /**
+     * [`delete`](Self::delete) committed off the caller's thread (see
+     * [`Collection::create_async`]).
+     *
+     * # Errors
+     * As [`delete`](Self::delete).
+     */
+    func deleteAsync() async throws 
+    
+    /**
      * Whether the entity exists. Tracked.
      *
      * # Errors
@@ -3418,6 +3693,15 @@ public protocol EntityProtocol: AnyObject, Sendable {
      * [`MizuError::InvalidJson`]; [`MizuError::Storage`]; [`MizuError::Closed`].
      */
     func set(valueJson: String) throws 
+    
+    /**
+     * [`set`](Self::set) committed off the caller's thread (see
+     * [`Collection::create_async`]).
+     *
+     * # Errors
+     * As [`set`](Self::set).
+     */
+    func setAsync(valueJson: String) async throws 
     
     /**
      * Calls `listener` with the value now, then after each change (`None` when deleted). A
@@ -3523,6 +3807,29 @@ open func delete()throws   {try rustCallWithError(FfiConverterTypeMizuError_lift
 }
     
     /**
+     * [`delete`](Self::delete) committed off the caller's thread (see
+     * [`Collection::create_async`]).
+     *
+     * # Errors
+     * As [`delete`](Self::delete).
+     */
+open func deleteAsync()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mizu_sync_fn_method_entity_delete_async(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mizu_sync_rust_future_poll_void,
+            completeFunc: ffi_mizu_sync_rust_future_complete_void,
+            freeFunc: ffi_mizu_sync_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMizuError_lift
+        )
+}
+    
+    /**
      * Whether the entity exists. Tracked.
      *
      * # Errors
@@ -3578,6 +3885,29 @@ open func set(valueJson: String)throws   {try rustCallWithError(FfiConverterType
         FfiConverterString.lower(valueJson),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * [`set`](Self::set) committed off the caller's thread (see
+     * [`Collection::create_async`]).
+     *
+     * # Errors
+     * As [`set`](Self::set).
+     */
+open func setAsync(valueJson: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mizu_sync_fn_method_entity_set_async(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(valueJson)
+                )
+            },
+            pollFunc: ffi_mizu_sync_rust_future_poll_void,
+            completeFunc: ffi_mizu_sync_rust_future_complete_void,
+            freeFunc: ffi_mizu_sync_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMizuError_lift
+        )
 }
     
     /**
@@ -4064,6 +4394,226 @@ public func FfiConverterTypeErrorListener_lift(_ handle: UInt64) throws -> Error
 #endif
 public func FfiConverterTypeErrorListener_lower(_ value: ErrorListener) -> UInt64 {
     return FfiConverterTypeErrorListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Told that a client's deliveries wait for [`crate::ffi::Client::dispatch_pending`]: giving one
+ * to the client's constructor gives it a delivery queue (see [`crate::Options::delivery_queue`]).
+ *
+ * # Threading
+ * Called on a library thread, never under a library lock, once each time deliveries start
+ * waiting. Do not dispatch from inside the call: hand `dispatch_pending` to the thread where
+ * listeners should run (the UI thread, an executor, an event loop).
+ */
+public protocol PendingListener: AnyObject, Sendable {
+    
+    /**
+     * Called when deliveries start waiting.
+     */
+    func onPending() throws 
+    
+}
+/**
+ * Told that a client's deliveries wait for [`crate::ffi::Client::dispatch_pending`]: giving one
+ * to the client's constructor gives it a delivery queue (see [`crate::Options::delivery_queue`]).
+ *
+ * # Threading
+ * Called on a library thread, never under a library lock, once each time deliveries start
+ * waiting. Do not dispatch from inside the call: hand `dispatch_pending` to the thread where
+ * listeners should run (the UI thread, an executor, an event loop).
+ */
+open class PendingListenerImpl: PendingListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mizu_sync_fn_clone_pendinglistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mizu_sync_fn_free_pendinglistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Called when deliveries start waiting.
+     */
+open func onPending()throws   {try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_pendinglistener_on_pending(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfacePendingListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfacePendingListener = UniffiVTableCallbackInterfacePendingListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypePendingListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface PendingListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypePendingListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface PendingListener: handle missing in uniffiClone")
+            }
+        },
+        onPending: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypePendingListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.onPending(
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeMizuError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfacePendingListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfacePendingListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitPendingListener() {
+    uniffi_mizu_sync_fn_init_callback_vtable_pendinglistener(UniffiCallbackInterfacePendingListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePendingListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<PendingListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = PendingListener
+
+    public static func lift(_ handle: UInt64) throws -> PendingListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return PendingListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: PendingListener) -> UInt64 {
+         if let rustImpl = value as? PendingListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PendingListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: PendingListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePendingListener_lift(_ handle: UInt64) throws -> PendingListener {
+    return try FfiConverterTypePendingListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePendingListener_lower(_ value: PendingListener) -> UInt64 {
+    return FfiConverterTypePendingListener.lower(value)
 }
 
 
@@ -4817,17 +5367,17 @@ public protocol SignalProtocol: AnyObject, Sendable {
     func get() throws  -> String
     
     /**
+     * Whether [`close`](Self::close) was called.
+     */
+    func isClosed()  -> Bool
+    
+    /**
      * The value as JSON text, without becoming a dependency of the running computed or effect.
      *
      * # Errors
      * [`MizuError::Closed`] after [`close`](Self::close).
      */
-    func getUntracked() throws  -> String
-    
-    /**
-     * Whether [`close`](Self::close) was called.
-     */
-    func isClosed()  -> Bool
+    func peek() throws  -> String
     
     /**
      * Replaces the value; dependents re-run on this thread before this returns.
@@ -4975,27 +5525,27 @@ open func get()throws  -> String  {
 }
     
     /**
-     * The value as JSON text, without becoming a dependency of the running computed or effect.
-     *
-     * # Errors
-     * [`MizuError::Closed`] after [`close`](Self::close).
-     */
-open func getUntracked()throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
-        uniffiCallStatus in
-    uniffi_mizu_sync_fn_method_signal_get_untracked(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
      * Whether [`close`](Self::close) was called.
      */
 open func isClosed() -> Bool  {
     return try!  FfiConverterBool.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_mizu_sync_fn_method_signal_is_closed(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The value as JSON text, without becoming a dependency of the running computed or effect.
+     *
+     * # Errors
+     * [`MizuError::Closed`] after [`close`](Self::close).
+     */
+open func peek()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_signal_peek(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -7359,6 +7909,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypePendingListener: FfiConverterRustBuffer {
+    typealias SwiftType = PendingListener?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePendingListener.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePendingListener.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeTokenProvider: FfiConverterRustBuffer {
     typealias SwiftType = TokenProvider?
 
@@ -7478,6 +8052,54 @@ fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
             dict[key] = value
         }
         return dict
+    }
+}
+private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
+private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
+
+fileprivate let uniffiContinuationHandleMap = UniffiHandleMap<UnsafeContinuation<Int8, Never>>()
+
+fileprivate func uniffiRustCallAsync<F, T>(
+    rustFutureFunc: () -> UInt64,
+    pollFunc: (UInt64, @escaping UniffiRustFutureContinuationCallback, UInt64) -> (),
+    completeFunc: (UInt64, UnsafeMutablePointer<RustCallStatus>) -> F,
+    freeFunc: (UInt64) -> (),
+    liftFunc: (F) throws -> T,
+    errorHandler: ((RustBuffer) throws -> Swift.Error)?
+) async throws -> T {
+    // Make sure to call the ensure init function since future creation doesn't have a
+    // RustCallStatus param, so doesn't use makeRustCall()
+    uniffiEnsureMizuSyncInitialized()
+    let rustFuture = rustFutureFunc()
+    defer {
+        freeFunc(rustFuture)
+    }
+    var pollResult: Int8;
+    repeat {
+        pollResult = await withUnsafeContinuation {
+            pollFunc(
+                rustFuture,
+                { handle, pollResult in
+                    uniffiFutureContinuationCallback(handle: handle, pollResult: pollResult)
+                },
+                uniffiContinuationHandleMap.insert(obj: $0)
+            )
+        }
+    } while pollResult != UNIFFI_RUST_FUTURE_POLL_READY
+
+    return try liftFunc(makeRustCall(
+        { completeFunc(rustFuture, $0) },
+        errorHandler: errorHandler
+    ))
+}
+
+// Callback handlers for an async calls.  These are invoked by Rust when the future is ready.  They
+// lift the return value or error and resume the suspended function.
+fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: Int8) {
+    if let continuation = try? uniffiContinuationHandleMap.remove(handle: handle) {
+        continuation.resume(returning: pollResult)
+    } else {
+        print("uniffiFutureContinuationCallback invalid handle")
     }
 }
 /**
@@ -7600,13 +8222,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_client_close() != 50476) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mizu_sync_checksum_method_client_close_async() != 49379) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mizu_sync_checksum_method_client_collection() != 4738) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_client_cursor() != 34444) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mizu_sync_checksum_method_client_dispatch_pending() != 24637) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mizu_sync_checksum_method_client_flush() != 30612) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_client_flush_async() != 9621) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_client_is_closed() != 44773) {
@@ -7619,6 +8250,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_client_mutate() != 58972) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_client_mutate_async() != 31494) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_client_notify_live() != 63973) {
@@ -7660,6 +8294,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_client_sync() != 6698) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mizu_sync_checksum_method_client_sync_async() != 57205) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mizu_sync_checksum_method_collection_close() != 63726) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7669,7 +8306,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_collection_create() != 2743) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mizu_sync_checksum_method_collection_create_async() != 27821) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mizu_sync_checksum_method_collection_delete() != 33285) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_collection_delete_async() != 8994) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_collection_ensure_index() != 11123) {
@@ -7696,6 +8339,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_collection_set() != 51851) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mizu_sync_checksum_method_collection_set_async() != 39873) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mizu_sync_checksum_method_collection_subscribe() != 51636) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7717,6 +8363,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_entity_delete() != 21894) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mizu_sync_checksum_method_entity_delete_async() != 58594) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mizu_sync_checksum_method_entity_exists() != 18869) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7729,6 +8378,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_entity_set() != 54843) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mizu_sync_checksum_method_entity_set_async() != 33158) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mizu_sync_checksum_method_entity_subscribe() != 37286) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7738,10 +8390,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_computed_get() != 2918) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mizu_sync_checksum_method_computed_get_untracked() != 48154) {
+    if (uniffi_mizu_sync_checksum_method_computed_is_closed() != 1053) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mizu_sync_checksum_method_computed_is_closed() != 1053) {
+    if (uniffi_mizu_sync_checksum_method_computed_peek() != 48546) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_computed_subscribe() != 60873) {
@@ -7775,6 +8427,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_errorlistener_on_error() != 50256) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_pendinglistener_on_pending() != 36394) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_querylistener_on_result() != 24576) {
@@ -7828,10 +8483,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_signal_get() != 7335) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mizu_sync_checksum_method_signal_get_untracked() != 46458) {
+    if (uniffi_mizu_sync_checksum_method_signal_is_closed() != 60876) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mizu_sync_checksum_method_signal_is_closed() != 60876) {
+    if (uniffi_mizu_sync_checksum_method_signal_peek() != 10442) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_signal_set() != 12124) {
@@ -7849,7 +8504,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_subscription_is_cancelled() != 11528) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mizu_sync_checksum_constructor_client_new() != 39015) {
+    if (uniffi_mizu_sync_checksum_constructor_client_new() != 4045) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_constructor_computed_new() != 26690) {
@@ -7869,6 +8524,7 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitEffectFn()
     uniffiCallbackInitEntityListener()
     uniffiCallbackInitErrorListener()
+    uniffiCallbackInitPendingListener()
     uniffiCallbackInitQueryListener()
     uniffiCallbackInitRejectionListener()
     uniffiCallbackInitSignalListener()

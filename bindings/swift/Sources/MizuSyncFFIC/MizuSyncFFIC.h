@@ -292,6 +292,13 @@ typedef void (*UniffiCallbackInterfaceErrorListenerMethod0)(uint64_t, RustBuffer
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_PENDING_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_PENDING_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfacePendingListenerMethod0)(uint64_t, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceQueryListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -411,6 +418,15 @@ typedef struct UniffiVTableCallbackInterfaceErrorListener {
 } UniffiVTableCallbackInterfaceErrorListener;
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PENDING_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PENDING_LISTENER
+typedef struct UniffiVTableCallbackInterfacePendingListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfacePendingListenerMethod0 _Nonnull onPending;
+} UniffiVTableCallbackInterfacePendingListener;
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_QUERY_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_QUERY_LISTENER
 typedef struct UniffiVTableCallbackInterfaceQueryListener {
@@ -502,7 +518,7 @@ void uniffi_mizu_sync_fn_free_client(uint64_t handle, RustCallStatus *_Nonnull o
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CONSTRUCTOR_CLIENT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CONSTRUCTOR_CLIENT_NEW
-uint64_t uniffi_mizu_sync_fn_constructor_client_new(RustBuffer options, RustBuffer auth, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_mizu_sync_fn_constructor_client_new(RustBuffer options, RustBuffer auth, RustBuffer pending, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_CLIENT_ID
@@ -515,6 +531,11 @@ RustBuffer uniffi_mizu_sync_fn_method_client_client_id(uint64_t ptr, RustCallSta
 void uniffi_mizu_sync_fn_method_client_close(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_CLOSE_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_CLOSE_ASYNC
+uint64_t uniffi_mizu_sync_fn_method_client_close_async(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_COLLECTION
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_COLLECTION
 uint64_t uniffi_mizu_sync_fn_method_client_collection(uint64_t ptr, RustBuffer name, RustCallStatus *_Nonnull out_status
@@ -525,9 +546,19 @@ uint64_t uniffi_mizu_sync_fn_method_client_collection(uint64_t ptr, RustBuffer n
 uint64_t uniffi_mizu_sync_fn_method_client_cursor(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_DISPATCH_PENDING
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_DISPATCH_PENDING
+uint64_t uniffi_mizu_sync_fn_method_client_dispatch_pending(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_FLUSH
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_FLUSH
 void uniffi_mizu_sync_fn_method_client_flush(uint64_t ptr, uint64_t timeout_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_FLUSH_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_FLUSH_ASYNC
+uint64_t uniffi_mizu_sync_fn_method_client_flush_async(uint64_t ptr, uint64_t timeout_ms
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_IS_CLOSED
@@ -548,6 +579,11 @@ int8_t uniffi_mizu_sync_fn_method_client_is_started(uint64_t ptr, RustCallStatus
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_MUTATE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_MUTATE
 RustBuffer uniffi_mizu_sync_fn_method_client_mutate(uint64_t ptr, RustBuffer name, RustBuffer args_json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_MUTATE_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_MUTATE_ASYNC
+uint64_t uniffi_mizu_sync_fn_method_client_mutate_async(uint64_t ptr, RustBuffer name, RustBuffer args_json
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_NOTIFY_LIVE
@@ -615,6 +651,11 @@ uint64_t uniffi_mizu_sync_fn_method_client_subscribe_status(uint64_t ptr, uint64
 void uniffi_mizu_sync_fn_method_client_sync(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_SYNC_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_SYNC_ASYNC
+uint64_t uniffi_mizu_sync_fn_method_client_sync_async(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_COLLECTION
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_COLLECTION
 uint64_t uniffi_mizu_sync_fn_clone_collection(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -640,9 +681,19 @@ uint64_t uniffi_mizu_sync_fn_method_collection_count(uint64_t ptr, RustCallStatu
 uint64_t uniffi_mizu_sync_fn_method_collection_create(uint64_t ptr, RustBuffer id, RustBuffer value_json, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_CREATE_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_CREATE_ASYNC
+uint64_t uniffi_mizu_sync_fn_method_collection_create_async(uint64_t ptr, RustBuffer id, RustBuffer value_json
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_DELETE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_DELETE
 void uniffi_mizu_sync_fn_method_collection_delete(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_DELETE_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_DELETE_ASYNC
+uint64_t uniffi_mizu_sync_fn_method_collection_delete_async(uint64_t ptr, RustBuffer id
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_ENSURE_INDEX
@@ -683,6 +734,11 @@ uint64_t uniffi_mizu_sync_fn_method_collection_query(uint64_t ptr, RustBuffer sp
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_SET
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_SET
 void uniffi_mizu_sync_fn_method_collection_set(uint64_t ptr, RustBuffer id, RustBuffer value_json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_SET_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_SET_ASYNC
+uint64_t uniffi_mizu_sync_fn_method_collection_set_async(uint64_t ptr, RustBuffer id, RustBuffer value_json
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_SUBSCRIBE
@@ -730,6 +786,11 @@ RustBuffer uniffi_mizu_sync_fn_method_entity_collection(uint64_t ptr, RustCallSt
 void uniffi_mizu_sync_fn_method_entity_delete(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_ENTITY_DELETE_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_ENTITY_DELETE_ASYNC
+uint64_t uniffi_mizu_sync_fn_method_entity_delete_async(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_ENTITY_EXISTS
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_ENTITY_EXISTS
 int8_t uniffi_mizu_sync_fn_method_entity_exists(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -748,6 +809,11 @@ RustBuffer uniffi_mizu_sync_fn_method_entity_id(uint64_t ptr, RustCallStatus *_N
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_ENTITY_SET
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_ENTITY_SET
 void uniffi_mizu_sync_fn_method_entity_set(uint64_t ptr, RustBuffer value_json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_ENTITY_SET_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_ENTITY_SET_ASYNC
+uint64_t uniffi_mizu_sync_fn_method_entity_set_async(uint64_t ptr, RustBuffer value_json
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_ENTITY_SUBSCRIBE
@@ -780,14 +846,14 @@ void uniffi_mizu_sync_fn_method_computed_close(uint64_t ptr, RustCallStatus *_No
 RustBuffer uniffi_mizu_sync_fn_method_computed_get(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COMPUTED_GET_UNTRACKED
-#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COMPUTED_GET_UNTRACKED
-RustBuffer uniffi_mizu_sync_fn_method_computed_get_untracked(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COMPUTED_IS_CLOSED
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COMPUTED_IS_CLOSED
 int8_t uniffi_mizu_sync_fn_method_computed_is_closed(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COMPUTED_PEEK
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COMPUTED_PEEK
+RustBuffer uniffi_mizu_sync_fn_method_computed_peek(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COMPUTED_SUBSCRIBE
@@ -963,6 +1029,26 @@ void uniffi_mizu_sync_fn_init_callback_vtable_errorlistener(const UniffiVTableCa
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_ERRORLISTENER_ON_ERROR
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_ERRORLISTENER_ON_ERROR
 void uniffi_mizu_sync_fn_method_errorlistener_on_error(uint64_t ptr, RustBuffer error, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_PENDINGLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_PENDINGLISTENER
+uint64_t uniffi_mizu_sync_fn_clone_pendinglistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FREE_PENDINGLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FREE_PENDINGLISTENER
+void uniffi_mizu_sync_fn_free_pendinglistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_INIT_CALLBACK_VTABLE_PENDINGLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_INIT_CALLBACK_VTABLE_PENDINGLISTENER
+void uniffi_mizu_sync_fn_init_callback_vtable_pendinglistener(const UniffiVTableCallbackInterfacePendingListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_PENDINGLISTENER_ON_PENDING
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_PENDINGLISTENER_ON_PENDING
+void uniffi_mizu_sync_fn_method_pendinglistener_on_pending(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_QUERYLISTENER
@@ -1180,14 +1266,14 @@ void uniffi_mizu_sync_fn_method_signal_close(uint64_t ptr, RustCallStatus *_Nonn
 RustBuffer uniffi_mizu_sync_fn_method_signal_get(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_SIGNAL_GET_UNTRACKED
-#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_SIGNAL_GET_UNTRACKED
-RustBuffer uniffi_mizu_sync_fn_method_signal_get_untracked(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_SIGNAL_IS_CLOSED
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_SIGNAL_IS_CLOSED
 int8_t uniffi_mizu_sync_fn_method_signal_is_closed(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_SIGNAL_PEEK
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_SIGNAL_PEEK
+RustBuffer uniffi_mizu_sync_fn_method_signal_peek(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_SIGNAL_SET
@@ -1571,6 +1657,12 @@ uint16_t uniffi_mizu_sync_checksum_method_client_close(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_CLOSE_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_CLOSE_ASYNC
+uint16_t uniffi_mizu_sync_checksum_method_client_close_async(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_COLLECTION
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_COLLECTION
 uint16_t uniffi_mizu_sync_checksum_method_client_collection(void
@@ -1583,9 +1675,21 @@ uint16_t uniffi_mizu_sync_checksum_method_client_cursor(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_DISPATCH_PENDING
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_DISPATCH_PENDING
+uint16_t uniffi_mizu_sync_checksum_method_client_dispatch_pending(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_FLUSH
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_FLUSH
 uint16_t uniffi_mizu_sync_checksum_method_client_flush(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_FLUSH_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_FLUSH_ASYNC
+uint16_t uniffi_mizu_sync_checksum_method_client_flush_async(void
     
 );
 #endif
@@ -1610,6 +1714,12 @@ uint16_t uniffi_mizu_sync_checksum_method_client_is_started(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_MUTATE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_MUTATE
 uint16_t uniffi_mizu_sync_checksum_method_client_mutate(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_MUTATE_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_MUTATE_ASYNC
+uint16_t uniffi_mizu_sync_checksum_method_client_mutate_async(void
     
 );
 #endif
@@ -1691,6 +1801,12 @@ uint16_t uniffi_mizu_sync_checksum_method_client_sync(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_SYNC_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_SYNC_ASYNC
+uint16_t uniffi_mizu_sync_checksum_method_client_sync_async(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_CLOSE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_CLOSE
 uint16_t uniffi_mizu_sync_checksum_method_collection_close(void
@@ -1709,9 +1825,21 @@ uint16_t uniffi_mizu_sync_checksum_method_collection_create(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_CREATE_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_CREATE_ASYNC
+uint16_t uniffi_mizu_sync_checksum_method_collection_create_async(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_DELETE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_DELETE
 uint16_t uniffi_mizu_sync_checksum_method_collection_delete(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_DELETE_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_DELETE_ASYNC
+uint16_t uniffi_mizu_sync_checksum_method_collection_delete_async(void
     
 );
 #endif
@@ -1763,6 +1891,12 @@ uint16_t uniffi_mizu_sync_checksum_method_collection_set(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_SET_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_SET_ASYNC
+uint16_t uniffi_mizu_sync_checksum_method_collection_set_async(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_SUBSCRIBE
 uint16_t uniffi_mizu_sync_checksum_method_collection_subscribe(void
@@ -1805,6 +1939,12 @@ uint16_t uniffi_mizu_sync_checksum_method_entity_delete(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ENTITY_DELETE_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ENTITY_DELETE_ASYNC
+uint16_t uniffi_mizu_sync_checksum_method_entity_delete_async(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ENTITY_EXISTS
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ENTITY_EXISTS
 uint16_t uniffi_mizu_sync_checksum_method_entity_exists(void
@@ -1829,6 +1969,12 @@ uint16_t uniffi_mizu_sync_checksum_method_entity_set(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ENTITY_SET_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ENTITY_SET_ASYNC
+uint16_t uniffi_mizu_sync_checksum_method_entity_set_async(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ENTITY_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ENTITY_SUBSCRIBE
 uint16_t uniffi_mizu_sync_checksum_method_entity_subscribe(void
@@ -1847,15 +1993,15 @@ uint16_t uniffi_mizu_sync_checksum_method_computed_get(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COMPUTED_GET_UNTRACKED
-#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COMPUTED_GET_UNTRACKED
-uint16_t uniffi_mizu_sync_checksum_method_computed_get_untracked(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COMPUTED_IS_CLOSED
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COMPUTED_IS_CLOSED
 uint16_t uniffi_mizu_sync_checksum_method_computed_is_closed(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COMPUTED_PEEK
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COMPUTED_PEEK
+uint16_t uniffi_mizu_sync_checksum_method_computed_peek(void
     
 );
 #endif
@@ -1922,6 +2068,12 @@ uint16_t uniffi_mizu_sync_checksum_method_entitylistener_on_change(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ERRORLISTENER_ON_ERROR
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ERRORLISTENER_ON_ERROR
 uint16_t uniffi_mizu_sync_checksum_method_errorlistener_on_error(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_PENDINGLISTENER_ON_PENDING
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_PENDINGLISTENER_ON_PENDING
+uint16_t uniffi_mizu_sync_checksum_method_pendinglistener_on_pending(void
     
 );
 #endif
@@ -2027,15 +2179,15 @@ uint16_t uniffi_mizu_sync_checksum_method_signal_get(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_SIGNAL_GET_UNTRACKED
-#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_SIGNAL_GET_UNTRACKED
-uint16_t uniffi_mizu_sync_checksum_method_signal_get_untracked(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_SIGNAL_IS_CLOSED
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_SIGNAL_IS_CLOSED
 uint16_t uniffi_mizu_sync_checksum_method_signal_is_closed(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_SIGNAL_PEEK
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_SIGNAL_PEEK
+uint16_t uniffi_mizu_sync_checksum_method_signal_peek(void
     
 );
 #endif

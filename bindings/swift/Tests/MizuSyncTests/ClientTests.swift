@@ -31,12 +31,12 @@ final class ClientTests: XCTestCase {
         let synced = Log<UInt64>()
         let onSync = client.onSync { synced.append($0) }
         let todos = try client.collection("todo", of: Todo.self)
-        let todo = try todos.create("todo-1", Todo(title: "Learn sync"))
+        let todo = try await todos.create("todo-1", Todo(title: "Learn sync"))
         let printed = Log<String>()
         let effect = Effect {
             if let t = try todo.get() { printed.append("\(t.title) [\(t.completed ? "done" : "pending")]") }
         }
-        try todo.set(Todo(title: "Learn sync", completed: true))
+        try await todo.set(Todo(title: "Learn sync", completed: true))
         try await client.flush(timeout: waitLimit)
 
         XCTAssertEqual(printed.all, ["Learn sync [pending]", "Learn sync [done]"])
@@ -55,17 +55,17 @@ final class ClientTests: XCTestCase {
         let phoneTodos = try phone.collection("todo", of: Todo.self)
         let laptopTodos = try laptop.collection("todo", of: Todo.self)
 
-        try phoneTodos.create("milk", Todo(title: "Buy milk"))
-        try phoneTodos.create("docs", Todo(title: "Read the docs"))
+        try await phoneTodos.create("milk", Todo(title: "Buy milk"))
+        try await phoneTodos.create("docs", Todo(title: "Read the docs"))
         try await phone.flush(timeout: waitLimit)
         try await laptop.sync()
         XCTAssertEqual(try laptopTodos.ids(), ["docs", "milk"])
 
         try laptopTodos.update("milk", Todo(title: "Buy milk", completed: true))
-        try laptopTodos.delete("docs")
+        try await laptopTodos.delete("docs")
         try await laptop.flush(timeout: waitLimit)
         try await phone.sync()
-        XCTAssertEqual(try phoneTodos.value("milk"), Todo(title: "Buy milk", completed: true))
+        XCTAssertEqual(try phoneTodos.get("milk"), Todo(title: "Buy milk", completed: true))
         XCTAssertFalse(try phoneTodos.has("docs"))
         XCTAssertEqual(try phoneTodos.entries().map(\.id), try laptopTodos.entries().map(\.id))
     }
@@ -79,9 +79,9 @@ final class ClientTests: XCTestCase {
 
         server.stop()
         let todos = try writer.collection("todo", of: Todo.self)
-        try todos.create("offline", Todo(title: "Written offline"))
+        try await todos.create("offline", Todo(title: "Written offline"))
         try waitUntil("the writer notices the outage") { try !writer.isOnline() }
-        XCTAssertEqual(try todos.value("offline")?.title, "Written offline")
+        XCTAssertEqual(try todos.get("offline")?.title, "Written offline")
         XCTAssertEqual(try writer.pendingCount(), 1)
 
         try server.start()
@@ -92,7 +92,7 @@ final class ClientTests: XCTestCase {
 
         let reader = try startedClient(scope: scope)
         try await reader.sync()
-        XCTAssertEqual(try reader.collection("todo", of: Todo.self).value("offline")?.title, "Written offline")
+        XCTAssertEqual(try reader.collection("todo", of: Todo.self).get("offline")?.title, "Written offline")
         connectivity.cancel()
     }
 
@@ -104,8 +104,8 @@ final class ClientTests: XCTestCase {
         let onError = client.onError { errors.append($0) }
         let todos = try client.collection("todo", of: Todo.self)
 
-        try todos.create("bad", Todo(title: "forbidden"))
-        try todos.create("good", Todo(title: "allowed"))
+        try await todos.create("bad", Todo(title: "forbidden"))
+        try await todos.create("good", Todo(title: "allowed"))
         XCTAssertEqual(try todos.count(), 2)
         try await client.flush(timeout: waitLimit)
 
@@ -128,16 +128,16 @@ final class ClientTests: XCTestCase {
         let readerTodos = try reader.collection("todo", of: Todo.self)
         struct ObserverFailure: Error {}
         let seen = Log<String>()
-        let observer = try readerTodos.observe { change in
+        let observer = try readerTodos.subscribe { change in
             change.changed.forEach { seen.append($0.id) }
             throw ObserverFailure()
         }
         let writerTodos = try writer.collection("todo", of: Todo.self)
 
-        try writerTodos.create("one", Todo(title: "one"))
+        try await writerTodos.create("one", Todo(title: "one"))
         try await writer.flush(timeout: waitLimit)
         try waitUntil("the reader sees the first todo") { try readerTodos.count() == 1 }
-        try writerTodos.create("two", Todo(title: "two"))
+        try await writerTodos.create("two", Todo(title: "two"))
         try await writer.flush(timeout: waitLimit)
         try waitUntil("the reader sees the second todo") { try readerTodos.count() == 2 }
 
@@ -157,7 +157,7 @@ final class ClientTests: XCTestCase {
         // The observer keeps the contents itself, from the changes alone.
         let contents = Locked<[String: Todo]>([:])
         // Runs on the reader's sync thread for server changes, and calls back in.
-        let observer = try readerTodos.observe { change in
+        let observer = try readerTodos.subscribe { change in
             _ = try reader.status()
             _ = try notes.count()
             let kept = contents.update { byID in
@@ -169,7 +169,7 @@ final class ClientTests: XCTestCase {
             XCTAssertEqual(kept, try readerTodos.count())
         }
         let writerTodos = try writer.collection("todo", of: Todo.self)
-        for i in 0..<20 { try writerTodos.create("t\(i)", Todo(title: "todo \(i)")) }
+        for i in 0..<20 { try await writerTodos.create("t\(i)", Todo(title: "todo \(i)")) }
         try await writer.flush(timeout: waitLimit)
 
         // Meanwhile this thread writes and reads the same client.
@@ -188,16 +188,16 @@ final class ClientTests: XCTestCase {
     func testClosingHandlesMakesCallsThrowClosed() async throws {
         let client = try startedClient(scope: uniqueScope("closing"))
         let todos = try client.collection("todo", of: Todo.self)
-        let entity = try todos.create("a", Todo(title: "a"))
-        let subscription = try entity.observe { _ in }
+        let entity = try await todos.create("a", Todo(title: "a"))
+        let subscription = try entity.subscribe { _ in }
 
         entity.close()
         XCTAssertThrowsError(try entity.get()) { XCTAssertEqual($0 as? MizuError, .closed(what: "entity")) }
         XCTAssertTrue(subscription.isCancelled)
-        XCTAssertEqual(try todos.value("a")?.title, "a")
+        XCTAssertEqual(try todos.get("a")?.title, "a")
 
-        client.close()
-        client.close()
+        await client.close()
+        await client.close()
         XCTAssertTrue(client.isClosed)
         XCTAssertThrowsError(try client.status()) { XCTAssertEqual($0 as? MizuError, .closed(what: "client")) }
         XCTAssertThrowsError(try client.collection("todo", of: Todo.self))
@@ -208,7 +208,7 @@ final class ClientTests: XCTestCase {
             XCTAssertEqual(error as? MizuError, .closed(what: "client"))
         }
         var ended = true
-        for await _ in client.statusUpdates { ended = false }
+        for await _ in client.statusChanges { ended = false }
         XCTAssertTrue(ended, "a closed client's status stream ends at once")
     }
 
@@ -240,7 +240,7 @@ final class ClientTests: XCTestCase {
         expect("an empty mutation name", { try client.mutate("") }) {
             if case .invalidArgument = $0 { return true }; return false
         }
-        try todos.create("a", Todo(title: "a"))
+        try await todos.create("a", Todo(title: "a"))
         expect("a duplicate id", { try todos.create("a", Todo(title: "again")) }) {
             if case .invalidArgument = $0 { return true }; return false
         }
@@ -251,7 +251,7 @@ final class ClientTests: XCTestCase {
             $0 == .notFound(what: "todo/missing")
         }
         let numbers = try client.collection("todo", of: Int.self)
-        expect("reading todos as numbers", { _ = try numbers.value("a") }) {
+        expect("reading todos as numbers", { _ = try numbers.get("a") }) {
             if case .invalidJSON = $0 { return true }; return false
         }
         do {

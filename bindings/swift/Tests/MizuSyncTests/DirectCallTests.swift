@@ -16,12 +16,12 @@ final class DirectCallTests: XCTestCase {
         for value in values {
             try signal.set(value)
             XCTAssertEqual(try signal.get(), value, file: file, line: line)
-            XCTAssertEqual(try signal.getUntracked(), value, file: file, line: line)
+            XCTAssertEqual(try signal.peek(), value, file: file, line: line)
         }
         // The last value again, through a fresh read of what the library stores: an observer
         // gets it from Rust, not from this wrapper's cache.
         let seen = Log<Value>()
-        let subscription = try signal.observe { seen.append($0) }
+        let subscription = try signal.subscribe { seen.append($0) }
         XCTAssertEqual(seen.all, [values[values.count - 1]], file: file, line: line)
         subscription.cancel()
     }
@@ -55,7 +55,7 @@ final class DirectCallTests: XCTestCase {
         // equal value would wake the observers.
         let price = try Signal(6.0)
         let seen = Log<Double>()
-        let subscription = try price.observe { seen.append($0) }
+        let subscription = try price.subscribe { seen.append($0) }
         try price.set(6.0)
         try price.update { $0 }
         try price.set(6.5)
@@ -70,8 +70,8 @@ final class DirectCallTests: XCTestCase {
         let prices = try Signal(["a": 6.0, "b": 0.5, "c": -0.0, "d": 1e20])
         let weight = try Signal(Float(2.0))
         let seen = Log<String>()
-        let first = try prices.observe { seen.append("prices \($0["b"] ?? 0)") }
-        let second = try weight.observe { seen.append("weight \($0)") }
+        let first = try prices.subscribe { seen.append("prices \($0["b"] ?? 0)") }
+        let second = try weight.subscribe { seen.append("weight \($0)") }
         try prices.set(["a": 6.0, "b": 0.5, "c": -0.0, "d": 1e20])
         try weight.set(2.0)
         try prices.set(["a": 6.0, "b": 0.25, "c": -0.0, "d": 1e20])
@@ -90,13 +90,13 @@ final class DirectCallTests: XCTestCase {
             let entity = try shapes.create("s\(index)", value)
             XCTAssertEqual(try entity.get(), value)
             try shapes.set("t\(index)", value)
-            XCTAssertEqual(try shapes.value("t\(index)"), value)
+            XCTAssertEqual(try shapes.get("t\(index)"), value)
             try entity.set(values[1 - index])
-            XCTAssertEqual(try shapes.value("s\(index)"), values[1 - index])
+            XCTAssertEqual(try shapes.get("s\(index)"), values[1 - index])
         }
         let derived = try client.collection("derived", of: Derived.self)
         try derived.set("d", Derived(base: 1, extra: "x"))
-        XCTAssertEqual(try derived.value("d"), Derived(base: 1, extra: "x"))
+        XCTAssertEqual(try derived.get("d"), Derived(base: 1, extra: "x"))
     }
 
     func testTheCacheSeesAWriteFromAnotherThread() throws {
@@ -109,7 +109,7 @@ final class DirectCallTests: XCTestCase {
         }
         wait(for: [done], timeout: waitLimit)
         XCTAssertEqual(try count.get(), 2)
-        XCTAssertEqual(try count.getUntracked(), 2)
+        XCTAssertEqual(try count.peek(), 2)
     }
 
     func testTheCacheSeesWritesMadeInRustAndInsideAnEffect() throws {
@@ -125,7 +125,7 @@ final class DirectCallTests: XCTestCase {
         XCTAssertEqual(try mirror.get(), 10)
         try source.set(2)
         XCTAssertEqual(try mirror.get(), 20)
-        XCTAssertEqual(try mirror.getUntracked(), 20)
+        XCTAssertEqual(try mirror.peek(), 20)
         effect.stop()
     }
 
@@ -147,15 +147,15 @@ final class DirectCallTests: XCTestCase {
         let signal = try Signal("x")
         XCTAssertEqual(try signal.get(), "x")
         let released = expectation(description: "the observer's closure is released")
-        let subscription = try signal.observe(ReleaseProbe(released).observer)
+        let subscription = try signal.subscribe(ReleaseProbe(released).observer)
         signal.close()
         wait(for: [released], timeout: waitLimit)
         XCTAssertTrue(subscription.isCancelled)
         for (what, call) in [
             ("get", { _ = try signal.get() }),
-            ("getUntracked", { _ = try signal.getUntracked() }),
+            ("peek", { _ = try signal.peek() }),
             ("set", { try signal.set("y") }),
-            ("observe", { _ = try signal.observe { _ in } }),
+            ("subscribe", { _ = try signal.subscribe { _ in } }),
         ] as [(String, () throws -> Void)] {
             XCTAssertThrowsError(try call(), what) {
                 XCTAssertEqual($0 as? MizuError, .closed(what: "signal"), what)
@@ -187,7 +187,7 @@ final class DirectCallTests: XCTestCase {
         let count = try Signal(0)
         let effectSaw = Log<(Int, Bool)>(), observerSaw = Log<(Int, Bool)>()
         let effect = Effect { effectSaw.append((try count.get(), Thread.isMainThread)) }
-        let subscription = try count.observe { observerSaw.append(($0, Thread.isMainThread)) }
+        let subscription = try count.subscribe { observerSaw.append(($0, Thread.isMainThread)) }
         let done = expectation(description: "written from another thread")
         Thread.detachNewThread {
             try? count.set(7)
@@ -215,7 +215,7 @@ final class DirectCallTests: XCTestCase {
             if value == 1 { throw MizuError.notFound(what: "direct-effect") }
             if value == 2 { throw Oops() }
         }
-        let subscription = try count.observe { value in
+        let subscription = try count.subscribe { value in
             observerCalls.append(value)
             if value == 2 { throw MizuError.storage(reason: "direct-observer") }
             if value == 3 { throw Oops() }
@@ -262,7 +262,7 @@ final class DirectCallTests: XCTestCase {
         for i in 0..<rounds {
             let signal = try Signal(i)
             let probe = CountingProbe(released)
-            let subscription = try signal.observe(probe.observer)
+            let subscription = try signal.subscribe(probe.observer)
             let effect = Effect(probe.effect(signal))
             try signal.set(i + 1)
             if i % 2 == 0 {
@@ -275,7 +275,7 @@ final class DirectCallTests: XCTestCase {
             let entity = try todos.create("t\(i)", Todo(title: "\(i)"))
             XCTAssertEqual(try entity.get()?.title, "\(i)")
             if i % 5 == 0 {
-                _ = try entity.observe { _ in }
+                _ = try entity.subscribe { _ in }
                 entity.close()
             }
         }
@@ -288,13 +288,13 @@ final class DirectCallTests: XCTestCase {
         let client = try Client(ClientOptions(baseURL: "http://127.0.0.1:9/_sync"))
         defer { client.close() }
         let todos = try client.collection("todo", of: Todo.self)
-        XCTAssertNil(try todos.value("a"))
+        XCTAssertNil(try todos.get("a"))
         let a = try todos.create("a", Todo(title: "A"))
         XCTAssertEqual(a.id, "a")
         XCTAssertEqual(try a.get(), Todo(title: "A"))
         XCTAssertTrue(try a.exists())
         try a.set(Todo(title: "A", completed: true))
-        XCTAssertEqual(try todos.value("a"), Todo(title: "A", completed: true))
+        XCTAssertEqual(try todos.get("a"), Todo(title: "A", completed: true))
         try todos.set("b", Todo(title: "B"))
         XCTAssertEqual(try todos.entity("b").get(), Todo(title: "B"))
         XCTAssertNil(try todos.entity("missing").get())
@@ -328,7 +328,7 @@ final class DirectCallTests: XCTestCase {
             ("set", { try a.set(Todo(title: "?")) }),
             ("exists", { _ = try a.exists() }),
             ("delete", { try a.delete() }),
-            ("observe", { _ = try a.observe { _ in } }),
+            ("subscribe", { _ = try a.subscribe { _ in } }),
         ] as [(String, () throws -> Void)] {
             XCTAssertThrowsError(try call(), what) {
                 XCTAssertEqual($0 as? MizuError, .closed(what: "entity"), what)
@@ -340,14 +340,14 @@ final class DirectCallTests: XCTestCase {
         for (what, call) in [
             ("create", { _ = try todos.create("c", Todo(title: "C")) }),
             ("set", { try todos.set("c", Todo(title: "C")) }),
-            ("value", { _ = try todos.value("b") }),
+            ("value", { _ = try todos.get("b") }),
             ("entity", { _ = try todos.entity("b") }),
         ] as [(String, () throws -> Void)] {
             XCTAssertThrowsError(try call(), what) {
                 XCTAssertEqual($0 as? MizuError, .closed(what: "collection"), what)
             }
         }
-        XCTAssertEqual(try client.collection("todo", of: Todo.self).value("b"), Todo(title: "B3"))
+        XCTAssertEqual(try client.collection("todo", of: Todo.self).get("b"), Todo(title: "B3"))
     }
 
     // MARK: Computeds
@@ -362,15 +362,15 @@ final class DirectCallTests: XCTestCase {
         let summary = Computed { Summary(n: try count.get(), tags: ["a", "b"], note: nil) }
         for n in [2, 3, -7, Int.max / 2, 0] {
             if n != 2 { try count.set(n) }
-            for read in [{ try doubled.get() }, { try doubled.getUntracked() }] as [() throws -> Int] {
+            for read in [{ try doubled.get() }, { try doubled.peek() }] as [() throws -> Int] {
                 XCTAssertEqual(try read(), n * 2)
             }
             XCTAssertEqual(try label.get(), "n = \(n) é 🍣")
-            XCTAssertEqual(try label.getUntracked(), "n = \(n) é 🍣")
+            XCTAssertEqual(try label.peek(), "n = \(n) é 🍣")
             XCTAssertEqual(try half.get(), Double(n) / 2)
             XCTAssertEqual(try odd.get(), n % 2 != 0 ? n : nil)
             XCTAssertEqual(try summary.get(), Summary(n: n, tags: ["a", "b"], note: nil))
-            XCTAssertEqual(try summary.getUntracked(), Summary(n: n, tags: ["a", "b"], note: nil))
+            XCTAssertEqual(try summary.peek(), Summary(n: n, tags: ["a", "b"], note: nil))
         }
         // A computed of a computed.
         let quadrupled = Computed { try doubled.get() * 2 }
@@ -388,7 +388,7 @@ final class DirectCallTests: XCTestCase {
         for i in [0, 1, 0] {
             try index.set(i)
             XCTAssertEqual(try shape.get(), values[i])
-            XCTAssertEqual(try prices.getUntracked(), ["a": 6.0, "b": 0.5 * Double(i + 1), "c": -0.0])
+            XCTAssertEqual(try prices.peek(), ["a": 6.0, "b": 0.5 * Double(i + 1), "c": -0.0])
         }
     }
 
@@ -401,7 +401,7 @@ final class DirectCallTests: XCTestCase {
         }
         for _ in 0..<100 {
             XCTAssertEqual(try greeting.get(), "Hello, Ada")
-            XCTAssertEqual(try greeting.getUntracked(), "Hello, Ada")
+            XCTAssertEqual(try greeting.peek(), "Hello, Ada")
         }
         XCTAssertEqual(runs.current, 1)
         // An equal write notifies nobody; a different one recomputes once, at the next read.
@@ -430,7 +430,7 @@ final class DirectCallTests: XCTestCase {
             done.fulfill()
         }
         wait(for: [done], timeout: waitLimit)
-        XCTAssertEqual(try doubled.getUntracked(), 4)
+        XCTAssertEqual(try doubled.peek(), 4)
         XCTAssertEqual(try doubled.get(), 4)
         // update writes in Rust, through the generated bindings.
         try count.update { $0 + 1 }
@@ -460,7 +460,7 @@ final class DirectCallTests: XCTestCase {
         let seen = Log<Int>()
         let effect = Effect {
             seen.append(try doubled.get())
-            _ = try ignored.getUntracked()
+            _ = try ignored.peek()
         }
         try count.set(2)
         try other.set(1)   // read untracked: the effect does not re-run
@@ -485,7 +485,7 @@ final class DirectCallTests: XCTestCase {
         }
         XCTAssertEqual(try failing.get(), 7)
         try mode.set(1)
-        for read in [{ try failing.get() }, { try failing.getUntracked() }] as [() throws -> Int] {
+        for read in [{ try failing.get() }, { try failing.peek() }] as [() throws -> Int] {
             // A MizuError keeps its case; the error is kept until a dependency changes.
             XCTAssertThrowsError(try read()) {
                 XCTAssertEqual($0 as? MizuError, .notFound(what: "milk"))
@@ -521,9 +521,9 @@ final class DirectCallTests: XCTestCase {
         XCTAssertTrue(doubled.isClosed)
         for (what, call) in [
             ("get", { _ = try doubled.get() }),
-            ("getUntracked", { _ = try doubled.getUntracked() }),
+            ("peek", { _ = try doubled.peek() }),
             ("get of a string", { _ = try text.get() }),
-            ("observe", { _ = try doubled.observe { _ in } }),
+            ("subscribe", { _ = try doubled.subscribe { _ in } }),
         ] as [(String, () throws -> Void)] {
             XCTAssertThrowsError(try call(), what) {
                 XCTAssertEqual($0 as? MizuError, .closed(what: "computed"), what)
@@ -546,7 +546,7 @@ final class DirectCallTests: XCTestCase {
             let computed = Computed(CountingProbe(counted).computed(count))
             try count.set(i)
             XCTAssertEqual(try computed.get(), i)
-            XCTAssertEqual(try computed.getUntracked(), i)
+            XCTAssertEqual(try computed.peek(), i)
             if i % 3 == 0 {
                 computed.close()
             }

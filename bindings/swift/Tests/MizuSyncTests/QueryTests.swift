@@ -187,8 +187,8 @@ final class QueryTests: XCTestCase {
         try await client.flush(timeout: waitLimit)
         let otherItems = try other.collection("item", of: Item.self)
         try await other.sync()
-        try otherItems.create("w", Item(title: "from the other client", priority: 10))
-        try otherItems.delete("f")
+        try await otherItems.create("w", Item(title: "from the other client", priority: 10))
+        try await otherItems.delete("f")
         try await other.flush(timeout: waitLimit)
         try waitUntil("the other client's writes arrive") { mirror.rows.map(\.id) == ["w", "b", "d"] }
         XCTAssertEqual(mirror.rows, try open.get())
@@ -197,7 +197,7 @@ final class QueryTests: XCTestCase {
 
         subscription.cancel()
         let seen = mirror.allDiffs.count
-        try items.create("y", Item(title: "y", priority: 99))
+        try await items.create("y", Item(title: "y", priority: 99))
         XCTAssertEqual(mirror.allDiffs.count, seen, "a cancelled subscription hears nothing")
     }
 
@@ -313,7 +313,7 @@ final class QueryTests: XCTestCase {
     func testBadQueriesThrowInvalidQuery() async throws {
         let client = try startedClient(scope: uniqueScope("bad"))
         let items = try client.collection("item", of: Item.self)
-        try items.create("a", Item(title: "a", priority: 1))
+        try await items.create("a", Item(title: "a", priority: 1))
 
         func expectInvalid(_ what: String, mentioning: String? = nil, _ body: () throws -> Void) {
             do {
@@ -426,7 +426,7 @@ final class QueryTests: XCTestCase {
         let client = try startedClient(scope: uniqueScope("undecodable"))
         let items = try client.collection("item", of: Item.self)
         let numbers = try client.collection("item", of: Int.self)
-        try items.create("a", Item(title: "a"))
+        try await items.create("a", Item(title: "a"))
 
         // The first result does not decode: the streams end at once, with the error.
         func expectInvalidJSON<Element>(_ what: String, _ stream: AsyncThrowingStream<Element, Error>) async {
@@ -457,8 +457,8 @@ final class QueryTests: XCTestCase {
         var results = open.results.makeAsyncIterator()
         let first = try await results.next()
         XCTAssertEqual(first, [])
-        try numbers.create("b", 7)  // matches nothing: no event
-        try client.collection("item", of: [String: String].self).create("c", ["title": "b"])
+        try await numbers.create("b", 7)  // matches nothing: no event
+        try await client.collection("item", of: [String: String].self).create("c", ["title": "b"])
         do {
             _ = try await results.next()
             XCTFail("the undecodable row was yielded")
@@ -479,7 +479,7 @@ final class QueryTests: XCTestCase {
         try items.create("a", Item(title: "a"))
         try items.create("b", Item(title: "b"))
         let changes = Log<CollectionChange<Item>>()
-        let observer = try items.observe { changes.append($0) }
+        let observer = try items.subscribe { changes.append($0) }
         try waitUntil("the first call") { changes.all.count == 1 }
         XCTAssertEqual(changes.all[0].changed.map(\.id), ["a", "b"])
         XCTAssertEqual(changes.all[0].removed, [])

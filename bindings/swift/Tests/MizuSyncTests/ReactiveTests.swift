@@ -86,7 +86,7 @@ final class ReactiveTests: XCTestCase {
         struct Point: Codable, Sendable, Equatable { var x: Int; var y: Int }
         let point = try Signal(Point(x: 1, y: 2))
         let seen = Log<Point>()
-        let subscription = try point.observe { seen.append($0) }
+        let subscription = try point.subscribe { seen.append($0) }
         try point.set(Point(x: 1, y: 2))
         try point.set(Point(x: 3, y: 2))
         XCTAssertEqual(seen.all, [Point(x: 1, y: 2), Point(x: 3, y: 2)])
@@ -96,14 +96,14 @@ final class ReactiveTests: XCTestCase {
     func testCancellingOrReleasingASubscriptionStopsTheObserver() throws {
         let count = try Signal(0)
         let seen = Log<Int>()
-        let subscription = try count.observe { seen.append($0) }
+        let subscription = try count.subscribe { seen.append($0) }
         try count.set(1)
         subscription.cancel()
         subscription.cancel()
         XCTAssertTrue(subscription.isCancelled)
         try count.set(2)
         do {
-            _ = try count.observe { seen.append($0 * 100) }   // released at once
+            _ = try count.subscribe { seen.append($0 * 100) }   // released at once
         }
         try count.set(3)
         XCTAssertEqual(seen.all, [0, 1, 200])
@@ -145,7 +145,7 @@ final class ReactiveTests: XCTestCase {
         defer { handler.cancel() }
         let count = try Signal(0)
         let seen = Log<Int>()
-        let subscription = try count.observe { value in
+        let subscription = try count.subscribe { value in
             seen.append(value)
             if value == 1 { throw MizuError.invalidArgument(reason: "one is odd") }
         }
@@ -175,7 +175,7 @@ final class ReactiveTests: XCTestCase {
 
     func testValuesStreamYieldsTheCurrentValueThenTheNewestChange() async throws {
         let count = try Signal(0)
-        var iterator = count.values.makeAsyncIterator()
+        var iterator = count.changes.makeAsyncIterator()
         let first = await iterator.next()
         XCTAssertEqual(first, 0)
         try count.set(1)
@@ -195,7 +195,7 @@ final class ReactiveTests: XCTestCase {
         let effect = Effect { effectSaw.append(try count.get()) }
         defer { effect.stop() }
         let observerSaw = Log<Int>()
-        let subscription = try count.observe { observerSaw.append($0) }
+        let subscription = try count.subscribe { observerSaw.append($0) }
         defer { subscription.cancel() }
         let transforms = Counter()
         let failures = Log<String>()

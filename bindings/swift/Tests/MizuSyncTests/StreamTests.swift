@@ -9,7 +9,7 @@ struct StreamTests {
     func computedStreamFollowsItsSignal() async throws {
         let count = try Signal(1)
         let doubled = Computed { try count.get() * 2 }
-        var values = doubled.values.makeAsyncIterator()
+        var values = doubled.changes.makeAsyncIterator()
         #expect(await values.next() == 2)
         try count.set(5)
         #expect(await values.next() == 10)
@@ -18,7 +18,7 @@ struct StreamTests {
     @Test("leaving a for-await loop cancels the observer")
     func leavingTheLoopCancels() async throws {
         let count = try Signal(0)
-        for await value in count.values where value == 0 {
+        for await value in count.changes where value == 0 {
             break
         }
         try count.set(1)   // nobody listens any more; this must not block or crash
@@ -36,10 +36,10 @@ struct StreamTests {
         try writer.start()
         try reader.start()
 
-        var updates = try reader.collection("todo", of: Todo.self).entity("todo-1").values
+        var updates = try reader.collection("todo", of: Todo.self).entity("todo-1").changes
             .makeAsyncIterator()
         #expect(await updates.next() == .some(nil))
-        try writer.collection("todo", of: Todo.self).create("todo-1", Todo(title: "from the writer"))
+        try await writer.collection("todo", of: Todo.self).create("todo-1", Todo(title: "from the writer"))
         try await writer.flush(timeout: waitLimit)
         #expect(await updates.next() == Todo(title: "from the writer"))
     }
@@ -52,7 +52,7 @@ struct StreamTests {
         defer { client.close() }
         try client.start()
         try await client.sync()
-        for await status in client.statusUpdates where status.isOnline {
+        for await status in client.statusChanges where status.isOnline {
             #expect(status.cursor != nil)
             break
         }
@@ -69,12 +69,12 @@ struct StreamTests {
         try writer.start()
         try reader.start()
         let todos = try reader.collection("todo", of: Todo.self)
-        try todos.create("a", Todo(title: "a"))
+        try await todos.create("a", Todo(title: "a"))
         let open = todos.query().where(Field("completed") == false).orderBy("title")
 
         var results = open.results.makeAsyncIterator()
         #expect(try await results.next() == [Row(id: "a", value: Todo(title: "a"))])
-        try todos.create("b", Todo(title: "b"))
+        try await todos.create("b", Todo(title: "b"))
         let afterB = try await results.next()
         #expect(try afterB == open.get())
         #expect(afterB?.map(\.id) == ["a", "b"])
@@ -100,7 +100,7 @@ struct StreamTests {
         let client = try Client(fastOptions(server, scope: uniqueScope("diffs")))
         defer { client.close() }
         let todos = try client.collection("todo", of: Todo.self)
-        try todos.create("a", Todo(title: "a"))
+        try await todos.create("a", Todo(title: "a"))
         let open = todos.query().orderBy("title")
 
         var events = open.diffs.makeAsyncIterator()
@@ -111,13 +111,13 @@ struct StreamTests {
         }
         rows = first
         #expect(rows == [Row(id: "a", value: Todo(title: "a"))])
-        try todos.create("b", Todo(title: "b"))
+        try await todos.create("b", Todo(title: "b"))
         #expect(
             try await events.next()
                 == QueryEvent.diff([.inserted(index: 1, id: "b", value: Todo(title: "b"))]))
         rows.apply([.inserted(index: 1, id: "b", value: Todo(title: "b"))])
         try todos.update("a", Todo(title: "z"))
-        try todos.delete("b")
+        try await todos.delete("b")
         for _ in 0..<2 {
             guard case .diff(let diff)? = try await events.next() else {
                 Issue.record("a later event is not a diff")
@@ -136,18 +136,18 @@ struct StreamTests {
         let client = try Client(fastOptions(server, scope: uniqueScope("leave")))
         defer { client.close() }
         let todos = try client.collection("todo", of: Todo.self)
-        try todos.create("a", Todo(title: "a"))
+        try await todos.create("a", Todo(title: "a"))
         for try await rows in todos.query().results where rows.count == 1 {
             break
         }
-        try todos.create("b", Todo(title: "b"))  // nobody listens any more
+        try await todos.create("b", Todo(title: "b"))  // nobody listens any more
         #expect(try todos.query().count() == 2)
     }
 
     @Test("a slow consumer of a signal's values reads only the newest of 10,000 writes")
     func slowSignalConsumerReadsTheNewest() async throws {
         let count = try Signal(0)
-        var values = count.values.makeAsyncIterator()
+        var values = count.changes.makeAsyncIterator()
         for n in 1...10_000 {   // nobody reads meanwhile
             try count.set(n)
         }
@@ -164,13 +164,13 @@ struct StreamTests {
         defer { client.close() }
         let todos = try client.collection("todo", of: Todo.self)
         for i in 0..<50 {
-            try todos.create("t\(i)", Todo(title: "\(i * 7919 % 1000)"))
+            try await todos.create("t\(i)", Todo(title: "\(i * 7919 % 1000)"))
         }
         let open = todos.query().where(Field("completed") == false).orderBy("title").limit(30)
         var diffs = open.diffs.makeAsyncIterator()
         var results = open.results.makeAsyncIterator()
         var changes = todos.changes.makeAsyncIterator()
-        var entity = try todos.entity("t7").values.makeAsyncIterator()
+        var entity = try todos.entity("t7").changes.makeAsyncIterator()
 
         // 10,000 writes that nobody reads meanwhile: new titles (rows move within and across the
         // window), completions (rows leave the result) and deletes, over 200 ids. The last write
@@ -178,12 +178,12 @@ struct StreamTests {
         for i in 0..<10_000 {
             let id = "t\(i * 37 % 200)"
             switch i % 5 {
-            case 0: try todos.delete(id)
-            case 1: try todos.set(id, Todo(title: "\(i)", completed: true))
-            default: try todos.set(id, Todo(title: "\(i * 7919 % 1000)"))
+            case 0: try await todos.delete(id)
+            case 1: try await todos.set(id, Todo(title: "\(i)", completed: true))
+            default: try await todos.set(id, Todo(title: "\(i * 7919 % 1000)"))
             }
         }
-        try todos.set("end", Todo(title: ""))
+        try await todos.set("end", Todo(title: ""))
 
         // The diffs: a fresh result replaced what overflowed; applied in order, they give the result.
         var rows: [Row<Todo>] = []
@@ -217,7 +217,7 @@ struct StreamTests {
         #expect(contents == Dictionary(uniqueKeysWithValues: entries.map { ($0.id, $0.value) }))
 
         // The state streams: only the newest list and value were waiting.
-        let t7 = try todos.value("t7")
+        let t7 = try todos.get("t7")
         #expect(try await results.next() == open.get())
         #expect(await entity.next() == .some(t7))
     }

@@ -65,7 +65,7 @@ func run(_ arguments: Arguments) async throws {
     options.storagePath = arguments.db
     options.requestTimeout = 5
     let client = try Client(options)
-    defer { client.close() }
+    defer { client.close() }   // the blocking close: a defer cannot await
     try client.start()
     let todos = try client.collection("todo", of: Todo.self)
 
@@ -78,14 +78,14 @@ func run(_ arguments: Arguments) async throws {
         break
     case "add" where command.count > 1:
         let id = "todo-\(UUID().uuidString.prefix(8).lowercased())"
-        try todos.create(id, Todo(title: command.dropFirst().joined(separator: " ")))
+        try await todos.create(id, Todo(title: command.dropFirst().joined(separator: " ")))
     case "done" where command.count == 2, "undo" where command.count == 2:
         let id = command[1]
-        guard var todo = try todos.value(id) else { throw Usage(message: "no todo \(id)") }
+        guard var todo = try todos.get(id) else { throw Usage(message: "no todo \(id)") }
         todo.completed = command[0] == "done"
         try todos.update(id, todo)
     case "remove" where command.count == 2:
-        try todos.delete(command[1])
+        try await todos.delete(command[1])
     default:
         throw Usage(message: "commands: list | add TITLE... | done ID | undo ID | remove ID")
     }
