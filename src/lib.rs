@@ -40,10 +40,14 @@
 //! # Guarantees
 //!
 //! - **Threading.** Every handle is `Send + Sync`. Effects run on the thread whose write woke
-//!   them (local writes: the writer; server changes: the client's engine thread); no internal
-//!   lock is held while user code runs.
+//!   them (local writes: the writer; server changes: the client's engine thread; awaited
+//!   writes: the library's writer), or, with [`Options::delivery_queue`], where the app calls
+//!   [`Client::dispatch_pending`]; no internal lock is held while user code runs.
 //! - **What blocks.** Only [`Client::sync`] and [`Client::flush`] wait for the network, bounded
-//!   by the request timeout or the given timeout. Everything else answers from local state.
+//!   by the request timeout or the given timeout; [`Client::sync_async`] and
+//!   [`Client::flush_async`] wait without blocking a thread, and dropping them ends the wait.
+//!   Writes commit before they return; their awaited forms ([`Entity::set_async`], ...) commit
+//!   on the library's writer instead. Everything else answers from local state.
 //! - **Durability.** With [`Options::storage_path`], a write and its queued mutation are one
 //!   SQLite transaction, committed before the call returns; the cursor is stored with the
 //!   changes it covers; a restart restores everything.
