@@ -1,5 +1,5 @@
 """Query[T]: a live query over a collection, built with ``where`` / ``order_by`` / ``limit`` /
-``offset``, read with ``get`` / ``ids`` / ``count``, followed with ``subscribe`` / ``events`` /
+``offset``, read with ``get`` / ``ids`` / ``count``, followed with ``subscribe`` / ``diffs`` /
 ``results``."""
 
 from __future__ import annotations
@@ -259,7 +259,7 @@ class Query(Generic[T]):
         native = self._query().subscribe(_Listener(on_result, on_diff, self._codec))
         return Subscription(native)
 
-    def events(self) -> AsyncIterator[QueryEvent[T]]:
+    def diffs(self) -> AsyncIterator[QueryEvent[T]]:
         """A :class:`QueryResult`, then a :class:`QueryDiff` per change, as an async iterator
         (asyncio); the subscription ends with the iteration.
 
