@@ -188,7 +188,8 @@ class Entity(Generic[T]):
 
     def subscribe(self, fn: Callable[[Optional[T]], object]) -> Subscription:
         """Calls ``fn(value)`` now, then after each change (``None`` once deleted). Usable as
-        a decorator. Server changes arrive on the client's sync thread."""
+        a decorator. Server changes and awaited writes arrive on a library thread (the sync
+        thread, the thread that committed the write), or on the client's ``delivery``."""
         return Subscription(self._native.subscribe(_EntityListener(fn, self._codec)))
 
     def changes(self) -> AsyncIterator[Optional[T]]:

@@ -238,7 +238,8 @@ class Query(Generic[T]):
         steps that turn the previous result into the new one (see :func:`apply_diff`).
 
         Takes the two functions, or one object with ``on_result`` and ``on_diff`` methods.
-        Changes from the server arrive on the client's sync thread; an exception in a callback
+        Changes from the server arrive on the client's sync thread (or its ``delivery``
+        context); an exception in a callback
         goes to the client's error listeners. Keep the returned subscription: dropping it
         cancels the listener."""
         if on_diff is None:
