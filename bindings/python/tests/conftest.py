@@ -120,6 +120,10 @@ class HangingServer:
 
     def stop(self) -> None:
         """Closes the listener and every connection (the waiting requests fail at once)."""
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        except OSError:
+            pass
         self.listener.close()
         for connection in self.connections:
             connection.close()
