@@ -13,6 +13,7 @@ mizu-sync-server``, found through $MIZU_SYNC_SERVER_BIN or PATH):
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -41,6 +42,19 @@ def start_server() -> tuple[subprocess.Popen[str], str]:
     return proc, f"http://{addr}/_sync"
 
 
+async def tablet(url: str) -> None:
+    """A third device on asyncio: awaited writes and syncs never block the loop, and its
+    listeners run on the loop (``delivery``), where a UI would update."""
+    with Client(url, scope="user:demo", delivery=asyncio.get_running_loop(), start=True) as tablet:
+        todos = tablet.collection("todo", Todo)
+        await tablet.sync_async()
+        changes = todos.subscribe(lambda change: print(f"tablet: {len(todos)} todos"))
+        await todos.create_async("tea", Todo("Make tea"))
+        await tablet.flush_async()
+        changes.cancel()
+        await tablet.close_async()
+
+
 def main(url: Optional[str]) -> None:
     server = None
     if url is None:
@@ -48,8 +62,10 @@ def main(url: Optional[str]) -> None:
     storage = Path(tempfile.mkdtemp(prefix="mizu-todo-")) / "phone.db"
     try:
         # The phone keeps its data in SQLite; the laptop in memory.
-        with Client(url, scope="user:demo", storage_path=str(storage), start=True) as phone, \
-                Client(url, scope="user:demo", start=True) as laptop:
+        with (
+            Client(url, scope="user:demo", storage_path=str(storage), start=True) as phone,
+            Client(url, scope="user:demo", start=True) as laptop,
+        ):
             phone_todos = phone.collection("todo", Todo)
             laptop_todos = laptop.collection("todo", Todo)
 
@@ -91,6 +107,7 @@ def main(url: Optional[str]) -> None:
             phone_list.cancel()
             synced.cancel()
             print(f"{len(phone_todos)} todos, {phone.pending_count} pending")
+        asyncio.run(tablet(url))
     finally:
         if server is not None:
             server.kill()

@@ -1,17 +1,22 @@
-"""Fixtures: the reference server (``mizu-sync-server --admin``) as a subprocess, clients with
-fast timers, and bounded waits."""
+"""Fixtures: the reference server (``mizu-sync-server --admin``) as a subprocess, a server that
+hangs, a bearer-token gate in front of the reference server, clients with fast timers, and
+bounded waits."""
 
 from __future__ import annotations
 
+import http.client
+import http.server
 import itertools
 import json
 import os
 import shutil
+import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, List, Optional, Set
 
 import pytest
 
@@ -88,6 +93,113 @@ class Server:
             return json.loads(reply.read() or b"null")
 
 
+class HangingServer:
+    """A TCP listener on 127.0.0.1 that accepts connections and never answers: every request
+    to it waits for the client's request timeout. ``accepted`` is set by the first connection."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.addr = "127.0.0.1:%d" % self.listener.getsockname()[1]
+        self.accepted = threading.Event()
+        self.connections: List[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, name="hanging-server", daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:  # closed by stop()
+                return
+            self.connections.append(connection)
+            self.accepted.set()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.addr}/_sync"
+
+    def stop(self) -> None:
+        """Closes the listener and every connection (the waiting requests fail at once)."""
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        except OSError:
+            pass
+        self.listener.close()
+        for connection in self.connections:
+            connection.close()
+        self.thread.join(5)
+
+
+class TokenGate:
+    """An HTTP proxy in front of a reference server that forwards only requests carrying
+    ``Authorization: Bearer <a token in accepted>`` and answers 401 to the others. ``seen``
+    lists every token it was sent, in order (``None`` for none)."""
+
+    def __init__(self, upstream: Server, accepted: Set[str]) -> None:
+        self.upstream = upstream
+        self.accepted = accepted
+        self.seen: List[Optional[str]] = []
+        self.forwarded = 0
+        gate = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server convention
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                authorization = self.headers.get("Authorization")
+                token = None
+                if authorization is not None and authorization.startswith("Bearer "):
+                    token = authorization[len("Bearer ") :]
+                gate.seen.append(token)
+                if token not in gate.accepted:
+                    self._reply(401, b"authentication failed", "text/plain")
+                    return
+                gate.forwarded += 1
+                upstream = http.client.HTTPConnection(gate.upstream.addr, timeout=WAIT)
+                try:
+                    upstream.request("POST", self.path, body, {"Content-Type": "application/json"})
+                    reply = upstream.getresponse()
+                    self._reply(
+                        reply.status,
+                        reply.read(),
+                        reply.getheader("Content-Type") or "application/json",
+                    )
+                finally:
+                    upstream.close()
+
+            def _reply(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http.daemon_threads = True
+        self.addr = "127.0.0.1:%d" % self.http.server_address[1]
+        self.thread = threading.Thread(
+            target=self.http.serve_forever, name="token-gate", daemon=True
+        )
+        self.thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.addr}/_sync"
+
+    def stop(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+@pytest.fixture
+def hanging_server() -> Iterator[HangingServer]:
+    s = HangingServer()
+    yield s
+    s.stop()
+
+
 @pytest.fixture
 def server() -> Iterator[Server]:
     s = Server()
@@ -112,7 +224,7 @@ def make_client(scope: str) -> Iterator[Callable[..., mizu_sync.Client]]:
     """Creates started clients with fast timers; closes them after the test."""
     made: list[mizu_sync.Client] = []
 
-    def make(server: Server, **options: object) -> mizu_sync.Client:
+    def make(server: "Server | HangingServer | TokenGate", **options: object) -> mizu_sync.Client:
         settings: dict[str, object] = dict(
             scope=scope,
             push_interval=0.2,

@@ -60,9 +60,10 @@ def test_two_clients_converge(server: Server, make_client: MakeClient) -> None:
     wait_until("both see both", lambda: len(alice_todos) == 2 and len(bob_todos) == 2)
     assert alice_todos.items() == bob_todos.items()
     assert dict(bob_todos.items()) == {"a": Todo("from alice"), "b": Todo("from bob")}
-    wait_until("bob's listener saw alice's todo", lambda: any(
-        id == "a" for c in list(changes) for id, _ in c.changed
-    ))
+    wait_until(
+        "bob's listener saw alice's todo",
+        lambda: any(id == "a" for c in list(changes) for id, _ in c.changed),
+    )
     sub.cancel()
 
 
@@ -72,7 +73,7 @@ def test_offline_writes_reach_the_server_after_it_comes_back(
     writer = make_client(durable_server, storage_path=str(tmp_path / "writer.db"))
     went_offline, came_online = threading.Event(), threading.Event()
     # Keep the subscriptions: dropping one cancels its listener.
-    subs = [writer.on_offline(went_offline.set), writer.on_online(came_online.set)]
+    subs = [writer.on_connectivity(lambda online: (came_online if online else went_offline).set())]
     todos = writer.collection("todo", Todo)
     todos.create("before", Todo("before the outage"))
     writer.flush(20)
@@ -109,10 +110,13 @@ def test_rejected_mutation_surfaces_as_event_and_error(
     assert rejected[0].name == "todo.create"
     assert "titles may not say forbidden" in rejected[0].reason
     wait_until("rolled back", lambda: "bad" not in todos)
-    wait_until("reported as an error", lambda: any(
-        isinstance(e, MizuError.Rejected) and e.mutation_id == rejected[0].mutation_id
-        for e in list(errors)
-    ))
+    wait_until(
+        "reported as an error",
+        lambda: any(
+            isinstance(e, MizuError.Rejected) and e.mutation_id == rejected[0].mutation_id
+            for e in list(errors)
+        ),
+    )
     assert all(not sub.cancelled for sub in subs)
 
 
@@ -159,7 +163,10 @@ def test_sync_thread_callbacks_while_the_main_thread_calls_in(
         writer_todos[f"t{i}"] = i
     writer.flush(20)
     # Meanwhile this thread keeps calling in (holding and releasing the GIL).
-    wait_until("the reader has all twenty", lambda: len(reader_todos) == 20 and bool(counts) and counts[-1] == 20)
+    wait_until(
+        "the reader has all twenty",
+        lambda: len(reader_todos) == 20 and bool(counts) and counts[-1] == 20,
+    )
     sub.cancel()
     assert len(seen_threads - {threading.current_thread().name}) >= 1
 
@@ -208,7 +215,7 @@ def test_closing_the_client_makes_calls_raise_closed(server: Server) -> None:
     with Client(server.base_url, scope="closing") as client:
         todos = client.collection("todo")
         status_seen: List[Any] = []
-        sub = client.on_status(status_seen.append)
+        sub = client.subscribe_status(status_seen.append)
         assert len(status_seen) == 1
     assert client.closed
     assert sub.cancelled

@@ -335,7 +335,7 @@ def test_computed_over_query_ids_recomputes_only_when_the_result_changes(
     assert counts == [7, 8]
 
 
-def test_async_events_and_results_see_a_pulled_change(
+def test_async_diffs_and_results_see_a_pulled_change(
     server: Server, make_client: MakeClient
 ) -> None:
     alice, bob = make_client(server), make_client(server)
@@ -343,10 +343,10 @@ def test_async_events_and_results_see_a_pulled_change(
     alice.flush(20)
     query = todos.query().where(field("tags").contains("work")).order_by("due")
 
-    async def follow_events() -> List[Any]:
+    async def follow_diffs() -> List[Any]:
         events: List[Any] = []
         rows: Rows = []
-        async for event in query.events():
+        async for event in query.diffs():
             events.append(event)
             if isinstance(event, QueryResult):
                 rows = list(event.rows)
@@ -360,7 +360,7 @@ def test_async_events_and_results_see_a_pulled_change(
         assert rows == query.get()
         return events
 
-    events = asyncio.run(asyncio.wait_for(follow_events(), 30))
+    events = asyncio.run(asyncio.wait_for(follow_diffs(), 30))
     assert isinstance(events[0], QueryResult)
     assert [id for id, _ in events[0].rows] == ["t6", "t2"]
     assert all(isinstance(e, QueryDiff) for e in events[1:])

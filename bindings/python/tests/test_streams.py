@@ -94,12 +94,12 @@ def test_a_slow_consumer_of_entity_changes_and_query_results_finds_only_the_late
     run(main)
 
 
-def test_a_slow_consumer_of_query_events_restarts_from_a_fresh_result(
+def test_a_slow_consumer_of_query_diffs_restarts_from_a_fresh_result(
     todos: Collection[Any],
 ) -> None:
     async def main() -> None:
         query = todos.query().order_by("n", "desc")
-        events = query.events()
+        events = query.diffs()
         first = await events.__anext__()
         assert first == QueryResult([])
 
@@ -125,10 +125,10 @@ def test_a_slow_consumer_of_query_events_restarts_from_a_fresh_result(
     run(main)
 
 
-def test_query_events_within_the_buffer_arrive_one_by_one(todos: Collection[Any]) -> None:
+def test_query_diffs_within_the_buffer_arrive_one_by_one(todos: Collection[Any]) -> None:
     async def main() -> None:
         query = todos.query().order_by("n")
-        events = query.events()
+        events = query.diffs()
         assert await events.__anext__() == QueryResult([])
         for i in range(EVENT_BUFFER):
             todos.set(f"e{i:03}", {"n": i})

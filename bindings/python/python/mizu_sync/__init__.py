@@ -12,10 +12,14 @@ Every failure raises :class:`MizuError` (a subclass per kind: ``MizuError.Invali
 :class:`InvalidQuery` (which is ``MizuError.InvalidQuery``).
 
 Threading: listeners and effects run on the thread that made the change — the client's sync
-thread for server changes. Calls into the library release the GIL. The async iterators
-(``changes()``, ``events()``, ``results()``) hand values to the event loop through a bounded
-buffer: state streams keep the latest value, event streams up to :data:`EVENT_BUFFER` events
-(see :class:`Stream`).
+thread for server changes — unless the client was given a ``delivery`` context (an asyncio
+event loop or an executor), where server changes, awaited writes and client events are then
+delivered. Calls into the library release the GIL. Blocking calls have awaitable forms with the
+``_async`` suffix (``Client.sync_async``, ``Collection.set_async``, ...): coroutines that never
+block the event loop and stop waiting at once when cancelled. The async iterators
+(``changes()``, ``diffs()``, ``results()``, the client's ``syncs()``, ``errors()``, ...) hand
+values to the event loop through a bounded buffer: state streams keep the latest value, event
+streams up to :data:`EVENT_BUFFER` events (see :class:`Stream`).
 """
 
 from __future__ import annotations

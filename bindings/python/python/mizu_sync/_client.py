@@ -1,18 +1,41 @@
-"""Client: the sync client, as a context manager."""
+"""Client: the sync client, as a context manager; its awaitable forms, its token provider and
+its delivery context."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import inspect
 import weakref
-from typing import Any, Callable, Dict, Mapping, Optional, Type, TypeVar, overload
+from typing import (
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Dict,
+    Mapping,
+    Optional,
+    Type,
+    TypeVar,
+    Union,
+    overload,
+)
 
 from . import _native
 from ._collection import Collection
-from ._support import CallbackAdapter, Codec, Subscription, dumps
+from ._stream import drop_oldest, event_stream, state_stream
+from ._support import CallbackAdapter, Codec, Subscription, dumps, logger
 
 T = TypeVar("T")
 
 SyncStatus = _native.SyncStatus
 RejectedMutation = _native.RejectedMutation
+
+TokenProvider = Callable[[bool], Union[Optional[str], Awaitable[Optional[str]]]]
+"""``token_provider(refresh: bool) -> str | None``, or an ``async def`` of the same shape."""
+
+Delivery = Union[asyncio.AbstractEventLoop, concurrent.futures.Executor]
+"""Where a client's deliveries run: an asyncio event loop or an executor."""
 
 
 def _ms(seconds: float) -> int:
@@ -23,10 +46,10 @@ def _ms(seconds: float) -> int:
 
 class _Call(
     _native.SyncListener,
+    _native.ConnectivityListener,
     _native.ErrorListener,
     _native.RejectionListener,
     _native.StatusListener,
-    _native.TokenProvider,
 ):
     """Adapts a Python callable to any one-method listener trait."""
 
@@ -38,6 +61,9 @@ class _Call(
     def on_sync(self, cursor: int) -> None:
         self._adapter.call(cursor)
 
+    def on_connectivity(self, online: bool) -> None:
+        self._adapter.call(online)
+
     def on_error(self, error: _native.MizuError) -> None:
         self._adapter.call(error)
 
@@ -47,20 +73,97 @@ class _Call(
     def on_status(self, status: _native.SyncStatus) -> None:
         self._adapter.call(status)
 
+
+async def _as_coroutine(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+class _Token(_native.TokenProvider):
+    """The client's token provider: a plain function, or an ``async def`` awaited on the loop
+    that was running when the client was made (else with ``asyncio.run`` on the library's I/O
+    thread), for at most the client's request timeout. Any failure, a timeout included, fails
+    the request as unauthorized; nothing here waits without a bound."""
+
+    __slots__ = ("_adapter", "_loop", "_timeout")
+
+    def __init__(
+        self, fn: TokenProvider, loop: Optional[asyncio.AbstractEventLoop], timeout: float
+    ) -> None:
+        self._loop = loop
+        self._timeout = timeout
+
+        def token(refresh: bool) -> Optional[str]:
+            result = fn(refresh)
+            if inspect.isawaitable(result):
+                result = self._wait(result)
+            if result is not None and not isinstance(result, str):
+                raise TypeError(f"a token must be a str or None, not {type(result).__name__}")
+            return result
+
+        self._adapter = CallbackAdapter(token)
+
+    def _wait(self, awaitable: Awaitable[Optional[str]]) -> Optional[str]:
+        loop = self._loop
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:  # pragma: no cover - the library calls providers on its own threads
+            raise RuntimeError("an async token provider cannot be awaited on an event loop thread")
+        if loop is not None and not loop.is_closed():
+            try:
+                future = asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), loop)
+            except RuntimeError:  # the loop closed in between: run it here instead
+                pass
+            else:
+                try:
+                    return future.result(self._timeout)  # type: ignore[no-any-return]
+                except concurrent.futures.TimeoutError:
+                    future.cancel()
+                    raise TimeoutError(
+                        f"the token provider did not answer within {self._timeout} s"
+                    ) from None
+        return asyncio.run(  # type: ignore[no-any-return]
+            asyncio.wait_for(_as_coroutine(awaitable), self._timeout)
+        )
+
     def token(self, refresh: bool) -> Optional[str]:
         return self._adapter.call(refresh)  # type: ignore[no-any-return]
 
 
-class _Connectivity(_native.ConnectivityListener):
-    __slots__ = ("_adapter", "_when")
+class _Pending(_native.PendingListener):
+    """The client's delivery queue, told when deliveries wait: hands ``dispatch_pending`` to
+    the delivery context. Holds the generated client weakly (the library holds this object)."""
 
-    def __init__(self, fn: Callable[[], object], when: bool) -> None:
-        self._adapter = CallbackAdapter(fn)
-        self._when = when
+    __slots__ = ("_schedule", "_client")
 
-    def on_connectivity(self, online: bool) -> None:
-        if online == self._when:
-            self._adapter.call()
+    def __init__(self, delivery: Delivery) -> None:
+        self._client: Optional[Callable[[], Optional[_native.Client]]] = None
+        if isinstance(delivery, asyncio.AbstractEventLoop):
+            loop = delivery
+            self._schedule: Callable[[Callable[[], None]], object] = loop.call_soon_threadsafe
+        elif isinstance(delivery, concurrent.futures.Executor):
+            self._schedule = delivery.submit
+        else:
+            raise TypeError(
+                "delivery must be an asyncio event loop or a concurrent.futures.Executor, "
+                f"not {type(delivery).__name__}"
+            )
+
+    def on_pending(self) -> None:
+        try:
+            self._schedule(self._dispatch)
+        except RuntimeError as e:  # the loop is closed or the executor shut down
+            logger.warning("mizu-sync: deliveries dropped, the delivery context is gone: %s", e)
+
+    def _dispatch(self) -> None:
+        client = None if self._client is None else self._client()
+        if client is None:
+            return
+        try:
+            client.dispatch_pending()
+        except _native.MizuError.Closed:
+            pass
 
 
 class Client:
@@ -69,17 +172,34 @@ class Client:
 
     Use it as a context manager (``with Client(url) as client:``) or call :meth:`close`.
 
-    Listeners (``on_sync``, ``on_online``, ``on_offline``, ``on_error``, ``on_rejected``,
-    ``on_status``) run on the client's sync thread; each returns a :class:`Subscription`, and
-    each can be used as a decorator. An exception in any listener is reported to the
-    ``on_error`` listeners (or the ``mizu_sync`` logger) and never breaks syncing. Keep the
-    returned subscriptions: dropping one cancels its listener.
+    Blocking calls (:meth:`sync`, :meth:`flush`, :meth:`close`, :meth:`mutate`) have awaitable
+    forms with the ``_async`` suffix (:meth:`sync_async`, ...): coroutines for any running
+    asyncio loop, on which nothing blocks; cancelling the task stops the wait at once.
+
+    Listeners (``on_sync``, ``on_connectivity``, ``on_error``, ``on_rejected``,
+    ``subscribe_status``) return a :class:`Subscription` and can be used as decorators; the
+    streams ``syncs()``, ``connectivity()``, ``errors()``, ``rejections()`` and
+    ``status_changes()`` are their async iterators. They, and the listeners and effects woken
+    by server changes and awaited writes, run on the client's sync thread, or on ``delivery``
+    when one is given. An exception in any listener is reported to the ``on_error`` listeners
+    (or the ``mizu_sync`` logger) and never breaks syncing. Keep the returned subscriptions:
+    dropping one cancels its listener.
 
     :param base_url: the sync endpoints, e.g. ``http://127.0.0.1:8080/_sync``.
     :param scope: the data scope; empty for the server's default.
     :param storage_path: SQLite file for durable storage; ``None`` keeps data in memory.
     :param live_url: the live WebSocket URL (``ws://host/ws?scope=S``) for instant pulls.
-    :param token: ``token(refresh: bool) -> str | None`` supplying a bearer token.
+    :param token_provider: ``token_provider(refresh: bool) -> str | None`` supplying a bearer
+        token, or an ``async def`` of the same shape. It is called on a library I/O thread
+        (``refresh`` is true once after the server refused a token, 401 or 403); an async one
+        runs on the event loop that was running when the client was made (or, with none, in
+        its own ``asyncio.run`` on that I/O thread). It is given ``request_timeout`` to answer;
+        a failure or a timeout fails the request as unauthorized.
+    :param delivery: where listeners and effects for server changes, awaited writes and the
+        client's events run: an ``asyncio`` event loop (scheduled with
+        ``call_soon_threadsafe``) or a ``concurrent.futures.Executor``. ``None`` (the default)
+        runs them on the client's sync thread. Local blocking writes still run their
+        listeners on the writing thread before returning.
     :param start: start syncing at once.
     """
 
@@ -98,7 +218,8 @@ class Client:
         pull_limit: int = 1000,
         headers: Optional[Mapping[str, str]] = None,
         subscribe_message: Any = None,
-        token: Optional[Callable[[bool], Optional[str]]] = None,
+        token_provider: Optional[TokenProvider] = None,
+        delivery: Optional[Delivery] = None,
         start: bool = False,
     ) -> None:
         options = _native.ClientOptions(
@@ -116,7 +237,17 @@ class Client:
             headers=dict(headers or {}),
             subscribe_message_json=None if subscribe_message is None else dumps(subscribe_message),
         )
-        self._native = _native.Client(options, None if token is None else _Call(token))
+        auth = None
+        if token_provider is not None:
+            try:
+                loop: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            auth = _Token(token_provider, loop, request_timeout)
+        pending = None if delivery is None else _Pending(delivery)
+        self._native = _native.Client(options, auth, pending)
+        if pending is not None:
+            pending._client = weakref.ref(self._native)
         self._collections: Dict[tuple[str, Any], Collection[Any]] = {}
         # Closed when collected, and at interpreter exit at the latest: the sync thread must
         # not call into a finalizing interpreter.
@@ -139,6 +270,15 @@ class Client:
         self._finalizer()
         self._collections.clear()
 
+    async def close_async(self) -> None:
+        """:meth:`close`, awaited: the engine's last step and the store's closing happen off
+        the event loop's thread. The client is closed for calls as soon as this starts."""
+        try:
+            await self._native.close_async()
+        finally:
+            self._finalizer()  # idempotent: unregisters what is left, never blocks here
+            self._collections.clear()
+
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
@@ -156,14 +296,38 @@ class Client:
         """Pushes everything pending, then pulls; returns when both are done (GIL released)."""
         self._native.sync()
 
-    def flush(self, timeout: float = 10.0) -> None:
+    async def sync_async(self) -> None:
+        """:meth:`sync`, awaited: nothing blocks the loop, and cancelling the task stops the
+        wait at once (the round goes on in the background)."""
+        await self._native.sync_async()
+
+    def flush(self, timeout: float = 30.0) -> None:
         """Waits until everything queued so far is acknowledged and pulled back; raises
         ``MizuError.Timeout`` after ``timeout`` seconds (GIL released while waiting)."""
         self._native.flush(_ms(timeout))
 
+    async def flush_async(self, timeout: float = 30.0) -> None:
+        """:meth:`flush`, awaited: nothing blocks the loop, and cancelling the task stops the
+        wait at once."""
+        await self._native.flush_async(_ms(timeout))
+
     def mutate(self, name: str, args: Any = None) -> str:
-        """Queues the app-defined mutation ``name(args)`` and returns its id."""
+        """Queues the app-defined mutation ``name(args)`` and returns its id (durable before
+        it returns)."""
         return self._native.mutate(name, None if args is None else dumps(args))
+
+    async def mutate_async(self, name: str, args: Any = None) -> str:
+        """:meth:`mutate` committed off the loop's thread (queued in call order with the
+        client's other awaited writes); returns the mutation's id once durable. Cancelling
+        the wait does not undo the mutation."""
+        return await self._native.mutate_async(name, None if args is None else dumps(args))
+
+    def dispatch_pending(self) -> int:
+        """Runs the deliveries waiting for the ``delivery`` context on the calling thread, in
+        order, and returns how many ran. The client calls it on its ``delivery`` context by
+        itself; call it directly only to drain the queue elsewhere. Returns 0 without a
+        ``delivery``, or while another thread dispatches (that one runs them)."""
+        return self._native.dispatch_pending()
 
     def pause(self) -> None:
         """Pauses syncing; local writes keep queueing."""
@@ -226,7 +390,7 @@ class Client:
 
     # Listeners
 
-    def on_status(self, fn: Callable[[_native.SyncStatus], object]) -> Subscription:
+    def subscribe_status(self, fn: Callable[[_native.SyncStatus], object]) -> Subscription:
         """Calls ``fn(status)`` now and after each change of the sync status."""
         return Subscription(self._native.subscribe_status(_Call(fn)))
 
@@ -234,13 +398,10 @@ class Client:
         """Calls ``fn(cursor)`` after each completed pull or snapshot."""
         return Subscription(self._native.on_sync(_Call(fn)))
 
-    def on_online(self, fn: Callable[[], object]) -> Subscription:
-        """Calls ``fn()`` on each offline → online transition."""
-        return Subscription(self._native.on_connectivity(_Connectivity(fn, True)))
-
-    def on_offline(self, fn: Callable[[], object]) -> Subscription:
-        """Calls ``fn()`` on each online → offline transition."""
-        return Subscription(self._native.on_connectivity(_Connectivity(fn, False)))
+    def on_connectivity(self, fn: Callable[[bool], object]) -> Subscription:
+        """Calls ``fn(online)`` on each transition: ``True`` when the client comes online,
+        ``False`` when it goes offline."""
+        return Subscription(self._native.on_connectivity(_Call(fn)))
 
     def on_error(self, fn: Callable[[_native.MizuError], object]) -> Subscription:
         """Calls ``fn(error)`` with each error: network trouble, rejected mutations, storage
@@ -250,6 +411,29 @@ class Client:
     def on_rejected(self, fn: Callable[[_native.RejectedMutation], object]) -> Subscription:
         """Calls ``fn(mutation)`` for each mutation the server rejects (already rolled back)."""
         return Subscription(self._native.on_rejected(_Call(fn)))
+
+    # Streams (asyncio): the listeners above as async iterators. The event streams hold up to
+    # EVENT_BUFFER events for a slow consumer and then drop the oldest.
+
+    def status_changes(self) -> AsyncIterator[_native.SyncStatus]:
+        """The status now, then each new one; keeps only the latest for a slow consumer."""
+        return state_stream(self.subscribe_status)
+
+    def syncs(self) -> AsyncIterator[int]:
+        """The cursor after each completed pull or snapshot (see :meth:`on_sync`)."""
+        return event_stream(self.on_sync, drop_oldest)
+
+    def connectivity(self) -> AsyncIterator[bool]:
+        """``True`` / ``False`` on each online / offline transition."""
+        return event_stream(self.on_connectivity, drop_oldest)
+
+    def errors(self) -> AsyncIterator[_native.MizuError]:
+        """Each error (see :meth:`on_error`)."""
+        return event_stream(self.on_error, drop_oldest)
+
+    def rejections(self) -> AsyncIterator[_native.RejectedMutation]:
+        """Each mutation the server rejects (see :meth:`on_rejected`)."""
+        return event_stream(self.on_rejected, drop_oldest)
 
     def __repr__(self) -> str:
         return f"<Client closed={self.closed}>"

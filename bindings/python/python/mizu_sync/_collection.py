@@ -172,13 +172,24 @@ class Entity(Generic[T]):
         if collection_write(self._collection._h, raw, len(raw), body, len(body), 0) < 0:
             raise_error()
 
+    async def set_async(self, value: T) -> None:
+        """:meth:`set` committed off the loop's thread: queued now (in call order with the
+        client's other awaited writes), returns once durable. Cancelling the wait does not
+        undo the write. The listeners it wakes run where the client's deliveries go."""
+        await self._native.set_async(self._codec.encode(value))
+
     def delete(self) -> None:
         """Deletes the entity (nothing happens when it does not exist)."""
         self._native.delete()
 
+    async def delete_async(self) -> None:
+        """:meth:`delete` committed off the loop's thread (see :meth:`set_async`)."""
+        await self._native.delete_async()
+
     def subscribe(self, fn: Callable[[Optional[T]], object]) -> Subscription:
         """Calls ``fn(value)`` now, then after each change (``None`` once deleted). Usable as
-        a decorator. Server changes arrive on the client's sync thread."""
+        a decorator. Server changes and awaited writes arrive on a library thread (the sync
+        thread, the thread that committed the write), or on the client's ``delivery``."""
         return Subscription(self._native.subscribe(_EntityListener(fn, self._codec)))
 
     def changes(self) -> AsyncIterator[Optional[T]]:
@@ -233,6 +244,15 @@ class Collection(Generic[T]):
             raise_error()
         return entity
 
+    async def create_async(self, id: str, value: T) -> Entity[T]:
+        """:meth:`create` committed off the loop's thread: queued now (in call order with the
+        client's other awaited writes), returns once durable. Cancelling the wait does not
+        undo the write. The listeners it wakes run where the client's deliveries go."""
+        native = await self._native.create_async(id, self._codec.encode(value))
+        entity = Entity(self, id, self._codec)
+        entity._entity = native
+        return entity
+
     def entity(self, id: str) -> Entity[T]:
         """A handle to the entity ``id``, whether or not it exists."""
         return Entity(self, id, self._codec)
@@ -258,6 +278,10 @@ class Collection(Generic[T]):
         if collection_write(self._h, raw, len(raw), body, len(body), 0) < 0:
             raise_error()
 
+    async def set_async(self, id: str, value: T) -> None:
+        """:meth:`set` committed off the loop's thread (see :meth:`create_async`)."""
+        await self._native.set_async(id, self._codec.encode(value))
+
     def update(self, id: str, value: T) -> None:
         """Replaces the value of the existing entity ``id``; raises ``MizuError.NotFound``."""
         self._native.update(id, self._codec.encode(value))
@@ -265,6 +289,10 @@ class Collection(Generic[T]):
     def delete(self, id: str) -> None:
         """Deletes ``id`` (nothing happens when it does not exist)."""
         self._native.delete(id)
+
+    async def delete_async(self, id: str) -> None:
+        """:meth:`delete` committed off the loop's thread (see :meth:`create_async`)."""
+        await self._native.delete_async(id)
 
     def items(self) -> List[Tuple[str, T]]:
         """Every ``(id, value)``, ordered by id, read in one call. Tracked."""

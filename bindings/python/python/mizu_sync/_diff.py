@@ -85,7 +85,7 @@ class QueryResult(Generic[T]):
 
 
 QueryEvent = Union[QueryResult[T], QueryDiff[T]]
-"""What :meth:`Query.events` yields: a :class:`QueryResult` first, then :class:`QueryDiff` s."""
+"""What :meth:`Query.diffs` yields: a :class:`QueryResult` first, then :class:`QueryDiff` s."""
 
 
 def apply_diff(

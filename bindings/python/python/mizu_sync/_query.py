@@ -1,5 +1,5 @@
 """Query[T]: a live query over a collection, built with ``where`` / ``order_by`` / ``limit`` /
-``offset``, read with ``get`` / ``ids`` / ``count``, followed with ``subscribe`` / ``events`` /
+``offset``, read with ``get`` / ``ids`` / ``count``, followed with ``subscribe`` / ``diffs`` /
 ``results``."""
 
 from __future__ import annotations
@@ -238,7 +238,8 @@ class Query(Generic[T]):
         steps that turn the previous result into the new one (see :func:`apply_diff`).
 
         Takes the two functions, or one object with ``on_result`` and ``on_diff`` methods.
-        Changes from the server arrive on the client's sync thread; an exception in a callback
+        Changes from the server arrive on the client's sync thread (or its ``delivery``
+        context); an exception in a callback
         goes to the client's error listeners. Keep the returned subscription: dropping it
         cancels the listener."""
         if on_diff is None:
@@ -259,7 +260,7 @@ class Query(Generic[T]):
         native = self._query().subscribe(_Listener(on_result, on_diff, self._codec))
         return Subscription(native)
 
-    def events(self) -> AsyncIterator[QueryEvent[T]]:
+    def diffs(self) -> AsyncIterator[QueryEvent[T]]:
         """A :class:`QueryResult`, then a :class:`QueryDiff` per change, as an async iterator
         (asyncio); the subscription ends with the iteration.
 

@@ -316,7 +316,8 @@ def computed(fn: Callable[[], T]) -> Computed[T]:
 
 class Effect:
     """Runs ``fn`` now, then again after each change of what it read, on the thread that made
-    the change, until stopped. An exception in ``fn`` is logged (``mizu_sync`` logger or
+    the change (for a server change, the client's sync thread or its ``delivery`` context),
+    until stopped. An exception in ``fn`` is logged (``mizu_sync`` logger or
     :func:`on_unhandled_error`); the effect keeps running.
 
     Keep the returned object: when it is garbage-collected, the effect stops (as after

@@ -1,4 +1,4 @@
-"""Stream: what ``changes()``, ``events()`` and ``results()`` return. Items come from the
+"""Stream: what ``changes()``, ``diffs()``, ``results()`` and the client's event streams return. Items come from the
 library's threads and wait for the one asyncio consumer in a bounded buffer, so a slow consumer
 never makes memory grow without limit.
 
@@ -7,13 +7,11 @@ Two kinds of streams, two policies:
 - **State streams** (``Signal.changes``, ``Computed.changes``, ``Entity.changes``,
   ``Query.results``) keep only the latest value: a consumer that falls behind skips the values
   it missed and gets the newest one (:func:`latest`).
-- **Event streams** (``Query.events``, ``Collection.changes``) hold up to :data:`EVENT_BUFFER`
-  events. When the buffer is full, a query's events restart from a fresh ``QueryResult``
-  (:func:`restart`) and a collection's changes are merged into one (``_collection``).
-
-The other bindings' plain event streams (rejections, errors, sync cursors, connectivity) drop
-their oldest event when full; in Python those are ``Client.on_…`` callbacks, which run on the
-thread that made the event and buffer nothing.
+- **Event streams** (``Query.diffs``, ``Collection.changes``, and the client's ``syncs``,
+  ``connectivity``, ``errors``, ``rejections``) hold up to :data:`EVENT_BUFFER` events. When
+  the buffer is full, a query's diffs restart from a fresh ``QueryResult`` (:func:`restart`),
+  a collection's changes are merged into one (``_collection``), and the client's plain events
+  drop the oldest one (:func:`drop_oldest`), as in every binding.
 """
 
 from __future__ import annotations
@@ -41,6 +39,14 @@ subscription (whose first item then describes the whole state)."""
 def latest(items: Deque[Any], item: Any) -> bool:
     """State streams (a bound of 1): the new value replaces the one not taken yet."""
     items.clear()
+    items.append(item)
+    return False
+
+
+def drop_oldest(items: Deque[Any], item: Any) -> bool:
+    """Plain event streams (the client's ``syncs``, ``connectivity``, ``errors``,
+    ``rejections``): the oldest waiting event makes room for the new one."""
+    items.popleft()
     items.append(item)
     return False
 
@@ -179,10 +185,11 @@ class Stream(AsyncIterator[T]):
 
     Items wait in a bounded buffer while the consumer is busy elsewhere. A state stream keeps
     only the latest value. An event stream keeps up to :data:`EVENT_BUFFER` events; when it
-    is full, ``Query.events`` drops them and continues with a fresh ``QueryResult`` (the whole
+    is full, ``Query.diffs`` drops them and continues with a fresh ``QueryResult`` (the whole
     result as it is then, followed by the diffs after it, so replaying events in order stays
     correct), and ``Collection.changes`` merges them into one ``Change`` (the last value of
-    each changed id, the ids removed and not re-created).
+    each changed id, the ids removed and not re-created), and the client's plain event streams
+    drop the oldest event.
     """
 
     __slots__ = ("_channel", "_iterator")
