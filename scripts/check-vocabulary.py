@@ -10,6 +10,7 @@ retired name is still declared by any, or when a binding's `flush` default is no
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from pathlib import Path
@@ -24,17 +25,34 @@ def read(paths: list[Path]) -> str:
 
 
 def python_names() -> set[str]:
+    """Public module-level names, public classes' members, and their parameters' names."""
     package = ROOT / "bindings" / "python" / "python" / "mizu_sync"
+    names: set[str] = set()
+
+    def add_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        names.add(node.name)
+        args = node.args
+        names.update(a.arg for a in args.args + args.kwonlyargs + args.posonlyargs)
+
     # The generated UniFFI module is private (`_native`): only the wrapper's names are public.
-    sources = [p for p in sorted(package.glob("*.py")) if p.name != "mizu_sync.py"]
-    text = read(sources)
-    names = set(re.findall(r"^\s*(?:async\s+)?def\s+([A-Za-z]\w*)", text, re.M))
-    names |= set(re.findall(r"^\s*class\s+([A-Za-z]\w*)", text, re.M))
-    names |= set(re.findall(r"^([A-Za-z]\w*)\s*[:=]", text, re.M))
-    # Parameters of public signatures (`token_provider=`, `delivery=`).
-    for signature in re.findall(r"^\s*(?:async\s+)?def\s+\w+\((.*?)\)\s*(?:->[^:]*)?:", text, re.M | re.S):
-        names |= set(re.findall(r"\b([a-z]\w*)\s*[:=]", signature))
-    return names
+    for source in sorted(package.glob("*.py")):
+        if source.name == "mizu_sync.py":
+            continue
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if not node.name.startswith("_"):
+                    add_function(node)
+            elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                names.add(node.name)
+                for member in node.body:
+                    if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        if not member.name.startswith("_") or member.name == "__init__":
+                            add_function(member)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return {n for n in names if not n.startswith("_")}
 
 
 def parameter(line: str) -> str | None:

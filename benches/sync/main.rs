@@ -4,6 +4,7 @@
 //! "case | ours | raw bound | ratio | goal | met?". Results: BENCHMARKS.md, section "Sync".
 
 mod alloc;
+mod awaited;
 mod latency;
 mod pull;
 mod push;
@@ -84,6 +85,9 @@ fn main() {
     let mut rows = Vec::new();
     if wanted("write") {
         write_cases(&sizes, &dir, &mut rows);
+    }
+    if wanted("awaited") {
+        awaited_cases(&sizes, &dir, &mut rows);
     }
     if wanted("push") {
         push_cases(&sizes, &mut rows);
@@ -231,6 +235,62 @@ fn write_cases(sizes: &Sizes, dir: &std::path::Path, rows: &mut Vec<Row>) {
             normal.median(),
         )
         .raw(full.median()),
+    );
+}
+
+fn awaited_cases(sizes: &Sizes, dir: &std::path::Path, rows: &mut Vec<Row>) {
+    let n = sizes.sqlite_write_iterations;
+    let _ = awaited::caller_times(dir, n / 10);
+    let t = awaited::caller_times(dir, n);
+    println!(
+        "caller's time per SQLite write: set p50 {:.3} ms; set_async p50 {:.4} ms p95 {:.4} ms \
+         (end to end p50 {:.3} ms); bare rusqlite FULL p50 {:.3} ms; channel handoff p50 {:.4} ms",
+        t.blocking.median(),
+        t.awaited_caller.median(),
+        t.awaited_caller.quantile(0.95),
+        t.awaited_end_to_end.median(),
+        t.peer.median(),
+        t.handoff.median()
+    );
+    rows.push(
+        Row::new(
+            "caller's time, awaited SQLite write (set_async), p50",
+            Unit::Ms,
+            t.awaited_caller.median(),
+        )
+        .raw(t.handoff.median()),
+    );
+    rows.push(
+        Row::new(
+            "caller's time, awaited SQLite write (set_async), p95",
+            Unit::Ms,
+            t.awaited_caller.quantile(0.95),
+        )
+        .raw(t.handoff.quantile(0.95)),
+    );
+    rows.push(
+        Row::new(
+            "(peer) caller's time, bare rusqlite insert + commit (FULL), p50",
+            Unit::Ms,
+            t.peer.median(),
+        )
+        .raw(t.handoff.median()),
+    );
+    rows.push(
+        Row::new(
+            "(info) caller's time, blocking write (set), p50",
+            Unit::Ms,
+            t.blocking.median(),
+        )
+        .raw(t.peer.median()),
+    );
+    rows.push(
+        Row::new(
+            "(info) awaited write, call to durable, p50",
+            Unit::Ms,
+            t.awaited_end_to_end.median(),
+        )
+        .raw(t.peer.median()),
     );
 }
 
