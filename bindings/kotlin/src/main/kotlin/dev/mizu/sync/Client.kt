@@ -17,6 +17,7 @@ import kotlinx.serialization.KSerializer
 import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.JsonElement
 import kotlinx.serialization.serializer
+import java.lang.ref.WeakReference
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
 import dev.mizu.sync.ffi.Client as FfiClient
@@ -71,10 +72,10 @@ public class Client(
     private val inner: FfiClient = run {
         val native = options.toNative()
         val auth = tokenProvider?.let { AwaitedTokenProvider(it, options.requestTimeout) }
-        val made = CompletableDeferred<FfiClient>()
+        val made = CompletableDeferred<WeakReference<FfiClient>>()
         val pending = deliveryScope?.let { scope -> DispatchOn(scope, made) }
         try {
-            native { FfiClient(native, auth, pending) }.also { made.complete(it) }
+            native { FfiClient(native, auth, pending) }.also { made.complete(WeakReference(it)) }
         } catch (e: Throwable) {
             deliveryScope?.cancel()
             throw e
@@ -307,13 +308,17 @@ private fun connectivityListener(listener: (Boolean) -> Unit): ConnectivityListe
 /**
  * The client's [PendingListener] with a delivery context: each time deliveries start waiting,
  * one [FfiClient.dispatchPending] runs in a coroutine launched on [scope] (never inside the
- * call, which comes on a library thread). [made] is the client, once constructed.
+ * call, which comes on a library thread). [made] is the client, once constructed; held weakly,
+ * since the native client holds this listener: a strong reference would keep an unreachable
+ * client from being collected (and closed by its cleaner).
  */
-private class DispatchOn(private val scope: CoroutineScope, private val made: CompletableDeferred<FfiClient>) :
-    PendingListener {
+private class DispatchOn(
+    private val scope: CoroutineScope,
+    private val made: CompletableDeferred<WeakReference<FfiClient>>,
+) : PendingListener {
     override fun onPending() {
         scope.launch {
-            val client = made.await()
+            val client = made.await().get() ?: return@launch
             // Closed meanwhile: its waiting deliveries were dropped with it.
             runCatching { client.dispatchPending() }
         }
