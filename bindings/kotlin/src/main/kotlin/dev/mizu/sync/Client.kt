@@ -1,48 +1,61 @@
 package dev.mizu.sync
 
 import dev.mizu.sync.ffi.ConnectivityListener
+import dev.mizu.sync.ffi.PendingListener
 import dev.mizu.sync.ffi.RejectionListener
 import dev.mizu.sync.ffi.StatusListener
 import dev.mizu.sync.ffi.SyncListener
-import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.StateFlow
-import kotlinx.coroutines.withContext
+import kotlinx.coroutines.launch
 import kotlinx.serialization.KSerializer
 import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.JsonElement
 import kotlinx.serialization.serializer
+import java.lang.ref.WeakReference
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
 import dev.mizu.sync.ffi.Client as FfiClient
 import dev.mizu.sync.ffi.RejectedMutation as FfiRejectedMutation
 import dev.mizu.sync.ffi.SyncStatus as FfiSyncStatus
-import dev.mizu.sync.ffi.TokenProvider as FfiTokenProvider
 
 /**
  * An offline-first sync client: a local store (SQLite or memory), a durable queue of mutations,
  * and a background engine that pushes, pulls and listens for live notifications.
  *
- * Reads and writes never wait for the network; only [sync] and [flush] do, and they suspend.
+ * Reads and writes never wait for the network; only [sync] and [flush] do, and they suspend
+ * (natively: no thread waits, and cancelling the coroutine returns at once).
  *
  * ```kotlin
  * @Serializable data class Todo(val title: String, val completed: Boolean = false)
  *
- * Client(ClientOptions(baseUrl = "http://10.0.2.2:8080/_sync", scope = "user:demo")).use { client ->
+ * Client(ClientOptions(baseUrl = "http://10.0.2.2:8080/_sync", scope = "user:demo"),
+ *        delivery = Dispatchers.Main).use { client ->
  *     client.start()                                   // works offline, too
  *     val todos = client.collection<Todo>("todo")
- *     todos.create("todo-1", Todo("Learn sync"))
- *     todos.query { where { "completed" eq false } }.asFlow().collect { rows -> render(rows) }
+ *     todos.createAsync("todo-1", Todo("Learn sync"))  // committed off the main thread
+ *     todos.query { where { "completed" eq false } }.results().collect { rows -> render(rows) }
  * }
  * ```
  *
- * **Threading**: every member may be called from any thread. Event listeners and flows
- * ([errors], [rejections], [syncs], [connectivity], [status]) are fed on the client's engine
- * thread; a listener must not block it for long.
+ * **Threading**: every member may be called from any thread. Listeners and effects woken by
+ * server changes and by awaited writes, the status, and the client's events ([onError],
+ * [onRejected], [onSync], [onConnectivity] and their flows) run on the client's engine thread
+ * (or the thread that committed an awaited write), or on [delivery] when one is given. Local
+ * blocking writes run their listeners on the writing thread before they return.
  *
  * @param options where and how to sync.
- * @param tokenProvider the bearer token for each request, or `null` for none.
+ * @param tokenProvider the bearer token for each request, or `null` for none: a plain function
+ *   or a suspending one, awaited on a library thread, at most [ClientOptions.requestTimeout].
  * @property json how values of this client's collections and mutations become JSON.
+ * @param delivery where listeners and effects for server changes, awaited writes and client
+ *   events run (e.g. `Dispatchers.Main`): each batch of deliveries is one [dispatchPending] in a
+ *   coroutine launched on it. `null` (the default) runs them on the client's engine thread.
  * @throws MizuSyncException.InvalidArgument for an unusable URL or option.
  * @throws MizuSyncException.Storage when the store cannot be opened (corrupt, too new, or held by
  *   another client).
@@ -51,22 +64,29 @@ public class Client(
     options: ClientOptions,
     tokenProvider: TokenProvider? = null,
     public val json: Json = MizuJson,
+    delivery: CoroutineDispatcher? = null,
 ) : AutoCloseable {
+    /** Runs the deliveries on [delivery]; cancelled by [close]. */
+    private val deliveryScope: CoroutineScope? = delivery?.let { CoroutineScope(SupervisorJob() + it) }
+
     private val inner: FfiClient = run {
         val native = options.toNative()
-        val auth = tokenProvider?.let { provider ->
-            object : FfiTokenProvider {
-                override fun token(refresh: Boolean): String? = callback { provider.token(refresh) }
-            }
+        val auth = tokenProvider?.let { AwaitedTokenProvider(it, options.requestTimeout) }
+        val made = CompletableDeferred<WeakReference<FfiClient>>()
+        val pending = deliveryScope?.let { scope -> DispatchOn(scope, made) }
+        try {
+            native { FfiClient(native, auth, pending) }.also { made.complete(WeakReference(it)) }
+        } catch (e: Throwable) {
+            deliveryScope?.cancel()
+            throw e
         }
-        native { FfiClient(native, auth) }
     }
 
     /** The flows collected from this client and its collections and entities. */
     internal val flows = OpenFlows()
 
     private val statusState = lazy {
-        NativeState(statusNow()) { emit -> inner.subscribeStatus(statusListener(emit)) }
+        NativeState(native { inner.status() }.toPublic()) { emit -> inner.subscribeStatus(statusListener(emit)) }
     }
 
     /** Starts syncing in the background (idempotent). Works with the server unreachable. */
@@ -82,25 +102,37 @@ public class Client(
     public fun resume(): Unit = native { inner.resume() }
 
     /**
-     * Pushes everything pending, then pulls; returns when both are done. Runs on
-     * [Dispatchers.IO]; cancelling the coroutine takes effect when the round ends (each request
-     * is bounded by [ClientOptions.requestTimeout]).
+     * Pushes everything pending, then pulls; returns when both are done. Suspends without
+     * holding a thread (the round runs on the library's threads); cancelling the coroutine
+     * returns at once (the round itself goes on in the background).
      *
      * @throws MizuSyncException.Network, [MizuSyncException.Server], ... the round's first error.
      * @throws MizuSyncException.Offline when the client is not started, or paused.
      */
-    public suspend fun sync(): Unit = withContext(Dispatchers.IO) { native { inner.sync() } }
+    public suspend fun sync(): Unit = native { inner.syncAsync() }
 
     /**
-     * Waits until everything queued so far is acknowledged by the server and pulled back. Runs on
-     * [Dispatchers.IO].
+     * [sync], blocking the calling thread until the round is done (each request is bounded by
+     * [ClientOptions.requestTimeout]). Fails when called from a listener on the engine thread.
+     */
+    public fun syncBlocking(): Unit = native { inner.sync() }
+
+    /**
+     * Waits until everything queued so far is acknowledged by the server and pulled back.
+     * Suspends without holding a thread; cancelling the coroutine returns at once.
      *
      * @throws MizuSyncException.Timeout after [timeout].
      * @throws MizuSyncException.Offline when the client is not started.
      */
     public suspend fun flush(timeout: Duration = 30.seconds) {
         val ms = millis("timeout", timeout)
-        withContext(Dispatchers.IO) { native { inner.flush(ms) } }
+        native { inner.flushAsync(ms) }
+    }
+
+    /** [flush], blocking the calling thread (at most [timeout]). */
+    public fun flushBlocking(timeout: Duration = 30.seconds) {
+        val ms = millis("timeout", timeout)
+        native { inner.flush(ms) }
     }
 
     /**
@@ -117,6 +149,28 @@ public class Client(
         mutate(name, json.encodeToJsonElement(serializer<A>(), args))
 
     /**
+     * [mutate], committed off the calling thread (in call order with the other awaited
+     * writes); returns the mutation's id once it is durable. Cancelling the coroutine stops the
+     * wait, never the write.
+     */
+    public suspend fun mutateAsync(name: String, args: JsonElement? = null): String =
+        native { inner.mutateAsync(name, args?.toString()) }
+
+    /** [mutateAsync] with arguments of a `@Serializable` type. */
+    public suspend inline fun <reified A> mutateAsync(name: String, args: A): String =
+        mutateAsync(name, json.encodeToJsonElement(serializer<A>(), args))
+
+    /**
+     * Runs the deliveries waiting for this client's [delivery] context on the calling thread, in
+     * order, and returns how many ran: 0 without a [delivery], or while another thread runs
+     * them. The client calls it on [delivery] by itself; call it yourself only to run waiting
+     * deliveries sooner on that same context.
+     *
+     * @throws MizuSyncException.Closed after [close].
+     */
+    public fun dispatchPending(): Int = native { inner.dispatchPending() }.toInt()
+
+    /**
      * The collection [name], with values of type `T` encoded by [serializer].
      *
      * @throws MizuSyncException.InvalidArgument for an empty name.
@@ -127,15 +181,20 @@ public class Client(
     /** The collection [name] of `@Serializable` values of type `T`. */
     public inline fun <reified T> collection(name: String): Collection<T> = collection(name, serializer<T>())
 
-    /** The sync status now (one native call; [status] keeps it as a [StateFlow]). */
-    public fun statusNow(): SyncStatus = native { inner.status() }.toPublic()
-
     /**
-     * The sync status as a [StateFlow], kept current by one native subscription made at the first
-     * read, until [close].
+     * The sync status as a [StateFlow] (`status.value` is the status now), kept current by one
+     * native subscription made at the first read, until [close]: the state holder Compose's
+     * `collectAsState()` takes. With a [delivery], it changes on that context.
      */
     public val status: StateFlow<SyncStatus>
         get() = statusState.value.flow
+
+    /**
+     * Calls [listener] with the status now, then after each change (on the engine thread, or
+     * on [delivery]).
+     */
+    public fun subscribeStatus(listener: (SyncStatus) -> Unit): Subscription =
+        Subscription(native { inner.subscribeStatus(statusListener(listener)) })
 
     /** Whether the last exchange with the server succeeded. */
     public val isOnline: Boolean
@@ -168,7 +227,7 @@ public class Client(
     public fun notifyLive(cursor: Long): Unit = native { inner.notifyLive(cursor.toULong()) }
 
     /**
-     * Calls [listener] with each error, on the engine thread: network trouble, rejected
+     * Calls [listener] with each error, on the engine thread (or on [delivery]): network trouble, rejected
      * mutations, storage failures, and failures of this client's other listeners.
      */
     public fun onError(listener: (MizuSyncException) -> Unit): Subscription =
@@ -213,6 +272,18 @@ public class Client(
         if (statusState.isInitialized()) statusState.value.cancel()
         inner.release()
         flows.closeAll()
+        deliveryScope?.cancel()
+    }
+
+    /**
+     * [close], awaited: the engine's last step and the store's closing happen off the calling
+     * thread.
+     */
+    public suspend fun closeAsync() {
+        if (statusState.isInitialized()) statusState.value.cancel()
+        inner.closeAsync()
+        flows.closeAll()
+        deliveryScope?.cancel()
     }
 
     override fun toString(): String = "Client(${if (isClosed) "closed" else runCatching { clientId }.getOrDefault("?")})"
@@ -232,4 +303,24 @@ private fun syncListener(listener: (Long) -> Unit): SyncListener = object : Sync
 
 private fun connectivityListener(listener: (Boolean) -> Unit): ConnectivityListener = object : ConnectivityListener {
     override fun onConnectivity(online: Boolean) = callback { listener(online) }
+}
+
+/**
+ * The client's [PendingListener] with a delivery context: each time deliveries start waiting,
+ * one [FfiClient.dispatchPending] runs in a coroutine launched on [scope] (never inside the
+ * call, which comes on a library thread). [made] is the client, once constructed; held weakly,
+ * since the native client holds this listener: a strong reference would keep an unreachable
+ * client from being collected (and closed by its cleaner).
+ */
+private class DispatchOn(
+    private val scope: CoroutineScope,
+    private val made: CompletableDeferred<WeakReference<FfiClient>>,
+) : PendingListener {
+    override fun onPending() {
+        scope.launch {
+            val client = made.await().get() ?: return@launch
+            // Closed meanwhile: its waiting deliveries were dropped with it.
+            runCatching { client.dispatchPending() }
+        }
+    }
 }

@@ -1,10 +1,17 @@
 package dev.mizu.sync
 
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.async
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.serialization.json.JsonElement
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
 import dev.mizu.sync.ffi.ClientOptions as FfiClientOptions
+import dev.mizu.sync.ffi.TokenProvider as FfiTokenProvider
 
 /**
  * How to create a [Client]. Every property but [baseUrl] has a default.
@@ -78,11 +85,43 @@ private fun count(name: String, n: Int): UInt {
 }
 
 /**
- * Supplies the bearer token sent with every sync request and live handshake. Called on the
- * client's background threads; `refresh` is true after the server refused the previous token.
- * Return `null` to send none; throwing fails the request as unauthorized.
+ * Supplies the bearer token sent with every sync request and live handshake: a suspending
+ * function (a plain one is accepted too, as any lambda is a valid `suspend` lambda).
+ *
+ * ```kotlin
+ * Client(options, tokenProvider = { refresh -> if (refresh) auth.refresh() else auth.cached() })
+ * ```
+ *
+ * The client asks before each request, on one of its background threads, and waits for the
+ * answer there (the function itself runs on [Dispatchers.IO]) for at most
+ * [ClientOptions.requestTimeout]: a provider that hangs fails that request, never syncing as a
+ * whole. `refresh` is true after the server refused the previous token (401 or 403); the client
+ * then retries the request once. Return `null` to send none; throwing fails the request as
+ * unauthorized.
  */
 public fun interface TokenProvider {
     /** The token to send, or `null`. */
-    public fun token(refresh: Boolean): String?
+    public suspend fun token(refresh: Boolean): String?
+}
+
+/** Scope of the token providers' calls: each is awaited by one library thread, with a bound. */
+private val tokenCalls = CoroutineScope(SupervisorJob() + Dispatchers.IO)
+
+/** A [TokenProvider] as the generated layer's blocking one: awaited, at most [timeout]. */
+internal class AwaitedTokenProvider(private val provider: TokenProvider, private val timeout: Duration) :
+    FfiTokenProvider {
+    override fun token(refresh: Boolean): String? = callback {
+        runBlocking {
+            val asked = tokenCalls.async { provider.token(refresh) }
+            // The provider runs apart from this wait, so a timeout returns even when it blocks.
+            val answer = withTimeoutOrNull(timeout) { Answer(asked.await()) }
+            if (answer == null) {
+                asked.cancel()
+                throw MizuSyncException.Timeout("the token provider did not answer within $timeout")
+            }
+            answer.token
+        }
+    }
+
+    private class Answer(val token: String?)
 }

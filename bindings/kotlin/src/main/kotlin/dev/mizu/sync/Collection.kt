@@ -13,7 +13,11 @@ import dev.mizu.sync.ffi.CollectionChange as FfiCollectionChange
  * `T` (a `@Serializable` class). Ids are strings; bulk reads are ordered by id.
  *
  * Every write is visible at once (optimistic) and durable before it returns (with a storage
- * path); the server's answer arrives later, and a rejected write is rolled back.
+ * path); the server's answer arrives later, and a rejected write is rolled back. The blocking
+ * writes ([create], [set], [update], [delete]) commit on the calling thread and run the
+ * listeners they wake before they return; their awaited forms ([createAsync], [setAsync],
+ * [deleteAsync]) commit on the library's write lane (in call order), so the calling thread,
+ * a UI thread say, never waits for SQLite and its fsync.
  *
  * ```kotlin
  * val todos = client.collection<Todo>("todo")
@@ -22,7 +26,7 @@ import dev.mizu.sync.ffi.CollectionChange as FfiCollectionChange
  * val open = todos.query { where { "completed" eq false } }   // a live Query<Todo>
  * ```
  *
- * Reads are tracked inside [Computed] and [Effect] functions: [size], [ids] and [contains] wake
+ * Reads are tracked inside [Computed] and [Effect] functions: [count], [ids] and [contains] wake
  * on membership changes, [entries] on any change, [get] on that entity's changes.
  */
 public class Collection<T> internal constructor(
@@ -60,6 +64,35 @@ public class Collection<T> internal constructor(
         checkOpen()
         hot.write(id, text, create = true)
         return Entity(hot, id, codec, clientFlows)
+    }
+
+    /**
+     * [create], committed off the calling thread: suspends until the write is durable (with a
+     * storage path) and visible. Cancelling the coroutine stops the wait, never the write. The
+     * listeners it wakes run where the client's deliveries go (its `delivery`, or the thread
+     * that committed it).
+     *
+     * @throws MizuSyncException.InvalidArgument for an empty id or an id that exists.
+     * @throws MizuSyncException.Storage when the store cannot write.
+     */
+    public suspend fun createAsync(id: String, value: T): Entity<T> {
+        val text = codec.encode(value)
+        checkOpen()
+        native { inner.createAsync(id, text) }.close()
+        return Entity(hot, id, codec, clientFlows)
+    }
+
+    /** [set], committed off the calling thread (see [createAsync]). */
+    public suspend fun setAsync(id: String, value: T) {
+        val text = codec.encode(value)
+        checkOpen()
+        native { inner.setAsync(id, text) }
+    }
+
+    /** [delete], committed off the calling thread (see [createAsync]). */
+    public suspend fun deleteAsync(id: String) {
+        checkOpen()
+        native { inner.deleteAsync(id) }
     }
 
     /** A handle to the entity [id], whether or not it exists (not a read). */
@@ -118,8 +151,7 @@ public class Collection<T> internal constructor(
     public fun ids(): List<String> = native { inner.ids() }
 
     /** How many entities exist. Tracked (membership). */
-    public val size: Int
-        get() = native { inner.count() }.toInt()
+    public fun count(): Int = native { inner.count() }.toInt()
 
     /** Whether the entity [id] exists. Tracked (that entity's existence). */
     public operator fun contains(id: String): Boolean = native { inner.has(id) }

@@ -73,6 +73,18 @@ public class Entity<T> internal constructor(
     public fun delete(): Unit = native { inner().delete() }
 
     /**
+     * [set], committed off the calling thread: suspends until the write is durable and visible.
+     * Cancelling the coroutine stops the wait, never the write ([Collection.createAsync]).
+     */
+    public suspend fun setAsync(value: T) {
+        val text = codec.encode(value)
+        native { inner().setAsync(text) }
+    }
+
+    /** [delete], committed off the calling thread (see [setAsync]). */
+    public suspend fun deleteAsync(): Unit = native { inner().deleteAsync() }
+
+    /**
      * Calls [listener] with the value now, then after each change (`null` once deleted). What it
      * throws goes to [Client.onError].
      */
@@ -86,7 +98,10 @@ public class Entity<T> internal constructor(
     public val changes: Flow<T?>
         get() = stateFlow(flows, clientFlows) { emit -> inner().subscribe(entityListener(codec, emit)) }
 
-    /** The value as a [StateFlow], kept current by one native subscription until [close]. */
+    /**
+     * The value as a [StateFlow], kept current by one native subscription until [close]: a
+     * plain state holder for Compose (`entity.asStateFlow().collectAsState()`) or a ViewModel.
+     */
     public fun asStateFlow(): StateFlow<T?> = state.value.flow
 
     /** Releases this handle and cancels its subscriptions. Idempotent. */

@@ -32,7 +32,7 @@ import dev.mizu.sync.ffi.Subscription as FfiSubscription
  * - The other event flows drop the oldest event and keep the newest [EVENT_BUFFER].
  *
  * State flows (a signal's, computed's or entity's `changes`, `asStateFlow()`, [Client.status],
- * [Query.asFlow], [Query.values]) never fall behind: they conflate to the latest value.
+ * [Query.results], [Query.asStateFlow]) never fall behind: they conflate to the latest value.
  *
  * The same bound and policies hold in every binding (Swift `eventBuffer`, Python
  * `EVENT_BUFFER`).
@@ -228,5 +228,22 @@ internal class NativeState<T>(initial: T, subscribe: (emit: (T) -> Unit) -> Subs
 
     fun cancel() {
         subscription.cancel()
+    }
+
+    companion object {
+        /**
+         * A query's result as a [NativeState]: [initial] until the subscription's first
+         * [QueryEvent.Result], then that result with each diff applied.
+         */
+        fun <T> ofQuery(
+            initial: List<Row<T>>,
+            subscribe: (emit: (QueryEvent<T>) -> Unit) -> SubscriptionInterface,
+        ): NativeState<List<Row<T>>> {
+            val rows = ArrayList<Row<T>>()
+            return NativeState(initial) { emit ->
+                // The native query delivers its events one at a time, in order.
+                subscribe { event -> emit(synchronized(rows) { rows.applyEvent(event).toList() }) }
+            }
+        }
     }
 }

@@ -4,8 +4,8 @@ import dev.mizu.sync.ffi.EntityRecord
 import dev.mizu.sync.ffi.QueryListener
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.conflate
+import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.flow
-import kotlinx.coroutines.flow.map
 import dev.mizu.sync.ffi.Query as FfiQuery
 import dev.mizu.sync.ffi.QueryDiffOp as FfiQueryDiffOp
 
@@ -21,7 +21,8 @@ import dev.mizu.sync.ffi.QueryDiffOp as FfiQueryDiffOp
  *     limit(50)
  * }
  * open.get()                              // List<Row<Todo>>, in order
- * open.asFlow().collect { rows -> show(rows) }
+ * open.results().collect { rows -> show(rows) }
+ * val rows by open.asStateFlow().collectAsState()   // in Compose
  * open.diffs().collect { event -> ... }   // QueryEvent.Result once, then QueryEvent.Diff
  * ```
  *
@@ -29,10 +30,11 @@ import dev.mizu.sync.ffi.QueryDiffOp as FfiQueryDiffOp
  * the result changes, [count] only when the number of matches does.
  *
  * **Threading**: every member may be called from any thread. Listeners run on the thread whose
- * write changed the result (the writing thread, or the client's engine thread for server
- * changes), before that write returns. [diffs] holds at most [EVENT_BUFFER] events for a slow
- * collector (then restarts from a fresh [QueryEvent.Result]); [asFlow] and [values] conflate
- * to the latest result.
+ * blocking write changed the result, before that write returns; for server changes and
+ * awaited writes, on the client's engine thread (or the committing thread), or on the client's
+ * `delivery` when it has one. [diffs] holds at most [EVENT_BUFFER] events for a slow collector
+ * (then restarts from a fresh [QueryEvent.Result]); [results] and [asStateFlow] conflate to
+ * the latest result.
  */
 public class Query<T> internal constructor(
     private val inner: FfiQuery,
@@ -40,6 +42,7 @@ public class Query<T> internal constructor(
     private val clientFlows: OpenFlows,
 ) : AutoCloseable {
     private val flows = OpenFlows()
+    private val state = lazy { NativeState.ofQuery(untracked { get() }) { emit -> inner.subscribe(queryListener(codec, emit)) } }
 
     /** The query's spec as canonical JSON (the form [Collection.query] takes). */
     public val specJson: String = inner.specJson()
@@ -85,30 +88,26 @@ public class Query<T> internal constructor(
      * collector keeps its own copy, updated by applying the [diffs] (no re-read of the query).
      * Conflated: a collector slower than the changes gets the latest result, not every
      * intermediate one. Completes when this query or its client is closed.
+     * `results().map { rows -> rows.map { it.value } }` gives the values alone.
      */
-    public fun asFlow(): Flow<List<Row<T>>> =
+    public fun results(): Flow<List<Row<T>>> =
         flow {
             val rows = ArrayList<Row<T>>()
             diffs().collect { event ->
-                when (event) {
-                    is QueryEvent.Result -> {
-                        rows.clear()
-                        rows.addAll(event.rows)
-                    }
-                    is QueryEvent.Diff -> event.diff.applyTo(rows)
-                }
-                emit(rows.toList())
+                emit(rows.applyEvent(event).toList())
             }
         }.conflate()
 
     /**
-     * The values of [asFlow]'s rows: the result as a plain `Flow<List<T>>`, for UIs that do not
-     * need the ids. Conflated, like [asFlow].
+     * The result as a [StateFlow] (`value` is the result now), kept current by one native
+     * subscription until [close] by applying the diffs: a plain state holder for Compose
+     * (`open.asStateFlow().collectAsState()`, no initial value needed) or a ViewModel.
      */
-    public fun values(): Flow<List<T>> = asFlow().map { rows -> rows.map { it.value } }
+    public fun asStateFlow(): StateFlow<List<Row<T>>> = state.value.flow
 
     /** Releases this query and cancels its subscriptions; its flows complete. Idempotent. */
     override fun close() {
+        if (state.isInitialized()) state.value.cancel()
         inner.release()
         flows.closeAll()
     }
@@ -122,3 +121,15 @@ private fun <T> queryListener(codec: ValueCodec<T>, listener: (QueryEvent<T>) ->
 
         override fun onDiff(diff: List<FfiQueryDiffOp>) = callback { listener(QueryEvent.Diff(diff.toDiff(codec))) }
     }
+
+/** Applies [event] to these rows (replacing them on a [QueryEvent.Result]); returns them. */
+internal fun <T> MutableList<Row<T>>.applyEvent(event: QueryEvent<T>): MutableList<Row<T>> {
+    when (event) {
+        is QueryEvent.Result -> {
+            clear()
+            addAll(event.rows)
+        }
+        is QueryEvent.Diff -> event.diff.applyTo(this)
+    }
+    return this
+}

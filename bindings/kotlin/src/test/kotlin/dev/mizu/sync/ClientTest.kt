@@ -62,7 +62,7 @@ class ClientTest {
 
         phone.create("milk", Todo("Buy milk"))
         phone["docs"] = Todo("Read the docs")
-        waitUntil("the laptop sees both todos") { laptop.size == 2 }
+        waitUntil("the laptop sees both todos") { laptop.count() == 2 }
 
         laptop.update("milk") { it.copy(completed = true) }
         laptop.delete("docs")
@@ -88,14 +88,14 @@ class ClientTest {
             assertEquals(Todo("written offline"), todos["during"], "visible at once, offline")
             assertThrows<MizuSyncException.Timeout> { runBlocking { phone.flush(300.milliseconds) } }
             withTimeout(20.seconds) { offline.await() }
-            assertEquals(false, phone.statusNow().online)
+            assertEquals(false, phone.status.value.online)
 
             server.start()
             phone.flush(20.seconds)
             connectivity.cancel()
 
             val laptop = clients.open(server).collection<Todo>("todo")
-            waitUntil("a second client sees both writes") { laptop.size == 2 }
+            waitUntil("a second client sees both writes") { laptop.count() == 2 }
             assertEquals(Todo("written offline"), laptop["during"])
         }
     }
@@ -139,10 +139,10 @@ class ClientTest {
 
         writer.create("one", Todo("first"))
         waitUntil("the first change arrives and the listener's failure is reported") {
-            todos.size == 1 && errors.any { it is MizuSyncException.Callback }
+            todos.count() == 1 && errors.any { it is MizuSyncException.Callback }
         }
         writer.create("two", Todo("second"))
-        waitUntil("sync goes on after the failure") { todos.size == 2 }
+        waitUntil("sync goes on after the failure") { todos.count() == 2 }
         val failure = errors.filterIsInstance<MizuSyncException.Callback>().first()
         assertTrue("listener is broken" in failure.reason, failure.reason)
         assertTrue(calls.get() >= 3)
@@ -157,13 +157,15 @@ class ClientTest {
         val testThread = Thread.currentThread()
         val threads = Collections.synchronizedSet(mutableSetOf<Thread>())
         val seenSizes = CopyOnWriteArrayList<Int>()
+        // Only the listener's own failures count: onError also hears of transient network trouble
+        // (a refused or reset connection on a loaded machine), which made this test flaky.
         val errors = CopyOnWriteArrayList<MizuSyncException>()
-        val onError = reader.onError { errors += it }
+        val onError = reader.onError { if (it is MizuSyncException.Callback) errors += it }
         val subscription = todos.subscribe {
             threads += Thread.currentThread()
             // Call back into the library from the callback (on the engine thread for server changes).
-            seenSizes += todos.size
-            reader.statusNow()
+            seenSizes += todos.count()
+            reader.status.value
             todos.entries()
             todos.ids()
         }
@@ -178,11 +180,11 @@ class ClientTest {
             reader.pendingCount
         }
         writing.join()
-        waitUntil("all 60 todos arrive on the reader") { todos.size == 60 }
+        waitUntil("all 60 todos arrive on the reader") { todos.count() == 60 }
         // Then server changes alone, while this thread keeps calling in (polling).
         val threadsBefore = threads.size
         repeat(10) { writer["late$it"] = Todo("late $it") }
-        waitUntil("the late todos arrive on the reader") { todos.size == 70 && reader.pendingCount == 0L }
+        waitUntil("the late todos arrive on the reader") { todos.count() == 70 && reader.pendingCount == 0L }
         assertTrue(
             threads.any { it != testThread },
             "server changes called back on the engine thread (threads seen: ${threads.map { it.name }}, before the late writes: $threadsBefore, last sizes seen: ${seenSizes.takeLast(5)})",
@@ -297,7 +299,7 @@ class ClientTest {
 
         client.pause()
         assertThrows<MizuSyncException.Offline> { runBlocking { client.sync() } }
-        assertTrue(client.statusNow().paused)
+        assertTrue(client.status.value.paused)
     }
 
     @Test

@@ -88,6 +88,17 @@ class Clients(val scope: String) : AutoCloseable {
         backoffMax = 200.milliseconds,
     )
 
+    /** [options] for a server of the test's own at [baseUrl] (a gate, a hanging listener): no live URL. */
+    fun options(baseUrl: String) = ClientOptions(
+        baseUrl = baseUrl,
+        scope = scope,
+        pushInterval = 200.milliseconds,
+        pullInterval = 300.milliseconds,
+        requestTimeout = 5.seconds,
+        backoffMin = 20.milliseconds,
+        backoffMax = 200.milliseconds,
+    )
+
     fun open(server: ReferenceServer, storagePath: String? = null, start: Boolean = true): Client =
         track(Client(options(server, storagePath)).also { if (start) it.start() })
 

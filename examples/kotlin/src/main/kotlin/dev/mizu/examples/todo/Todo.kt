@@ -78,7 +78,7 @@ private suspend fun demo(phone: Client, laptop: Client) {
     open.close()
     synced.cancel()
     remaining.close()
-    println("${phoneTodos.size} todos, ${phone.pendingCount} pending")
+    println("${phoneTodos.count()} todos, ${phone.pendingCount} pending")
 }
 
 /** Starts the reference server on a free port; returns the process and its address. */
