@@ -6,40 +6,19 @@
 #![cfg(feature = "server")]
 
 mod client_support;
+mod executor_support;
 
-use std::future::Future;
 use std::net::TcpListener;
-use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use client_support::*;
+use executor_support::block_on;
 use mizu_sync::reactive::Effect;
 use mizu_sync::{Client, Error, Options};
-
-/// Polls `future` on the calling thread, parking between wake-ups: an executor that is neither
-/// tokio nor the library's.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Arc::new(Unpark(thread::current())).into();
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        thread::park();
-    }
-}
 
 /// A single-threaded tokio runtime: the stand-in for an app's UI loop.
 fn ui_loop() -> tokio::runtime::Runtime {

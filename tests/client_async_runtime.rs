@@ -2,13 +2,12 @@
 //! with the first awaited operation and are gone once the last client and future have gone.
 //! Alone in its test binary, so no other test holds the runtime.
 
-use std::future::Future;
-use std::pin::pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake};
+mod executor_support;
+
 use std::thread;
 use std::time::{Duration, Instant};
 
+use executor_support::block_on;
 use mizu_sync::{Client, Options};
 
 fn runtime_threads() -> usize {
@@ -20,24 +19,6 @@ fn runtime_threads() -> usize {
                 .is_ok_and(|name| name.trim() == "mizu-sync-rt")
         })
         .count()
-}
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Arc::new(Unpark(thread::current())).into();
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        thread::park();
-    }
 }
 
 fn wait_until(what: &str, condition: impl Fn() -> bool) {

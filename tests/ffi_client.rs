@@ -2,12 +2,14 @@
 //! change events, convergence, rejections, failing listeners on the engine thread, closing.
 
 mod client_support;
+mod executor_support;
 mod ffi_support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use client_support::{scope, temp_db, wait_until, TestServer};
+use executor_support::block_on;
 use ffi_support::{host_failure, Func, Recorder};
 use mizu_sync::ffi::{
     Client, ClientOptions, CollectionChange, CollectionListener, Computed, EntityRecord, MizuError,
@@ -373,25 +375,6 @@ impl TestDefaults for ClientOptions {
             headers: HashMap::new(),
             subscribe_message_json: None,
         }
-    }
-}
-
-/// Polls `future` on this thread: the foreign executor's role.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Arc::new(Unpark(std::thread::current())).into();
-    let mut cx = std::task::Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        std::thread::park();
     }
 }
 
