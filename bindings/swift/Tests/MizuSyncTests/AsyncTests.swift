@@ -5,25 +5,7 @@ import XCTest
 /// The `async` surface against the reference server and real SQLite files: awaited sync and
 /// flush, cancellation against a server that hangs, awaited writes from the main actor, the
 /// delivery context, and the token providers.
-final class AsyncTests: XCTestCase {
-    private var server: TestServer!
-    private var clients: [Client] = []
-
-    override func setUpWithError() throws {
-        server = try TestServer()
-    }
-
-    override func tearDown() {
-        clients.forEach { $0.close() }
-        clients = []
-        server.stop()
-    }
-
-    private func track(_ client: Client) -> Client {
-        clients.append(client)
-        return client
-    }
-
+final class AsyncTests: ServerTestCase {
     func testAnAwaitedSyncAndFlushComplete() async throws {
         let scope = uniqueScope("awaited")
         let writer = track(try Client(fastOptions(server, scope: scope)))

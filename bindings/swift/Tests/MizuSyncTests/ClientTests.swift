@@ -4,27 +4,8 @@ import XCTest
 
 /// The client against the reference server: the seed's quick example, convergence, outages,
 /// rejections, misbehaving observers, threads, closing and bad input.
-final class ClientTests: XCTestCase {
-    private var server: TestServer!
-    private var clients: [Client] = []
-
-    override func setUpWithError() throws {
-        server = try TestServer(durable: true)
-    }
-
-    override func tearDown() {
-        clients.forEach { $0.close() }
-        clients = []
-        server.stop()
-    }
-
-    /// A started client of `server` with fast timers; closed after the test.
-    private func startedClient(scope: String, storagePath: String? = nil) throws -> Client {
-        let client = try Client(fastOptions(server, scope: scope, storagePath: storagePath))
-        clients.append(client)
-        try client.start()
-        return client
-    }
+final class ClientTests: ServerTestCase {
+    override var durableServer: Bool { true }
 
     func testQuickExampleWithATodoCollection() async throws {
         let client = try startedClient(scope: uniqueScope("quick"))
@@ -231,8 +212,7 @@ final class ClientTests: XCTestCase {
         expect("a bad subscribe message", { _ = try Client(badMessage) }) {
             if case .invalidJSON = $0 { return true }; return false
         }
-        let client = try Client(fastOptions(server, scope: uniqueScope("bad")))
-        clients.append(client)
+        let client = track(try Client(fastOptions(server, scope: uniqueScope("bad"))))
         let todos = try client.collection("todo", of: Todo.self)
         expect("an empty collection name", { _ = try client.collection("", of: Todo.self) }) {
             if case .invalidArgument = $0 { return true }; return false

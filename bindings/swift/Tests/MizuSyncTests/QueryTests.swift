@@ -38,27 +38,7 @@ final class Mirror<Value: Sendable>: @unchecked Sendable {
 
 /// Live queries against the reference server: the builder, reads, subscriptions whose diffs
 /// rebuild the result, writes of a second client, the JSON form, indexes and bad input.
-final class QueryTests: XCTestCase {
-    private var server: TestServer!
-    private var clients: [Client] = []
-
-    override func setUpWithError() throws {
-        server = try TestServer()
-    }
-
-    override func tearDown() {
-        clients.forEach { $0.close() }
-        clients = []
-        server.stop()
-    }
-
-    private func startedClient(scope: String) throws -> Client {
-        let client = try Client(fastOptions(server, scope: scope))
-        clients.append(client)
-        try client.start()
-        return client
-    }
-
+final class QueryTests: ServerTestCase {
     /// Six items: a(3), b(1), c(3, completed), d(2), e(5), f(2).
     private func sixItems(_ items: MizuSync.Collection<Item>) throws {
         try items.create("a", Item(title: "a", priority: 3))

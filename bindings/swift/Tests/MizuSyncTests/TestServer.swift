@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 import MizuSync
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -128,6 +129,42 @@ func uniqueScope(_ name: String) -> String {
 }
 
 /// Options with fast timers for `server` and `scope`.
+/// A test case with a reference server of its own and the clients it made, closed after each
+/// test.
+class ServerTestCase: XCTestCase {
+    var server: TestServer!
+    private var clients: [Client] = []
+
+    /// Whether the server keeps its data in a file (for tests that restart it).
+    var durableServer: Bool { false }
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        server = try TestServer(durable: durableServer)
+    }
+
+    override func tearDown() {
+        clients.forEach { $0.close() }
+        clients = []
+        server.stop()
+        super.tearDown()
+    }
+
+    /// `client`, closed after the test.
+    @discardableResult
+    func track(_ client: Client) -> Client {
+        clients.append(client)
+        return client
+    }
+
+    /// A started client of `server` with fast timers; closed after the test.
+    func startedClient(scope: String, storagePath: String? = nil) throws -> Client {
+        let client = track(try Client(fastOptions(server, scope: scope, storagePath: storagePath)))
+        try client.start()
+        return client
+    }
+}
+
 func fastOptions(_ server: TestServer, scope: String, storagePath: String? = nil) -> ClientOptions {
     var options = ClientOptions(baseURL: server.baseURL)
     options.scope = scope
