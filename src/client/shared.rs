@@ -318,7 +318,10 @@ impl Shared {
         let shared = self.clone();
         let queued = self.write_lane().and_then(|lane| {
             lane.send(Box::new(move || {
-                let _ = reply.send(job(&shared));
+                let result = catch_unwind(AssertUnwindSafe(|| job(&shared))).unwrap_or_else(|_| {
+                    Err(Error::Internal("an awaited write panicked".into()))
+                });
+                let _ = reply.send(result);
             }))
             .map_err(|_| Error::Closed)
         });
