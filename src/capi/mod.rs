@@ -34,6 +34,7 @@ mod callback;
 mod client;
 mod collection;
 mod handles;
+mod lifecycle;
 mod options;
 mod payload;
 mod query;

@@ -50,6 +50,9 @@ pub enum MizuStatus {
     /// A query is malformed: an empty or malformed field path, an unknown operator or key, an
     /// operand of the wrong kind, a negative limit.
     MizuErrInvalidQuery = 15,
+    /// `mizu_client_clear` refused: local writes have not reached the server, and discarding
+    /// them was not asked for. Nothing was deleted.
+    MizuErrPendingWrites = 16,
 }
 
 /// An error on its way out of the C API: a status and its message.
@@ -106,6 +109,7 @@ pub(crate) fn status_of(e: &Error) -> MizuStatus {
         Error::NotStarted => MizuStatus::MizuErrNotStarted,
         Error::Paused => MizuStatus::MizuErrPaused,
         Error::Internal(_) => MizuStatus::MizuErrInternal,
+        Error::PendingWrites { .. } => MizuStatus::MizuErrPendingWrites,
     }
 }
 
@@ -139,7 +143,7 @@ pub extern "C" fn mizu_last_error_message() -> *const c_char {
 }
 
 /// Every status with its name, in code order.
-const NAMES: [(MizuStatus, &CStr); 16] = [
+const NAMES: [(MizuStatus, &CStr); 17] = [
     (MizuStatus::MizuOk, c"MIZU_OK"),
     (
         MizuStatus::MizuErrInvalidArgument,
@@ -159,6 +163,7 @@ const NAMES: [(MizuStatus, &CStr); 16] = [
     (MizuStatus::MizuErrUnauthorized, c"MIZU_ERR_UNAUTHORIZED"),
     (MizuStatus::MizuErrPaused, c"MIZU_ERR_PAUSED"),
     (MizuStatus::MizuErrInvalidQuery, c"MIZU_ERR_INVALID_QUERY"),
+    (MizuStatus::MizuErrPendingWrites, c"MIZU_ERR_PENDING_WRITES"),
 ];
 
 /// A static name for the status code `status`, such as `"MIZU_ERR_NOT_FOUND"`, or

@@ -308,7 +308,17 @@ impl Engine {
                 self.send(Request::Snapshot { request, body })
             }
             Action::ApplyPush { acked, rejected } => {
+                // The entities of rejected writes, looked up before they leave the queue.
+                let marks: Vec<_> = rejected
+                    .iter()
+                    .filter_map(|r| {
+                        let queued = self.shared.store.pending_by_id(&r.mutation_id)?;
+                        Some((queued.change?.key, r.reason.clone()))
+                    })
+                    .collect();
                 let rejected: Vec<String> = rejected.into_iter().map(|r| r.mutation_id).collect();
+                let watch = &self.shared.queue_watch;
+                watch.settled(acked.iter().chain(&rejected).map(String::as_str));
                 let cursor = self.shared.store.cursor().unwrap_or(0);
                 let mut settle_now = Vec::new();
                 let mut awaiting = Vec::new();
@@ -328,6 +338,10 @@ impl Engine {
                     .acknowledge(&settle_now, &rejected, &awaiting);
                 if result.is_err() {
                     self.scan_from = 0;
+                } else {
+                    for (key, reason) in marks {
+                        self.shared.queue_watch.mark_rejected(key, reason);
+                    }
                 }
                 self.store_written(result);
                 let count = self.pending_count();
@@ -370,6 +384,9 @@ impl Engine {
             .pending_except(self.scan_from, limit, |id| self.awaiting.contains_key(id));
         self.scan_from = next_scan;
         let mutations: Vec<_> = pending.into_iter().map(|p| p.mutation).collect();
+        self.shared
+            .queue_watch
+            .pushed(mutations.iter().map(|m| m.id.as_str()));
         let sent: Vec<SentMutation> = mutations
             .iter()
             .map(|m| SentMutation {
@@ -418,23 +435,25 @@ impl Engine {
             .filter(|&(_, &c)| c <= cursor)
             .map(|(id, _)| id.clone())
             .collect();
-        if !covered.is_empty() {
-            self.awaiting.retain(|_, c| *c > cursor);
-            match self.shared.store.settle(&covered, &[]) {
-                Ok(more) => merge(&mut changed, more),
-                Err(e) => {
-                    // They are still queued but no longer awaiting: let the push see them again.
-                    self.scan_from = 0;
-                    self.shared.report(Error::from(e));
-                }
+        if covered.is_empty() {
+            self.shared.notify(changed);
+            return;
+        }
+        self.awaiting.retain(|_, c| *c > cursor);
+        match self.shared.store.settle(&covered, &[]) {
+            Ok(more) => merge(&mut changed, more),
+            Err(e) => {
+                // They are still queued but no longer awaiting: let the push see them again.
+                self.scan_from = 0;
+                self.shared.report(Error::from(e));
             }
         }
-        self.shared.notify(changed);
+        self.shared.notify_queue(changed);
     }
 
     fn store_written(&mut self, result: Result<Changed, crate::store::Error>) {
         match result {
-            Ok(changed) => self.shared.notify(changed),
+            Ok(changed) => self.shared.notify_queue(changed),
             Err(e) => self.shared.report(Error::from(e)),
         }
     }

@@ -55,6 +55,13 @@ pub enum Error {
     /// The client was closed; no further operations are possible.
     #[error("the client is closed")]
     Closed,
+    /// [`Client::clear`](crate::Client::clear) refused: writes still wait for the server, and
+    /// discarding them was not asked for. Nothing was deleted.
+    #[error("{count} local write(s) have not reached the server; clear with discard_pending to drop them")]
+    PendingWrites {
+        /// How many mutations wait.
+        count: usize,
+    },
     /// The server refused the credentials (HTTP 401 / 403), even after a token refresh.
     #[error("not authorized (HTTP {status}): {message}")]
     Unauthorized {

@@ -7,6 +7,7 @@ mod engine;
 mod error;
 pub(crate) mod http;
 mod ids;
+mod lifecycle;
 pub(crate) mod live;
 mod options;
 pub(crate) mod query_signals;
@@ -30,6 +31,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use error::Error;
+pub use lifecycle::{ClearOptions, QueuedMutation, SyncState};
 pub use options::{ConnectivityCallback, ErrorCallback, Options, ReadyCallback, SyncCallback};
 pub(crate) use shared::{Encoded, Shared, WriteIntent};
 pub use status::SyncStatus;
@@ -265,6 +267,50 @@ impl Client {
     /// The collection named `name`, with values of type `T`.
     pub fn collection<T: Serialize + DeserializeOwned>(&self, name: &str) -> Collection<T> {
         Collection::new(self, name)
+    }
+
+    /// The mutations waiting for the server, oldest first: id, name, scope, age, and how many
+    /// times each was pushed since this process started.
+    pub fn pending(&self) -> Vec<QueuedMutation> {
+        self.shared.pending()
+    }
+
+    /// Rolls back the queued mutation `mutation_id` as a server rejection would: its optimistic
+    /// effect is undone (readers wake), its entity's [`SyncState`] becomes `Rejected`, and
+    /// `on_error` is told with [`Error::Rejected`] ("discarded by the app"). A mutation already
+    /// sent may still be applied by the server; its effect then comes back with the next pull.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when no queued mutation has that id; [`Error::Storage`];
+    /// [`Error::Closed`].
+    pub fn discard(&self, mutation_id: &str) -> Result<(), Error> {
+        self.shared.discard(mutation_id)
+    }
+
+    /// Deletes everything local, for a logout: optionally flushes first (for at most
+    /// `options.flush_within`), stops syncing, deletes the store (the SQLite file with its WAL
+    /// and SHM files), and starts afresh with an empty store and a new [client id](Self::client_id),
+    /// syncing again if it was. Every reader wakes to the empty state.
+    ///
+    /// With writes still waiting for the server, it refuses with [`Error::PendingWrites`] and
+    /// deletes nothing, unless `options.discard_pending`: nothing a user typed is dropped unless
+    /// the app asks.
+    ///
+    /// ```no_run
+    /// # use mizu_sync::{ClearOptions, Client, Options};
+    /// # fn logout(client: &Client) -> Result<(), mizu_sync::Error> {
+    /// client.clear(ClearOptions {
+    ///     flush_within: Some(std::time::Duration::from_secs(5)),
+    ///     discard_pending: false,
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::PendingWrites`] (nothing deleted); [`Error::Storage`] when the files cannot be
+    /// deleted or recreated (the client is then unusable: close it); [`Error::Closed`].
+    pub fn clear(&self, options: ClearOptions) -> Result<(), Error> {
+        self.shared.clear(options)
     }
 
     /// This client's id (random, persisted with the store), the prefix of its mutation ids.

@@ -16,6 +16,7 @@ use crate::client::delivery::Delivery;
 use crate::client::engine::{Command, EngineHandle, SyncReply};
 use crate::client::http::{HttpConfig, HttpTransport};
 use crate::client::ids::IdGenerator;
+use crate::client::lifecycle::QueueWatch;
 use crate::client::live::LiveConfig;
 use crate::client::query_signals::{QuerySignals, Woken};
 use crate::client::runtime::RuntimeRef;
@@ -56,6 +57,8 @@ pub(crate) struct Shared {
     write_lane: OnceLock<tokio::sync::mpsc::UnboundedSender<LaneJob>>,
     /// Wakes awaited flushes when `settled` changes or the client closes.
     settled_async: tokio::sync::Notify,
+    /// Sync states and queued mutations' bookkeeping (see `client::lifecycle`).
+    pub(crate) queue_watch: QueueWatch,
 }
 
 /// A write committed on the write lane.
@@ -140,6 +143,7 @@ impl Shared {
             runtime: OnceLock::new(),
             write_lane: OnceLock::new(),
             settled_async: tokio::sync::Notify::new(),
+            queue_watch: QueueWatch::new(),
         }))
     }
 
@@ -318,9 +322,8 @@ impl Shared {
         let shared = self.clone();
         let queued = self.write_lane().and_then(|lane| {
             lane.send(Box::new(move || {
-                let result = catch_unwind(AssertUnwindSafe(|| job(&shared))).unwrap_or_else(|_| {
-                    Err(Error::Internal("an awaited write panicked".into()))
-                });
+                let result = catch_unwind(AssertUnwindSafe(|| job(&shared)))
+                    .unwrap_or_else(|_| Err(Error::Internal("an awaited write panicked".into())));
                 let _ = reply.send(result);
             }))
             .map_err(|_| Error::Closed)
@@ -478,7 +481,10 @@ impl Shared {
         self.commit_async(move |shared| {
             shared.check_open()?;
             check_mutation_name(&name)?;
-            let (id, changed) = shared.queue(name, args, None)?;
+            let (id, changed) = {
+                let _order = shared.lock_write_order();
+                shared.queue(name, args, None)?
+            };
             shared.announce_delivered(changed);
             Ok(id)
         })
@@ -522,7 +528,7 @@ impl Shared {
                 // argument, not undecodable server data.
                 .map_err(|e| Error::InvalidArgument(e.to_string()))?;
             let queued = {
-                let _order = lock(&self.write_order);
+                let _order = self.lock_write_order();
                 if self.store.has(key) == exists {
                     Some(self.queue(name, args, Some(change))?)
                 } else {
@@ -530,6 +536,7 @@ impl Shared {
                 }
             };
             if let Some((_, changed)) = queued {
+                self.queue_watch.written(key);
                 return Ok(Some(changed));
             }
         }
@@ -548,7 +555,10 @@ impl Shared {
         args: Option<Value>,
         change: Option<EntityChange>,
     ) -> Result<String, Error> {
-        let (id, changed) = self.queue(name, args, change)?;
+        let (id, changed) = {
+            let _order = self.lock_write_order();
+            self.queue(name, args, change)?
+        };
         self.announce(&changed);
         Ok(id)
     }
@@ -576,7 +586,7 @@ impl Shared {
     fn announce(&self, changed: &Changed) {
         let pending = self.store.pending_count();
         let woken = Woken::take(&self.queries);
-        self.wake(woken, changed, || self.publish_pending(pending));
+        self.wake(woken, changed, || self.queue_changed_here(pending));
         let _ = self.command(Command::PendingChanged);
     }
 
@@ -586,15 +596,49 @@ impl Shared {
         let pending = self.store.pending_count();
         let woken = Woken::take(&self.queries);
         let shared = self.clone();
-        self.deliver(move || shared.wake(woken, &changed, || shared.publish_pending(pending)));
+        self.deliver(move || shared.wake(woken, &changed, || shared.queue_changed_here(pending)));
         let _ = self.command(Command::PendingChanged);
     }
 
-    fn publish_pending(&self, pending: usize) {
+    /// After the queue changed on the app's thread (a discard, a clear): wakes the readers of
+    /// what changed and of sync states here, and nudges the engine.
+    pub(crate) fn after_queue_change(&self, changed: Changed) {
+        self.announce(&changed);
+    }
+
+    /// After the engine changed the queue (acknowledgements, rejections, settling): as
+    /// [`notify`](Self::notify), and the readers of sync states are woken too.
+    pub(crate) fn notify_queue(self: &Arc<Self>, changed: Changed) {
+        let woken = Woken::take(&self.queries);
+        let shared = self.clone();
+        self.deliver(move || shared.wake(woken, &changed, || shared.queue_watch.bump()));
+    }
+
+    /// Publishes the pending count and wakes the readers of sync states (inside a wake).
+    fn queue_changed_here(&self, pending: usize) {
+        self.queue_watch.bump();
         self.status.update(|s| SyncStatus {
             pending,
             ..s.clone()
         })
+    }
+
+    /// Taken by every write to check its operation and queue it, and by `clear` and `discard`.
+    pub(crate) fn lock_write_order(&self) -> MutexGuard<'_, ()> {
+        lock(&self.write_order)
+    }
+
+    /// After the store was wiped: a new client id, a fresh status.
+    pub(crate) fn reset_after_wipe(&self) {
+        self.ids.reset(self.store.client_id());
+        *lock(&self.last_synced) = None;
+        self.set_settled(false);
+        *lock(&self.queued_status) = None;
+        let paused = self.status.with_untracked(|s| s.paused);
+        self.status.set(SyncStatus {
+            paused,
+            ..SyncStatus::default()
+        });
     }
 
     /// After a server-side transaction (on the engine thread): wakes the readers of what

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::client::{Client, Encoded, Error, Shared, WriteIntent};
+use crate::client::{Client, Encoded, Error, Shared, SyncState, WriteIntent};
 use crate::protocol::entity::{EntityKey, JsonText};
 use crate::query::{CollectionEvent, FieldPath, QuerySpec};
 
@@ -360,6 +360,13 @@ impl<T: Serialize + DeserializeOwned> Entity<T> {
             None => Ok(None),
             Some(text) => decode(&self.key.collection, &self.key.id, &text).map(Some),
         }
+    }
+
+    /// Where this entity stands with the server: [`SyncState::Synced`], `Pending` (local
+    /// writes of it wait for the server) or `Rejected` (its last local write was rejected and
+    /// rolled back). Tracked: an effect or computed reading it re-runs when the queue changes.
+    pub fn sync_state(&self) -> SyncState {
+        self.shared.sync_state(&self.key)
     }
 
     /// Whether the entity exists now. Tracked.

@@ -11,7 +11,7 @@ use crate::ffi::listener::{
     ConnectivityListener, ErrorListener, PendingListener, RejectionListener, StatusListener,
     SyncListener, TokenProvider,
 };
-use crate::ffi::record::{ClientOptions, SyncStatus};
+use crate::ffi::record::{ClientOptions, QueuedMutation, SyncStatus};
 use crate::ffi::subscription::{watch, Subscription};
 
 /// Adapts a host [`TokenProvider`] to the core's `AuthProvider`.
@@ -217,6 +217,49 @@ impl Client {
     ) -> Result<String, MizuError> {
         let args = args_json.map(|t| serde_json::from_str(&t)).transpose()?;
         Ok(self.core()?.mutate_async(&name, args).await?)
+    }
+
+    /// Deletes everything local, for a logout: flushes first for at most `flush_within_ms`
+    /// when given (and started), stops, deletes the store's files, and starts afresh with an
+    /// empty store and a new client id (syncing again if it was).
+    ///
+    /// # Errors
+    /// [`MizuError::PendingWrites`] when writes still wait for the server and
+    /// `discard_pending` is false (nothing is deleted); [`MizuError::Storage`];
+    /// [`MizuError::Closed`].
+    #[uniffi::method(default(flush_within_ms = None, discard_pending = false))]
+    pub fn clear(
+        &self,
+        flush_within_ms: Option<u64>,
+        discard_pending: bool,
+    ) -> Result<(), MizuError> {
+        Ok(self.core()?.clear(crate::ClearOptions {
+            flush_within: flush_within_ms.map(Duration::from_millis),
+            discard_pending,
+        })?)
+    }
+
+    /// The mutations waiting for the server, oldest first.
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`].
+    pub fn pending(&self) -> Result<Vec<QueuedMutation>, MizuError> {
+        Ok(self
+            .core()?
+            .pending()
+            .into_iter()
+            .map(QueuedMutation::from)
+            .collect())
+    }
+
+    /// Rolls back the queued mutation `mutation_id` as a server rejection would (its effect
+    /// undone, its entity `Rejected`, the error and rejection listeners told).
+    ///
+    /// # Errors
+    /// [`MizuError::InvalidArgument`] when no queued mutation has that id;
+    /// [`MizuError::Storage`]; [`MizuError::Closed`].
+    pub fn discard(&self, mutation_id: String) -> Result<(), MizuError> {
+        Ok(self.core()?.discard(&mutation_id)?)
     }
 
     /// The collection named `name`; its values are JSON text.

@@ -9,7 +9,7 @@ use crate::ffi::events::Events;
 use crate::ffi::handle::Handle;
 use crate::ffi::listener::{CollectionListener, EntityListener};
 use crate::ffi::query::{self, Query};
-use crate::ffi::record::{CollectionChange, EntityRecord};
+use crate::ffi::record::{CollectionChange, EntityRecord, EntitySyncState};
 use crate::ffi::subscription::{watch, Subscription};
 use crate::query::QuerySpec;
 
@@ -145,6 +145,15 @@ impl Collection {
     /// As [`delete`](Self::delete).
     pub async fn delete_async(&self, id: String) -> Result<(), MizuError> {
         Ok(self.inner.get()?.get(id).delete_async().await?)
+    }
+
+    /// Where the entity `id` stands with the server (one crossing instead of
+    /// `get(id).sync_state()`). Tracked.
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`].
+    pub fn sync_state(&self, id: String) -> Result<EntitySyncState, MizuError> {
+        Ok(self.inner.get()?.get(id).sync_state().into())
     }
 
     /// A handle to the entity `id`, whether or not it exists. Not a read.
@@ -298,6 +307,14 @@ impl Entity {
     /// [`MizuError::InvalidJson`] when the stored value is not JSON; [`MizuError::Closed`].
     pub fn get(&self) -> Result<Option<String>, MizuError> {
         Ok(self.inner.get()?.try_get()?.map(|v| v.to_string()))
+    }
+
+    /// Where the entity stands with the server. Tracked: wakes when the queue changes.
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`].
+    pub fn sync_state(&self) -> Result<EntitySyncState, MizuError> {
+        Ok(self.inner.get()?.sync_state().into())
     }
 
     /// Whether the entity exists. Tracked.

@@ -95,6 +95,13 @@ pub enum MizuError {
         /// The store's message.
         reason: String,
     },
+    /// `clear` refused: local writes have not reached the server, and discarding them was not
+    /// asked for. Nothing was deleted.
+    #[error("{count} local write(s) have not reached the server")]
+    PendingWrites {
+        /// How many mutations wait.
+        count: u64,
+    },
     /// App code called by the library (a listener, a computed or effect function) failed.
     #[error("callback failed: {reason}")]
     Callback {
@@ -165,6 +172,9 @@ impl From<crate::Error> for MizuError {
             },
             E::NotStarted | E::Paused => MizuError::Offline { reason },
             E::Internal(reason) => MizuError::Internal { reason },
+            E::PendingWrites { count } => MizuError::PendingWrites {
+                count: count as u64,
+            },
         }
     }
 }

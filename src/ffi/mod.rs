@@ -83,7 +83,10 @@ pub use listener::{
     StatusListener, SyncListener, TokenProvider,
 };
 pub use query::{Query, QueryDiffOp};
-pub use record::{ClientOptions, CollectionChange, EntityRecord, RejectedMutation, SyncStatus};
+pub use record::{
+    ClientOptions, CollectionChange, EntityRecord, EntitySyncState, QueuedMutation,
+    RejectedMutation, SyncStatus,
+};
 pub use registry::on_unhandled_error;
 pub use signal::Signal;
 pub use subscription::Subscription;

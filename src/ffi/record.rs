@@ -148,3 +148,60 @@ pub struct RejectedMutation {
     /// The server's reason.
     pub reason: String,
 }
+
+/// Where an entity stands with the server (see `Entity::sync_state`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum EntitySyncState {
+    /// No local write of it waits for the server.
+    Synced,
+    /// Local writes of it wait for the server.
+    Pending {
+        /// How many queued mutations touch it.
+        mutations: u64,
+    },
+    /// Its last local write was rejected by the server (or discarded by the app) and rolled
+    /// back; until it is written again.
+    Rejected {
+        /// The server's reason.
+        reason: String,
+    },
+}
+
+impl From<crate::SyncState> for EntitySyncState {
+    fn from(s: crate::SyncState) -> Self {
+        match s {
+            crate::SyncState::Synced => EntitySyncState::Synced,
+            crate::SyncState::Pending { mutations } => EntitySyncState::Pending {
+                mutations: mutations as u64,
+            },
+            crate::SyncState::Rejected { reason } => EntitySyncState::Rejected { reason },
+        }
+    }
+}
+
+/// A mutation waiting for the server (see `Client::pending`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct QueuedMutation {
+    /// Its idempotency id.
+    pub id: String,
+    /// Its name, e.g. `todo.update`.
+    pub name: String,
+    /// Its scope.
+    pub scope: String,
+    /// How long ago it was made, in milliseconds.
+    pub age_ms: u64,
+    /// How many times it was pushed since the process started (0: not yet).
+    pub attempts: u32,
+}
+
+impl From<crate::QueuedMutation> for QueuedMutation {
+    fn from(m: crate::QueuedMutation) -> Self {
+        QueuedMutation {
+            id: m.id,
+            name: m.name,
+            scope: m.scope,
+            age_ms: u64::try_from(m.age.as_millis()).unwrap_or(u64::MAX),
+            attempts: m.attempts,
+        }
+    }
+}

@@ -27,6 +27,14 @@ pub enum Error {
     /// The store was closed.
     #[error("the store is closed")]
     Closed,
+    /// A store file could not be deleted (by [`Store::wipe`](crate::store::Store::wipe)).
+    #[error("cannot delete {path}: {source}")]
+    Delete {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A mutation with this id is already pending.
     #[error("mutation {0:?} is already pending")]
     DuplicateMutation(String),

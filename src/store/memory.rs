@@ -106,6 +106,50 @@ impl Memory {
         memory
     }
 
+    /// The ids of the pending mutations that touch `key`, oldest first.
+    pub(crate) fn pending_ids_of(&self, key: &EntityKey) -> Vec<String> {
+        self.overlay
+            .get(&key.collection)
+            .and_then(|ids| ids.get(&key.id))
+            .map(|overlay| {
+                overlay
+                    .seqs
+                    .iter()
+                    .filter_map(|seq| self.pending.get(seq))
+                    .map(|p| p.mutation.id.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The pending mutation `mutation_id`, if queued.
+    pub(crate) fn pending_by_id(&self, mutation_id: &str) -> Option<&PendingMutation> {
+        self.pending.get(self.seq_by_id.get(mutation_id)?)
+    }
+
+    /// Forgets everything (base, overlay, queue); returns what vanished.
+    pub(crate) fn clear(&mut self) -> Delta {
+        let mut keys = Vec::new();
+        for (collection, ids) in &self.base {
+            keys.extend(
+                ids.keys()
+                    .map(|id| EntityKey::new(collection.as_str(), id.as_str())),
+            );
+        }
+        for (collection, ids) in &self.overlay {
+            keys.extend(
+                ids.keys()
+                    .map(|id| EntityKey::new(collection.as_str(), id.as_str())),
+            );
+        }
+        let mut diff = Diff::default();
+        for key in &keys {
+            diff.note(self, key);
+        }
+        *self = Memory::default();
+        diff.finish(self)
+    }
+
     /// The visible value of `key`: the overlay's if a pending change touches it, else the base's.
     pub(crate) fn get(&self, key: &EntityKey) -> Option<&JsonText> {
         self.get_in(&key.collection, &key.id)

@@ -34,7 +34,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{
     Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
 };
@@ -116,7 +116,10 @@ impl<'a> View<'a> {
 ///
 /// See the [module docs](self) for the model, durability and threading.
 pub struct Store {
-    client_id: String,
+    /// Replaced by [`wipe`](Store::wipe).
+    client_id: RwLock<String>,
+    /// The file, for [`wipe`](Store::wipe); `None` in memory.
+    path: Option<PathBuf>,
     /// Serializes writers; holds the file, if any. Taken before `state`, never after.
     writer: Mutex<Writer>,
     /// The read model, updated only after the file committed.
@@ -148,6 +151,7 @@ impl Store {
             new_client_id(),
             None,
             None,
+            None,
             Memory::default(),
             BTreeMap::new(),
             BTreeMap::new(),
@@ -168,6 +172,7 @@ impl Store {
         Ok(Store::build(
             loaded.client_id,
             loaded.cursor,
+            Some(path.to_owned()),
             Some(db),
             memory,
             loaded.meta,
@@ -178,6 +183,7 @@ impl Store {
     fn build(
         client_id: String,
         cursor: Option<u64>,
+        path: Option<PathBuf>,
         db: Option<Db>,
         memory: Memory,
         meta: BTreeMap<String, String>,
@@ -185,7 +191,8 @@ impl Store {
     ) -> Store {
         let last_seq = memory.pending().last().map_or(0, |p| p.seq);
         Store {
-            client_id,
+            client_id: RwLock::new(client_id),
+            path,
             writer: Mutex::new(Writer {
                 db,
                 last_seq,
@@ -233,7 +240,66 @@ impl Store {
 
     /// This installation's random id: generated on first open, then read back from the file.
     pub fn client_id(&self) -> String {
-        self.client_id.clone()
+        self.client_id
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Deletes everything this store holds and starts it afresh with a new client id: a file
+    /// store closes its file, deletes it with its `-wal` and `-shm` files, and creates a new
+    /// one at the same path. Returns what vanished (every visible entity), told to the observer
+    /// like any transaction.
+    ///
+    /// # Errors
+    /// [`Error::Closed`]; [`Error::Sqlite`] when the files cannot be deleted or recreated (the
+    /// store is then closed: nothing written afterwards could be durable).
+    pub fn wipe(&self) -> Result<Changed> {
+        let mut writer = self.open_writer()?;
+        let client_id = match &self.path {
+            Some(path) => {
+                // Dropping the connection releases the file and its exclusive lock.
+                writer.db = None;
+                let reopened = remove_files(path).and_then(|()| Db::open(path, new_client_id));
+                match reopened {
+                    Ok((db, loaded)) => {
+                        writer.db = Some(db);
+                        loaded.client_id
+                    }
+                    Err(e) => {
+                        writer.closed = true;
+                        return Err(e);
+                    }
+                }
+            }
+            None => new_client_id(),
+        };
+        writer.last_seq = 0;
+        let mut state = self.write();
+        let delta = state.memory.clear();
+        state.cursor = None;
+        state.meta.clear();
+        state.acked.clear();
+        *self
+            .client_id
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = client_id;
+        Ok(self.observed(&state, delta))
+    }
+
+    /// The ids of the pending mutations that touch `key`, oldest first.
+    pub fn pending_ids_of(&self, key: &EntityKey) -> Vec<String> {
+        self.read().memory.pending_ids_of(key)
+    }
+
+    /// Every pending mutation, oldest first.
+    pub fn pending_all(&self) -> Vec<PendingMutation> {
+        self.read().memory.pending().cloned().collect()
+    }
+
+    /// The pending mutation `mutation_id`, if queued.
+    pub fn pending_by_id(&self, mutation_id: &str) -> Option<PendingMutation> {
+        self.read().memory.pending_by_id(mutation_id).cloned()
     }
 
     /// The pull cursor: the server log position the base is as of; `None` when never synced
@@ -531,7 +597,7 @@ impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.read();
         f.debug_struct("Store")
-            .field("client_id", &self.client_id)
+            .field("client_id", &self.client_id())
             .field("cursor", &state.cursor)
             .field("pending", &state.memory.pending_count())
             .finish_non_exhaustive()
@@ -569,6 +635,26 @@ fn checked(mut change: EntityChange) -> Result<EntityChange> {
 
 /// A new random client id: 32 hex digits from the standard library's randomly keyed hasher,
 /// mixed with the time and process id (no extra dependency; unique, not secret).
+/// Deletes the store file at `path` and its `-wal` and `-shm` companions (those missing are
+/// fine).
+fn remove_files(path: &Path) -> Result<()> {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::remove_file(&name) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(Error::Delete {
+                    path: Path::new(&name).display().to_string(),
+                    source,
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
 fn new_client_id() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)

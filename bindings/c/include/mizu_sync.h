@@ -100,6 +100,11 @@ typedef enum {
      * operand of the wrong kind, a negative limit.
      */
     MIZU_ERR_INVALID_QUERY = 15,
+    /**
+     * `mizu_client_clear` refused: local writes have not reached the server, and discarding
+     * them was not asked for. Nothing was deleted.
+     */
+    MIZU_ERR_PENDING_WRITES = 16,
 } MizuStatus;
 
 /**
@@ -690,6 +695,68 @@ MizuStatus mizu_entity_exists(const MizuEntity *entity,
  * Any thread.
  */
 MizuStatus mizu_entity_free(MizuEntity *entity);
+
+/**
+ * Deletes everything local, for a logout: when `flush_within_ms` is not 0 (and the client is
+ * started), first pushes for at most that long; then stops syncing, deletes the store's files
+ * (the SQLite file with its WAL and SHM files), and starts afresh with an empty store and a
+ * new client id, syncing again if it was. Effects and listeners wake to the empty state.
+ *
+ * # Errors
+ * `MIZU_ERR_PENDING_WRITES` when writes still wait for the server and `discard_pending` is
+ * false: nothing is deleted, and the message says how many. `MIZU_ERR_STORAGE` when the files
+ * cannot be deleted or recreated (close the client then); `MIZU_ERR_CLOSED`.
+ *
+ * # Threading
+ * Any thread but the client's sync thread (it waits for it).
+ */
+MizuStatus mizu_client_clear(const MizuClient *client,
+                             uint64_t flush_within_ms,
+                             bool discard_pending);
+
+/**
+ * Stores the mutations waiting for the server as a JSON array in `*out`, oldest first:
+ * `[{"id":"...", "name":"todo.update", "scope":"...", "age_ms":n, "attempts":n}]`
+ * (`attempts`: pushes since the process started).
+ *
+ * # Ownership
+ * `*out` receives a new string the caller frees with `mizu_string_free` (NULL on error).
+ *
+ * # Threading
+ * Any thread.
+ */
+MizuStatus mizu_client_pending(const MizuClient *client,
+                               char **out);
+
+/**
+ * Rolls back the queued mutation `mutation_id` as a server rejection would: its optimistic
+ * effect is undone, its entity's sync state becomes rejected, and `on_error` is called with
+ * `MIZU_ERR_REJECTED` ("discarded by the app").
+ *
+ * # Errors
+ * `MIZU_ERR_INVALID_ARGUMENT` when no queued mutation has that id, or for NULL;
+ * `MIZU_ERR_STORAGE`; `MIZU_ERR_CLOSED`.
+ *
+ * # Threading
+ * Any thread.
+ */
+MizuStatus mizu_client_discard(const MizuClient *client,
+                               const char *mutation_id);
+
+/**
+ * Stores where the entity stands with the server as JSON text in `*out`:
+ * `{"state":"synced"}`, `{"state":"pending","mutations":n}` (local writes wait for the
+ * server) or `{"state":"rejected","reason":"..."}` (its last local write was rejected and
+ * rolled back).
+ *
+ * # Ownership
+ * `*out` receives a new string the caller frees with `mizu_string_free` (NULL on error).
+ *
+ * # Threading
+ * Any thread. Tracked inside a computed or an effect: it re-runs when the queue changes.
+ */
+MizuStatus mizu_entity_sync_state(const MizuEntity *entity,
+                                  char **out);
 
 /**
  * Makes a live query over the collection from the JSON spec `spec_json`, and evaluates it now.

@@ -409,6 +409,115 @@ static void paused_client_queues_writes_until_resumed(void) {
     CHECK_OK(mizu_client_free(client));
 }
 
+/* Whether the file at `path` (or its WAL) contains `needle`. */
+static bool file_contains(const char *path, const char *needle) {
+    char name[600];
+    const char *suffixes[] = {"", "-wal"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
+        FILE *f = fopen(name, "rb");
+        if (f == NULL) continue;
+        fseek(f, 0, SEEK_END);
+        long size = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        char *bytes = malloc((size_t)size + 1);
+        size_t read = fread(bytes, 1, (size_t)size, f);
+        fclose(f);
+        bool found = false;
+        size_t n = strlen(needle);
+        for (size_t at = 0; !found && read >= n && at <= read - n; at++) found = memcmp(bytes + at, needle, n) == 0;
+        free(bytes);
+        if (found) return true;
+    }
+    return false;
+}
+
+static void clear_refuses_pending_writes_then_wipes_the_files_with_consent(void) {
+    char db[512];
+    temp_db_path(db, sizeof db, "clear");
+    char *options = test_options_for("http://127.0.0.1:9/_sync", test_scope("clear"), db);
+    MizuClient *client = NULL;
+    CHECK_OK(mizu_client_new(options, NULL, &client));
+    free(options);
+    MizuCollection *todos = NULL;
+    CHECK_OK(mizu_client_collection(client, "todo", &todos));
+    CHECK_OK(mizu_collection_create(todos, "t1", "{\"title\":\"private-note-91c\"}", NULL));
+    char *before = NULL;
+    CHECK_OK(mizu_client_id(client, &before));
+    CHECK(file_contains(db, "private-note-91c"));
+
+    CHECK_STATUS(mizu_client_clear(client, 0, false), MIZU_ERR_PENDING_WRITES);
+    CHECK(strstr(mizu_last_error_message(), "1 local write") != NULL);
+    bool exists = false;
+    CHECK_OK(mizu_collection_exists(todos, "t1", &exists));
+    CHECK(exists);
+
+    char *pending = NULL;
+    CHECK_OK(mizu_client_pending(client, &pending));
+    CHECK(strstr(pending, "\"name\":\"todo.create\"") != NULL);
+    CHECK(strstr(pending, "\"attempts\":0") != NULL);
+    CHECK_OK(mizu_string_free(pending));
+
+    CHECK_OK(mizu_client_clear(client, 0, true));
+    CHECK(!file_contains(db, "private-note-91c"));
+    CHECK_OK(mizu_collection_exists(todos, "t1", &exists));
+    CHECK(!exists);
+    char *after = NULL;
+    CHECK_OK(mizu_client_id(client, &after));
+    CHECK(strcmp(before, after) != 0);
+    CHECK_OK(mizu_string_free(before));
+    CHECK_OK(mizu_string_free(after));
+    CHECK_OK(mizu_collection_free(todos));
+    CHECK_OK(mizu_client_free(client));
+    remove_db(db);
+}
+
+static void entity_sync_state_follows_the_queue_and_discard_rolls_back(void) {
+    const char *scope = test_scope("sync-state");
+    MizuClient *client = started(test_base_url(), scope, NULL, NULL);
+    CHECK_OK(mizu_client_pause(client));
+    MizuCollection *todos = NULL;
+    CHECK_OK(mizu_client_collection(client, "todo", &todos));
+    MizuEntity *entity = NULL;
+    CHECK_OK(mizu_collection_entity(todos, "t1", &entity));
+    char *state = NULL;
+    CHECK_OK(mizu_entity_sync_state(entity, &state));
+    CHECK_STR(state, "{\"state\":\"synced\"}");
+    CHECK_OK(mizu_string_free(state));
+
+    CHECK_OK(mizu_entity_set(entity, "{\"title\":\"a\"}"));
+    CHECK_OK(mizu_entity_sync_state(entity, &state));
+    CHECK_STR(state, "{\"mutations\":1,\"state\":\"pending\"}");
+    CHECK_OK(mizu_string_free(state));
+
+    char *pending = NULL;
+    CHECK_OK(mizu_client_pending(client, &pending));
+    char id[256] = {0};
+    const char *at = strstr(pending, "\"id\":\"");
+    CHECK(at != NULL);
+    at += 6;
+    size_t n = (size_t)(strchr(at, '"') - at);
+    memcpy(id, at, n < sizeof id ? n : sizeof id - 1);
+    CHECK_OK(mizu_string_free(pending));
+
+    CHECK_OK(mizu_client_discard(client, id));
+    CHECK_OK(mizu_entity_sync_state(entity, &state));
+    CHECK_STR(state, "{\"reason\":\"discarded by the app\",\"state\":\"rejected\"}");
+    CHECK_OK(mizu_string_free(state));
+    CHECK_STATUS(mizu_client_discard(client, id), MIZU_ERR_INVALID_ARGUMENT);
+
+    CHECK_OK(mizu_entity_set(entity, "{\"title\":\"b\"}"));
+    CHECK_OK(mizu_client_resume(client));
+    CHECK_OK(mizu_client_flush(client, 10000));
+    CHECK_OK(mizu_entity_sync_state(entity, &state));
+    CHECK_STR(state, "{\"state\":\"synced\"}");
+    CHECK_OK(mizu_string_free(state));
+
+    CHECK_OK(mizu_entity_free(entity));
+    CHECK_OK(mizu_collection_free(todos));
+    CHECK_OK(mizu_client_free(client));
+}
+
 int main(int argc, char **argv) {
     static const Test tests[] = {
         {"two_clients_converge_through_the_server", two_clients_converge_through_the_server},
@@ -423,6 +532,10 @@ int main(int argc, char **argv) {
         {"paused_client_queues_writes_until_resumed", paused_client_queues_writes_until_resumed},
         {"status_subscription_follows_the_pending_queue",
          status_subscription_follows_the_pending_queue},
+        {"clear_refuses_pending_writes_then_wipes_the_files_with_consent",
+         clear_refuses_pending_writes_then_wipes_the_files_with_consent},
+        {"entity_sync_state_follows_the_queue_and_discard_rolls_back",
+         entity_sync_state_follows_the_queue_and_discard_rolls_back},
     };
     return run_tests(argc, argv, tests, sizeof tests / sizeof tests[0]);
 }

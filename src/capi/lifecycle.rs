@@ -1,0 +1,125 @@
+//! `mizu_client_clear`, `mizu_client_pending`, `mizu_client_discard`, `mizu_entity_sync_state`:
+//! logging out, the queue, and where each entity stands with the server.
+
+use std::ffi::c_char;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::boundary::{call, text, Out};
+use super::handles::{self, MizuClient, MizuEntity};
+use super::status::MizuStatus;
+use super::strings::give;
+use crate::{ClearOptions, SyncState};
+
+/// Deletes everything local, for a logout: when `flush_within_ms` is not 0 (and the client is
+/// started), first pushes for at most that long; then stops syncing, deletes the store's files
+/// (the SQLite file with its WAL and SHM files), and starts afresh with an empty store and a
+/// new client id, syncing again if it was. Effects and listeners wake to the empty state.
+///
+/// # Errors
+/// `MIZU_ERR_PENDING_WRITES` when writes still wait for the server and `discard_pending` is
+/// false: nothing is deleted, and the message says how many. `MIZU_ERR_STORAGE` when the files
+/// cannot be deleted or recreated (close the client then); `MIZU_ERR_CLOSED`.
+///
+/// # Threading
+/// Any thread but the client's sync thread (it waits for it).
+#[no_mangle]
+pub extern "C" fn mizu_client_clear(
+    client: *const MizuClient,
+    flush_within_ms: u64,
+    discard_pending: bool,
+) -> MizuStatus {
+    call(|| {
+        let options = ClearOptions {
+            flush_within: (flush_within_ms > 0).then(|| Duration::from_millis(flush_within_ms)),
+            discard_pending,
+        };
+        Ok(handles::client(client)?.clear(options)?)
+    })
+}
+
+/// Stores the mutations waiting for the server as a JSON array in `*out`, oldest first:
+/// `[{"id":"...", "name":"todo.update", "scope":"...", "age_ms":n, "attempts":n}]`
+/// (`attempts`: pushes since the process started).
+///
+/// # Ownership
+/// `*out` receives a new string the caller frees with `mizu_string_free` (NULL on error).
+///
+/// # Threading
+/// Any thread.
+#[no_mangle]
+pub extern "C" fn mizu_client_pending(
+    client: *const MizuClient,
+    out: *mut *mut c_char,
+) -> MizuStatus {
+    call(|| {
+        // SAFETY: the caller passes NULL or a pointer valid for writing a pointer.
+        let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
+        let queued: Vec<_> = handles::client(client)?
+            .pending()
+            .into_iter()
+            .map(|m| {
+                json!({
+                    "id": m.id,
+                    "name": m.name,
+                    "scope": m.scope,
+                    "age_ms": u64::try_from(m.age.as_millis()).unwrap_or(u64::MAX),
+                    "attempts": m.attempts,
+                })
+            })
+            .collect();
+        out.set(give(&serde_json::Value::from(queued).to_string()));
+        Ok(())
+    })
+}
+
+/// Rolls back the queued mutation `mutation_id` as a server rejection would: its optimistic
+/// effect is undone, its entity's sync state becomes rejected, and `on_error` is called with
+/// `MIZU_ERR_REJECTED` ("discarded by the app").
+///
+/// # Errors
+/// `MIZU_ERR_INVALID_ARGUMENT` when no queued mutation has that id, or for NULL;
+/// `MIZU_ERR_STORAGE`; `MIZU_ERR_CLOSED`.
+///
+/// # Threading
+/// Any thread.
+#[no_mangle]
+pub extern "C" fn mizu_client_discard(
+    client: *const MizuClient,
+    mutation_id: *const c_char,
+) -> MizuStatus {
+    call(|| {
+        // SAFETY: the caller passes NULL or a NUL-terminated string valid for this call.
+        let id = unsafe { text(mutation_id, "mutation_id") }?;
+        Ok(handles::client(client)?.discard(id)?)
+    })
+}
+
+/// Stores where the entity stands with the server as JSON text in `*out`:
+/// `{"state":"synced"}`, `{"state":"pending","mutations":n}` (local writes wait for the
+/// server) or `{"state":"rejected","reason":"..."}` (its last local write was rejected and
+/// rolled back).
+///
+/// # Ownership
+/// `*out` receives a new string the caller frees with `mizu_string_free` (NULL on error).
+///
+/// # Threading
+/// Any thread. Tracked inside a computed or an effect: it re-runs when the queue changes.
+#[no_mangle]
+pub extern "C" fn mizu_entity_sync_state(
+    entity: *const MizuEntity,
+    out: *mut *mut c_char,
+) -> MizuStatus {
+    call(|| {
+        // SAFETY: the caller passes NULL or a pointer valid for writing a pointer.
+        let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
+        let state = match handles::entity(entity)?.sync_state() {
+            SyncState::Synced => json!({"state": "synced"}),
+            SyncState::Pending { mutations } => json!({"state": "pending", "mutations": mutations}),
+            SyncState::Rejected { reason } => json!({"state": "rejected", "reason": reason}),
+        };
+        out.set(give(&state.to_string()));
+        Ok(())
+    })
+}
