@@ -259,13 +259,17 @@ pub(crate) fn status_json(status: &SyncStatus) -> String {
         "last_error": status.last_error,
         "last_synced_ms": synced,
         "paused": status.paused,
+        "has_synced": status.has_synced,
+        "download": {"done": status.download.done, "total": status.download.total},
+        "upload": {"done": status.upload.done, "total": status.upload.total},
     })
     .to_string()
 }
 
 /// Stores the sync status as JSON text in `*out`: `{"online":bool, "syncing":bool,
 /// "pending":n, "cursor":n|null, "last_error":"..."|null, "last_synced_ms":n|null,
-/// "paused":bool}`.
+/// "paused":bool, "has_synced":bool, "download":{"done":n,"total":n},
+/// "upload":{"done":n,"total":n}}`.
 ///
 /// # Ownership
 /// `*out` receives a new string the caller frees with `mizu_string_free` (NULL on error).

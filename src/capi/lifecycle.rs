@@ -1,5 +1,6 @@
-//! `mizu_client_clear`, `mizu_client_pending`, `mizu_client_discard`, `mizu_entity_sync_state`:
-//! logging out, the queue, and where each entity stands with the server.
+//! `mizu_client_clear`, `mizu_client_pending`, `mizu_client_discard`, `mizu_entity_sync_state`,
+//! `mizu_client_wait_for_first_sync`, `mizu_client_sync_once`: logging out, the queue, where
+//! each entity stands with the server, the first sync, and one bounded background sync.
 
 use std::ffi::c_char;
 use std::time::Duration;
@@ -120,6 +121,60 @@ pub extern "C" fn mizu_entity_sync_state(
             SyncState::Rejected { reason } => json!({"state": "rejected", "reason": reason}),
         };
         out.set(give(&state.to_string()));
+        Ok(())
+    })
+}
+
+/// Waits until a first full catch-up with the server has completed (at once when one ever
+/// has: it is stored with the data), or `timeout_ms` elapses.
+///
+/// # Errors
+/// `MIZU_ERR_TIMEOUT`; `MIZU_ERR_NOT_STARTED`; `MIZU_ERR_CLOSED`.
+///
+/// # Threading
+/// Any thread but the client's sync thread.
+#[no_mangle]
+pub extern "C" fn mizu_client_wait_for_first_sync(
+    client: *const MizuClient,
+    timeout_ms: u64,
+) -> MizuStatus {
+    call(|| Ok(handles::client(client)?.wait_for_first_sync(Duration::from_millis(timeout_ms))?))
+}
+
+/// Pushes and pulls until caught up or `within_ms` has passed (for an OS background task), and
+/// stores what it did as JSON text in `*out_report` (when not NULL): `{"pushed":n, "pulled":n,
+/// "caught_up":bool, "error":"..."|null, "elapsed_ms":n}`. A client that is not started is
+/// started without its live connection and stopped after. A round's failures are retried until
+/// the deadline and reported in `"error"`, not as the status.
+///
+/// # Errors
+/// `MIZU_ERR_CLOSED`; `MIZU_ERR_INTERNAL` when the sync thread cannot start.
+///
+/// # Ownership
+/// `*out_report` receives a new string the caller frees with `mizu_string_free`.
+///
+/// # Threading
+/// Any thread but the client's sync thread.
+#[no_mangle]
+pub extern "C" fn mizu_client_sync_once(
+    client: *const MizuClient,
+    within_ms: u64,
+    out_report: *mut *mut c_char,
+) -> MizuStatus {
+    call(|| {
+        let report = handles::client(client)?.sync_once(Duration::from_millis(within_ms))?;
+        if !out_report.is_null() {
+            let text = json!({
+                "pushed": report.pushed,
+                "pulled": report.pulled,
+                "caught_up": report.caught_up,
+                "error": report.error.map(|e| e.to_string()),
+                "elapsed_ms": u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
+            })
+            .to_string();
+            // SAFETY: the caller passes NULL (checked) or a pointer valid for writing a pointer.
+            unsafe { *out_report = give(&text) };
+        }
         Ok(())
     })
 }

@@ -17,6 +17,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::client::http::HttpTransport;
 use crate::client::live::{LiveConfig, LiveConnection, LiveEvent};
+use crate::client::progress::Tracker;
 use crate::client::{Error, Shared};
 use crate::protocol::machine::{
     Action, Event, Input, MachineOptions, RequestId, SentMutation, SyncMachine,
@@ -118,7 +119,9 @@ impl EngineHandle {
         };
         // Acknowledged before the last stop (or a restart): they only wait for their pull.
         let awaiting = shared.store.acked().into_iter().collect();
+        let cursor = shared.store.cursor().unwrap_or(0);
         let mut engine = Engine {
+            progress: Tracker::new(cursor),
             shared,
             machine,
             io,
@@ -223,6 +226,8 @@ struct Engine {
     scan_from: u64,
     /// `sync()` callers waiting for the machine's answer, by sync id.
     syncs: HashMap<u64, SyncReply>,
+    /// How far the current download and upload have come.
+    progress: Tracker,
     next_sync: u64,
 }
 
@@ -254,11 +259,15 @@ impl Engine {
                     self.syncs.insert(self.next_sync, reply);
                     Input::SyncRequested { id: self.next_sync }
                 }
-                Some(Command::LiveCursor(n)) => Input::LiveCursor(n),
+                Some(Command::LiveCursor(n)) => {
+                    self.progress.live_head(self.cursor(), n);
+                    Input::LiveCursor(n)
+                }
                 Some(Command::Pause) => Input::Pause,
                 Some(Command::Resume) => Input::Resume,
                 Some(Command::Done(answer)) => {
                     self.record_result_cursors(&answer);
+                    self.record_progress(&answer);
                     answer
                 }
             };
@@ -277,11 +286,43 @@ impl Engine {
         while let Some(action) = self.machine.poll_action() {
             self.execute(action);
         }
-        let status = self.machine.status();
-        self.shared
-            .publish_machine_status(&status, self.pending_count());
+        self.publish_status();
         self.shared
             .set_settled(self.machine.is_settled() && self.awaiting.is_empty());
+    }
+
+    fn cursor(&self) -> u64 {
+        self.shared.store.cursor().unwrap_or(0)
+    }
+
+    /// Publishes the machine's status with the progress as of now.
+    fn publish_status(&mut self) {
+        let pending = self.pending_count();
+        self.progress.pending(pending);
+        let progress = (
+            self.progress.download(self.cursor()),
+            self.progress.upload(),
+        );
+        let status = self.machine.status();
+        self.shared
+            .publish_machine_status(&status, pending, progress);
+    }
+
+    /// Notes how far the server's log goes from a pull or snapshot answer.
+    fn record_progress(&mut self, answer: &Input) {
+        let cursor = self.cursor();
+        match answer {
+            Input::Pulled {
+                result: Ok(page), ..
+            } => self
+                .progress
+                .pulled(cursor, page.has_more, page.next_cursor),
+            Input::Snapshotted {
+                result: Ok(snapshot),
+                ..
+            } => self.progress.snapshotted(snapshot.cursor),
+            _ => {}
+        }
     }
 
     /// Remembers the result cursor of each acknowledged mutation of a push answer.
@@ -462,12 +503,15 @@ impl Engine {
         if let Event::Synced { .. } = event {
             self.shared.mark_synced(SystemTime::now());
         }
+        let first_sync = matches!(event, Event::Synced { .. }) && self.shared.note_first_sync();
         if matches!(event, Event::Online | Event::Offline | Event::Synced { .. }) {
             // Callbacks and the status agree: a callback (or another thread) reading the status
             // sees the transition it is told about.
-            let status = self.machine.status();
-            self.shared
-                .publish_machine_status(&status, self.pending_count());
+            self.publish_status();
+        }
+        if first_sync {
+            // After the status says so: a waiter reading it sees `has_synced`.
+            self.shared.wake_first_sync_waiters();
         }
         let options = &self.shared.options;
         match event {

@@ -2,6 +2,7 @@
 //! and the transports (HTTP for push / pull / snapshot, a WebSocket for live notifications).
 
 pub(crate) mod auth;
+mod background;
 pub(crate) mod delivery;
 mod engine;
 mod error;
@@ -10,6 +11,7 @@ mod ids;
 mod lifecycle;
 pub(crate) mod live;
 mod options;
+mod progress;
 pub(crate) mod query_signals;
 pub(crate) mod runtime;
 mod shared;
@@ -30,9 +32,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use background::SyncReport;
 pub use error::Error;
 pub use lifecycle::{ClearOptions, QueuedMutation, SyncState};
 pub use options::{ConnectivityCallback, ErrorCallback, Options, ReadyCallback, SyncCallback};
+pub use progress::Progress;
 pub(crate) use shared::{Encoded, Shared, WriteIntent};
 pub use status::SyncStatus;
 
@@ -214,6 +218,53 @@ impl Client {
     /// [`Error::Closed`] after [`close`](Self::close).
     pub fn dispatch_pending(&self) -> Result<usize, Error> {
         self.shared.dispatch_pending()
+    }
+
+    /// Pushes and pulls until caught up or until `within` has passed, then returns what it
+    /// did: one bounded sync for an OS background task (Android WorkManager, iOS
+    /// `BGTaskScheduler`), which must finish within the time the OS grants. A client that is
+    /// not started is started for the call without its live connection and stopped again
+    /// after; a started one syncs on its running engine. A failing round is retried (after a
+    /// short pause) until the deadline; a hanging server cannot hold it past `within` (plus a
+    /// few milliseconds).
+    ///
+    /// ```no_run
+    /// # use mizu_sync::{Client, Options};
+    /// # fn background_task() -> Result<(), mizu_sync::Error> {
+    /// let client = Client::new(Options::new("https://api.example.com/_sync").storage_path("app.db"))?;
+    /// let report = client.sync_once(std::time::Duration::from_secs(25))?;
+    /// println!("pushed {}, pulled {}, caught up: {}", report.pushed, report.pulled, report.caught_up);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Closed`]; [`Error::Internal`] when the engine cannot start. A round's own
+    /// failures are in [`SyncReport::error`].
+    pub fn sync_once(&self, within: Duration) -> Result<SyncReport, Error> {
+        self.shared.sync_once(within)
+    }
+
+    /// Waits until a first full catch-up with the server has completed: at once when one ever
+    /// has ([`SyncStatus::has_synced`], persisted), else until the engine reaches the head of
+    /// the server's log, or `timeout` elapses. For a first screen that should show synced data.
+    ///
+    /// # Errors
+    /// [`Error::WaitTimedOut`]; [`Error::NotStarted`] before [`start`](Self::start);
+    /// [`Error::Closed`].
+    pub fn wait_for_first_sync(&self, timeout: Duration) -> Result<(), Error> {
+        self.shared.wait_for_first_sync(timeout)
+    }
+
+    /// [`wait_for_first_sync`](Self::wait_for_first_sync) as a future: dropping it stops the
+    /// wait.
+    ///
+    /// # Errors
+    /// As [`wait_for_first_sync`](Self::wait_for_first_sync).
+    pub fn wait_for_first_sync_async(
+        &self,
+        timeout: Duration,
+    ) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'static {
+        self.shared.wait_for_first_sync_async(timeout)
     }
 
     /// Queues an app-defined mutation (no local effect) and returns its id. Durable before it

@@ -104,6 +104,26 @@ impl RuntimeRef {
     }
 }
 
+/// Runs `future` to completion on the calling thread (which must not be one of an async
+/// runtime's workers), parking between wake-ups.
+pub(crate) fn wait<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Arc::new(Unpark(std::thread::current())).into();
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
 /// A task running on the shared runtime, awaited from any executor. Dropping it aborts the
 /// task (a blocking job runs to its end, unobserved).
 pub(crate) struct Spawned<T> {

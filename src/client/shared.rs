@@ -21,7 +21,7 @@ use crate::client::live::LiveConfig;
 use crate::client::query_signals::{QuerySignals, Woken};
 use crate::client::runtime::RuntimeRef;
 use crate::client::triggers::Triggers;
-use crate::client::{Error, Options, SyncStatus};
+use crate::client::{Error, Options, Progress, SyncStatus};
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText};
 use crate::protocol::machine::{MachineOptions, Status};
 use crate::protocol::wire::Mutation;
@@ -59,7 +59,12 @@ pub(crate) struct Shared {
     settled_async: tokio::sync::Notify,
     /// Sync states and queued mutations' bookkeeping (see `client::lifecycle`).
     pub(crate) queue_watch: QueueWatch,
+    /// Whether a first full catch-up completed (persisted in the store's metadata).
+    has_synced: AtomicBool,
 }
+
+/// The store metadata key of [`Shared::has_synced`].
+const HAS_SYNCED: &str = "has_synced";
 
 /// A write committed on the write lane.
 type LaneJob = Box<dyn FnOnce() + Send>;
@@ -113,9 +118,11 @@ impl Shared {
             Some(path) => Store::open(path)?,
             None => Store::open_in_memory(),
         };
+        let has_synced = store.meta_get(HAS_SYNCED).is_some();
         let status = SyncStatus {
             pending: store.pending_count(),
             cursor: store.cursor(),
+            has_synced,
             ..SyncStatus::default()
         };
         let queries = Arc::new(Registry::default());
@@ -144,6 +151,7 @@ impl Shared {
             write_lane: OnceLock::new(),
             settled_async: tokio::sync::Notify::new(),
             queue_watch: QueueWatch::new(),
+            has_synced: AtomicBool::new(has_synced),
         }))
     }
 
@@ -156,6 +164,11 @@ impl Shared {
     }
 
     pub(crate) fn start(self: &Arc<Self>) -> Result<(), Error> {
+        self.start_engine(true)
+    }
+
+    /// Starts the engine (idempotent), with the live connection when configured and `live`.
+    pub(crate) fn start_engine(self: &Arc<Self>, live: bool) -> Result<(), Error> {
         self.check_open()?;
         let mut engine = lock(&self.engine);
         if engine.is_some() {
@@ -165,7 +178,7 @@ impl Shared {
             self.clone(),
             self.http.clone(),
             self.machine_options(),
-            self.live_config(),
+            self.live_config().filter(|_| live),
         )?);
         Ok(())
     }
@@ -303,7 +316,7 @@ impl Shared {
 
     /// Runs `future` on the runtime; the returned future (for any executor) aborts it when
     /// dropped.
-    fn on_runtime<T: Send + 'static>(
+    pub(crate) fn on_runtime<T: Send + 'static>(
         &self,
         future: impl Future<Output = Result<T, Error>> + Send + 'static,
     ) -> impl Future<Output = Result<T, Error>> + Send + 'static {
@@ -628,8 +641,86 @@ impl Shared {
         lock(&self.write_order)
     }
 
+    /// Notes (and stores) that a full catch-up completed; whether it is the first.
+    pub(crate) fn note_first_sync(&self) -> bool {
+        if self.has_synced.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        if let Err(e) = self.store.meta_set(HAS_SYNCED, Some("1")) {
+            self.report(Error::from(e));
+        }
+        true
+    }
+
+    /// Wakes the waiters of `wait_for_first_sync` (they wait on the `settled` condition and
+    /// notification).
+    pub(crate) fn wake_first_sync_waiters(&self) {
+        let _settled = lock(&self.settled);
+        self.settled_changed.notify_all();
+        self.settled_async.notify_waiters();
+    }
+
+    /// Waits until a first full catch-up has completed (at once when one ever has).
+    pub(crate) fn wait_for_first_sync(&self, timeout: Duration) -> Result<(), Error> {
+        self.check_open()?;
+        let deadline = Instant::now() + timeout;
+        let mut settled = lock(&self.settled);
+        loop {
+            self.check_open()?;
+            if self.has_synced.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            if !self.is_started() {
+                return Err(Error::NotStarted);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::WaitTimedOut(timeout));
+            }
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            settled = self
+                .settled_changed
+                .wait_timeout(settled, wait)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// [`wait_for_first_sync`](Self::wait_for_first_sync) as a future; dropping it stops the wait.
+    pub(crate) fn wait_for_first_sync_async(
+        self: &Arc<Self>,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        let shared = self.clone();
+        self.on_runtime(async move {
+            let deadline = tokio::time::Instant::now() + timeout;
+            loop {
+                let changed = shared.settled_async.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                shared.check_open()?;
+                if shared.has_synced.load(Ordering::Acquire) {
+                    return Ok(());
+                }
+                if !shared.is_started() {
+                    return Err(Error::NotStarted);
+                }
+                let now = tokio::time::Instant::now();
+                if now >= deadline {
+                    return Err(Error::WaitTimedOut(timeout));
+                }
+                let wait = (deadline - now).min(Duration::from_millis(100));
+                tokio::select! {
+                    _ = changed => {}
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+        })
+    }
+
     /// After the store was wiped: a new client id, a fresh status.
     pub(crate) fn reset_after_wipe(&self) {
+        self.has_synced.store(false, Ordering::Release);
         self.ids.reset(self.store.client_id());
         *lock(&self.last_synced) = None;
         self.set_settled(false);
@@ -676,9 +767,17 @@ impl Shared {
     }
 
     /// Publishes the machine's status (the status signal wakes its readers if it changed).
-    pub(crate) fn publish_machine_status(self: &Arc<Self>, status: &Status, pending: usize) {
+    pub(crate) fn publish_machine_status(
+        self: &Arc<Self>,
+        status: &Status,
+        pending: usize,
+        (download, upload): (Progress, Progress),
+    ) {
         let last_synced = *lock(&self.last_synced);
         let next = SyncStatus {
+            has_synced: self.has_synced.load(Ordering::Acquire),
+            download,
+            upload,
             online: status.online,
             syncing: status.syncing,
             pending,

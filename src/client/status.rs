@@ -2,6 +2,8 @@
 
 use std::time::SystemTime;
 
+use crate::client::Progress;
+
 /// A snapshot of the client's sync state. [`crate::Client::status`] exposes it as a signal, so a
 /// `Computed` or `Effect` that reads it re-runs whenever it changes.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -21,4 +23,12 @@ pub struct SyncStatus {
     pub last_synced: Option<SystemTime>,
     /// Whether syncing is paused by [`crate::Client::pause`].
     pub paused: bool,
+    /// Whether a first full catch-up with the server has completed (persisted with the store;
+    /// false again after [`crate::Client::clear`]). See [`crate::Client::wait_for_first_sync`].
+    pub has_synced: bool,
+    /// The current (or last) download: server changes applied of those known to exist.
+    pub download: Progress,
+    /// The current (or last) upload: mutations acknowledged (or rejected) of those queued since
+    /// the queue was last empty.
+    pub upload: Progress,
 }

@@ -11,7 +11,7 @@ use crate::ffi::listener::{
     ConnectivityListener, ErrorListener, PendingListener, RejectionListener, StatusListener,
     SyncListener, TokenProvider,
 };
-use crate::ffi::record::{ClientOptions, QueuedMutation, SyncStatus};
+use crate::ffi::record::{ClientOptions, QueuedMutation, SyncReport, SyncStatus};
 use crate::ffi::subscription::{watch, Subscription};
 
 /// Adapts a host [`TokenProvider`] to the core's `AuthProvider`.
@@ -237,6 +237,40 @@ impl Client {
             flush_within: flush_within_ms.map(Duration::from_millis),
             discard_pending,
         })?)
+    }
+
+    /// Waits until a first full catch-up has completed (at once when one ever has), or
+    /// `timeout_ms` elapses.
+    ///
+    /// # Errors
+    /// [`MizuError::Timeout`]; [`MizuError::Offline`] when not started; [`MizuError::Closed`].
+    pub fn wait_for_first_sync(&self, timeout_ms: u64) -> Result<(), MizuError> {
+        Ok(self
+            .core()?
+            .wait_for_first_sync(Duration::from_millis(timeout_ms))?)
+    }
+
+    /// [`wait_for_first_sync`](Self::wait_for_first_sync), awaited: cancelling stops the wait.
+    ///
+    /// # Errors
+    /// As [`wait_for_first_sync`](Self::wait_for_first_sync).
+    pub async fn wait_for_first_sync_async(&self, timeout_ms: u64) -> Result<(), MizuError> {
+        Ok(self
+            .core()?
+            .wait_for_first_sync_async(Duration::from_millis(timeout_ms))
+            .await?)
+    }
+
+    /// Pushes and pulls until caught up or `within_ms` has passed, for an OS background task;
+    /// a client that is not started is started without its live connection and stopped after.
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`]; a round's own failures are in [`SyncReport::error`].
+    pub fn sync_once(&self, within_ms: u64) -> Result<SyncReport, MizuError> {
+        Ok(self
+            .core()?
+            .sync_once(Duration::from_millis(within_ms))?
+            .into())
     }
 
     /// The mutations waiting for the server, oldest first.

@@ -85,7 +85,7 @@ pub use listener::{
 pub use query::{Query, QueryDiffOp};
 pub use record::{
     ClientOptions, CollectionChange, EntityRecord, EntitySyncState, QueuedMutation,
-    RejectedMutation, SyncStatus,
+    RejectedMutation, SyncProgress, SyncReport, SyncStatus,
 };
 pub use registry::on_unhandled_error;
 pub use signal::Signal;

@@ -99,6 +99,58 @@ pub struct SyncStatus {
     pub last_synced_ms: Option<u64>,
     /// Whether syncing is paused.
     pub paused: bool,
+    /// Whether a first full catch-up with the server has completed (persisted).
+    pub has_synced: bool,
+    /// The current (or last) download: server changes applied of those known to exist.
+    pub download: SyncProgress,
+    /// The current (or last) upload: mutations acknowledged of those queued since the queue
+    /// was last empty.
+    pub upload: SyncProgress,
+}
+
+/// `done` of `total` (equal when complete).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct SyncProgress {
+    /// How much is done.
+    pub done: u64,
+    /// How much there is, as known now.
+    pub total: u64,
+}
+
+impl From<crate::Progress> for SyncProgress {
+    fn from(p: crate::Progress) -> Self {
+        SyncProgress {
+            done: p.done,
+            total: p.total,
+        }
+    }
+}
+
+/// What `Client::sync_once` did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncReport {
+    /// Mutations that left the queue (acknowledged or rejected).
+    pub pushed: u64,
+    /// How far the pull cursor moved.
+    pub pulled: u64,
+    /// Whether it ended caught up.
+    pub caught_up: bool,
+    /// The last round's error when it did not end caught up.
+    pub error: Option<String>,
+    /// How long it took, in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+impl From<crate::SyncReport> for SyncReport {
+    fn from(r: crate::SyncReport) -> Self {
+        SyncReport {
+            pushed: r.pushed as u64,
+            pulled: r.pulled,
+            caught_up: r.caught_up,
+            error: r.error.map(|e| e.to_string()),
+            elapsed_ms: u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
 }
 
 impl From<&crate::SyncStatus> for SyncStatus {
@@ -114,6 +166,9 @@ impl From<&crate::SyncStatus> for SyncStatus {
                 u64::try_from(ms).ok()
             }),
             paused: s.paused,
+            has_synced: s.has_synced,
+            download: s.download.into(),
+            upload: s.upload.into(),
         }
     }
 }
