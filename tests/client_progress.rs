@@ -16,8 +16,11 @@ use mizu_sync::{ClearOptions, Client, Options, Progress};
 
 const FLUSH: Duration = Duration::from_secs(30);
 
+/// Every (download, upload) progress a status showed, in order.
+type Seen = Arc<Mutex<Vec<(Progress, Progress)>>>;
+
 /// Records every download and upload progress the status shows.
-fn watch_progress(client: &Client) -> (Effect, Arc<Mutex<Vec<(Progress, Progress)>>>) {
+fn watch_progress(client: &Client) -> (Effect, Seen) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (log, status) = (seen.clone(), client.status());
     let effect = Effect::new(move || {
