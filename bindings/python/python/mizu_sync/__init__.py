@@ -8,7 +8,7 @@ signal alike. :class:`Client` syncs :class:`Collection` data with a mizu sync se
 change.
 
 Every failure raises :class:`MizuError` (a subclass per kind: ``MizuError.InvalidJson``,
-``MizuError.Closed``, ``MizuError.Rejected``, ...); a malformed query raises
+``MizuError.Closed``, ``MizuError.Rejected``, ``MizuError.PendingWrites``, ...); a malformed query raises
 :class:`InvalidQuery` (which is ``MizuError.InvalidQuery``).
 
 Threading: listeners and effects run on the thread that made the change — the client's sync
@@ -44,6 +44,7 @@ from ._filter import Field, Filter, InvalidQuery, and_, field, not_, or_
 from ._query import Query, QueryListener
 from ._reactive import Computed, Effect, Signal, batch, batched, computed, effect, untracked
 from ._stream import EVENT_BUFFER, Stream
+from ._sync_state import QueuedMutation, SyncState
 from ._support import ErrorLogger, Subscription
 
 MizuError = _native.MizuError
@@ -83,11 +84,13 @@ __all__ = [
     "QueryEvent",
     "QueryListener",
     "QueryResult",
+    "QueuedMutation",
     "RejectedMutation",
     "Removed",
     "Signal",
     "Stream",
     "Subscription",
+    "SyncState",
     "SyncStatus",
     "Updated",
     "and_",

@@ -13,6 +13,7 @@ from typing import (
     Awaitable,
     Callable,
     Dict,
+    List,
     Mapping,
     Optional,
     Type,
@@ -24,6 +25,7 @@ from typing import (
 from . import _native
 from ._collection import Collection
 from ._stream import drop_oldest, event_stream, state_stream
+from ._sync_state import QueuedMutation
 from ._support import CallbackAdapter, Codec, Subscription, dumps, logger
 
 T = TypeVar("T")
@@ -328,6 +330,40 @@ class Client:
         itself; call it directly only to drain the queue elsewhere. Returns 0 without a
         ``delivery``, or while another thread dispatches (that one runs them)."""
         return self._native.dispatch_pending()
+
+    # Logout and the queue
+
+    def clear(self, flush_within: Optional[float] = None, discard_pending: bool = False) -> None:
+        """Deletes everything local, for a logout: flushes first for at most ``flush_within``
+        seconds when given (and started), stops syncing, deletes the store's files (the SQLite
+        file with its WAL and SHM), and starts afresh with an empty store and a new
+        :attr:`client_id`, syncing again if it was. Readers and live queries wake to the empty
+        store. Blocks (GIL released) for the flush and the wipe.
+
+        Raises ``MizuError.PendingWrites`` (its ``count`` says how many) when writes still wait
+        for the server and ``discard_pending`` is false: nothing is deleted then. A flush that
+        does not finish in time is not an error by itself; what it left is pending."""
+        self._native.clear(None if flush_within is None else _ms(flush_within), discard_pending)
+
+    async def clear_async(
+        self, flush_within: Optional[float] = None, discard_pending: bool = False
+    ) -> None:
+        """:meth:`clear`, awaited: it runs on the loop's default executor, so the flush and
+        the wipe never block the loop. Cancelling the task stops the wait, not the clear."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.clear, flush_within, discard_pending)
+
+    def pending(self) -> List[QueuedMutation]:
+        """The mutations waiting for the server, oldest first."""
+        return [QueuedMutation._of(m) for m in self._native.pending()]
+
+    def discard(self, mutation_id: str) -> None:
+        """Rolls back the queued mutation ``mutation_id`` as a server rejection would: its
+        effect is undone, its entity's :attr:`Entity.sync_state` becomes
+        ``SyncState.Rejected("discarded by the app")``, and the ``on_error`` and
+        ``on_rejected`` listeners are told. Raises ``MizuError.InvalidArgument`` when no
+        queued mutation has that id."""
+        self._native.discard(mutation_id)
 
     def pause(self) -> None:
         """Pauses syncing; local writes keep queueing."""

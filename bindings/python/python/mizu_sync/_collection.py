@@ -29,6 +29,7 @@ from ._hot import text as text_of
 from ._query import Query
 from ._stream import event_stream, state_stream
 from ._support import CallbackAdapter, Codec, Subscription
+from ._sync_state import SyncState, sync_state_of
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -161,6 +162,13 @@ class Entity(Generic[T]):
     def exists(self) -> bool:
         """Whether the entity exists. Tracked."""
         return self._native.exists()
+
+    @property
+    def sync_state(self) -> SyncState:
+        """Where the entity stands with the server: ``SyncState.Synced``,
+        ``SyncState.Pending(mutations)`` or ``SyncState.Rejected(reason)``. Tracked: a computed
+        or effect that reads it re-runs when the queue changes (a badge re-renders)."""
+        return sync_state_of(self._native.sync_state())
 
     def set(self, value: T) -> None:
         """Replaces the value (creating the entity when missing), optimistically and durably."""
@@ -310,6 +318,11 @@ class Collection(Generic[T]):
     def count(self) -> int:
         """How many entities exist. Tracked (membership only)."""
         return self._native.count()
+
+    def sync_state(self, id: str) -> SyncState:
+        """Where the entity ``id`` stands with the server (see :attr:`Entity.sync_state`),
+        without making an entity handle. Tracked."""
+        return sync_state_of(self._native.sync_state(id))
 
     def __len__(self) -> int:
         return self.count()

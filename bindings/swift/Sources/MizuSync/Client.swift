@@ -172,6 +172,62 @@ public final class Client: Sendable {
         try translating { try raw.flush(timeoutMs: milliseconds(timeout)) }
     }
 
+    /// Deletes everything local, for a logout: flushes first for at most `flushWithin` seconds
+    /// when given (and started), stops syncing, deletes the store's files (the SQLite file with
+    /// its WAL and SHM), and starts afresh with an empty store and a new ``clientID()``,
+    /// syncing again if it was. Readers, observers and live queries see the empty store.
+    ///
+    /// Blocks the calling thread for the flush and the wipe; in `async` code the awaited
+    /// overload does not.
+    ///
+    /// ```swift
+    /// do {
+    ///     try client.clear(flushWithin: 5)
+    /// } catch MizuError.pendingWrites(let count) {
+    ///     if await confirmLosing(count) { try client.clear(discardPending: true) }
+    /// }
+    /// ```
+    ///
+    /// - Throws: ``MizuError/pendingWrites(count:)`` when writes still wait for the server and
+    ///   `discardPending` is false (nothing is deleted then); ``MizuError/storage(reason:)``;
+    ///   ``MizuError/closed(what:)``.
+    public func clear(flushWithin: TimeInterval? = nil, discardPending: Bool = false) throws {
+        let ms = flushWithin.map(milliseconds)
+        try translating { try raw.clear(flushWithinMs: ms, discardPending: discardPending) }
+    }
+
+    /// ``clear(flushWithin:discardPending:)``, awaited: it runs on a global dispatch queue, so
+    /// no task's thread blocks. Cancelling the task does not stop the clear.
+    ///
+    /// - Throws: as the blocking ``clear(flushWithin:discardPending:)``.
+    public func clear(flushWithin: TimeInterval? = nil, discardPending: Bool = false) async throws {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, Error>) in
+            DispatchQueue.global().async {
+                done.resume(with: Result {
+                    try self.clear(flushWithin: flushWithin, discardPending: discardPending)
+                })
+            }
+        }
+    }
+
+    /// The mutations waiting for the server, oldest first.
+    ///
+    /// - Throws: ``MizuError/closed(what:)``.
+    public func pending() throws -> [QueuedMutation] {
+        try translating { try raw.pending() }.map(QueuedMutation.init)
+    }
+
+    /// Rolls back the queued mutation `mutationID` as a server rejection would: its effect is
+    /// undone, its entity's ``Entity/syncState()`` becomes ``SyncState/rejected(reason:)``
+    /// (`"discarded by the app"`), and the ``onError(_:)`` and ``onRejected(_:)`` observers
+    /// are told.
+    ///
+    /// - Throws: ``MizuError/invalidArgument(reason:)`` when no queued mutation has that id;
+    ///   ``MizuError/storage(reason:)``; ``MizuError/closed(what:)``.
+    public func discard(_ mutationID: String) throws {
+        try translating { try raw.discard(mutationId: mutationID) }
+    }
+
     /// Runs the deliveries waiting for a ``Delivery`` context on the calling thread, in order,
     /// and returns how many ran: 0 without a delivery context, or while another thread
     /// dispatches (that one runs them). The client calls it on its ``Delivery`` context by

@@ -160,6 +160,14 @@ public final class Collection<Value: Codable & Sendable>: Sendable {
         Int(try translating { try raw.count() })
     }
 
+    /// Where the entity `id` stands with the server (see ``Entity/syncState()``), without
+    /// making an entity handle. Tracked.
+    ///
+    /// - Throws: ``MizuError/closed(what:)``.
+    public func syncState(_ id: String) throws -> SyncState {
+        SyncState(try translating { try raw.syncState(id: id) })
+    }
+
     /// Whether the entity `id` exists. Tracked (that entity's existence).
     ///
     /// - Throws: ``MizuError/closed(what:)``.
@@ -273,6 +281,17 @@ public final class Entity<Value: Codable & Sendable>: Sendable {
     public func exists() throws -> Bool {
         let raw = try native.get(id, of: collection)
         return try translating { try raw.exists() }
+    }
+
+    /// Where the entity stands with the server: ``SyncState/synced``,
+    /// ``SyncState/pending(mutations:)`` or ``SyncState/rejected(reason:)``. Tracked: an
+    /// ``Effect`` or ``Computed`` that reads it runs again when the queue changes (and
+    /// ``ObservableEntity/syncState`` follows it for views).
+    ///
+    /// - Throws: ``MizuError/closed(what:)``.
+    public func syncState() throws -> SyncState {
+        let raw = try native.get(id, of: collection)
+        return SyncState(try translating { try raw.syncState() })
     }
 
     /// Replaces the value (creating the entity when missing), optimistically and durably.

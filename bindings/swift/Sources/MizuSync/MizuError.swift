@@ -37,6 +37,9 @@ public enum MizuError: Error, Sendable, Equatable, CustomStringConvertible {
     case rejected(mutationID: String, name: String, reason: String)
     /// The local store could not read or write (disk full, corrupt file, file in use).
     case storage(reason: String)
+    /// ``Client/clear(flushWithin:discardPending:)`` refused: `count` local writes have not
+    /// reached the server, and discarding them was not asked for. Nothing was deleted.
+    case pendingWrites(count: UInt64)
     /// App code called by the library (an observer, a computed or effect closure) failed.
     case callback(reason: String)
     /// A bug or an environment failure (a thread that could not start).
@@ -59,6 +62,8 @@ public enum MizuError: Error, Sendable, Equatable, CustomStringConvertible {
         case .rejected(let id, let name, let reason):
             return "mutation \(id) (\(name)) was rejected: \(reason)"
         case .storage(let reason): return "storage: \(reason)"
+        case .pendingWrites(let count):
+            return "\(count) local write(s) have not reached the server"
         case .callback(let reason): return "callback failed: \(reason)"
         case .internal(let reason): return "internal error: \(reason)"
         }
@@ -84,6 +89,7 @@ extension MizuError {
         case .Rejected(let id, let name, let reason):
             self = .rejected(mutationID: id, name: name, reason: reason)
         case .Storage(let reason): self = .storage(reason: reason)
+        case .PendingWrites(let count): self = .pendingWrites(count: count)
         case .Callback(let reason): self = .callback(reason: reason)
         case .Internal(let reason): self = .internal(reason: reason)
         }
@@ -107,6 +113,7 @@ extension MizuError {
         case .rejected(let id, let name, let reason):
             return .Rejected(mutationId: id, name: name, reason: reason)
         case .storage(let reason): return .Storage(reason: reason)
+        case .pendingWrites(let count): return .PendingWrites(count: count)
         case .callback(let reason): return .Callback(reason: reason)
         case .internal(let reason): return .Internal(reason: reason)
         }

@@ -30,14 +30,27 @@ public final class ObservableEntity<Value: Codable & Sendable> {
     /// The last failure: a stored value that does not decode as `Value`, or a closed handle.
     /// `nil` while everything works.
     public private(set) var error: MizuError?
+    /// Where the entity stands with the server (``Entity/syncState()``), for a badge: views
+    /// that read it update when the queue changes.
+    public private(set) var syncState: SyncState
     /// The entity's id.
     @ObservationIgnored public let id: String
     @ObservationIgnored private let feed = MainFeed<Result<Value?, MizuError>>()
+    @ObservationIgnored private let stateFeed: MainFeed<Result<SyncState, MizuError>>
+    /// Reads the sync state (a tracked read) and runs again when it may have changed.
+    @ObservationIgnored private let stateEffect: Effect
 
     init(_ entity: Entity<Value>) {
         id = entity.id
         value = nil
         error = nil
+        syncState = .synced
+        // The effect runs once now: its first state waits in the feed until the drain below.
+        let stateFeed = MainFeed<Result<SyncState, MizuError>>()
+        self.stateFeed = stateFeed
+        stateEffect = Effect {
+            stateFeed.push(Result { try entity.syncState() }.mapError(MizuError.wrapping))
+        }
         let feed = self.feed
         feed.target { [weak self] in self?.receive($0) }
         do {
@@ -45,11 +58,22 @@ public final class ObservableEntity<Value: Codable & Sendable> {
         } catch {
             self.error = MizuError.wrapping(error)
         }
+        stateFeed.target { [weak self] in self?.receiveState($0) }
         feed.drain()
+        stateFeed.drain()
     }
 
     deinit {
         feed.cancel()
+        stateEffect.stop()
+        stateFeed.cancel()
+    }
+
+    private func receiveState(_ result: Result<SyncState, MizuError>) {
+        switch result {
+        case .success(let new): if syncState != new { syncState = new }
+        case .failure(let failure): error = failure
+        }
     }
 
     private func receive(_ result: Result<Value?, MizuError>) {

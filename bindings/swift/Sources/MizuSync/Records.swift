@@ -45,6 +45,48 @@ public struct RejectedMutation: Sendable, Equatable {
     }
 }
 
+/// Where an entity stands with the server (``Entity/syncState()``).
+public enum SyncState: Sendable, Equatable, Hashable {
+    /// No local write of the entity waits for the server.
+    case synced
+    /// `mutations` local writes of the entity wait for the server.
+    case pending(mutations: UInt64)
+    /// The entity's last local write was rejected by the server (or discarded with
+    /// ``Client/discard(_:)``, `reason` `"discarded by the app"`) and rolled back; until it
+    /// is written again.
+    case rejected(reason: String)
+
+    init(_ raw: EntitySyncState) {
+        switch raw {
+        case .synced: self = .synced
+        case .pending(let mutations): self = .pending(mutations: mutations)
+        case .rejected(let reason): self = .rejected(reason: reason)
+        }
+    }
+}
+
+/// A local mutation waiting for the server (``Client/pending()``).
+public struct QueuedMutation: Sendable, Equatable {
+    /// Its idempotency id (pass it to ``Client/discard(_:)``).
+    public var id: String
+    /// Its name, e.g. `todo.update`.
+    public var name: String
+    /// The data scope it was made in.
+    public var scope: String
+    /// How long ago it was made, in seconds.
+    public var age: TimeInterval
+    /// How many times it was pushed since the process started (0: not yet).
+    public var attempts: Int
+
+    init(_ raw: MizuSyncFFI.QueuedMutation) {
+        id = raw.id
+        name = raw.name
+        scope = raw.scope
+        age = TimeInterval(raw.ageMs) / 1000
+        attempts = Int(raw.attempts)
+    }
+}
+
 /// What changed in a ``Collection`` since the observer's previous call: only the entities
 /// that changed, never the whole collection (except on the first call, which has every
 /// entity), so a call costs the change. An observer that wants the whole contents keeps them

@@ -966,6 +966,18 @@ public func FfiConverterTypeBatchScope_lower(_ value: BatchScope) -> UInt64 {
 public protocol ClientProtocol: AnyObject, Sendable {
     
     /**
+     * Deletes everything local, for a logout: flushes first for at most `flush_within_ms`
+     * when given (and started), stops, deletes the store's files, and starts afresh with an
+     * empty store and a new client id (syncing again if it was).
+     *
+     * # Errors
+     * [`MizuError::PendingWrites`] when writes still wait for the server and
+     * `discard_pending` is false (nothing is deleted); [`MizuError::Storage`];
+     * [`MizuError::Closed`].
+     */
+    func clear(flushWithinMs: UInt64?, discardPending: Bool) throws 
+    
+    /**
      * This client's id (persisted with the store), the prefix of its mutation ids.
      *
      * # Errors
@@ -1000,6 +1012,16 @@ public protocol ClientProtocol: AnyObject, Sendable {
      * [`MizuError::Closed`].
      */
     func cursor() throws  -> UInt64
+    
+    /**
+     * Rolls back the queued mutation `mutation_id` as a server rejection would (its effect
+     * undone, its entity `Rejected`, the error and rejection listeners told).
+     *
+     * # Errors
+     * [`MizuError::InvalidArgument`] when no queued mutation has that id;
+     * [`MizuError::Storage`]; [`MizuError::Closed`].
+     */
+    func discard(mutationId: String) throws 
     
     /**
      * Runs the waiting deliveries (with a [`PendingListener`]) on the calling thread, in
@@ -1104,6 +1126,14 @@ public protocol ClientProtocol: AnyObject, Sendable {
      * [`MizuError::Closed`].
      */
     func pause() throws 
+    
+    /**
+     * The mutations waiting for the server, oldest first.
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+    func pending() throws  -> [QueuedMutation]
     
     /**
      * How many local mutations wait to be acknowledged.
@@ -1272,6 +1302,26 @@ public convenience init(options: ClientOptions, auth: TokenProvider? = nil, pend
 
     
     /**
+     * Deletes everything local, for a logout: flushes first for at most `flush_within_ms`
+     * when given (and started), stops, deletes the store's files, and starts afresh with an
+     * empty store and a new client id (syncing again if it was).
+     *
+     * # Errors
+     * [`MizuError::PendingWrites`] when writes still wait for the server and
+     * `discard_pending` is false (nothing is deleted); [`MizuError::Storage`];
+     * [`MizuError::Closed`].
+     */
+open func clear(flushWithinMs: UInt64? = nil, discardPending: Bool = false)throws   {try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_client_clear(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionUInt64.lower(flushWithinMs),
+        FfiConverterBool.lower(discardPending),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * This client's id (persisted with the store), the prefix of its mutation ids.
      *
      * # Errors
@@ -1348,6 +1398,23 @@ open func cursor()throws  -> UInt64  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Rolls back the queued mutation `mutation_id` as a server rejection would (its effect
+     * undone, its entity `Rejected`, the error and rejection listeners told).
+     *
+     * # Errors
+     * [`MizuError::InvalidArgument`] when no queued mutation has that id;
+     * [`MizuError::Storage`]; [`MizuError::Closed`].
+     */
+open func discard(mutationId: String)throws   {try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_client_discard(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(mutationId),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -1569,6 +1636,21 @@ open func pause()throws   {try rustCallWithError(FfiConverterTypeMizuError_lift)
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * The mutations waiting for the server, oldest first.
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+open func pending()throws  -> [QueuedMutation]  {
+    return try  FfiConverterSequenceTypeQueuedMutation.lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_client_pending(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -1892,6 +1974,15 @@ public protocol CollectionProtocol: AnyObject, Sendable {
      * [`MizuError::Closed`].
      */
     func subscribe(listener: CollectionListener) throws  -> Subscription
+    
+    /**
+     * Where the entity `id` stands with the server (one crossing instead of
+     * `get(id).sync_state()`). Tracked.
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+    func syncState(id: String) throws  -> EntitySyncState
     
     /**
      * Replaces the value of the existing entity `id`.
@@ -2248,6 +2339,23 @@ open func subscribe(listener: CollectionListener)throws  -> Subscription  {
     uniffi_mizu_sync_fn_method_collection_subscribe(
             self.uniffiCloneHandle(),
         FfiConverterTypeCollectionListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Where the entity `id` stands with the server (one crossing instead of
+     * `get(id).sync_state()`). Tracked.
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+open func syncState(id: String)throws  -> EntitySyncState  {
+    return try  FfiConverterTypeEntitySyncState_lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_collection_sync_state(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(id),uniffiCallStatus
     )
 })
 }
@@ -3712,6 +3820,14 @@ public protocol EntityProtocol: AnyObject, Sendable {
      */
     func subscribe(listener: EntityListener) throws  -> Subscription
     
+    /**
+     * Where the entity stands with the server. Tracked: wakes when the queue changes.
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+    func syncState() throws  -> EntitySyncState
+    
 }
 /**
  * One entity of a [`Collection`], by id. It may or may not exist at any moment.
@@ -3923,6 +4039,21 @@ open func subscribe(listener: EntityListener)throws  -> Subscription  {
     uniffi_mizu_sync_fn_method_entity_subscribe(
             self.uniffiCloneHandle(),
         FfiConverterTypeEntityListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Where the entity stands with the server. Tracked: wakes when the queue changes.
+     *
+     * # Errors
+     * [`MizuError::Closed`].
+     */
+open func syncState()throws  -> EntitySyncState  {
+    return try  FfiConverterTypeEntitySyncState_lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_entity_sync_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -7189,6 +7320,105 @@ public func FfiConverterTypeEntityRecord_lower(_ value: EntityRecord) -> RustBuf
 
 
 /**
+ * A mutation waiting for the server (see `Client::pending`).
+ */
+public struct QueuedMutation: Equatable, Hashable {
+    /**
+     * Its idempotency id.
+     */
+    public var id: String
+    /**
+     * Its name, e.g. `todo.update`.
+     */
+    public var name: String
+    /**
+     * Its scope.
+     */
+    public var scope: String
+    /**
+     * How long ago it was made, in milliseconds.
+     */
+    public var ageMs: UInt64
+    /**
+     * How many times it was pushed since the process started (0: not yet).
+     */
+    public var attempts: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its idempotency id.
+         */id: String, 
+        /**
+         * Its name, e.g. `todo.update`.
+         */name: String, 
+        /**
+         * Its scope.
+         */scope: String, 
+        /**
+         * How long ago it was made, in milliseconds.
+         */ageMs: UInt64, 
+        /**
+         * How many times it was pushed since the process started (0: not yet).
+         */attempts: UInt32) {
+        self.id = id
+        self.name = name
+        self.scope = scope
+        self.ageMs = ageMs
+        self.attempts = attempts
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension QueuedMutation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQueuedMutation: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QueuedMutation {
+        return
+            try QueuedMutation(
+                id: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                scope: FfiConverterString.read(from: &buf), 
+                ageMs: FfiConverterUInt64.read(from: &buf), 
+                attempts: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: QueuedMutation, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.scope, into: &buf)
+        FfiConverterUInt64.write(value.ageMs, into: &buf)
+        FfiConverterUInt32.write(value.attempts, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueuedMutation_lift(_ buf: RustBuffer) throws -> QueuedMutation {
+    return try FfiConverterTypeQueuedMutation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueuedMutation_lower(_ value: QueuedMutation) -> RustBuffer {
+    return FfiConverterTypeQueuedMutation.lower(value)
+}
+
+
+/**
  * A mutation the server rejected.
  */
 public struct RejectedMutation: Equatable, Hashable {
@@ -7387,6 +7617,104 @@ public func FfiConverterTypeSyncStatus_lower(_ value: SyncStatus) -> RustBuffer 
 
 
 /**
+ * Where an entity stands with the server (see `Entity::sync_state`).
+ */
+
+public enum EntitySyncState: Equatable, Hashable {
+    
+    /**
+     * No local write of it waits for the server.
+     */
+    case synced
+    /**
+     * Local writes of it wait for the server.
+     */
+    case pending(
+        /**
+         * How many queued mutations touch it.
+         */mutations: UInt64
+    )
+    /**
+     * Its last local write was rejected by the server (or discarded by the app) and rolled
+     * back; until it is written again.
+     */
+    case rejected(
+        /**
+         * The server's reason.
+         */reason: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension EntitySyncState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEntitySyncState: FfiConverterRustBuffer {
+    typealias SwiftType = EntitySyncState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EntitySyncState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .synced
+        
+        case 2: return .pending(mutations: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 3: return .rejected(reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: EntitySyncState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .synced:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .pending(mutations):
+            writeInt(&buf, Int32(2))
+            FfiConverterUInt64.write(mutations, into: &buf)
+            
+        
+        case let .rejected(reason):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEntitySyncState_lift(_ buf: RustBuffer) throws -> EntitySyncState {
+    return try FfiConverterTypeEntitySyncState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEntitySyncState_lower(_ value: EntitySyncState) -> RustBuffer {
+    return FfiConverterTypeEntitySyncState.lower(value)
+}
+
+
+
+/**
  * An error raised by the mizu-sync bindings (a `MizuError` exception in Python, `MizuException`
  * in Kotlin, `MizuError` in Swift).
  *
@@ -7514,6 +7842,15 @@ enum MizuError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
+     * `clear` refused: local writes have not reached the server, and discarding them was not
+     * asked for. Nothing was deleted.
+     */
+    case PendingWrites(
+        /**
+         * How many mutations wait.
+         */count: UInt64
+    )
+    /**
      * App code called by the library (a listener, a computed or effect function) failed.
      */
     case Callback(
@@ -7599,10 +7936,13 @@ public struct FfiConverterTypeMizuError: FfiConverterRustBuffer {
         case 12: return .Storage(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 13: return .Callback(
+        case 13: return .PendingWrites(
+            count: try FfiConverterUInt64.read(from: &buf)
+            )
+        case 14: return .Callback(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 14: return .Internal(
+        case 15: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -7682,13 +8022,18 @@ public struct FfiConverterTypeMizuError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Callback(reason):
+        case let .PendingWrites(count):
             writeInt(&buf, Int32(13))
+            FfiConverterUInt64.write(count, into: &buf)
+            
+        
+        case let .Callback(reason):
+            writeInt(&buf, Int32(14))
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .Internal(reason):
-            writeInt(&buf, Int32(14))
+            writeInt(&buf, Int32(15))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -8007,6 +8352,31 @@ fileprivate struct FfiConverterSequenceTypeEntityRecord: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeQueuedMutation: FfiConverterRustBuffer {
+    typealias SwiftType = [QueuedMutation]
+
+    public static func write(_ value: [QueuedMutation], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeQueuedMutation.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [QueuedMutation] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [QueuedMutation]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeQueuedMutation.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeQueryDiffOp: FfiConverterRustBuffer {
     typealias SwiftType = [QueryDiffOp]
 
@@ -8216,6 +8586,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_batchscope_end() != 48499) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mizu_sync_checksum_method_client_clear() != 6768) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mizu_sync_checksum_method_client_client_id() != 32436) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -8229,6 +8602,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_client_cursor() != 34444) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_client_discard() != 38700) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_client_dispatch_pending() != 24637) {
@@ -8271,6 +8647,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_client_pause() != 57222) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_client_pending() != 64500) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_client_pending_count() != 56956) {
@@ -8345,6 +8724,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_collection_subscribe() != 51636) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mizu_sync_checksum_method_collection_sync_state() != 23504) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mizu_sync_checksum_method_collection_update() != 6153) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -8382,6 +8764,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_entity_subscribe() != 37286) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_entity_sync_state() != 35923) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_computed_close() != 39519) {

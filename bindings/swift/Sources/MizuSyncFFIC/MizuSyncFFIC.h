@@ -521,6 +521,11 @@ void uniffi_mizu_sync_fn_free_client(uint64_t handle, RustCallStatus *_Nonnull o
 uint64_t uniffi_mizu_sync_fn_constructor_client_new(RustBuffer options, RustBuffer auth, RustBuffer pending, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_CLEAR
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_CLEAR
+void uniffi_mizu_sync_fn_method_client_clear(uint64_t ptr, RustBuffer flush_within_ms, int8_t discard_pending, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_CLIENT_ID
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_CLIENT_ID
 RustBuffer uniffi_mizu_sync_fn_method_client_client_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -544,6 +549,11 @@ uint64_t uniffi_mizu_sync_fn_method_client_collection(uint64_t ptr, RustBuffer n
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_CURSOR
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_CURSOR
 uint64_t uniffi_mizu_sync_fn_method_client_cursor(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_DISCARD
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_DISCARD
+void uniffi_mizu_sync_fn_method_client_discard(uint64_t ptr, RustBuffer mutation_id, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_DISPATCH_PENDING
@@ -614,6 +624,11 @@ uint64_t uniffi_mizu_sync_fn_method_client_on_sync(uint64_t ptr, uint64_t listen
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_PAUSE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_PAUSE
 void uniffi_mizu_sync_fn_method_client_pause(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_PENDING
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_PENDING
+RustBuffer uniffi_mizu_sync_fn_method_client_pending(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_PENDING_COUNT
@@ -746,6 +761,11 @@ uint64_t uniffi_mizu_sync_fn_method_collection_set_async(uint64_t ptr, RustBuffe
 uint64_t uniffi_mizu_sync_fn_method_collection_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_SYNC_STATE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_SYNC_STATE
+RustBuffer uniffi_mizu_sync_fn_method_collection_sync_state(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_UPDATE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_COLLECTION_UPDATE
 void uniffi_mizu_sync_fn_method_collection_update(uint64_t ptr, RustBuffer id, RustBuffer value_json, RustCallStatus *_Nonnull out_status
@@ -819,6 +839,11 @@ uint64_t uniffi_mizu_sync_fn_method_entity_set_async(uint64_t ptr, RustBuffer va
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_ENTITY_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_ENTITY_SUBSCRIBE
 uint64_t uniffi_mizu_sync_fn_method_entity_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_ENTITY_SYNC_STATE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_ENTITY_SYNC_STATE
+RustBuffer uniffi_mizu_sync_fn_method_entity_sync_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_COMPUTED
@@ -1645,6 +1670,12 @@ uint16_t uniffi_mizu_sync_checksum_method_batchscope_end(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_CLEAR
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_CLEAR
+uint16_t uniffi_mizu_sync_checksum_method_client_clear(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_CLIENT_ID
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_CLIENT_ID
 uint16_t uniffi_mizu_sync_checksum_method_client_client_id(void
@@ -1672,6 +1703,12 @@ uint16_t uniffi_mizu_sync_checksum_method_client_collection(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_CURSOR
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_CURSOR
 uint16_t uniffi_mizu_sync_checksum_method_client_cursor(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_DISCARD
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_DISCARD
+uint16_t uniffi_mizu_sync_checksum_method_client_discard(void
     
 );
 #endif
@@ -1756,6 +1793,12 @@ uint16_t uniffi_mizu_sync_checksum_method_client_on_sync(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_PAUSE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_PAUSE
 uint16_t uniffi_mizu_sync_checksum_method_client_pause(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_PENDING
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_PENDING
+uint16_t uniffi_mizu_sync_checksum_method_client_pending(void
     
 );
 #endif
@@ -1903,6 +1946,12 @@ uint16_t uniffi_mizu_sync_checksum_method_collection_subscribe(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_SYNC_STATE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_SYNC_STATE
+uint16_t uniffi_mizu_sync_checksum_method_collection_sync_state(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_UPDATE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_COLLECTION_UPDATE
 uint16_t uniffi_mizu_sync_checksum_method_collection_update(void
@@ -1978,6 +2027,12 @@ uint16_t uniffi_mizu_sync_checksum_method_entity_set_async(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ENTITY_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ENTITY_SUBSCRIBE
 uint16_t uniffi_mizu_sync_checksum_method_entity_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ENTITY_SYNC_STATE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_ENTITY_SYNC_STATE
+uint16_t uniffi_mizu_sync_checksum_method_entity_sync_state(void
     
 );
 #endif

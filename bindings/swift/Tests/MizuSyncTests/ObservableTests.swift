@@ -78,6 +78,27 @@ final class ObservableTests: XCTestCase {
         guard case .invalidJSON = model.error else { return XCTFail("error is \(String(describing: model.error))") }
     }
 
+    func testAnObservableEntityFollowsItsSyncState() async throws {
+        let client = try startedClient(scope: uniqueScope("observable-sync-state"))
+        let todos = try client.collection("todo", of: Todo.self)
+        let model = try todos.entity("a").observable()
+        XCTAssertEqual(model.syncState, .synced)
+
+        try client.pause()
+        let pending = track { _ = model.syncState }
+        try await todos.set("a", Todo(title: "typed while paused"))
+        try await yield(until: "the pending state is observed") { pending.isSet }
+        try await yield(until: "the pending state arrives") { model.syncState == .pending(mutations: 1) }
+
+        let synced = track { _ = model.syncState }
+        try client.resume()
+        try await client.flush(timeout: waitLimit)
+        try await yield(until: "the synced state is observed") { synced.isSet }
+        try await yield(until: "the synced state arrives") { model.syncState == .synced }
+        XCTAssertEqual(synced.onMain, true, "the holder changed on the main actor")
+        XCTAssertNil(model.error)
+    }
+
     func testAnObservableQueryFollowsItsRows() async throws {
         let scope = uniqueScope("observable-query")
         let writer = try startedClient(scope: scope), reader = try startedClient(scope: scope)

@@ -8,11 +8,13 @@ import dev.mizu.sync.ffi.SyncListener
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
 import kotlinx.serialization.KSerializer
 import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.JsonElement
@@ -134,6 +136,41 @@ public class Client(
         val ms = millis("timeout", timeout)
         native { inner.flush(ms) }
     }
+
+    /**
+     * Deletes everything local, for a logout: flushes first for at most [flushWithin] when given
+     * (and started), stops syncing, deletes the store's files (the SQLite file with its WAL and
+     * SHM), and starts afresh with an empty store and a new [clientId], syncing again if it was.
+     * Readers, flows and live queries see the empty store. Blocks the calling thread for the
+     * flush and the wipe ([clearAsync] does not).
+     *
+     * @throws MizuSyncException.PendingWrites when writes still wait for the server and
+     *   [discardPending] is false: nothing is deleted then.
+     * @throws MizuSyncException.Storage when the files cannot be deleted or made afresh.
+     */
+    public fun clear(flushWithin: Duration? = null, discardPending: Boolean = false) {
+        val ms = flushWithin?.let { millis("flushWithin", it) }
+        native { inner.clear(ms, discardPending) }
+    }
+
+    /**
+     * [clear], on [Dispatchers.IO]: the calling thread is not blocked. Cancelling the coroutine
+     * stops the wait, not the clear.
+     */
+    public suspend fun clearAsync(flushWithin: Duration? = null, discardPending: Boolean = false): Unit =
+        withContext(Dispatchers.IO) { clear(flushWithin, discardPending) }
+
+    /** The mutations waiting for the server, oldest first. */
+    public fun pending(): List<QueuedMutation> = native { inner.pending() }.map { it.toPublic() }
+
+    /**
+     * Rolls back the queued mutation [mutationId] as a server rejection would: its effect is
+     * undone, its entity's [Entity.syncState] becomes [SyncState.Rejected] (`"discarded by the
+     * app"`), and [onError] and [onRejected] are told.
+     *
+     * @throws MizuSyncException.InvalidArgument when no queued mutation has that id.
+     */
+    public fun discard(mutationId: String): Unit = native { inner.discard(mutationId) }
 
     /**
      * Queues the app-defined mutation [name] with [args] (no local effect), durably, and returns

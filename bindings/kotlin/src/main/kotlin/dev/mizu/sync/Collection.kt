@@ -153,6 +153,9 @@ public class Collection<T> internal constructor(
     /** How many entities exist. Tracked (membership). */
     public fun count(): Int = native { inner.count() }.toInt()
 
+    /** Where the entity [id] stands with the server (see [Entity.syncState]). Tracked. */
+    public fun syncState(id: String): SyncState = native { inner.syncState(id) }.toPublic()
+
     /** Whether the entity [id] exists. Tracked (that entity's existence). */
     public operator fun contains(id: String): Boolean = native { inner.has(id) }
 

@@ -2,7 +2,9 @@ package dev.mizu.sync
 
 import dev.mizu.sync.ffi.EntityListener
 import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
 import dev.mizu.sync.ffi.Entity as FfiEntity
 
 /**
@@ -22,6 +24,7 @@ public class Entity<T> internal constructor(
     private val clientFlows: OpenFlows,
 ) : AutoCloseable {
     private val flows = OpenFlows()
+    private val syncStateHolder = lazy { SyncStateHolder(inner()) }
     private val state = lazy { NativeState(untracked { value }) { emit -> inner().subscribe(entityListener(codec, emit)) } }
 
     /** The name of the entity's collection. */
@@ -61,6 +64,20 @@ public class Entity<T> internal constructor(
     /** Whether the entity exists. Tracked. */
     public val exists: Boolean
         get() = native { inner().exists() }
+
+    /**
+     * Where the entity stands with the server: [SyncState.Synced], [SyncState.Pending] or
+     * [SyncState.Rejected]. Tracked: a [Computed] or [Effect] that reads it re-runs when the
+     * queue changes.
+     */
+    public val syncState: SyncState
+        get() = native { inner().syncState() }.toPublic()
+
+    /**
+     * [syncState] as a [StateFlow] (a badge's state holder: `entity.syncStates().collectAsState()`),
+     * kept current by one [Effect] until [close].
+     */
+    public fun syncStates(): StateFlow<SyncState> = syncStateHolder.value.flow
 
     /** Replaces the value (creating the entity when missing), optimistically and durably. */
     public fun set(value: T) {
@@ -108,11 +125,21 @@ public class Entity<T> internal constructor(
     override fun close() {
         closed = true
         if (state.isInitialized()) state.value.cancel()
+        if (syncStateHolder.isInitialized()) syncStateHolder.value.effect.stop()
         if (nativeEntity.isInitialized()) nativeEntity.value.release()
         flows.closeAll()
     }
 
     override fun toString(): String = "Entity($collection/$id)"
+}
+
+/** An entity's sync state kept in a [MutableStateFlow] by an [Effect] that reads it. */
+private class SyncStateHolder(entity: FfiEntity) {
+    private val state = MutableStateFlow<SyncState>(SyncState.Synced)
+    val flow: StateFlow<SyncState> = state.asStateFlow()
+
+    // Reads the native entity alone (not the wrapper), so the wrapper can be collected.
+    val effect = state.let { target -> Effect { target.value = native { entity.syncState() }.toPublic() } }
 }
 
 private fun <T> entityListener(codec: ValueCodec<T>, listener: (T?) -> Unit): EntityListener =

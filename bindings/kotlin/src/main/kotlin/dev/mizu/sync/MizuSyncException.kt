@@ -76,6 +76,13 @@ public sealed class MizuSyncException(message: String, cause: Throwable? = null)
     public class Storage(public val reason: String) : MizuSyncException("storage: $reason")
 
     /**
+     * [Client.clear] refused: [count] local writes have not reached the server, and discarding
+     * them was not asked for (`discardPending = true`). Nothing was deleted.
+     */
+    public class PendingWrites(public val count: Long) :
+        MizuSyncException("$count local write(s) have not reached the server")
+
+    /**
      * App code called by the library (a listener, a computed or effect function) threw. [cause]
      * is the original exception when it is known on this side (a computed's function).
      */
@@ -100,6 +107,7 @@ internal fun MizuException.toPublic(): MizuSyncException = when (this) {
     is MizuException.Server -> MizuSyncException.Server(status.toInt(), code, reason)
     is MizuException.Rejected -> MizuSyncException.Rejected(mutationId, name, reason)
     is MizuException.Storage -> MizuSyncException.Storage(reason)
+    is MizuException.PendingWrites -> MizuSyncException.PendingWrites(count.toLong())
     is MizuException.Callback -> MizuSyncException.Callback(reason)
     is MizuException.Internal -> MizuSyncException.Internal(reason)
 }
@@ -149,6 +157,7 @@ internal fun MizuSyncException.toNative(): MizuException = when (this) {
     is MizuSyncException.Server -> MizuException.Server(status.toUShort(), code, reason)
     is MizuSyncException.Rejected -> MizuException.Rejected(mutationId, name, reason)
     is MizuSyncException.Storage -> MizuException.Storage(reason)
+    is MizuSyncException.PendingWrites -> MizuException.PendingWrites(count.toULong())
     is MizuSyncException.Callback -> MizuException.Callback(reason)
     is MizuSyncException.Internal -> MizuException.Internal(reason)
 }
