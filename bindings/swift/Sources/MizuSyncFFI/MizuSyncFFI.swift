@@ -1202,6 +1202,32 @@ public protocol ClientProtocol: AnyObject, Sendable {
      */
     func syncAsync() async throws 
     
+    /**
+     * Pushes and pulls until caught up or `within_ms` has passed, for an OS background task;
+     * a client that is not started is started without its live connection and stopped after.
+     *
+     * # Errors
+     * [`MizuError::Closed`]; a round's own failures are in [`SyncReport::error`].
+     */
+    func syncOnce(withinMs: UInt64) throws  -> SyncReport
+    
+    /**
+     * Waits until a first full catch-up has completed (at once when one ever has), or
+     * `timeout_ms` elapses.
+     *
+     * # Errors
+     * [`MizuError::Timeout`]; [`MizuError::Offline`] when not started; [`MizuError::Closed`].
+     */
+    func waitForFirstSync(timeoutMs: UInt64) throws 
+    
+    /**
+     * [`wait_for_first_sync`](Self::wait_for_first_sync), awaited: cancelling stops the wait.
+     *
+     * # Errors
+     * As [`wait_for_first_sync`](Self::wait_for_first_sync).
+     */
+    func waitForFirstSyncAsync(timeoutMs: UInt64) async throws 
+    
 }
 /**
  * An offline-first sync client: a local store, a durable mutation queue, and an engine that
@@ -1770,6 +1796,61 @@ open func syncAsync()async throws   {
             rustFutureFunc: {
                 uniffi_mizu_sync_fn_method_client_sync_async(
                         self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mizu_sync_rust_future_poll_void,
+            completeFunc: ffi_mizu_sync_rust_future_complete_void,
+            freeFunc: ffi_mizu_sync_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMizuError_lift
+        )
+}
+    
+    /**
+     * Pushes and pulls until caught up or `within_ms` has passed, for an OS background task;
+     * a client that is not started is started without its live connection and stopped after.
+     *
+     * # Errors
+     * [`MizuError::Closed`]; a round's own failures are in [`SyncReport::error`].
+     */
+open func syncOnce(withinMs: UInt64)throws  -> SyncReport  {
+    return try  FfiConverterTypeSyncReport_lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_client_sync_once(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(withinMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Waits until a first full catch-up has completed (at once when one ever has), or
+     * `timeout_ms` elapses.
+     *
+     * # Errors
+     * [`MizuError::Timeout`]; [`MizuError::Offline`] when not started; [`MizuError::Closed`].
+     */
+open func waitForFirstSync(timeoutMs: UInt64)throws   {try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_client_wait_for_first_sync(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(timeoutMs),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * [`wait_for_first_sync`](Self::wait_for_first_sync), awaited: cancelling stops the wait.
+     *
+     * # Errors
+     * As [`wait_for_first_sync`](Self::wait_for_first_sync).
+     */
+open func waitForFirstSyncAsync(timeoutMs: UInt64)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mizu_sync_fn_method_client_wait_for_first_sync_async(
+                        self.uniffiCloneHandle(),FfiConverterUInt64.lower(timeoutMs)
                 )
             },
             pollFunc: ffi_mizu_sync_rust_future_poll_void,
@@ -7498,6 +7579,174 @@ public func FfiConverterTypeRejectedMutation_lower(_ value: RejectedMutation) ->
 
 
 /**
+ * `done` of `total` (equal when complete).
+ */
+public struct SyncProgress: Equatable, Hashable {
+    /**
+     * How much is done.
+     */
+    public var done: UInt64
+    /**
+     * How much there is, as known now.
+     */
+    public var total: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * How much is done.
+         */done: UInt64, 
+        /**
+         * How much there is, as known now.
+         */total: UInt64) {
+        self.done = done
+        self.total = total
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncProgress: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncProgress: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncProgress {
+        return
+            try SyncProgress(
+                done: FfiConverterUInt64.read(from: &buf), 
+                total: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncProgress, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.done, into: &buf)
+        FfiConverterUInt64.write(value.total, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncProgress_lift(_ buf: RustBuffer) throws -> SyncProgress {
+    return try FfiConverterTypeSyncProgress.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncProgress_lower(_ value: SyncProgress) -> RustBuffer {
+    return FfiConverterTypeSyncProgress.lower(value)
+}
+
+
+/**
+ * What `Client::sync_once` did.
+ */
+public struct SyncReport: Equatable, Hashable {
+    /**
+     * Mutations that left the queue (acknowledged or rejected).
+     */
+    public var pushed: UInt64
+    /**
+     * How far the pull cursor moved.
+     */
+    public var pulled: UInt64
+    /**
+     * Whether it ended caught up.
+     */
+    public var caughtUp: Bool
+    /**
+     * The last round's error when it did not end caught up.
+     */
+    public var error: String?
+    /**
+     * How long it took, in milliseconds.
+     */
+    public var elapsedMs: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Mutations that left the queue (acknowledged or rejected).
+         */pushed: UInt64, 
+        /**
+         * How far the pull cursor moved.
+         */pulled: UInt64, 
+        /**
+         * Whether it ended caught up.
+         */caughtUp: Bool, 
+        /**
+         * The last round's error when it did not end caught up.
+         */error: String?, 
+        /**
+         * How long it took, in milliseconds.
+         */elapsedMs: UInt64) {
+        self.pushed = pushed
+        self.pulled = pulled
+        self.caughtUp = caughtUp
+        self.error = error
+        self.elapsedMs = elapsedMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncReport {
+        return
+            try SyncReport(
+                pushed: FfiConverterUInt64.read(from: &buf), 
+                pulled: FfiConverterUInt64.read(from: &buf), 
+                caughtUp: FfiConverterBool.read(from: &buf), 
+                error: FfiConverterOptionString.read(from: &buf), 
+                elapsedMs: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncReport, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.pushed, into: &buf)
+        FfiConverterUInt64.write(value.pulled, into: &buf)
+        FfiConverterBool.write(value.caughtUp, into: &buf)
+        FfiConverterOptionString.write(value.error, into: &buf)
+        FfiConverterUInt64.write(value.elapsedMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncReport_lift(_ buf: RustBuffer) throws -> SyncReport {
+    return try FfiConverterTypeSyncReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncReport_lower(_ value: SyncReport) -> RustBuffer {
+    return FfiConverterTypeSyncReport.lower(value)
+}
+
+
+/**
  * A snapshot of what the sync engine is doing.
  */
 public struct SyncStatus: Equatable, Hashable {
@@ -7529,6 +7778,19 @@ public struct SyncStatus: Equatable, Hashable {
      * Whether syncing is paused.
      */
     public var paused: Bool
+    /**
+     * Whether a first full catch-up with the server has completed (persisted).
+     */
+    public var hasSynced: Bool
+    /**
+     * The current (or last) download: server changes applied of those known to exist.
+     */
+    public var download: SyncProgress
+    /**
+     * The current (or last) upload: mutations acknowledged of those queued since the queue
+     * was last empty.
+     */
+    public var upload: SyncProgress
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -7553,7 +7815,17 @@ public struct SyncStatus: Equatable, Hashable {
          */lastSyncedMs: UInt64?, 
         /**
          * Whether syncing is paused.
-         */paused: Bool) {
+         */paused: Bool, 
+        /**
+         * Whether a first full catch-up with the server has completed (persisted).
+         */hasSynced: Bool, 
+        /**
+         * The current (or last) download: server changes applied of those known to exist.
+         */download: SyncProgress, 
+        /**
+         * The current (or last) upload: mutations acknowledged of those queued since the queue
+         * was last empty.
+         */upload: SyncProgress) {
         self.online = online
         self.syncing = syncing
         self.pending = pending
@@ -7561,6 +7833,9 @@ public struct SyncStatus: Equatable, Hashable {
         self.lastError = lastError
         self.lastSyncedMs = lastSyncedMs
         self.paused = paused
+        self.hasSynced = hasSynced
+        self.download = download
+        self.upload = upload
     }
 
     
@@ -7585,7 +7860,10 @@ public struct FfiConverterTypeSyncStatus: FfiConverterRustBuffer {
                 cursor: FfiConverterOptionUInt64.read(from: &buf), 
                 lastError: FfiConverterOptionString.read(from: &buf), 
                 lastSyncedMs: FfiConverterOptionUInt64.read(from: &buf), 
-                paused: FfiConverterBool.read(from: &buf)
+                paused: FfiConverterBool.read(from: &buf), 
+                hasSynced: FfiConverterBool.read(from: &buf), 
+                download: FfiConverterTypeSyncProgress.read(from: &buf), 
+                upload: FfiConverterTypeSyncProgress.read(from: &buf)
         )
     }
 
@@ -7597,6 +7875,9 @@ public struct FfiConverterTypeSyncStatus: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.lastError, into: &buf)
         FfiConverterOptionUInt64.write(value.lastSyncedMs, into: &buf)
         FfiConverterBool.write(value.paused, into: &buf)
+        FfiConverterBool.write(value.hasSynced, into: &buf)
+        FfiConverterTypeSyncProgress.write(value.download, into: &buf)
+        FfiConverterTypeSyncProgress.write(value.upload, into: &buf)
     }
 }
 
@@ -8674,6 +8955,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_client_sync_async() != 57205) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_client_sync_once() != 59875) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_client_wait_for_first_sync() != 23165) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_client_wait_for_first_sync_async() != 28295) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_collection_close() != 63726) {

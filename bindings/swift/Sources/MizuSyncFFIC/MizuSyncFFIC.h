@@ -671,6 +671,21 @@ void uniffi_mizu_sync_fn_method_client_sync(uint64_t ptr, RustCallStatus *_Nonnu
 uint64_t uniffi_mizu_sync_fn_method_client_sync_async(uint64_t ptr
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_SYNC_ONCE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_SYNC_ONCE
+RustBuffer uniffi_mizu_sync_fn_method_client_sync_once(uint64_t ptr, uint64_t within_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_WAIT_FOR_FIRST_SYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_WAIT_FOR_FIRST_SYNC
+void uniffi_mizu_sync_fn_method_client_wait_for_first_sync(uint64_t ptr, uint64_t timeout_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_WAIT_FOR_FIRST_SYNC_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_WAIT_FOR_FIRST_SYNC_ASYNC
+uint64_t uniffi_mizu_sync_fn_method_client_wait_for_first_sync_async(uint64_t ptr, uint64_t timeout_ms
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_COLLECTION
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_COLLECTION
 uint64_t uniffi_mizu_sync_fn_clone_collection(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -1847,6 +1862,24 @@ uint16_t uniffi_mizu_sync_checksum_method_client_sync(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_SYNC_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_SYNC_ASYNC
 uint16_t uniffi_mizu_sync_checksum_method_client_sync_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_SYNC_ONCE
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_SYNC_ONCE
+uint16_t uniffi_mizu_sync_checksum_method_client_sync_once(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_WAIT_FOR_FIRST_SYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_WAIT_FOR_FIRST_SYNC
+uint16_t uniffi_mizu_sync_checksum_method_client_wait_for_first_sync(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_WAIT_FOR_FIRST_SYNC_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_WAIT_FOR_FIRST_SYNC_ASYNC
+uint16_t uniffi_mizu_sync_checksum_method_client_wait_for_first_sync_async(void
     
 );
 #endif
