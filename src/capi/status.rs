@@ -50,6 +50,9 @@ pub enum MizuStatus {
     /// A query is malformed: an empty or malformed field path, an unknown operator or key, an
     /// operand of the wrong kind, a negative limit.
     MizuErrInvalidQuery = 15,
+    /// The store file is encrypted and the `encryption_key` is wrong or missing, or a key was
+    /// given for a plain store file.
+    MizuErrWrongKey = 16,
 }
 
 /// An error on its way out of the C API: a status and its message.
@@ -95,6 +98,7 @@ pub(crate) fn status_of(e: &Error) -> MizuStatus {
         Error::InvalidQuery(_) => MizuStatus::MizuErrInvalidQuery,
         Error::Serialization(_) => MizuStatus::MizuErrInvalidJson,
         Error::Storage(_) => MizuStatus::MizuErrStorage,
+        Error::WrongKey(_) => MizuStatus::MizuErrWrongKey,
         Error::Network(_) => MizuStatus::MizuErrNetwork,
         Error::Timeout | Error::WaitTimedOut(_) => MizuStatus::MizuErrTimeout,
         Error::Server { .. } | Error::MalformedResponse(_) | Error::Codec(_) => {
@@ -139,7 +143,7 @@ pub extern "C" fn mizu_last_error_message() -> *const c_char {
 }
 
 /// Every status with its name, in code order.
-const NAMES: [(MizuStatus, &CStr); 16] = [
+const NAMES: [(MizuStatus, &CStr); 17] = [
     (MizuStatus::MizuOk, c"MIZU_OK"),
     (
         MizuStatus::MizuErrInvalidArgument,
@@ -159,6 +163,7 @@ const NAMES: [(MizuStatus, &CStr); 16] = [
     (MizuStatus::MizuErrUnauthorized, c"MIZU_ERR_UNAUTHORIZED"),
     (MizuStatus::MizuErrPaused, c"MIZU_ERR_PAUSED"),
     (MizuStatus::MizuErrInvalidQuery, c"MIZU_ERR_INVALID_QUERY"),
+    (MizuStatus::MizuErrWrongKey, c"MIZU_ERR_WRONG_KEY"),
 ];
 
 /// A static name for the status code `status`, such as `"MIZU_ERR_NOT_FOUND"`, or
@@ -201,6 +206,10 @@ mod tests {
         assert_eq!(
             status_of(&Error::Serialization("x".into())),
             MizuStatus::MizuErrInvalidJson
+        );
+        assert_eq!(
+            status_of(&Error::WrongKey("x".into())),
+            MizuStatus::MizuErrWrongKey
         );
     }
 

@@ -107,7 +107,7 @@ impl Shared {
         let http = HttpTransport::new(http).map_err(|e| Error::InvalidArgument(e.to_string()))?;
         validate(&options)?;
         let store = match &options.storage_path {
-            Some(path) => Store::open(path)?,
+            Some(path) => Store::open_with_key(path, options.encryption_key.as_deref())?,
             None => Store::open_in_memory(),
         };
         let status = SyncStatus {
@@ -318,9 +318,8 @@ impl Shared {
         let shared = self.clone();
         let queued = self.write_lane().and_then(|lane| {
             lane.send(Box::new(move || {
-                let result = catch_unwind(AssertUnwindSafe(|| job(&shared))).unwrap_or_else(|_| {
-                    Err(Error::Internal("an awaited write panicked".into()))
-                });
+                let result = catch_unwind(AssertUnwindSafe(|| job(&shared)))
+                    .unwrap_or_else(|_| Err(Error::Internal("an awaited write panicked".into())));
                 let _ = reply.send(result);
             }))
             .map_err(|_| Error::Closed)
@@ -743,6 +742,7 @@ fn validate(options: &Options) -> Result<(), Error> {
             "request_timeout must be greater than zero".into(),
         ));
     }
+    crate::client::options::validate_encryption(options)?;
     if let Some(url) = &options.live_url {
         crate::client::live::validate_url(url)
             .map_err(|e| Error::InvalidArgument(format!("live connection: {e}")))?;

@@ -162,8 +162,20 @@ impl Store {
     /// [`Error::Corrupt`] for a file that is not a database or holds malformed rows,
     /// [`Error::SchemaTooNew`] for a file from a newer library, [`Error::Locked`] when another
     /// store (in any process) has the file open, [`Error::Sqlite`] for I/O and other failures.
+    // The client opens with `open_with_key`; the store's own tests use this.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn open(path: &Path) -> Result<Store> {
-        let (db, loaded) = Db::open(path, new_client_id)?;
+        Store::open_with_key(path, None)
+    }
+
+    /// [`open`](Self::open) with an encryption key: `Some(key)` opens (or creates) a file
+    /// encrypted with SQLCipher under `key`; `None` is a plain SQLite file.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), and [`Error::WrongKey`] when the file is encrypted and `key` is
+    /// wrong or missing, or when a key is given for a plain file.
+    pub fn open_with_key(path: &Path, key: Option<&str>) -> Result<Store> {
+        let (db, loaded) = Db::open(path, key, new_client_id)?;
         let memory = Memory::restore(loaded.base, loaded.pending);
         Ok(Store::build(
             loaded.client_id,
@@ -493,6 +505,20 @@ impl Store {
             None => state.meta.remove(key),
         };
         Ok(())
+    }
+
+    /// Re-encrypts the store file with `new_key` (the old key stops opening it). Waits for the
+    /// write in progress, if any.
+    ///
+    /// # Errors
+    /// [`Error::NotEncrypted`] for a store opened without a key or in memory; [`Error::Closed`];
+    /// SQLite errors (then the file keeps its old key).
+    pub fn rekey(&self, new_key: &str) -> Result<()> {
+        let mut writer = self.open_writer()?;
+        match &mut writer.db {
+            Some(db) => db.rekey(new_key),
+            None => Err(Error::NotEncrypted),
+        }
     }
 
     // Poisoning: a panic while a lock is held can only come from a bug in this module (no foreign

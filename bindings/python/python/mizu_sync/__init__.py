@@ -47,6 +47,9 @@ from ._stream import EVENT_BUFFER, Stream
 from ._support import ErrorLogger, Subscription
 
 MizuError = _native.MizuError
+#: Raised when a store file is encrypted and ``encryption_key`` is wrong or missing (or a key is
+#: given for a plain file): ``MizuError.WrongKey``.
+WrongKey = _native.MizuError.WrongKey
 
 
 def on_unhandled_error(fn: Callable[[MizuError], object]) -> Subscription:
@@ -90,6 +93,7 @@ __all__ = [
     "Subscription",
     "SyncStatus",
     "Updated",
+    "WrongKey",
     "and_",
     "apply_diff",
     "batch",

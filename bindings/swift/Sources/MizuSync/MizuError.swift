@@ -37,6 +37,10 @@ public enum MizuError: Error, Sendable, Equatable, CustomStringConvertible {
     case rejected(mutationID: String, name: String, reason: String)
     /// The local store could not read or write (disk full, corrupt file, file in use).
     case storage(reason: String)
+    /// The store file is encrypted and ``ClientOptions/encryptionKey`` is wrong or missing, or
+    /// a key was given for a plain store file. Nothing was changed; open it again with the
+    /// right key.
+    case wrongKey(reason: String)
     /// App code called by the library (an observer, a computed or effect closure) failed.
     case callback(reason: String)
     /// A bug or an environment failure (a thread that could not start).
@@ -59,6 +63,7 @@ public enum MizuError: Error, Sendable, Equatable, CustomStringConvertible {
         case .rejected(let id, let name, let reason):
             return "mutation \(id) (\(name)) was rejected: \(reason)"
         case .storage(let reason): return "storage: \(reason)"
+        case .wrongKey(let reason): return "wrong encryption key: \(reason)"
         case .callback(let reason): return "callback failed: \(reason)"
         case .internal(let reason): return "internal error: \(reason)"
         }
@@ -84,6 +89,7 @@ extension MizuError {
         case .Rejected(let id, let name, let reason):
             self = .rejected(mutationID: id, name: name, reason: reason)
         case .Storage(let reason): self = .storage(reason: reason)
+        case .WrongKey(let reason): self = .wrongKey(reason: reason)
         case .Callback(let reason): self = .callback(reason: reason)
         case .Internal(let reason): self = .internal(reason: reason)
         }
@@ -107,6 +113,7 @@ extension MizuError {
         case .rejected(let id, let name, let reason):
             return .Rejected(mutationId: id, name: name, reason: reason)
         case .storage(let reason): return .Storage(reason: reason)
+        case .wrongKey(let reason): return .WrongKey(reason: reason)
         case .callback(let reason): return .Callback(reason: reason)
         case .internal(let reason): return .Internal(reason: reason)
         }
