@@ -100,6 +100,11 @@ typedef enum {
      * operand of the wrong kind, a negative limit.
      */
     MIZU_ERR_INVALID_QUERY = 15,
+    /**
+     * The store file is encrypted and the `encryption_key` is wrong or missing, or a key was
+     * given for a plain store file.
+     */
+    MIZU_ERR_WRONG_KEY = 16,
 } MizuStatus;
 
 /**
@@ -286,7 +291,8 @@ size_t mizu_live_string_count(void);
  *
  * `options_json` is an object with `base_url` (required, e.g. `"http://127.0.0.1:8080/_sync"`)
  * and optionally `scope`, `storage_path` (a SQLite file; omitted keeps everything in memory),
- * `live_url` (`"ws://host/ws?scope=S"`), `push_interval_ms`, `pull_interval_ms`,
+ * `encryption_key` (encrypts the file with SQLCipher; needs `storage_path`; see
+ * `mizu_client_rekey`), `live_url` (`"ws://host/ws?scope=S"`), `push_interval_ms`, `pull_interval_ms`,
  * `request_timeout_ms`, `backoff_min_ms`, `backoff_max_ms`, `push_batch_size` (1..=100),
  * `pull_limit` and `headers` (an object of strings). Unknown keys are refused.
  *
@@ -295,7 +301,9 @@ size_t mizu_live_string_count(void);
  * # Errors
  * `MIZU_ERR_INVALID_JSON` for malformed JSON; `MIZU_ERR_INVALID_ARGUMENT` for an unknown key,
  * a wrong type, an out-of-range value or a NULL pointer; `MIZU_ERR_STORAGE` when the store
- * cannot be opened (for example a file another client holds open).
+ * cannot be opened (for example a file another client holds open); `MIZU_ERR_WRONG_KEY` when
+ * the file is encrypted and `encryption_key` is wrong or missing, or a key is given for a
+ * plain file.
  *
  * # Ownership
  * On success `*out` receives a new client handle, owned by the caller, to be freed with
@@ -690,6 +698,26 @@ MizuStatus mizu_entity_exists(const MizuEntity *entity,
  * Any thread.
  */
 MizuStatus mizu_entity_free(MizuEntity *entity);
+
+/**
+ * Re-encrypts the client's store file with `new_key` (NUL-terminated UTF-8), in one
+ * transaction: from then on only `new_key` opens it (as the `encryption_key` of the options).
+ * Takes time in proportion to the file's size.
+ *
+ * # Errors
+ * `MIZU_ERR_INVALID_ARGUMENT` for a NULL or empty key, or a client whose store was opened
+ * without an `encryption_key` (plain or in memory); `MIZU_ERR_CLOSED` after
+ * `mizu_client_close`; `MIZU_ERR_STORAGE` when the file cannot be rewritten (it then keeps the
+ * old key).
+ *
+ * # Ownership
+ * `new_key` is only read during the call.
+ *
+ * # Threading
+ * Any thread; waits for a local write in progress.
+ */
+MizuStatus mizu_client_rekey(const MizuClient *client,
+                             const char *new_key);
 
 /**
  * Makes a live query over the collection from the JSON spec `spec_json`, and evaluates it now.
