@@ -36,9 +36,9 @@ final class EncryptionTests: ServerTestCase {
         options.encryptionKey = key
         let client = track(try Client(options))
         try client.start()
-        _ = try client.collection("todo", of: Todo.self).create("t1", Todo(title: localSecret))
+        _ = try await client.collection("todo", of: Todo.self).create("t1", Todo(title: localSecret))
         let other = try startedClient(scope: scope)
-        _ = try other.collection("todo", of: Todo.self).create("t2", Todo(title: pulledSecret))
+        _ = try await other.collection("todo", of: Todo.self).create("t2", Todo(title: pulledSecret))
         try await other.flush(timeout: waitLimit)
         try await client.flush(timeout: waitLimit)
         try await client.sync()
