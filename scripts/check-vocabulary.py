@@ -85,6 +85,10 @@ def swift_names() -> set[str]:
     for line in read(sources).splitlines():
         if parameter(line):
             names.add(parameter(line))
+        # An enum case (`case wrongKey(reason: String)`): public with its enum.
+        case = re.match(r"^\s*case\s+([a-z]\w*)\s*[(:=]?", line)
+        if case and not line.rstrip().endswith(":"):
+            names.add(case.group(1))
         if not re.search(r"\b(public|open)\b", line):
             continue
         m = re.search(

@@ -228,3 +228,38 @@ fn pending_lists_the_queue_and_discard_rolls_one_back_like_a_rejection() {
     assert!(on_server["todo"].get("t1").is_none());
     assert_eq!(on_server["todo"]["t2"]["title"], "kept");
 }
+
+#[test]
+fn clearing_an_encrypted_store_keeps_it_encrypted_with_its_key() {
+    let db = temp_db("clear-encrypted");
+    let options = || {
+        Options::new("http://127.0.0.1:9/_sync")
+            .storage_path(&db)
+            .encryption_key("correct horse battery staple")
+    };
+    let client = Client::new(options()).unwrap();
+    client
+        .clear(ClearOptions {
+            discard_pending: true,
+            ..ClearOptions::default()
+        })
+        .unwrap();
+    let todos = client.collection::<Todo>("todo");
+    todos.create("t1", todo("written-after-clear-5e1")).unwrap();
+    assert!(!contains(&bytes_on_disk(&db), "written-after-clear-5e1"));
+    let id = client.client_id();
+    client.close();
+
+    let reopened = Client::new(options()).unwrap();
+    assert_eq!(reopened.client_id(), id);
+    assert_eq!(
+        reopened.collection::<Todo>("todo").get("t1").get(),
+        Some(todo("written-after-clear-5e1"))
+    );
+    drop(reopened);
+    let without_key = Client::new(Options::new("http://127.0.0.1:9/_sync").storage_path(&db));
+    assert!(
+        matches!(without_key, Err(Error::WrongKey(_))),
+        "{without_key:?}"
+    );
+}

@@ -21,6 +21,7 @@ fn options(server: &TestServer, scope: &str) -> ClientOptions {
         base_url: server.base_url(),
         scope: scope.into(),
         storage_path: None,
+        encryption_key: None,
         live_url: None,
         push_interval_ms: 200,
         pull_interval_ms: 300,
@@ -353,6 +354,61 @@ fn entity_listener_sees_the_value_first_then_changes_and_deletion() {
     let _ = std::fs::remove_file(path);
 }
 
+#[test]
+fn an_encrypted_store_maps_a_wrong_key_to_wrong_key_and_rekeys() {
+    let path = temp_db("ffi-encrypted");
+    let open = |key: Option<&str>| {
+        Client::new(
+            ClientOptions {
+                storage_path: Some(path.to_string_lossy().into_owned()),
+                encryption_key: key.map(str::to_owned),
+                ..ClientOptions::defaults_for_test()
+            },
+            None,
+            None,
+        )
+    };
+    let client = open(Some("first key")).unwrap();
+    let todos = client.collection("todo".into()).unwrap();
+    todos
+        .create("a".into(), r#"{"title":"ffi-secret-6d2c1"}"#.into())
+        .unwrap();
+    client.rekey("second key".into()).unwrap();
+    assert!(matches!(
+        client.rekey(String::new()),
+        Err(MizuError::InvalidArgument { .. })
+    ));
+    client.close();
+    assert!(matches!(
+        client.rekey("k".into()),
+        Err(MizuError::Closed { .. })
+    ));
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(!bytes
+        .windows(b"ffi-secret-6d2c1".len())
+        .any(|w| w == b"ffi-secret-6d2c1"));
+
+    for key in [Some("first key"), None] {
+        match open(key) {
+            Err(MizuError::WrongKey { reason }) => assert!(!reason.is_empty()),
+            other => panic!("expected WrongKey for {key:?}, got {other:?}"),
+        }
+    }
+    let reopened = open(Some("second key")).unwrap();
+    let todos = reopened.collection("todo".into()).unwrap();
+    assert_eq!(todos.count().unwrap(), 1);
+    reopened.close();
+    let printed = format!(
+        "{:?}",
+        ClientOptions {
+            encryption_key: Some("second key".into()),
+            ..ClientOptions::defaults_for_test()
+        }
+    );
+    assert!(!printed.contains("second key"), "{printed}");
+    let _ = std::fs::remove_file(path);
+}
+
 trait TestDefaults {
     fn defaults_for_test() -> Self;
 }
@@ -364,6 +420,7 @@ impl TestDefaults for ClientOptions {
             base_url: "http://127.0.0.1:9/_sync".into(),
             scope: String::new(),
             storage_path: None,
+            encryption_key: None,
             live_url: None,
             push_interval_ms: 5000,
             pull_interval_ms: 30000,

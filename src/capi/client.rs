@@ -20,7 +20,8 @@ use crate::{Client, SyncStatus};
 ///
 /// `options_json` is an object with `base_url` (required, e.g. `"http://127.0.0.1:8080/_sync"`)
 /// and optionally `scope`, `storage_path` (a SQLite file; omitted keeps everything in memory),
-/// `live_url` (`"ws://host/ws?scope=S"`), `push_interval_ms`, `pull_interval_ms`,
+/// `encryption_key` (encrypts the file with SQLCipher; needs `storage_path`; see
+/// `mizu_client_rekey`), `live_url` (`"ws://host/ws?scope=S"`), `push_interval_ms`, `pull_interval_ms`,
 /// `request_timeout_ms`, `backoff_min_ms`, `backoff_max_ms`, `push_batch_size` (1..=100),
 /// `pull_limit` and `headers` (an object of strings). Unknown keys are refused.
 ///
@@ -29,7 +30,9 @@ use crate::{Client, SyncStatus};
 /// # Errors
 /// `MIZU_ERR_INVALID_JSON` for malformed JSON; `MIZU_ERR_INVALID_ARGUMENT` for an unknown key,
 /// a wrong type, an out-of-range value or a NULL pointer; `MIZU_ERR_STORAGE` when the store
-/// cannot be opened (for example a file another client holds open).
+/// cannot be opened (for example a file another client holds open); `MIZU_ERR_WRONG_KEY` when
+/// the file is encrypted and `encryption_key` is wrong or missing, or a key is given for a
+/// plain file.
 ///
 /// # Ownership
 /// On success `*out` receives a new client handle, owned by the caller, to be freed with

@@ -49,6 +49,7 @@ struct OptionsJson {
     base_url: String,
     scope: Option<String>,
     storage_path: Option<String>,
+    encryption_key: Option<Secret>,
     live_url: Option<String>,
     push_interval_ms: Option<u64>,
     pull_interval_ms: Option<u64>,
@@ -58,6 +59,17 @@ struct OptionsJson {
     push_batch_size: Option<usize>,
     pull_limit: Option<u32>,
     headers: Option<BTreeMap<String, String>>,
+}
+
+/// A key that `Debug` never prints.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// Parses the options JSON (see `mizu_client_new`).
@@ -70,6 +82,9 @@ pub(crate) fn parse(text: &str) -> Result<Options, CError> {
     }
     if let Some(path) = json.storage_path {
         options = options.storage_path(path);
+    }
+    if let Some(Secret(key)) = json.encryption_key {
+        options = options.encryption_key(key);
     }
     if let Some(url) = json.live_url {
         options = options.live_url(url);
@@ -166,6 +181,17 @@ mod tests {
         assert_eq!(options.backoff_max, Duration::from_millis(50));
         assert_eq!(options.push_batch_size, 7);
         assert_eq!(options.headers, [("X-A".to_owned(), "1".to_owned())]);
+    }
+
+    #[test]
+    fn reads_the_encryption_key_and_never_prints_it() {
+        let text = r#"{"base_url":"http://h/_sync","storage_path":"/tmp/x.db",
+                       "encryption_key":"hunter2-hunter2"}"#;
+        let options = parse(text).expect("valid options");
+        assert_eq!(options.encryption_key.as_deref(), Some("hunter2-hunter2"));
+        assert!(!format!("{options:?}").contains("hunter2"));
+        let json: OptionsJson = serde_json::from_str(text).unwrap();
+        assert!(!format!("{json:?}").contains("hunter2"));
     }
 
     #[test]

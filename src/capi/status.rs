@@ -53,6 +53,9 @@ pub enum MizuStatus {
     /// `mizu_client_clear` refused: local writes have not reached the server, and discarding
     /// them was not asked for. Nothing was deleted.
     MizuErrPendingWrites = 16,
+    /// The store file is encrypted and the `encryption_key` is wrong or missing, or a key was
+    /// given for a plain store file.
+    MizuErrWrongKey = 17,
 }
 
 /// An error on its way out of the C API: a status and its message.
@@ -98,6 +101,7 @@ pub(crate) fn status_of(e: &Error) -> MizuStatus {
         Error::InvalidQuery(_) => MizuStatus::MizuErrInvalidQuery,
         Error::Serialization(_) => MizuStatus::MizuErrInvalidJson,
         Error::Storage(_) => MizuStatus::MizuErrStorage,
+        Error::WrongKey(_) => MizuStatus::MizuErrWrongKey,
         Error::Network(_) => MizuStatus::MizuErrNetwork,
         Error::Timeout | Error::WaitTimedOut(_) => MizuStatus::MizuErrTimeout,
         Error::Server { .. } | Error::MalformedResponse(_) | Error::Codec(_) => {
@@ -143,7 +147,7 @@ pub extern "C" fn mizu_last_error_message() -> *const c_char {
 }
 
 /// Every status with its name, in code order.
-const NAMES: [(MizuStatus, &CStr); 17] = [
+const NAMES: [(MizuStatus, &CStr); 18] = [
     (MizuStatus::MizuOk, c"MIZU_OK"),
     (
         MizuStatus::MizuErrInvalidArgument,
@@ -164,6 +168,7 @@ const NAMES: [(MizuStatus, &CStr); 17] = [
     (MizuStatus::MizuErrPaused, c"MIZU_ERR_PAUSED"),
     (MizuStatus::MizuErrInvalidQuery, c"MIZU_ERR_INVALID_QUERY"),
     (MizuStatus::MizuErrPendingWrites, c"MIZU_ERR_PENDING_WRITES"),
+    (MizuStatus::MizuErrWrongKey, c"MIZU_ERR_WRONG_KEY"),
 ];
 
 /// A static name for the status code `status`, such as `"MIZU_ERR_NOT_FOUND"`, or
@@ -206,6 +211,10 @@ mod tests {
         assert_eq!(
             status_of(&Error::Serialization("x".into())),
             MizuStatus::MizuErrInvalidJson
+        );
+        assert_eq!(
+            status_of(&Error::WrongKey("x".into())),
+            MizuStatus::MizuErrWrongKey
         );
     }
 

@@ -20,6 +20,10 @@ pub enum Error {
     /// The local store could not read or write (disk full, corrupt file, schema too new).
     #[error("storage: {0}")]
     Storage(String),
+    /// The store file is encrypted and the encryption key is wrong or missing, or a key was
+    /// given for a plain store file.
+    #[error("wrong encryption key: {0}")]
+    WrongKey(String),
     /// The server could not be reached, or the connection broke.
     #[error("network: {0}")]
     Network(String),
@@ -86,7 +90,14 @@ pub enum Error {
 
 impl From<crate::store::Error> for Error {
     fn from(e: crate::store::Error) -> Self {
-        Error::Storage(e.to_string())
+        match e {
+            crate::store::Error::WrongKey(reason) => Error::WrongKey(reason),
+            e @ crate::store::Error::NotEncrypted => Error::InvalidArgument(format!(
+                "{e}: rekey needs a store opened with an encryption_key"
+            )),
+            crate::store::Error::Closed => Error::Closed,
+            e => Error::Storage(e.to_string()),
+        }
     }
 }
 

@@ -100,7 +100,10 @@ impl Client {
     /// interval or timeout, a batch size outside 1..=100, a zero pull limit, a backoff minimum
     /// above its maximum);
     /// [`Error::Storage`] when the store cannot be opened (a corrupt file, a schema from a newer
-    /// version, a file another client holds open).
+    /// version, a file another client holds open);
+    /// [`Error::WrongKey`] when the file is encrypted and
+    /// [`Options::encryption_key`](crate::Options::encryption_key) is wrong or missing, or a key
+    /// is given for a plain file.
     pub fn new(options: Options) -> Result<Client, Error> {
         Ok(Client {
             shared: Shared::open(options)?,
@@ -362,6 +365,36 @@ impl Client {
     /// deleted or recreated (the client is then unusable: close it); [`Error::Closed`].
     pub fn clear(&self, options: ClearOptions) -> Result<(), Error> {
         self.shared.clear(options)
+    }
+
+    /// Re-encrypts the store file with `new_key`, in one transaction: from then on only
+    /// `new_key` opens it. Takes time in proportion to the file's size (every page is
+    /// rewritten); waits for a local write in progress.
+    ///
+    /// ```no_run
+    /// use mizu_sync::{Client, Options};
+    ///
+    /// # fn main() -> Result<(), mizu_sync::Error> {
+    /// let options = Options::new("http://127.0.0.1:8080/_sync")
+    ///     .storage_path("/tmp/app.db")
+    ///     .encryption_key("old passphrase");
+    /// let client = Client::new(options)?;
+    /// client.rekey("new passphrase")?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty key, or a store opened without an
+    /// [`encryption_key`](crate::Options::encryption_key) (plain or in memory: there is no key
+    /// to change); [`Error::Closed`] after [`close`](Self::close); [`Error::Storage`] when the
+    /// file cannot be rewritten (then it keeps the old key).
+    pub fn rekey(&self, new_key: &str) -> Result<(), Error> {
+        if new_key.is_empty() {
+            return Err(Error::InvalidArgument(
+                "the new key must not be empty".into(),
+            ));
+        }
+        Ok(self.shared.store.rekey(new_key)?)
     }
 
     /// This client's id (random, persisted with the store), the prefix of its mutation ids.

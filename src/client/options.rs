@@ -75,6 +75,10 @@ pub struct Options {
     pub subscribe_message: Value,
     /// SQLite file for the durable store; `None` keeps everything in memory.
     pub storage_path: Option<PathBuf>,
+    /// Encrypts the store file with SQLCipher under this key (see
+    /// [`encryption_key`](Self::encryption_key)); `None` keeps it plain SQLite. Never printed by
+    /// `Debug`.
+    pub encryption_key: Option<String>,
     /// Maps collection writes, server changes and snapshots to and from the wire.
     pub codec: Arc<dyn Codec>,
     /// With a delivery queue: called when deliveries wait for
@@ -104,6 +108,7 @@ impl Options {
             live_url: None,
             subscribe_message: serde_json::json!({"topic": "subscribe", "data": {}}),
             storage_path: None,
+            encryption_key: None,
             codec: Arc::new(DefaultCodec),
             delivery_ready: None,
         }
@@ -230,6 +235,25 @@ impl Options {
         self
     }
 
+    /// Encrypts the store file (and its WAL) at rest with SQLCipher under `key`: a passphrase
+    /// (stretched with PBKDF2-HMAC-SHA512, 256,000 iterations, at each open) or a raw 256-bit key
+    /// written `x'<64 hex digits>'`. Needs a [`storage_path`](Self::storage_path). The same key
+    /// must be given at every open; [`Client::rekey`](crate::Client::rekey) changes it. The key is
+    /// the app's to keep (the iOS Keychain, the Android Keystore): a lost key is lost data.
+    ///
+    /// ```
+    /// use mizu_sync::Options;
+    ///
+    /// let options = Options::new("http://127.0.0.1:8080/_sync")
+    ///     .storage_path("/tmp/app.db")
+    ///     .encryption_key("a passphrase from the keychain");
+    /// assert!(!format!("{options:?}").contains("passphrase"));
+    /// ```
+    pub fn encryption_key(mut self, key: impl Into<String>) -> Self {
+        self.encryption_key = Some(key.into());
+        self
+    }
+
     /// Replaces the data codec.
     pub fn codec(mut self, codec: impl Codec) -> Self {
         self.codec = Arc::new(codec);
@@ -255,6 +279,22 @@ impl fmt::Debug for Options {
             )
             .field("live_url", &self.live_url)
             .field("storage_path", &self.storage_path)
+            .field("encrypted", &self.encryption_key.is_some())
             .finish_non_exhaustive()
+    }
+}
+
+/// Checks the encryption settings: a key is not empty (SQLCipher would take an empty key for no
+/// encryption) and comes with a storage path.
+pub(crate) fn validate_encryption(options: &Options) -> Result<(), Error> {
+    match &options.encryption_key {
+        Some(key) if key.is_empty() => Err(Error::InvalidArgument(
+            "encryption_key must not be empty".into(),
+        )),
+        Some(_) if options.storage_path.is_none() => Err(Error::InvalidArgument(
+            "encryption_key needs a storage_path (an in-memory store has no file to encrypt)"
+                .into(),
+        )),
+        _ => Ok(()),
     }
 }

@@ -115,7 +115,7 @@ impl Shared {
         let http = HttpTransport::new(http).map_err(|e| Error::InvalidArgument(e.to_string()))?;
         validate(&options)?;
         let store = match &options.storage_path {
-            Some(path) => Store::open(path)?,
+            Some(path) => Store::open_with_key(path, options.encryption_key.as_deref())?,
             None => Store::open_in_memory(),
         };
         let has_synced = store.meta_get(HAS_SYNCED).is_some();
@@ -886,6 +886,7 @@ fn validate(options: &Options) -> Result<(), Error> {
             "request_timeout must be greater than zero".into(),
         ));
     }
+    crate::client::options::validate_encryption(options)?;
     if let Some(url) = &options.live_url {
         crate::client::live::validate_url(url)
             .map_err(|e| Error::InvalidArgument(format!("live connection: {e}")))?;

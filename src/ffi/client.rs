@@ -69,7 +69,8 @@ impl Client {
     /// # Errors
     /// [`MizuError::InvalidArgument`] for an unusable URL or option; [`MizuError::InvalidJson`]
     /// for a bad `subscribe_message_json`; [`MizuError::Storage`] when the store cannot be
-    /// opened (corrupt, too new, or held by another client).
+    /// opened (corrupt, too new, or held by another client); [`MizuError::WrongKey`] when the
+    /// file is encrypted and `encryption_key` is wrong or missing (or given for a plain file).
     ///
     /// `pending`, when given, gives the client a delivery queue: event listeners and the
     /// listeners woken by server changes and awaited writes wait until the app calls
@@ -360,6 +361,18 @@ impl Client {
     /// [`MizuError::Closed`].
     pub fn pending_count(&self) -> Result<u64, MizuError> {
         Ok(self.core()?.pending_count() as u64)
+    }
+
+    /// Re-encrypts the store file with `new_key`, in one transaction: from then on only
+    /// `new_key` opens it (as `ClientOptions.encryption_key`). Takes time in proportion to the
+    /// file's size.
+    ///
+    /// # Errors
+    /// [`MizuError::InvalidArgument`] for an empty key or a store opened without an
+    /// `encryption_key`; [`MizuError::Closed`]; [`MizuError::Storage`] when the file cannot be
+    /// rewritten (it then keeps the old key).
+    pub fn rekey(&self, new_key: String) -> Result<(), MizuError> {
+        Ok(self.core()?.rekey(&new_key)?)
     }
 
     /// This client's id (persisted with the store), the prefix of its mutation ids.

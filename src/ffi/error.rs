@@ -102,6 +102,13 @@ pub enum MizuError {
         /// How many mutations wait.
         count: u64,
     },
+    /// The store file is encrypted and the encryption key is wrong or missing, or a key was
+    /// given for a plain store file. Nothing was changed; open it again with the right key.
+    #[error("wrong encryption key: {reason}")]
+    WrongKey {
+        /// What did not match.
+        reason: String,
+    },
     /// App code called by the library (a listener, a computed or effect function) failed.
     #[error("callback failed: {reason}")]
     Callback {
@@ -139,6 +146,7 @@ impl From<crate::Error> for MizuError {
             },
             E::Serialization(reason) => MizuError::InvalidJson { reason },
             E::Storage(reason) => MizuError::Storage { reason },
+            E::WrongKey(reason) => MizuError::WrongKey { reason },
             E::Network(reason) => MizuError::Network { reason },
             E::Timeout => MizuError::Network { reason },
             E::WaitTimedOut(_) => MizuError::Timeout { reason },

@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use crate::ffi::error::MizuError;
 
 /// How to create a [`crate::ffi::Client`]. Every field but `base_url` has a default.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[derive(Clone, PartialEq, uniffi::Record)]
 pub struct ClientOptions {
     /// Base URL of the sync endpoints, e.g. `https://api.example.com/_sync`.
     pub base_url: String,
@@ -17,6 +17,12 @@ pub struct ClientOptions {
     /// SQLite file for the durable store (created when missing); `None` keeps data in memory.
     #[uniffi(default = None)]
     pub storage_path: Option<String>,
+    /// Encrypts the store file (and its WAL) with SQLCipher under this key: a passphrase, or a
+    /// raw 256-bit key written `x'<64 hex digits>'`. Needs `storage_path`; the same key opens
+    /// it every time, and `Client.rekey` changes it. Keep it in the Keychain or the Android
+    /// Keystore: a lost key is lost data. `None` keeps the file plain SQLite.
+    #[uniffi(default = None)]
+    pub encryption_key: Option<String>,
     /// URL of the live WebSocket (e.g. `ws://host/ws?scope=S`); `None` means polling only.
     #[uniffi(default = None)]
     pub live_url: Option<String>,
@@ -72,6 +78,9 @@ impl ClientOptions {
         if let Some(path) = &self.storage_path {
             options = options.storage_path(path.clone());
         }
+        if let Some(key) = &self.encryption_key {
+            options = options.encryption_key(key.clone());
+        }
         if let Some(url) = &self.live_url {
             options = options.live_url(url.clone());
         }
@@ -79,6 +88,28 @@ impl ClientOptions {
             options = options.subscribe_message(serde_json::from_str(text)?);
         }
         Ok(options)
+    }
+}
+
+impl std::fmt::Debug for ClientOptions {
+    // Every field but the encryption key, which is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("base_url", &self.base_url)
+            .field("scope", &self.scope)
+            .field("storage_path", &self.storage_path)
+            .field("encrypted", &self.encryption_key.is_some())
+            .field("live_url", &self.live_url)
+            .field("push_interval_ms", &self.push_interval_ms)
+            .field("pull_interval_ms", &self.pull_interval_ms)
+            .field("request_timeout_ms", &self.request_timeout_ms)
+            .field("backoff_min_ms", &self.backoff_min_ms)
+            .field("backoff_max_ms", &self.backoff_max_ms)
+            .field("push_batch_size", &self.push_batch_size)
+            .field("pull_limit", &self.pull_limit)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("subscribe_message_json", &self.subscribe_message_json)
+            .finish()
     }
 }
 

@@ -13,6 +13,13 @@ pub enum Error {
     /// The file is not a SQLite database, or a row holds data this library never writes.
     #[error("the store file is corrupt: {0}")]
     Corrupt(String),
+    /// The file is encrypted and the key given is wrong or missing, or a key was given for a
+    /// plain (unencrypted) file.
+    #[error("wrong encryption key: {0}")]
+    WrongKey(String),
+    /// Rekeying needs a store opened with a key (a plain file or memory has none to change).
+    #[error("the store is not encrypted")]
+    NotEncrypted,
     /// The file was written by a newer version of this library.
     #[error("the store file has schema version {found}; this library supports up to {supported}")]
     SchemaTooNew {

@@ -130,6 +130,8 @@ pub struct Store {
 
 struct Writer {
     db: Option<Db>,
+    /// The file's encryption key, for [`Store::wipe`] to create the new file with.
+    key: Option<String>,
     /// The last seq handed out by an in-memory store (a file store asks SQLite).
     last_seq: u64,
     /// Set by [`Store::close`].
@@ -166,10 +168,22 @@ impl Store {
     /// [`Error::Corrupt`] for a file that is not a database or holds malformed rows,
     /// [`Error::SchemaTooNew`] for a file from a newer library, [`Error::Locked`] when another
     /// store (in any process) has the file open, [`Error::Sqlite`] for I/O and other failures.
+    // The client opens with `open_with_key`; the store's own tests use this.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn open(path: &Path) -> Result<Store> {
-        let (db, loaded) = Db::open(path, new_client_id)?;
+        Store::open_with_key(path, None)
+    }
+
+    /// [`open`](Self::open) with an encryption key: `Some(key)` opens (or creates) a file
+    /// encrypted with SQLCipher under `key`; `None` is a plain SQLite file.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), and [`Error::WrongKey`] when the file is encrypted and `key` is
+    /// wrong or missing, or when a key is given for a plain file.
+    pub fn open_with_key(path: &Path, key: Option<&str>) -> Result<Store> {
+        let (db, loaded) = Db::open(path, key, new_client_id)?;
         let memory = Memory::restore(loaded.base, loaded.pending);
-        Ok(Store::build(
+        let store = Store::build(
             loaded.client_id,
             loaded.cursor,
             Some(path.to_owned()),
@@ -177,7 +191,9 @@ impl Store {
             memory,
             loaded.meta,
             loaded.acked,
-        ))
+        );
+        store.write_lock().key = key.map(str::to_owned);
+        Ok(store)
     }
 
     fn build(
@@ -195,6 +211,7 @@ impl Store {
             path,
             writer: Mutex::new(Writer {
                 db,
+                key: None,
                 last_seq,
                 closed: false,
             }),
@@ -260,7 +277,9 @@ impl Store {
             Some(path) => {
                 // Dropping the connection releases the file and its exclusive lock.
                 writer.db = None;
-                let reopened = remove_files(path).and_then(|()| Db::open(path, new_client_id));
+                let key = writer.key.clone();
+                let reopened =
+                    remove_files(path).and_then(|()| Db::open(path, key.as_deref(), new_client_id));
                 match reopened {
                     Ok((db, loaded)) => {
                         writer.db = Some(db);
@@ -558,6 +577,22 @@ impl Store {
             Some(value) => state.meta.insert(key.to_owned(), value.to_owned()),
             None => state.meta.remove(key),
         };
+        Ok(())
+    }
+
+    /// Re-encrypts the store file with `new_key` (the old key stops opening it). Waits for the
+    /// write in progress, if any.
+    ///
+    /// # Errors
+    /// [`Error::NotEncrypted`] for a store opened without a key or in memory; [`Error::Closed`];
+    /// SQLite errors (then the file keeps its old key).
+    pub fn rekey(&self, new_key: &str) -> Result<()> {
+        let mut writer = self.open_writer()?;
+        match &mut writer.db {
+            Some(db) => db.rekey(new_key)?,
+            None => return Err(Error::NotEncrypted),
+        }
+        writer.key = Some(new_key.to_owned());
         Ok(())
     }
 

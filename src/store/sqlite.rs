@@ -10,6 +10,11 @@
 //!
 //! The file is opened with `locking_mode = EXCLUSIVE`: one store per file, across processes. Two
 //! stores on one file would each keep their own in-memory model and overwrite each other.
+//!
+//! Encryption: SQLite here is SQLCipher (4.x defaults: AES-256 in CBC mode, HMAC-SHA512 per page,
+//! PBKDF2-HMAC-SHA512 key derivation). With a key, `PRAGMA key` is the first statement on the
+//! connection, so every page of the file and of its WAL is encrypted; without one the file is
+//! plain SQLite, readable by any stock `sqlite3`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,23 +51,42 @@ pub(crate) struct Loaded {
 #[derive(Debug)]
 pub(crate) struct Db {
     conn: Connection,
+    /// Whether the file was opened with a key (and so is encrypted).
+    encrypted: bool,
 }
 
+/// The first 16 bytes of every plain SQLite file.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
 impl Db {
-    /// Opens (creating if needed) the file at `path`, migrates it, and reads everything in it.
+    /// Opens (creating if needed) the file at `path`, decrypting it with `key` when given,
+    /// migrates it, and reads everything in it.
     ///
     /// # Errors
-    /// [`Error::Corrupt`] if the file is not a database or holds rows this library never writes,
-    /// [`Error::SchemaTooNew`], [`Error::Locked`] if another store has it open, SQLite errors.
+    /// [`Error::WrongKey`] if the file is encrypted and `key` is wrong or missing, or if a key
+    /// is given for a plain file; [`Error::Corrupt`] if the file is not a database or holds rows
+    /// this library never writes, [`Error::SchemaTooNew`], [`Error::Locked`] if another store
+    /// has it open, SQLite errors.
     pub(crate) fn open(
         path: &Path,
+        key: Option<&str>,
         new_client_id: impl FnOnce() -> String,
     ) -> Result<(Db, Loaded)> {
         let mut conn = Connection::open(path)?;
+        // SQLCipher logs a wrong key's decryption failure to stderr by default (to logcat or the
+        // console on Android and Apple): the app's output is not ours to write to; the error
+        // says it all.
+        conn.pragma_update(None, "cipher_log_level", "NONE")?;
+        if let Some(key) = key {
+            // Before anything reads the file: the key applies to every page from the first.
+            conn.pragma_update(None, "key", key)?;
+        }
         conn.busy_timeout(Duration::from_millis(200))?;
         conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
-        let mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        // The first statement that reads page 1: where a wrong or missing key shows.
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(|err| classify_open_error(path, key.is_some(), err))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::Corrupt(format!(
                 "cannot enable WAL (journal mode {mode})"
@@ -70,9 +94,29 @@ impl Db {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         schema::migrate(&mut conn, new_client_id)?;
-        let mut db = Db { conn };
+        let mut db = Db {
+            conn,
+            encrypted: key.is_some(),
+        };
         let loaded = db.load()?;
         Ok((db, loaded))
+    }
+
+    /// Re-encrypts the whole file (and its WAL) with `new_key`, in one transaction; the old key
+    /// no longer opens it. The WAL is then checkpointed and truncated, so no page encrypted with
+    /// the old key stays behind in it.
+    ///
+    /// # Errors
+    /// [`Error::NotEncrypted`] if the file was opened without a key; SQLite errors (then the
+    /// file keeps the old key).
+    pub(crate) fn rekey(&mut self, new_key: &str) -> Result<()> {
+        if !self.encrypted {
+            return Err(Error::NotEncrypted);
+        }
+        self.conn.pragma_update(None, "rekey", new_key)?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     fn load(&mut self) -> Result<Loaded> {
@@ -224,6 +268,45 @@ impl Db {
         };
         Ok(())
     }
+}
+
+/// Names the failure of the first read of a file: SQLite says only "file is not a database",
+/// for a wrong key, a missing key and a damaged file alike.
+///
+/// With a key, it is [`Error::WrongKey`] (a plain file, or one encrypted with another key).
+/// Without one, a file made of whole pages that lacks SQLite's header is taken for an encrypted
+/// file ([`Error::WrongKey`]: a key is needed); anything else is [`Error::Corrupt`].
+fn classify_open_error(path: &Path, keyed: bool, err: rusqlite::Error) -> Error {
+    if err.sqlite_error_code() != Some(rusqlite::ErrorCode::NotADatabase) {
+        return err.into();
+    }
+    let header = read_header(path);
+    let plain = header
+        .as_ref()
+        .is_some_and(|(magic, _)| magic == SQLITE_MAGIC);
+    if keyed {
+        return Error::WrongKey(if plain {
+            "the store file is not encrypted; open it without a key".into()
+        } else {
+            "the key does not decrypt the store file".into()
+        });
+    }
+    match header {
+        Some((_, len)) if !plain && len > 0 && len % 512 == 0 => {
+            Error::WrongKey("the store file is encrypted; open it with its key".into())
+        }
+        _ => err.into(),
+    }
+}
+
+/// The file's first 16 bytes and its length, if it can be read.
+fn read_header(path: &Path) -> Option<([u8; 16], u64)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let mut magic = [0u8; 16];
+    file.read_exact(&mut magic).ok()?;
+    Some((magic, len))
 }
 
 fn load_base(tx: &Transaction<'_>) -> Result<SnapshotData> {

@@ -38,6 +38,8 @@ pub struct ChildConfig {
     /// Write calmly (a pause after every write), so the engine finds time to pull: a steady
     /// stream of writes keeps it pushing, as pushes go first.
     pub calm: bool,
+    /// The store's encryption key, if it is encrypted.
+    pub key: Option<String>,
 }
 
 impl ChildConfig {
@@ -56,6 +58,10 @@ impl ChildConfig {
                 if self.final_run { "1" } else { "0" },
             )
             .env("MIZU_DURABILITY_CALM", if self.calm { "1" } else { "0" });
+        match &self.key {
+            Some(key) => command.env("MIZU_DURABILITY_KEY", key),
+            None => command.env_remove("MIZU_DURABILITY_KEY"),
+        };
     }
 
     /// The configuration of this process, when it is a child.
@@ -73,6 +79,7 @@ impl ChildConfig {
             expect: var("MIZU_DURABILITY_EXPECT")?.into(),
             final_run: var("MIZU_DURABILITY_FINAL")? == "1",
             calm: var("MIZU_DURABILITY_CALM")? == "1",
+            key: var("MIZU_DURABILITY_KEY"),
         })
     }
 }
@@ -85,13 +92,16 @@ fn say(line: &Line) -> bool {
 
 /// Runs the child's side; every failure is reported as an `error` line.
 pub fn run(config: &ChildConfig) {
-    let options = Options::new(&config.base_url)
+    let mut options = Options::new(&config.base_url)
         .scope(&config.scope)
         .storage_path(&config.db)
         .push_interval(Duration::from_millis(20))
         .pull_interval(Duration::from_millis(30))
         .request_timeout(Duration::from_secs(5))
         .backoff(Duration::from_millis(10), Duration::from_millis(100));
+    if let Some(key) = &config.key {
+        options = options.encryption_key(key);
+    }
     let client = match Client::new(options) {
         Ok(client) => client,
         Err(e) => {

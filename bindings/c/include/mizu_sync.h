@@ -105,6 +105,11 @@ typedef enum {
      * them was not asked for. Nothing was deleted.
      */
     MIZU_ERR_PENDING_WRITES = 16,
+    /**
+     * The store file is encrypted and the `encryption_key` is wrong or missing, or a key was
+     * given for a plain store file.
+     */
+    MIZU_ERR_WRONG_KEY = 17,
 } MizuStatus;
 
 /**
@@ -291,7 +296,8 @@ size_t mizu_live_string_count(void);
  *
  * `options_json` is an object with `base_url` (required, e.g. `"http://127.0.0.1:8080/_sync"`)
  * and optionally `scope`, `storage_path` (a SQLite file; omitted keeps everything in memory),
- * `live_url` (`"ws://host/ws?scope=S"`), `push_interval_ms`, `pull_interval_ms`,
+ * `encryption_key` (encrypts the file with SQLCipher; needs `storage_path`; see
+ * `mizu_client_rekey`), `live_url` (`"ws://host/ws?scope=S"`), `push_interval_ms`, `pull_interval_ms`,
  * `request_timeout_ms`, `backoff_min_ms`, `backoff_max_ms`, `push_batch_size` (1..=100),
  * `pull_limit` and `headers` (an object of strings). Unknown keys are refused.
  *
@@ -300,7 +306,9 @@ size_t mizu_live_string_count(void);
  * # Errors
  * `MIZU_ERR_INVALID_JSON` for malformed JSON; `MIZU_ERR_INVALID_ARGUMENT` for an unknown key,
  * a wrong type, an out-of-range value or a NULL pointer; `MIZU_ERR_STORAGE` when the store
- * cannot be opened (for example a file another client holds open).
+ * cannot be opened (for example a file another client holds open); `MIZU_ERR_WRONG_KEY` when
+ * the file is encrypted and `encryption_key` is wrong or missing, or a key is given for a
+ * plain file.
  *
  * # Ownership
  * On success `*out` receives a new client handle, owned by the caller, to be freed with
@@ -442,7 +450,8 @@ MizuStatus mizu_client_is_online(const MizuClient *client,
 /**
  * Stores the sync status as JSON text in `*out`: `{"online":bool, "syncing":bool,
  * "pending":n, "cursor":n|null, "last_error":"..."|null, "last_synced_ms":n|null,
- * "paused":bool}`.
+ * "paused":bool, "has_synced":bool, "download":{"done":n,"total":n},
+ * "upload":{"done":n,"total":n}}`.
  *
  * # Ownership
  * `*out` receives a new string the caller frees with `mizu_string_free` (NULL on error).
@@ -697,6 +706,26 @@ MizuStatus mizu_entity_exists(const MizuEntity *entity,
 MizuStatus mizu_entity_free(MizuEntity *entity);
 
 /**
+ * Re-encrypts the client's store file with `new_key` (NUL-terminated UTF-8), in one
+ * transaction: from then on only `new_key` opens it (as the `encryption_key` of the options).
+ * Takes time in proportion to the file's size.
+ *
+ * # Errors
+ * `MIZU_ERR_INVALID_ARGUMENT` for a NULL or empty key, or a client whose store was opened
+ * without an `encryption_key` (plain or in memory); `MIZU_ERR_CLOSED` after
+ * `mizu_client_close`; `MIZU_ERR_STORAGE` when the file cannot be rewritten (it then keeps the
+ * old key).
+ *
+ * # Ownership
+ * `new_key` is only read during the call.
+ *
+ * # Threading
+ * Any thread; waits for a local write in progress.
+ */
+MizuStatus mizu_client_rekey(const MizuClient *client,
+                             const char *new_key);
+
+/**
  * Deletes everything local, for a logout: when `flush_within_ms` is not 0 (and the client is
  * started), first pushes for at most that long; then stops syncing, deletes the store's files
  * (the SQLite file with its WAL and SHM files), and starts afresh with an empty store and a
@@ -757,6 +786,39 @@ MizuStatus mizu_client_discard(const MizuClient *client,
  */
 MizuStatus mizu_entity_sync_state(const MizuEntity *entity,
                                   char **out);
+
+/**
+ * Waits until a first full catch-up with the server has completed (at once when one ever
+ * has: it is stored with the data), or `timeout_ms` elapses.
+ *
+ * # Errors
+ * `MIZU_ERR_TIMEOUT`; `MIZU_ERR_NOT_STARTED`; `MIZU_ERR_CLOSED`.
+ *
+ * # Threading
+ * Any thread but the client's sync thread.
+ */
+MizuStatus mizu_client_wait_for_first_sync(const MizuClient *client,
+                                           uint64_t timeout_ms);
+
+/**
+ * Pushes and pulls until caught up or `within_ms` has passed (for an OS background task), and
+ * stores what it did as JSON text in `*out_report` (when not NULL): `{"pushed":n, "pulled":n,
+ * "caught_up":bool, "error":"..."|null, "elapsed_ms":n}`. A client that is not started is
+ * started without its live connection and stopped after. A round's failures are retried until
+ * the deadline and reported in `"error"`, not as the status.
+ *
+ * # Errors
+ * `MIZU_ERR_CLOSED`; `MIZU_ERR_INTERNAL` when the sync thread cannot start.
+ *
+ * # Ownership
+ * `*out_report` receives a new string the caller frees with `mizu_string_free`.
+ *
+ * # Threading
+ * Any thread but the client's sync thread.
+ */
+MizuStatus mizu_client_sync_once(const MizuClient *client,
+                                 uint64_t within_ms,
+                                 char **out_report);
 
 /**
  * Makes a live query over the collection from the JSON spec `spec_json`, and evaluates it now.

@@ -180,6 +180,7 @@ fn an_entity_is_written_and_read_by_id_as_canonical_json() {
             base_url: "http://127.0.0.1:9/_sync".into(),
             scope: String::new(),
             storage_path: None,
+            encryption_key: None,
             live_url: None,
             push_interval_ms: 5000,
             pull_interval_ms: 30000,

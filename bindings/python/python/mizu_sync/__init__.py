@@ -48,6 +48,9 @@ from ._sync_state import QueuedMutation, SyncState
 from ._support import ErrorLogger, Subscription
 
 MizuError = _native.MizuError
+#: Raised when a store file is encrypted and ``encryption_key`` is wrong or missing (or a key is
+#: given for a plain file): ``MizuError.WrongKey``.
+WrongKey = _native.MizuError.WrongKey
 
 
 def on_unhandled_error(fn: Callable[[MizuError], object]) -> Subscription:
@@ -93,6 +96,7 @@ __all__ = [
     "SyncState",
     "SyncStatus",
     "Updated",
+    "WrongKey",
     "and_",
     "apply_diff",
     "batch",

@@ -190,6 +190,11 @@ class Client:
     :param base_url: the sync endpoints, e.g. ``http://127.0.0.1:8080/_sync``.
     :param scope: the data scope; empty for the server's default.
     :param storage_path: SQLite file for durable storage; ``None`` keeps data in memory.
+    :param encryption_key: encrypts the store file (and its WAL) with SQLCipher under this key,
+        a passphrase or a raw key written ``x'<64 hex digits>'``; needs ``storage_path``. The
+        same key must be given at every open (a wrong or missing one raises
+        ``MizuError.WrongKey``); :meth:`rekey` changes it. Keep it in the platform's keystore:
+        a lost key is lost data. ``None`` keeps the file plain SQLite.
     :param live_url: the live WebSocket URL (``ws://host/ws?scope=S``) for instant pulls.
     :param token_provider: ``token_provider(refresh: bool) -> str | None`` supplying a bearer
         token, or an ``async def`` of the same shape. It is called on a library I/O thread
@@ -211,6 +216,7 @@ class Client:
         *,
         scope: str = "",
         storage_path: Optional[str] = None,
+        encryption_key: Optional[str] = None,
         live_url: Optional[str] = None,
         push_interval: float = 5.0,
         pull_interval: float = 30.0,
@@ -228,6 +234,7 @@ class Client:
             base_url=base_url,
             scope=scope,
             storage_path=None if storage_path is None else str(storage_path),
+            encryption_key=encryption_key,
             live_url=live_url,
             push_interval_ms=_ms(push_interval),
             pull_interval_ms=_ms(pull_interval),
@@ -423,6 +430,13 @@ class Client:
     def client_id(self) -> str:
         """This client's id, persisted with the store."""
         return self._native.client_id()
+
+    def rekey(self, new_key: str) -> None:
+        """Re-encrypts the store file with ``new_key`` in one transaction: from then on only
+        ``new_key`` opens it (as ``encryption_key``). Takes time in proportion to the file's
+        size (GIL released). Raises ``MizuError.InvalidArgument`` for an empty key or a store
+        opened without an ``encryption_key``."""
+        self._native.rekey(new_key)
 
     # Listeners
 

@@ -345,6 +345,16 @@ public final class Client: Sendable {
         try translating { try raw.clientId() }
     }
 
+    /// Re-encrypts the store file with `newKey` in one transaction: from then on only `newKey`
+    /// opens it (as ``ClientOptions/encryptionKey``). Blocks for a time in proportion to the
+    /// file's size: call it off the main thread.
+    ///
+    /// - Throws: ``MizuError/invalidArgument(reason:)`` for an empty key or a store opened
+    ///   without an encryption key; ``MizuError/closed(what:)``.
+    public func rekey(_ newKey: String) throws {
+        try translating { try raw.rekey(newKey: newKey) }
+    }
+
     /// Pauses syncing (no requests); local writes keep queueing.
     ///
     /// - Throws: ``MizuError/closed(what:)``.

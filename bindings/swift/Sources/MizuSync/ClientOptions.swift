@@ -15,6 +15,12 @@ public struct ClientOptions: Sendable, Equatable {
     public var scope: String = ""
     /// SQLite file for the durable store (created when missing); `nil` keeps data in memory.
     public var storagePath: String?
+    /// Encrypts the store file (and its WAL) with SQLCipher under this key: a passphrase, or a
+    /// raw 256-bit key written `x'<64 hex digits>'`. Needs ``storagePath``. The same key must be
+    /// given at every open (a wrong or missing one throws ``MizuError/wrongKey(reason:)``);
+    /// ``Client/rekey(_:)`` changes it. Keep it in the Keychain: a lost key is lost data. `nil`
+    /// keeps the file plain SQLite. Never part of the options' description.
+    public var encryptionKey: String?
     /// URL of the live WebSocket (e.g. `wss://host/ws?scope=S`); `nil` means polling only.
     public var liveURL: String?
     /// How often pending mutations are pushed when nothing else triggers a push, in seconds.
@@ -48,6 +54,7 @@ public struct ClientOptions: Sendable, Equatable {
             baseUrl: baseURL,
             scope: scope,
             storagePath: storagePath,
+            encryptionKey: encryptionKey,
             liveUrl: liveURL,
             pushIntervalMs: milliseconds(pushInterval),
             pullIntervalMs: milliseconds(pullInterval),
@@ -60,6 +67,23 @@ public struct ClientOptions: Sendable, Equatable {
             subscribeMessageJson: subscribeMessageJSON
         )
     }
+}
+
+extension ClientOptions: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// Every property but the encryption key (only whether there is one).
+    public var description: String {
+        "ClientOptions(baseURL: \(baseURL), scope: \(scope), storagePath: \(storagePath ?? "nil"), "
+            + "encrypted: \(encryptionKey != nil), liveURL: \(liveURL ?? "nil"), "
+            + "pushInterval: \(pushInterval), pullInterval: \(pullInterval), "
+            + "requestTimeout: \(requestTimeout), backoffMin: \(backoffMin), "
+            + "backoffMax: \(backoffMax), pushBatchSize: \(pushBatchSize), "
+            + "pullLimit: \(pullLimit), headers: \(headers.keys.sorted()))"
+    }
+
+    public var debugDescription: String { description }
+
+    /// What `dump` and debuggers show: the description, so the key stays out of them too.
+    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
 }
 
 /// `seconds` in whole milliseconds, clamped to 0 ... UInt64.max (NaN gives 0).

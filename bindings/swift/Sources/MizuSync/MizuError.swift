@@ -40,6 +40,10 @@ public enum MizuError: Error, Sendable, Equatable, CustomStringConvertible {
     /// ``Client/clear(flushWithin:discardPending:)`` refused: `count` local writes have not
     /// reached the server, and discarding them was not asked for. Nothing was deleted.
     case pendingWrites(count: UInt64)
+    /// The store file is encrypted and ``ClientOptions/encryptionKey`` is wrong or missing, or
+    /// a key was given for a plain store file. Nothing was changed; open it again with the
+    /// right key.
+    case wrongKey(reason: String)
     /// App code called by the library (an observer, a computed or effect closure) failed.
     case callback(reason: String)
     /// A bug or an environment failure (a thread that could not start).
@@ -64,6 +68,7 @@ public enum MizuError: Error, Sendable, Equatable, CustomStringConvertible {
         case .storage(let reason): return "storage: \(reason)"
         case .pendingWrites(let count):
             return "\(count) local write(s) have not reached the server"
+        case .wrongKey(let reason): return "wrong encryption key: \(reason)"
         case .callback(let reason): return "callback failed: \(reason)"
         case .internal(let reason): return "internal error: \(reason)"
         }
@@ -90,6 +95,7 @@ extension MizuError {
             self = .rejected(mutationID: id, name: name, reason: reason)
         case .Storage(let reason): self = .storage(reason: reason)
         case .PendingWrites(let count): self = .pendingWrites(count: count)
+        case .WrongKey(let reason): self = .wrongKey(reason: reason)
         case .Callback(let reason): self = .callback(reason: reason)
         case .Internal(let reason): self = .internal(reason: reason)
         }
@@ -114,6 +120,7 @@ extension MizuError {
             return .Rejected(mutationId: id, name: name, reason: reason)
         case .storage(let reason): return .Storage(reason: reason)
         case .pendingWrites(let count): return .PendingWrites(count: count)
+        case .wrongKey(let reason): return .WrongKey(reason: reason)
         case .callback(let reason): return .Callback(reason: reason)
         case .internal(let reason): return .Internal(reason: reason)
         }

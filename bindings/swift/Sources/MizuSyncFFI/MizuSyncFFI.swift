@@ -1144,6 +1144,18 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func pendingCount() throws  -> UInt64
     
     /**
+     * Re-encrypts the store file with `new_key`, in one transaction: from then on only
+     * `new_key` opens it (as `ClientOptions.encryption_key`). Takes time in proportion to the
+     * file's size.
+     *
+     * # Errors
+     * [`MizuError::InvalidArgument`] for an empty key or a store opened without an
+     * `encryption_key`; [`MizuError::Closed`]; [`MizuError::Storage`] when the file cannot be
+     * rewritten (it then keeps the old key).
+     */
+    func rekey(newKey: String) throws 
+    
+    /**
      * Resumes syncing after [`pause`](Self::pause).
      *
      * # Errors
@@ -1295,7 +1307,8 @@ open class Client: ClientProtocol, @unchecked Sendable {
      * # Errors
      * [`MizuError::InvalidArgument`] for an unusable URL or option; [`MizuError::InvalidJson`]
      * for a bad `subscribe_message_json`; [`MizuError::Storage`] when the store cannot be
-     * opened (corrupt, too new, or held by another client).
+     * opened (corrupt, too new, or held by another client); [`MizuError::WrongKey`] when the
+     * file is encrypted and `encryption_key` is wrong or missing (or given for a plain file).
      *
      * `pending`, when given, gives the client a delivery queue: event listeners and the
      * listeners woken by server changes and awaited writes wait until the app calls
@@ -1692,6 +1705,25 @@ open func pendingCount()throws  -> UInt64  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Re-encrypts the store file with `new_key`, in one transaction: from then on only
+     * `new_key` opens it (as `ClientOptions.encryption_key`). Takes time in proportion to the
+     * file's size.
+     *
+     * # Errors
+     * [`MizuError::InvalidArgument`] for an empty key or a store opened without an
+     * `encryption_key`; [`MizuError::Closed`]; [`MizuError::Storage`] when the file cannot be
+     * rewritten (it then keeps the old key).
+     */
+open func rekey(newKey: String)throws   {try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_client_rekey(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(newKey),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -7095,6 +7127,13 @@ public struct ClientOptions: Equatable, Hashable {
      */
     public var storagePath: String?
     /**
+     * Encrypts the store file (and its WAL) with SQLCipher under this key: a passphrase, or a
+     * raw 256-bit key written `x'<64 hex digits>'`. Needs `storage_path`; the same key opens
+     * it every time, and `Client.rekey` changes it. Keep it in the Keychain or the Android
+     * Keystore: a lost key is lost data. `None` keeps the file plain SQLite.
+     */
+    public var encryptionKey: String?
+    /**
      * URL of the live WebSocket (e.g. `ws://host/ws?scope=S`); `None` means polling only.
      */
     public var liveUrl: String?
@@ -7149,6 +7188,12 @@ public struct ClientOptions: Equatable, Hashable {
          * SQLite file for the durable store (created when missing); `None` keeps data in memory.
          */storagePath: String? = nil, 
         /**
+         * Encrypts the store file (and its WAL) with SQLCipher under this key: a passphrase, or a
+         * raw 256-bit key written `x'<64 hex digits>'`. Needs `storage_path`; the same key opens
+         * it every time, and `Client.rekey` changes it. Keep it in the Keychain or the Android
+         * Keystore: a lost key is lost data. `None` keeps the file plain SQLite.
+         */encryptionKey: String? = nil, 
+        /**
          * URL of the live WebSocket (e.g. `ws://host/ws?scope=S`); `None` means polling only.
          */liveUrl: String? = nil, 
         /**
@@ -7182,6 +7227,7 @@ public struct ClientOptions: Equatable, Hashable {
         self.baseUrl = baseUrl
         self.scope = scope
         self.storagePath = storagePath
+        self.encryptionKey = encryptionKey
         self.liveUrl = liveUrl
         self.pushIntervalMs = pushIntervalMs
         self.pullIntervalMs = pullIntervalMs
@@ -7213,6 +7259,7 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
                 baseUrl: FfiConverterString.read(from: &buf), 
                 scope: FfiConverterString.read(from: &buf), 
                 storagePath: FfiConverterOptionString.read(from: &buf), 
+                encryptionKey: FfiConverterOptionString.read(from: &buf), 
                 liveUrl: FfiConverterOptionString.read(from: &buf), 
                 pushIntervalMs: FfiConverterUInt64.read(from: &buf), 
                 pullIntervalMs: FfiConverterUInt64.read(from: &buf), 
@@ -7230,6 +7277,7 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
         FfiConverterString.write(value.baseUrl, into: &buf)
         FfiConverterString.write(value.scope, into: &buf)
         FfiConverterOptionString.write(value.storagePath, into: &buf)
+        FfiConverterOptionString.write(value.encryptionKey, into: &buf)
         FfiConverterOptionString.write(value.liveUrl, into: &buf)
         FfiConverterUInt64.write(value.pushIntervalMs, into: &buf)
         FfiConverterUInt64.write(value.pullIntervalMs, into: &buf)
@@ -8132,6 +8180,15 @@ enum MizuError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */count: UInt64
     )
     /**
+     * The store file is encrypted and the encryption key is wrong or missing, or a key was
+     * given for a plain store file. Nothing was changed; open it again with the right key.
+     */
+    case WrongKey(
+        /**
+         * What did not match.
+         */reason: String
+    )
+    /**
      * App code called by the library (a listener, a computed or effect function) failed.
      */
     case Callback(
@@ -8220,10 +8277,13 @@ public struct FfiConverterTypeMizuError: FfiConverterRustBuffer {
         case 13: return .PendingWrites(
             count: try FfiConverterUInt64.read(from: &buf)
             )
-        case 14: return .Callback(
+        case 14: return .WrongKey(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 15: return .Internal(
+        case 15: return .Callback(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 16: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -8308,13 +8368,18 @@ public struct FfiConverterTypeMizuError: FfiConverterRustBuffer {
             FfiConverterUInt64.write(count, into: &buf)
             
         
-        case let .Callback(reason):
+        case let .WrongKey(reason):
             writeInt(&buf, Int32(14))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case let .Callback(reason):
             writeInt(&buf, Int32(15))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(16))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -8936,6 +9001,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_client_pending_count() != 56956) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mizu_sync_checksum_method_client_rekey() != 12314) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mizu_sync_checksum_method_client_resume() != 49729) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9179,7 +9247,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_subscription_is_cancelled() != 11528) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mizu_sync_checksum_constructor_client_new() != 4045) {
+    if (uniffi_mizu_sync_checksum_constructor_client_new() != 5166) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_constructor_computed_new() != 26690) {

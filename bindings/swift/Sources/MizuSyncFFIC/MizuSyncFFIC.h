@@ -636,6 +636,11 @@ RustBuffer uniffi_mizu_sync_fn_method_client_pending(uint64_t ptr, RustCallStatu
 uint64_t uniffi_mizu_sync_fn_method_client_pending_count(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_REKEY
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_REKEY
+void uniffi_mizu_sync_fn_method_client_rekey(uint64_t ptr, RustBuffer new_key, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_RESUME
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_RESUME
 void uniffi_mizu_sync_fn_method_client_resume(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -1820,6 +1825,12 @@ uint16_t uniffi_mizu_sync_checksum_method_client_pending(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_PENDING_COUNT
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_PENDING_COUNT
 uint16_t uniffi_mizu_sync_checksum_method_client_pending_count(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_REKEY
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_REKEY
+uint16_t uniffi_mizu_sync_checksum_method_client_rekey(void
     
 );
 #endif

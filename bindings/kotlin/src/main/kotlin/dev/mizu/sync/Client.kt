@@ -258,6 +258,16 @@ public class Client(
         get() = native { inner.clientId() }
 
     /**
+     * Re-encrypts the store file with [newKey] in one transaction: from then on only [newKey]
+     * opens it (as [ClientOptions.encryptionKey]). Blocks for a time in proportion to the file's
+     * size: call it off the main thread.
+     *
+     * @throws MizuSyncException.InvalidArgument for an empty key or a store opened without an
+     *   encryption key.
+     */
+    public fun rekey(newKey: String): Unit = native { inner.rekey(newKey) }
+
+    /**
      * Tells the client the server has reached [cursor] (for apps with their own notification
      * channel, e.g. push messages): it pulls at once when that is ahead.
      */

@@ -29,6 +29,12 @@ import dev.mizu.sync.ffi.TokenProvider as FfiTokenProvider
  * @property scope scope of every request; empty means the server's default scope.
  * @property storagePath SQLite file for the durable store (created when missing); `null` keeps
  *   data in memory. One client at a time may hold a file.
+ * @property encryptionKey encrypts the store file (and its WAL) with SQLCipher under this key: a
+ *   passphrase, or a raw 256-bit key written `x'<64 hex digits>'`. Needs [storagePath]. The same
+ *   key must be given at every open (a wrong or missing one throws
+ *   [MizuSyncException.WrongKey]); [Client.rekey] changes it. Keep it in the Android Keystore (or
+ *   the Keychain): a lost key is lost data. `null` keeps the file plain SQLite. Never part of
+ *   [toString].
  * @property liveUrl URL of the live WebSocket (e.g. `wss://host/ws?scope=S`); `null` polls only.
  * @property pushInterval how often pending mutations are pushed when nothing else triggers a push.
  * @property pullInterval how often the client pulls when no live notification arrives.
@@ -45,6 +51,7 @@ public data class ClientOptions(
     val baseUrl: String,
     val scope: String = "",
     val storagePath: String? = null,
+    val encryptionKey: String? = null,
     val liveUrl: String? = null,
     val pushInterval: Duration = 5.seconds,
     val pullInterval: Duration = 30.seconds,
@@ -60,6 +67,7 @@ public data class ClientOptions(
         baseUrl = baseUrl,
         scope = scope,
         storagePath = storagePath,
+        encryptionKey = encryptionKey,
         liveUrl = liveUrl,
         pushIntervalMs = millis("pushInterval", pushInterval),
         pullIntervalMs = millis("pullInterval", pullInterval),
@@ -71,6 +79,14 @@ public data class ClientOptions(
         headers = headers,
         subscribeMessageJson = subscribeMessage?.toString(),
     )
+
+    /** Every property but the encryption key, which is never printed (only whether there is one). */
+    override fun toString(): String =
+        "ClientOptions(baseUrl=$baseUrl, scope=$scope, storagePath=$storagePath, " +
+            "encrypted=${encryptionKey != null}, liveUrl=$liveUrl, pushInterval=$pushInterval, " +
+            "pullInterval=$pullInterval, requestTimeout=$requestTimeout, backoffMin=$backoffMin, " +
+            "backoffMax=$backoffMax, pushBatchSize=$pushBatchSize, pullLimit=$pullLimit, " +
+            "headers=${headers.keys}, subscribeMessage=$subscribeMessage)"
 }
 
 /** [duration] in whole milliseconds for the native layer; negative ones are refused. */

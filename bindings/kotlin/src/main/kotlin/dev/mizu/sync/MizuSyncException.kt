@@ -83,6 +83,12 @@ public sealed class MizuSyncException(message: String, cause: Throwable? = null)
         MizuSyncException("$count local write(s) have not reached the server")
 
     /**
+     * The store file is encrypted and [ClientOptions.encryptionKey] is wrong or missing, or a key
+     * was given for a plain store file. Nothing was changed; open it again with the right key.
+     */
+    public class WrongKey(public val reason: String) : MizuSyncException("wrong encryption key: $reason")
+
+    /**
      * App code called by the library (a listener, a computed or effect function) threw. [cause]
      * is the original exception when it is known on this side (a computed's function).
      */
@@ -108,6 +114,7 @@ internal fun MizuException.toPublic(): MizuSyncException = when (this) {
     is MizuException.Rejected -> MizuSyncException.Rejected(mutationId, name, reason)
     is MizuException.Storage -> MizuSyncException.Storage(reason)
     is MizuException.PendingWrites -> MizuSyncException.PendingWrites(count.toLong())
+    is MizuException.WrongKey -> MizuSyncException.WrongKey(reason)
     is MizuException.Callback -> MizuSyncException.Callback(reason)
     is MizuException.Internal -> MizuSyncException.Internal(reason)
 }
@@ -158,6 +165,7 @@ internal fun MizuSyncException.toNative(): MizuException = when (this) {
     is MizuSyncException.Rejected -> MizuException.Rejected(mutationId, name, reason)
     is MizuSyncException.Storage -> MizuException.Storage(reason)
     is MizuSyncException.PendingWrites -> MizuException.PendingWrites(count.toULong())
+    is MizuSyncException.WrongKey -> MizuException.WrongKey(reason)
     is MizuSyncException.Callback -> MizuException.Callback(reason)
     is MizuSyncException.Internal -> MizuException.Internal(reason)
 }
