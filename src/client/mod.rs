@@ -8,6 +8,7 @@ mod error;
 pub(crate) mod http;
 mod ids;
 pub(crate) mod live;
+pub(crate) mod logging;
 mod options;
 pub(crate) mod query_signals;
 pub(crate) mod runtime;
@@ -30,6 +31,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use error::Error;
+pub use logging::{targets as log_targets, LogLevel, LogRecord, LogSink};
 pub use options::{ConnectivityCallback, ErrorCallback, Options, ReadyCallback, SyncCallback};
 pub(crate) use shared::{Encoded, Shared, WriteIntent};
 pub use status::SyncStatus;
