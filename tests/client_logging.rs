@@ -117,6 +117,9 @@ fn the_log_sink_sees_every_engine_decision_and_no_secret() {
     wait_until("the live connection opens", || {
         seen(&lines, log_targets::LIVE, "live connection open")
     });
+    wait_until("the server knows the subscription", || {
+        server.live_subscribers(&scope) == 1
+    });
     todos.create("w3", todo("announced live")).unwrap();
     writer.flush(FLUSH).unwrap();
     wait_until("a live notification is logged", || {
