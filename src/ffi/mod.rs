@@ -63,6 +63,7 @@ mod events;
 mod handle;
 mod hot;
 pub mod listener;
+mod log;
 mod query;
 mod record;
 mod registry;
@@ -77,6 +78,7 @@ pub use effect::{batch, untracked, Effect};
 pub(crate) use error::panic_message;
 pub use error::MizuError;
 pub use hot::take_hot_error;
+pub use log::{LogLevel, LogListener};
 pub use listener::{
     BatchFn, CollectionListener, ComputedFn, ConnectivityListener, EffectFn, EntityListener,
     ErrorListener, QueryListener, RejectionListener, SignalListener, SignalUpdateFn,
