@@ -124,8 +124,10 @@ fn bad_inputs_fail_with_clear_errors() {
                 ..ClientOptions::defaults_for_test()
             },
             None,
+            None,
+            None,
             None
-        , None, None),
+        ),
         Err(MizuError::InvalidArgument { .. })
     ));
 }
@@ -399,7 +401,14 @@ fn async_exports_complete_and_a_pending_listener_holds_deliveries_for_dispatch()
     let scope = scope("ffi-async");
     let writer = started(options(&server, &scope));
     let pending = Arc::new(Pending::default());
-    let reader = Client::new(options(&server, &scope), None, Some(pending.clone()), None, None).unwrap();
+    let reader = Client::new(
+        options(&server, &scope),
+        None,
+        Some(pending.clone()),
+        None,
+        None,
+    )
+    .unwrap();
     reader.start().unwrap();
 
     let todos = writer.collection("todo".into()).unwrap();

@@ -56,13 +56,13 @@ pub type MizuErrorFn = Option<
 pub enum MizuLogLevel {
     /// Something failed and the app may need to act (a store error).
     MizuLogError = 1,
-    /// Something failed and the engine copes (a rejection, a failed request, a lost live
+    /// Something failed and the engine copes (a rejection, going offline, a lost live
     /// connection).
     MizuLogWarn = 2,
     /// A milestone: a push's outcome, a snapshot, catching up, a backoff, an auth refresh, the
     /// live connection opening.
     MizuLogInfo = 3,
-    /// Per-request detail: each push, pull page and live notification.
+    /// Per-request detail: each push, pull page, live notification and failed attempt.
     MizuLogDebug = 4,
     /// The finest detail: each HTTP exchange's status, size and time.
     MizuLogTrace = 5,

@@ -307,7 +307,8 @@ impl Engine {
             .set_settled(self.machine.is_settled() && self.awaiting.is_empty());
     }
 
-    /// Logs a request's answer: a push's outcome, a pull page, a snapshot's size.
+    /// Logs a request's answer: a push's outcome, a pull page, a failure. Failures are detail
+    /// (debug): the backoff line, the offline transition and `on_error` already tell them, once.
     fn log_answer(&self, answer: &Input) {
         let logger = &self.shared.logger;
         match answer {
@@ -332,7 +333,7 @@ impl Engine {
                 ..
             } => log_to!(
                 logger,
-                Warn,
+                Debug,
                 targets::PUSH,
                 "push of {} mutations failed: {e}",
                 sent.len()
@@ -352,13 +353,13 @@ impl Engine {
             ),
             Input::Pulled { result: Err(e), .. } => log_to!(
                 logger,
-                Warn,
+                Debug,
                 targets::PULL,
                 "pull from cursor {} failed: {e}",
                 self.pull_from
             ),
             Input::Snapshotted { result: Err(e), .. } => {
-                log_to!(logger, Warn, targets::SNAPSHOT, "snapshot failed: {e}")
+                log_to!(logger, Debug, targets::SNAPSHOT, "snapshot failed: {e}")
             }
             _ => {}
         }

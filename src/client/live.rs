@@ -257,23 +257,29 @@ impl Worker {
                 failures.saturating_add(1)
             };
             let delay = backoff(&self.cfg, failures);
-            log_to!(
-                self.cfg.logger,
-                Warn,
-                targets::LIVE,
-                "live connection {}: {}; reconnecting in {delay:?}{}",
-                if ending.was_connected {
-                    "lost"
-                } else {
-                    "failed"
-                },
-                ending.reason,
-                if refresh {
-                    " with a refreshed token"
-                } else {
-                    ""
-                }
-            );
+            // A lost connection is worth a warning; each failed attempt to reopen it is detail.
+            let retry = if refresh {
+                " with a refreshed token"
+            } else {
+                ""
+            };
+            if ending.was_connected {
+                log_to!(
+                    self.cfg.logger,
+                    Warn,
+                    targets::LIVE,
+                    "live connection lost: {}; reconnecting in {delay:?}{retry}",
+                    ending.reason
+                );
+            } else {
+                log_to!(
+                    self.cfg.logger,
+                    Debug,
+                    targets::LIVE,
+                    "live connection failed: {}; retrying in {delay:?}{retry}",
+                    ending.reason
+                );
+            }
             (self.on_event)(LiveEvent::Disconnected(ending.reason));
             if !self.wait(delay) {
                 return;

@@ -17,13 +17,13 @@ use std::sync::Arc;
 pub enum LogLevel {
     /// Something failed and the app may need to act: a store error.
     Error = 1,
-    /// Something failed and the engine copes: a rejected mutation, a failed request, a lost
+    /// Something failed and the engine copes: a rejected mutation, going offline, a lost
     /// live connection.
     Warn,
     /// A milestone: a push's outcome, a snapshot, reaching the head, going on- or offline, a
     /// backoff, an auth refresh, a live connection opened.
     Info,
-    /// Per-request detail: each push, pull page and live notification.
+    /// Per-request detail: each push, pull page, live notification and failed attempt.
     Debug,
     /// The finest detail (each HTTP exchange's status, size and time).
     Trace,

@@ -7,11 +7,11 @@ use crate::ffi::collection::Collection;
 use crate::ffi::error::MizuError;
 use crate::ffi::events::Events;
 use crate::ffi::handle::Handle;
-use crate::ffi::log::{LogLevel, LogListener};
 use crate::ffi::listener::{
     ConnectivityListener, ErrorListener, PendingListener, RejectionListener, StatusListener,
     SyncListener, TokenProvider,
 };
+use crate::ffi::log::{LogLevel, LogListener};
 use crate::ffi::record::{ClientOptions, SyncStatus};
 use crate::ffi::subscription::{watch, Subscription};
 

@@ -11,13 +11,13 @@ use crate::ffi::error::MizuError;
 pub enum LogLevel {
     /// Something failed and the app may need to act (a store error).
     Error,
-    /// Something failed and the engine copes (a rejection, a failed request, a lost live
+    /// Something failed and the engine copes (a rejection, going offline, a lost live
     /// connection).
     Warn,
     /// A milestone: a push's outcome, a snapshot, catching up, a backoff, an auth refresh, the
     /// live connection opening.
     Info,
-    /// Per-request detail: each push, pull page and live notification.
+    /// Per-request detail: each push, pull page, live notification and failed attempt.
     Debug,
     /// The finest detail: each HTTP exchange's status, size and time.
     Trace,

@@ -78,12 +78,12 @@ pub use effect::{batch, untracked, Effect};
 pub(crate) use error::panic_message;
 pub use error::MizuError;
 pub use hot::take_hot_error;
-pub use log::{LogLevel, LogListener};
 pub use listener::{
     BatchFn, CollectionListener, ComputedFn, ConnectivityListener, EffectFn, EntityListener,
     ErrorListener, QueryListener, RejectionListener, SignalListener, SignalUpdateFn,
     StatusListener, SyncListener, TokenProvider,
 };
+pub use log::{LogLevel, LogListener};
 pub use query::{Query, QueryDiffOp};
 pub use record::{ClientOptions, CollectionChange, EntityRecord, RejectedMutation, SyncStatus};
 pub use registry::on_unhandled_error;
