@@ -47,7 +47,7 @@ internal fun FfiLogLevel.toPublic(): LogLevel = when (this) {
  * never hold a token or a header value.
  *
  * ```kotlin
- * Client(options, logLevel = LogLevel.DEBUG, logListener = { level, target, message ->
+ * Client(options, logLevel = LogLevel.DEBUG, onLog = { level, target, message ->
  *     Log.println(level.ordinal + 2, target, message)   // android.util.Log
  * })
  * ```

@@ -37,7 +37,7 @@ class LoggingTest {
                     options,
                     tokenProvider = { refresh -> if (refresh) refreshed.set(true); if (refreshed.get()) FRESH else STALE },
                     logLevel = LogLevel.TRACE,
-                    logListener = { level, target, message -> lines += Line(level, target, message) },
+                    onLog = { level, target, message -> lines += Line(level, target, message) },
                 ),
             )
             client.start()
@@ -67,7 +67,7 @@ class LoggingTest {
     fun `the default level holds back per-request detail`(server: ReferenceServer, clients: Clients) = runBlocking {
         val lines = CopyOnWriteArrayList<Line>()
         val client = clients.track(
-            Client(clients.options(server), logListener = { level, target, message -> lines += Line(level, target, message) }),
+            Client(clients.options(server), onLog = { level, target, message -> lines += Line(level, target, message) }),
         )
         client.start()
         client.collection<Todo>("todo").create("a", Todo("one"))
