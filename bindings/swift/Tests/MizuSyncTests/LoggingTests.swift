@@ -36,8 +36,8 @@ final class LoggingTests: ServerTestCase {
         ))
         try client.start()
         let todos = try client.collection("todo", of: Todo.self)
-        try todos.create("kept", Todo(title: "fine"))
-        try todos.create("doomed", Todo(title: "reject-me"))
+        try await todos.create("kept", Todo(title: "fine"))
+        try await todos.create("doomed", Todo(title: "reject-me"))
         try await client.flush()
         try waitUntil("the live connection is logged") {
             lines.all.contains { $0.target == "mizu_sync::live" && $0.message.contains("open") }
@@ -68,7 +68,7 @@ final class LoggingTests: ServerTestCase {
             onLog: { level, target, message in lines.append(Line(level: level, target: target, message: message)) }
         ))
         try client.start()
-        try client.collection("todo", of: Todo.self).create("a", Todo(title: "one"))
+        try await client.collection("todo", of: Todo.self).create("a", Todo(title: "one"))
         try await client.flush()
         XCTAssertTrue(lines.all.contains { $0.target == "mizu_sync::push" && $0.message.contains("1 acknowledged") })
         XCTAssertTrue(lines.all.allSatisfy { $0.level <= .info }, "\(lines.all.map(\.message))")
