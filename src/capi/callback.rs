@@ -53,6 +53,7 @@ pub type MizuErrorFn = Option<
 /// least severe.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names, reason = "C names them MIZU_LOG_*")]
 pub enum MizuLogLevel {
     /// Something failed and the app may need to act (a store error).
     MizuLogError = 1,
