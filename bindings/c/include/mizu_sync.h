@@ -112,7 +112,7 @@ typedef enum {
      */
     MIZU_LOG_ERROR = 1,
     /**
-     * Something failed and the engine copes (a rejection, a failed request, a lost live
+     * Something failed and the engine copes (a rejection, going offline, a lost live
      * connection).
      */
     MIZU_LOG_WARN = 2,
@@ -122,7 +122,7 @@ typedef enum {
      */
     MIZU_LOG_INFO = 3,
     /**
-     * Per-request detail: each push, pull page and live notification.
+     * Per-request detail: each push, pull page, live notification and failed attempt.
      */
     MIZU_LOG_DEBUG = 4,
     /**
