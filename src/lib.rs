@@ -75,6 +75,7 @@ pub mod server;
 pub(crate) mod store;
 
 pub use client::auth::{AuthProvider, AUTH_PROVIDER_FAILED};
+pub use client::{log_targets, LogLevel, LogRecord, LogSink};
 pub use client::{
     ClearOptions, Client, ConnectivityCallback, Error, ErrorCallback, Options, Progress,
     QueuedMutation, ReadyCallback, SyncCallback, SyncReport, SyncState, SyncStatus,

@@ -36,7 +36,7 @@ fn options(server: &TestServer, scope: &str) -> ClientOptions {
 }
 
 fn started(options: ClientOptions) -> Arc<Client> {
-    let client = Client::new(options, None, None).unwrap();
+    let client = Client::new(options, None, None, None, None).unwrap();
     client.start().unwrap();
     client
 }
@@ -55,6 +55,8 @@ fn collection_reads_and_writes_json_values_in_bulk() {
             base_url: "http://127.0.0.1:9/_sync".into(),
             ..ClientOptions::defaults_for_test()
         },
+        None,
+        None,
         None,
         None,
     )
@@ -86,7 +88,7 @@ fn collection_reads_and_writes_json_values_in_bulk() {
 
 #[test]
 fn bad_inputs_fail_with_clear_errors() {
-    let client = Client::new(ClientOptions::defaults_for_test(), None, None).unwrap();
+    let client = Client::new(ClientOptions::defaults_for_test(), None, None, None, None).unwrap();
     let todos = client.collection("todo".into()).unwrap();
     assert!(matches!(
         todos.create("a".into(), "{".into()),
@@ -123,6 +125,8 @@ fn bad_inputs_fail_with_clear_errors() {
                 ..ClientOptions::defaults_for_test()
             },
             None,
+            None,
+            None,
             None
         ),
         Err(MizuError::InvalidArgument { .. })
@@ -131,7 +135,7 @@ fn bad_inputs_fail_with_clear_errors() {
 
 #[test]
 fn a_closed_client_fails_with_closed_and_drops_its_listeners() {
-    let client = Client::new(ClientOptions::defaults_for_test(), None, None).unwrap();
+    let client = Client::new(ClientOptions::defaults_for_test(), None, None, None, None).unwrap();
     let todos = client.collection("todo".into()).unwrap();
     let (errors, _) = Recorder::<MizuError>::new();
     let subscription = client.on_error(errors.clone());
@@ -311,7 +315,7 @@ fn listeners_on_the_engine_thread_may_call_back_into_the_client() {
 
 #[test]
 fn one_graph_spans_foreign_computeds_collection_counts_and_signals() {
-    let client = Client::new(ClientOptions::defaults_for_test(), None, None).unwrap();
+    let client = Client::new(ClientOptions::defaults_for_test(), None, None, None, None).unwrap();
     let todos = client.collection("todo".into()).unwrap();
     let factor = Signal::new("10".into()).unwrap();
     let (t, f) = (todos.clone(), factor.clone());
@@ -336,6 +340,8 @@ fn entity_listener_sees_the_value_first_then_changes_and_deletion() {
             storage_path: Some(path.to_string_lossy().into_owned()),
             ..ClientOptions::defaults_for_test()
         },
+        None,
+        None,
         None,
         None,
     )
@@ -364,6 +370,8 @@ fn an_encrypted_store_maps_a_wrong_key_to_wrong_key_and_rekeys() {
                 encryption_key: key.map(str::to_owned),
                 ..ClientOptions::defaults_for_test()
             },
+            None,
+            None,
             None,
             None,
         )
@@ -452,7 +460,14 @@ fn async_exports_complete_and_a_pending_listener_holds_deliveries_for_dispatch()
     let scope = scope("ffi-async");
     let writer = started(options(&server, &scope));
     let pending = Arc::new(Pending::default());
-    let reader = Client::new(options(&server, &scope), None, Some(pending.clone())).unwrap();
+    let reader = Client::new(
+        options(&server, &scope),
+        None,
+        Some(pending.clone()),
+        None,
+        None,
+    )
+    .unwrap();
     reader.start().unwrap();
 
     let todos = writer.collection("todo".into()).unwrap();
@@ -491,4 +506,87 @@ fn async_exports_complete_and_a_pending_listener_holds_deliveries_for_dispatch()
         block_on(reader.sync_async()),
         Err(MizuError::Closed { .. })
     ));
+}
+
+#[derive(Debug, Default)]
+struct LogLines(Mutex<Vec<(mizu_sync::ffi::LogLevel, String, String)>>);
+
+impl mizu_sync::ffi::LogListener for LogLines {
+    fn on_log(
+        &self,
+        level: mizu_sync::ffi::LogLevel,
+        target: String,
+        message: String,
+    ) -> Result<(), MizuError> {
+        self.0.lock().unwrap().push((level, target, message));
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct FixedToken;
+
+impl mizu_sync::ffi::TokenProvider for FixedToken {
+    fn token(&self, _refresh: bool) -> Result<Option<String>, MizuError> {
+        Ok(Some("ffi-token-marker-61b2".into()))
+    }
+}
+
+#[test]
+fn a_log_listener_receives_the_engine_decisions_at_its_level_without_secrets() {
+    use mizu_sync::ffi::LogLevel;
+    let server = TestServer::start();
+    let scope = scope("ffi-log");
+    let mut with_header = options(&server, &scope);
+    with_header
+        .headers
+        .insert("X-App-Secret".into(), "ffi-header-marker-0c4d".into());
+    let debug = Arc::new(LogLines::default());
+    let info = Arc::new(LogLines::default());
+    let client = Client::new(
+        with_header.clone(),
+        Some(Arc::new(FixedToken)),
+        None,
+        Some(debug.clone()),
+        Some(LogLevel::Debug),
+    )
+    .unwrap();
+    let quiet = Client::new(
+        with_header,
+        Some(Arc::new(FixedToken)),
+        None,
+        Some(info.clone()),
+        None,
+    )
+    .unwrap();
+    client.start().unwrap();
+    quiet.start().unwrap();
+    client
+        .collection("todo".into())
+        .unwrap()
+        .create("a".into(), r#"{"title":"logged"}"#.into())
+        .unwrap();
+    client.flush(20_000).unwrap();
+    quiet.flush(20_000).unwrap();
+    client.close();
+    quiet.close();
+
+    let debug = debug.0.lock().unwrap();
+    let has = |target: &str, text: &str| {
+        debug
+            .iter()
+            .any(|(_, t, m)| t == target && m.contains(text))
+    };
+    assert!(has("mizu_sync::push", "pushed 1 mutations: 1 acknowledged"));
+    assert!(has("mizu_sync::pull", "pulled from cursor"));
+    assert!(has("mizu_sync::snapshot", "applying a snapshot"));
+    assert!(debug.iter().all(|(level, _, _)| *level <= LogLevel::Debug));
+    let info = info.0.lock().unwrap();
+    assert!(!info.is_empty());
+    assert!(info.iter().all(|(level, _, _)| *level <= LogLevel::Info));
+    for (_, target, message) in debug.iter().chain(info.iter()) {
+        for secret in ["ffi-token-marker-61b2", "ffi-header-marker-0c4d"] {
+            assert!(!message.contains(secret) && !target.contains(secret));
+        }
+    }
 }

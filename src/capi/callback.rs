@@ -49,6 +49,61 @@ pub type MizuErrorFn = Option<
     ),
 >;
 
+/// How important a log record is (see `MizuClientCallbacks::on_log`), from the most to the
+/// least severe.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names, reason = "C names them MIZU_LOG_*")]
+pub enum MizuLogLevel {
+    /// Something failed and the app may need to act (a store error).
+    MizuLogError = 1,
+    /// Something failed and the engine copes (a rejection, going offline, a lost live
+    /// connection).
+    MizuLogWarn = 2,
+    /// A milestone: a push's outcome, a snapshot, catching up, a backoff, an auth refresh, the
+    /// live connection opening.
+    MizuLogInfo = 3,
+    /// Per-request detail: each push, pull page, live notification and failed attempt.
+    MizuLogDebug = 4,
+    /// The finest detail: each HTTP exchange's status, size and time.
+    MizuLogTrace = 5,
+}
+
+impl MizuLogLevel {
+    pub(crate) fn of(level: crate::LogLevel) -> Self {
+        match level {
+            crate::LogLevel::Error => MizuLogLevel::MizuLogError,
+            crate::LogLevel::Warn => MizuLogLevel::MizuLogWarn,
+            crate::LogLevel::Info => MizuLogLevel::MizuLogInfo,
+            crate::LogLevel::Debug => MizuLogLevel::MizuLogDebug,
+            crate::LogLevel::Trace => MizuLogLevel::MizuLogTrace,
+        }
+    }
+
+    /// The minimum level a C `min_log_level` field asks for: 0 means Info, above 5 Trace.
+    pub(crate) fn minimum(raw: u32) -> crate::LogLevel {
+        match raw {
+            1 => crate::LogLevel::Error,
+            2 => crate::LogLevel::Warn,
+            0 | 3 => crate::LogLevel::Info,
+            4 => crate::LogLevel::Debug,
+            _ => crate::LogLevel::Trace,
+        }
+    }
+}
+
+/// Receives one log record: its level, its target (the kind of decision, e.g.
+/// `"mizu_sync::push"`) and its message, both lent for the call only. Records never hold a
+/// bearer token, a header value or a key.
+pub type MizuLogFn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        level: MizuLogLevel,
+        target: *const c_char,
+        message: *const c_char,
+    ),
+>;
+
 /// A `void *user_data` shared by the callbacks of one registration; calls `release` when the
 /// last callback holding it is dropped.
 pub(crate) struct UserData {

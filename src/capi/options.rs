@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::callback::{
-    MizuConnectivityFn, MizuErrorFn, MizuReleaseFn, MizuSyncFn, MizuVoidFn, UserData,
+    MizuConnectivityFn, MizuErrorFn, MizuLogFn, MizuLogLevel, MizuReleaseFn, MizuSyncFn,
+    MizuVoidFn, UserData,
 };
 use super::status::{c_text, status_of, CError};
 use crate::Options;
@@ -40,6 +41,12 @@ pub struct MizuClientCallbacks {
     /// Called once when the client and every handle made from it are freed, or before
     /// `mizu_client_new` returns when it fails: the callbacks are never called after it.
     pub release: MizuReleaseFn,
+    /// Receives the engine's log records at `min_log_level` or above, at once on the library
+    /// thread that decided (never through the delivery queue), with no library lock held.
+    pub on_log: MizuLogFn,
+    /// The least severe `MizuLogLevel` passed to `on_log`; 0 (a zero-initialized struct) means
+    /// `MIZU_LOG_INFO`.
+    pub min_log_level: u32,
 }
 
 /// The options JSON, strictly: unknown keys are refused.
@@ -150,6 +157,18 @@ pub(crate) fn with_callbacks(
         let ud = user_data.clone();
         // SAFETY: as for on_sync (called from library threads).
         options = options.delivery_queue(move || unsafe { f(ud.ptr()) });
+    }
+    if let Some(f) = callbacks.on_log {
+        let ud = user_data.clone();
+        let minimum = MizuLogLevel::minimum(callbacks.min_log_level);
+        options = options.log_sink(minimum, move |record| {
+            let target = c_text(record.target);
+            let message = c_text(&record.message);
+            let level = MizuLogLevel::of(record.level);
+            // SAFETY: as for on_sync (called from library threads); both strings outlive the
+            // call, as documented (lent).
+            unsafe { f(ud.ptr(), level, target.as_ptr(), message.as_ptr()) }
+        });
     }
     if let Some(f) = callbacks.on_error {
         let ud = user_data;

@@ -17,6 +17,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::client::http::HttpTransport;
 use crate::client::live::{LiveConfig, LiveConnection, LiveEvent};
+use crate::client::logging::{log_to, targets};
 use crate::client::progress::Tracker;
 use crate::client::{Error, Shared};
 use crate::protocol::machine::{
@@ -131,6 +132,8 @@ impl EngineHandle {
             scan_from: 0,
             syncs: HashMap::new(),
             next_sync: 0,
+            pull_from: 0,
+            retry_at: None,
         };
         let thread = thread::Builder::new()
             .name("mizu-sync-engine".into())
@@ -229,12 +232,23 @@ struct Engine {
     /// How far the current download and upload have come.
     progress: Tracker,
     next_sync: u64,
+    /// The cursor of the pull in flight (for its log line).
+    pull_from: u64,
+    /// The retry deadline last logged, so each backoff is logged once.
+    retry_at: Option<Instant>,
 }
 
 impl Engine {
     fn run(&mut self) {
         let cursor = self.shared.store.cursor();
         let pending = self.pending_count();
+        log_to!(
+            self.shared.logger,
+            Info,
+            targets::ENGINE,
+            "sync engine started: cursor {}, {pending} pending mutations",
+            cursor.map_or("none".to_string(), |c| c.to_string())
+        );
         self.step(Input::Start { cursor, pending });
         loop {
             let command = match self.machine.poll_timeout() {
@@ -268,11 +282,18 @@ impl Engine {
                 Some(Command::Done(answer)) => {
                     self.record_result_cursors(&answer);
                     self.record_progress(&answer);
+                    self.log_answer(&answer);
                     answer
                 }
             };
             self.step(input);
         }
+        log_to!(
+            self.shared.logger,
+            Info,
+            targets::ENGINE,
+            "sync engine stopped"
+        );
         self.step(Input::Stop);
         for (_, reply) in self.syncs.drain() {
             reply.send(Err(Error::NotStarted));
@@ -282,10 +303,12 @@ impl Engine {
 
     /// Feeds one input, executes every action it leads to, publishes the status.
     fn step(&mut self, input: Input) {
-        self.machine.handle(input, Instant::now());
+        let now = Instant::now();
+        self.machine.handle(input, now);
         while let Some(action) = self.machine.poll_action() {
             self.execute(action);
         }
+        self.log_backoff(now);
         self.publish_status();
         self.shared
             .set_settled(self.machine.is_settled() && self.awaiting.is_empty());
@@ -325,6 +348,90 @@ impl Engine {
         }
     }
 
+    /// Logs a request's answer: a push's outcome, a pull page, a failure. Failures are detail
+    /// (debug): the backoff line, the offline transition and `on_error` already tell them, once.
+    fn log_answer(&self, answer: &Input) {
+        let logger = &self.shared.logger;
+        match answer {
+            Input::Pushed {
+                sent,
+                result: Ok(response),
+                ..
+            } if !sent.is_empty() => {
+                let acked = response.results.iter().filter(|r| r.ok).count();
+                log_to!(
+                    logger,
+                    Info,
+                    targets::PUSH,
+                    "pushed {} mutations: {acked} acknowledged, {} refused",
+                    sent.len(),
+                    response.results.len() - acked
+                );
+            }
+            Input::Pushed {
+                sent,
+                result: Err(e),
+                ..
+            } => log_to!(
+                logger,
+                Debug,
+                targets::PUSH,
+                "push of {} mutations failed: {e}",
+                sent.len()
+            ),
+            Input::Pulled {
+                result: Ok(page), ..
+            } => log_to!(
+                logger,
+                Debug,
+                targets::PULL,
+                "pulled from cursor {}: {} changes, has_more {}, next cursor {}",
+                self.pull_from,
+                page.changes.as_ref().map_or(0, Vec::len),
+                page.has_more,
+                page.next_cursor
+                    .map_or("none".to_string(), |c| c.to_string())
+            ),
+            Input::Pulled { result: Err(e), .. } => log_to!(
+                logger,
+                Debug,
+                targets::PULL,
+                "pull from cursor {} failed: {e}",
+                self.pull_from
+            ),
+            Input::Snapshotted { result: Err(e), .. } => {
+                log_to!(logger, Debug, targets::SNAPSHOT, "snapshot failed: {e}")
+            }
+            _ => {}
+        }
+    }
+
+    /// Logs a backoff the last step started (a new retry deadline), with the error behind it.
+    fn log_backoff(&mut self, now: Instant) {
+        let retry_at = self.machine.retry_at();
+        if retry_at == self.retry_at {
+            return;
+        }
+        self.retry_at = retry_at;
+        if let Some(at) = retry_at {
+            let logger = &self.shared.logger;
+            if logger.enabled(crate::client::LogLevel::Info, targets::BACKOFF) {
+                let why = self
+                    .machine
+                    .status()
+                    .last_error
+                    .map_or("an earlier failure".to_string(), |e| e.to_string());
+                log_to!(
+                    logger,
+                    Info,
+                    targets::BACKOFF,
+                    "retrying in {:?} after: {why}",
+                    at.saturating_duration_since(now)
+                );
+            }
+        }
+    }
+
     /// Remembers the result cursor of each acknowledged mutation of a push answer.
     fn record_result_cursors(&mut self, answer: &Input) {
         if let Input::Pushed {
@@ -344,8 +451,24 @@ impl Engine {
     fn execute(&mut self, action: Action) {
         match action {
             Action::SendPush { request, limit } => self.send_push(request, limit),
-            Action::SendPull { request, body } => self.send(Request::Pull { request, body }),
+            Action::SendPull { request, body } => {
+                self.pull_from = body.cursor;
+                log_to!(
+                    self.shared.logger,
+                    Debug,
+                    targets::PULL,
+                    "pulling from cursor {}",
+                    body.cursor
+                );
+                self.send(Request::Pull { request, body })
+            }
             Action::SendSnapshot { request, body } => {
+                log_to!(
+                    self.shared.logger,
+                    Info,
+                    targets::SNAPSHOT,
+                    "requesting a snapshot"
+                );
                 self.send(Request::Snapshot { request, body })
             }
             Action::ApplyPush { acked, rejected } => {
@@ -394,6 +517,14 @@ impl Engine {
                 self.after_base_moved(result, cursor);
             }
             Action::ReplaceBase { data, cursor } => {
+                log_to!(
+                    self.shared.logger,
+                    Info,
+                    targets::SNAPSHOT,
+                    "applying a snapshot: {} entities in {} collections at cursor {cursor}",
+                    data.values().map(|c| c.len()).sum::<usize>(),
+                    data.len()
+                );
                 let result = self.shared.store.replace_base(data, cursor);
                 self.after_base_moved(result, cursor);
             }
@@ -408,6 +539,13 @@ impl Engine {
                         )
                     }
                 };
+                log_to!(
+                    self.shared.logger,
+                    Info,
+                    targets::AUTH,
+                    "credentials refused: token refresh {}",
+                    if ok { "succeeded" } else { "failed" }
+                );
                 self.machine
                     .handle(Input::AuthRefreshed { ok }, Instant::now());
             }
@@ -446,6 +584,13 @@ impl Engine {
             self.machine.handle(input, Instant::now());
             return;
         }
+        log_to!(
+            self.shared.logger,
+            Debug,
+            targets::PUSH,
+            "pushing {} mutations",
+            sent.len()
+        );
         self.send(Request::Push {
             request,
             sent,
@@ -513,6 +658,7 @@ impl Engine {
             // After the status says so: a waiter reading it sees `has_synced`.
             self.shared.wake_first_sync_waiters();
         }
+        self.log_event(&event);
         let options = &self.shared.options;
         match event {
             Event::Online | Event::Offline => {
@@ -537,6 +683,28 @@ impl Engine {
                     reply.send(result.map_err(Error::from));
                 }
             }
+        }
+    }
+
+    fn log_event(&self, event: &Event) {
+        let logger = &self.shared.logger;
+        match event {
+            Event::Online => log_to!(logger, Info, targets::ENGINE, "online"),
+            Event::Offline => log_to!(logger, Warn, targets::ENGINE, "offline"),
+            Event::Synced { cursor } => {
+                log_to!(logger, Info, targets::PULL, "caught up at cursor {cursor}")
+            }
+            Event::Rejected(r) => log_to!(
+                logger,
+                Warn,
+                targets::REJECTION,
+                "mutation {} ({}) rejected: {}",
+                r.mutation_id,
+                r.name,
+                r.reason
+            ),
+            // Logged by `Shared::report` with every other surfaced error.
+            Event::Error { .. } | Event::SyncCompleted { .. } => {}
         }
     }
 

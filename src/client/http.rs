@@ -2,7 +2,7 @@
 
 use std::io::Read;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -10,6 +10,7 @@ use ureq::http::{HeaderName, HeaderValue, Uri};
 use ureq::Agent;
 
 use super::auth::{bearer, AuthProvider, AUTH_PROVIDER_FAILED};
+use super::logging::{log_to, targets, LogLevel, Logger};
 use super::transport_failure::{TransportConfigError, TransportFailure};
 use crate::protocol::wire::{
     ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, SnapshotRequest,
@@ -40,6 +41,8 @@ pub(crate) struct HttpConfig {
     pub(crate) user_agent: String,
     /// Largest 2xx body accepted; a larger one fails as [`TransportFailure::Decode`].
     pub(crate) max_response_bytes: u64,
+    /// Where each exchange and auth retry is logged (never a header).
+    pub(crate) logger: Logger,
 }
 
 impl HttpConfig {
@@ -53,6 +56,7 @@ impl HttpConfig {
             auth: None,
             user_agent: concat!("mizu-sync/", env!("CARGO_PKG_VERSION")).to_string(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            logger: Logger::default(),
         }
     }
 }
@@ -66,6 +70,7 @@ pub(crate) struct HttpTransport {
     headers: Vec<(HeaderName, HeaderValue)>,
     auth: Option<Arc<dyn AuthProvider>>,
     max_response_bytes: u64,
+    logger: Logger,
 }
 
 impl HttpTransport {
@@ -94,17 +99,18 @@ impl HttpTransport {
             headers,
             auth: cfg.auth,
             max_response_bytes: cfg.max_response_bytes,
+            logger: cfg.logger,
         })
     }
 
     /// `POST {base}/push`.
     pub(crate) fn push(&self, req: &PushRequest) -> Result<PushResponse, TransportFailure> {
-        self.exchange(&self.push_url, req)
+        self.exchange(PUSH_PATH, &self.push_url, req)
     }
 
     /// `POST {base}/pull`.
     pub(crate) fn pull(&self, req: &PullRequest) -> Result<PullResponse, TransportFailure> {
-        self.exchange(&self.pull_url, req)
+        self.exchange(PULL_PATH, &self.pull_url, req)
     }
 
     /// `POST {base}/snapshot`.
@@ -112,28 +118,77 @@ impl HttpTransport {
         &self,
         req: &SnapshotRequest,
     ) -> Result<SnapshotResponse, TransportFailure> {
-        self.exchange(&self.snapshot_url, req)
+        self.exchange(SNAPSHOT_PATH, &self.snapshot_url, req)
     }
 
-    /// One request, retried once with a refreshed token after a 401 or 403.
+    /// One request, retried once with a refreshed token after a 401 or 403. `endpoint` (the
+    /// path alone, never the URL, which may hold credentials) names it in the log.
     fn exchange<Req: Serialize, Resp: DeserializeOwned>(
         &self,
+        endpoint: &str,
         url: &str,
         req: &Req,
     ) -> Result<Resp, TransportFailure> {
         // Cannot fail for the wire types (string keys only); reported rather than unwrapped.
         let body = serde_json::to_vec(req)
             .map_err(|e| TransportFailure::Decode(format!("cannot encode the request: {e}")))?;
-        let first = self.send(url, &body, false)?;
+        let first = self.logged_send(endpoint, url, &body, false)?;
         let bytes = match first {
             Reply::Rejected(r) if self.auth.is_some() && matches!(r.status, 401 | 403) => {
-                self.send(url, &body, true)?.into_result()?
+                log_to!(
+                    self.logger,
+                    Info,
+                    targets::AUTH,
+                    "{endpoint} refused with HTTP {}: retrying once with a refreshed token",
+                    r.status
+                );
+                self.logged_send(endpoint, url, &body, true)?
+                    .into_result()?
             }
             reply => reply.into_result()?,
         };
         serde_json::from_slice(&bytes).map_err(|e| {
             TransportFailure::Decode(format!("unexpected response body from {url}: {e}"))
         })
+    }
+
+    /// [`send`](Self::send), with its status, size and time logged at trace level.
+    fn logged_send(
+        &self,
+        endpoint: &str,
+        url: &str,
+        body: &[u8],
+        refresh: bool,
+    ) -> Result<Reply, TransportFailure> {
+        let started = Instant::now();
+        let reply = self.send(url, body, refresh);
+        if self.logger.enabled(LogLevel::Trace, targets::HTTP) {
+            let took = started.elapsed();
+            match &reply {
+                Ok(Reply::Success(bytes)) => log_to!(
+                    self.logger,
+                    Trace,
+                    targets::HTTP,
+                    "POST {endpoint}: HTTP 2xx, {} bytes sent, {} received in {took:?}",
+                    body.len(),
+                    bytes.len()
+                ),
+                Ok(Reply::Rejected(r)) => log_to!(
+                    self.logger,
+                    Trace,
+                    targets::HTTP,
+                    "POST {endpoint}: HTTP {} in {took:?}",
+                    r.status
+                ),
+                Err(e) => log_to!(
+                    self.logger,
+                    Trace,
+                    targets::HTTP,
+                    "POST {endpoint}: failed after {took:?}: {e}"
+                ),
+            }
+        }
+        reply
     }
 
     /// Sends the request and reads the response body (a 2xx one in full, an error one in part).

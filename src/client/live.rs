@@ -23,6 +23,7 @@ use self::backoff::backoff;
 use self::endpoint::{Endpoint, LiveStream};
 use super::auth::{bearer, AuthProvider};
 use super::http::validated_headers;
+use super::logging::{log_to, targets, Logger};
 use super::transport_failure::TransportConfigError;
 use crate::protocol::wire::LiveEnvelope;
 
@@ -51,6 +52,9 @@ pub(crate) struct LiveConfig {
     /// After this long without a frame the client pings; without an answer after as long again,
     /// the connection counts as dead and is replaced.
     pub(crate) ping_interval: Duration,
+    /// Where connections, disconnections and notifications are logged (never the URL, which
+    /// may hold a token, nor a header).
+    pub(crate) logger: Logger,
 }
 
 impl LiveConfig {
@@ -67,6 +71,7 @@ impl LiveConfig {
             backoff_max: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_secs(30),
+            logger: Logger::default(),
         }
     }
 }
@@ -245,14 +250,38 @@ impl Worker {
             if self.shared.stopped() {
                 return;
             }
-            (self.on_event)(LiveEvent::Disconnected(ending.reason));
             refresh = ending.auth_rejected;
             failures = if ending.was_connected {
                 0
             } else {
                 failures.saturating_add(1)
             };
-            if !self.wait(backoff(&self.cfg, failures)) {
+            let delay = backoff(&self.cfg, failures);
+            // A lost connection is worth a warning; each failed attempt to reopen it is detail.
+            let retry = if refresh {
+                " with a refreshed token"
+            } else {
+                ""
+            };
+            if ending.was_connected {
+                log_to!(
+                    self.cfg.logger,
+                    Warn,
+                    targets::LIVE,
+                    "live connection lost: {}; reconnecting in {delay:?}{retry}",
+                    ending.reason
+                );
+            } else {
+                log_to!(
+                    self.cfg.logger,
+                    Debug,
+                    targets::LIVE,
+                    "live connection failed: {}; retrying in {delay:?}{retry}",
+                    ending.reason
+                );
+            }
+            (self.on_event)(LiveEvent::Disconnected(ending.reason));
+            if !self.wait(delay) {
                 return;
             }
         }
@@ -392,6 +421,7 @@ impl Worker {
         {
             return ended(format!("socket setup failed: {e}"));
         }
+        log_to!(self.cfg.logger, Info, targets::LIVE, "live connection open");
         (self.on_event)(LiveEvent::Connected);
         let mut awaiting_pong = false;
         loop {
@@ -401,6 +431,12 @@ impl Worker {
                     match serde_json::from_str::<LiveEnvelope>(text.as_str()) {
                         Ok(envelope) => {
                             if let Some(cursor) = envelope.sync_cursor(&self.cfg.scope) {
+                                log_to!(
+                                    self.cfg.logger,
+                                    Debug,
+                                    targets::LIVE,
+                                    "live notification: the server is at cursor {cursor}"
+                                );
                                 (self.on_event)(LiveEvent::Cursor(cursor));
                             }
                         }

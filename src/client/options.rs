@@ -13,6 +13,7 @@ use crate::protocol::wire::MAX_PUSH_BATCH;
 
 pub use crate::client::auth::AuthProvider;
 pub use crate::client::delivery::ReadyCallback;
+use crate::client::logging::{LogLevel, LogRecord, LogSink};
 
 /// Called with the new cursor after each completed pull or snapshot.
 pub type SyncCallback = Arc<dyn Fn(u64) + Send + Sync>;
@@ -85,6 +86,9 @@ pub struct Options {
     /// [`Client::dispatch_pending`](crate::Client::dispatch_pending) (see
     /// [`delivery_queue`](Self::delivery_queue)); `None` runs them where they arise.
     pub delivery_ready: Option<ReadyCallback>,
+    /// Receives the engine's log records at or above the level (see
+    /// [`log_sink`](Self::log_sink)); `None` sends them to the `log` facade only.
+    pub log_sink: Option<(LogLevel, LogSink)>,
 }
 
 impl Options {
@@ -111,6 +115,7 @@ impl Options {
             encryption_key: None,
             codec: Arc::new(DefaultCodec),
             delivery_ready: None,
+            log_sink: None,
         }
     }
 
@@ -254,6 +259,34 @@ impl Options {
         self
     }
 
+    /// Sends the engine's decisions at `min_level` or above to `sink`: pushes and their outcome,
+    /// pull pages, snapshots, backoff delays, rejections, auth refreshes, the live connection,
+    /// store errors (see [`LogRecord`] and [`targets`](crate::log_targets)). The same records
+    /// also go to the [`log`] crate's logger, when the app installed one, under targets
+    /// `mizu_sync::…`. Records never hold a bearer token, a header value or a key, and are
+    /// formatted only when someone listens at their level.
+    ///
+    /// # Threading
+    /// `sink` runs on the library's threads with no lock of the library held; a panic in it is
+    /// caught and the record dropped.
+    ///
+    /// ```
+    /// use mizu_sync::{LogLevel, Options};
+    ///
+    /// let options = Options::new("http://127.0.0.1:8080/_sync").log_sink(LogLevel::Info, |r| {
+    ///     eprintln!("[{}] {}: {}", r.level, r.target, r.message)
+    /// });
+    /// # assert!(options.log_sink.is_some());
+    /// ```
+    pub fn log_sink(
+        mut self,
+        min_level: LogLevel,
+        sink: impl Fn(&LogRecord) + Send + Sync + 'static,
+    ) -> Self {
+        self.log_sink = Some((min_level, std::sync::Arc::new(sink)));
+        self
+    }
+
     /// Replaces the data codec.
     pub fn codec(mut self, codec: impl Codec) -> Self {
         self.codec = Arc::new(codec);
@@ -280,6 +313,7 @@ impl fmt::Debug for Options {
             .field("live_url", &self.live_url)
             .field("storage_path", &self.storage_path)
             .field("encrypted", &self.encryption_key.is_some())
+            .field("log_level", &self.log_sink.as_ref().map(|(level, _)| level))
             .finish_non_exhaustive()
     }
 }

@@ -18,6 +18,7 @@ use crate::client::http::{HttpConfig, HttpTransport};
 use crate::client::ids::IdGenerator;
 use crate::client::lifecycle::QueueWatch;
 use crate::client::live::LiveConfig;
+use crate::client::logging::{log_to, targets, Logger};
 use crate::client::query_signals::{QuerySignals, Woken};
 use crate::client::runtime::RuntimeRef;
 use crate::client::triggers::Triggers;
@@ -36,6 +37,8 @@ pub(crate) struct Shared {
     /// Indexes, live queries and collection feeds, kept up to date as the store's observer.
     pub(crate) queries: Arc<Registry<QuerySignals>>,
     pub(crate) options: Options,
+    /// Where the engine's log records go (the host's sink and the `log` facade).
+    pub(crate) logger: Logger,
     http: Arc<HttpTransport>,
     ids: IdGenerator,
     status: Signal<SyncStatus>,
@@ -112,6 +115,8 @@ impl Shared {
         http.connect_timeout = options.request_timeout.min(http.connect_timeout);
         http.headers = options.headers.clone();
         http.auth = options.auth.clone();
+        let logger = Logger::new(options.log_sink.clone());
+        http.logger = logger.clone();
         let http = HttpTransport::new(http).map_err(|e| Error::InvalidArgument(e.to_string()))?;
         validate(&options)?;
         let store = match &options.storage_path {
@@ -137,6 +142,7 @@ impl Shared {
             triggers: Triggers::default(),
             queries,
             options,
+            logger,
             http: Arc::new(http),
             status: Signal::new(status),
             engine: Mutex::new(None),
@@ -753,6 +759,12 @@ impl Shared {
 
     /// Hands an error to `on_error` where deliveries go (a panic there is caught).
     pub(crate) fn report(&self, error: Error) {
+        match &error {
+            Error::Storage(_) => log_to!(self.logger, Error, targets::STORE, "{error}"),
+            // Logged where they are decided (targets::REJECTION).
+            Error::Rejected { .. } => {}
+            _ => log_to!(self.logger, Warn, targets::ENGINE, "{error}"),
+        }
         if let Some(on_error) = self.options.on_error.clone() {
             let _ = self.delivery.deliver(move || on_error(&error));
         }
@@ -840,6 +852,7 @@ impl Shared {
         let mut cfg = LiveConfig::new(url, o.scope.clone());
         cfg.headers = o.headers.clone();
         cfg.auth = o.auth.clone();
+        cfg.logger = self.logger.clone();
         cfg.subscribe_message = o.subscribe_message.clone();
         cfg.backoff_min = o.backoff_min;
         cfg.backoff_max = o.backoff_max.max(o.backoff_min);

@@ -11,6 +11,7 @@ use crate::ffi::listener::{
     ConnectivityListener, ErrorListener, PendingListener, RejectionListener, StatusListener,
     SyncListener, TokenProvider,
 };
+use crate::ffi::log::{LogLevel, LogListener};
 use crate::ffi::record::{ClientOptions, QueuedMutation, SyncReport, SyncStatus};
 use crate::ffi::subscription::{watch, Subscription};
 
@@ -76,14 +77,22 @@ impl Client {
     /// listeners woken by server changes and awaited writes wait until the app calls
     /// [`dispatch_pending`](Self::dispatch_pending), and `pending` is told when they start
     /// waiting.
-    #[uniffi::constructor(default(auth = None, pending = None))]
+    ///
+    /// `log`, when given, receives the engine's log records at `log_level` or above
+    /// ([`LogLevel::Info`] when `None`), on library threads as they happen.
+    #[uniffi::constructor(default(auth = None, pending = None, log = None, log_level = None))]
     pub fn new(
         options: ClientOptions,
         auth: Option<Arc<dyn TokenProvider>>,
         pending: Option<Arc<dyn PendingListener>>,
+        log: Option<Arc<dyn LogListener>>,
+        log_level: Option<LogLevel>,
     ) -> Result<Arc<Self>, MizuError> {
         let events = Events::new();
         let mut core = events.install(options.to_core()?);
+        if let Some(listener) = log {
+            core = crate::ffi::log::install(core, listener, log_level.unwrap_or(LogLevel::Info));
+        }
         if let Some(provider) = auth {
             core = core.auth(HostAuth(provider));
         }

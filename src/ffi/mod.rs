@@ -63,6 +63,7 @@ mod events;
 mod handle;
 mod hot;
 pub mod listener;
+mod log;
 mod query;
 mod record;
 mod registry;
@@ -82,6 +83,7 @@ pub use listener::{
     ErrorListener, QueryListener, RejectionListener, SignalListener, SignalUpdateFn,
     StatusListener, SyncListener, TokenProvider,
 };
+pub use log::{LogLevel, LogListener};
 pub use query::{Query, QueryDiffOp};
 pub use record::{
     ClientOptions, CollectionChange, EntityRecord, EntitySyncState, QueuedMutation,

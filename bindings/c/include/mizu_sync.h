@@ -113,6 +113,35 @@ typedef enum {
 } MizuStatus;
 
 /**
+ * How important a log record is (see `MizuClientCallbacks::on_log`), from the most to the
+ * least severe.
+ */
+typedef enum {
+    /**
+     * Something failed and the app may need to act (a store error).
+     */
+    MIZU_LOG_ERROR = 1,
+    /**
+     * Something failed and the engine copes (a rejection, going offline, a lost live
+     * connection).
+     */
+    MIZU_LOG_WARN = 2,
+    /**
+     * A milestone: a push's outcome, a snapshot, catching up, a backoff, an auth refresh, the
+     * live connection opening.
+     */
+    MIZU_LOG_INFO = 3,
+    /**
+     * Per-request detail: each push, pull page, live notification and failed attempt.
+     */
+    MIZU_LOG_DEBUG = 4,
+    /**
+     * The finest detail: each HTTP exchange's status, size and time.
+     */
+    MIZU_LOG_TRACE = 5,
+} MizuLogLevel;
+
+/**
  * A sync client (`mizu_client_new`). Free with `mizu_client_free`.
  */
 typedef struct MizuClient MizuClient;
@@ -191,6 +220,16 @@ typedef void (*MizuVoidFn)(void *user_data);
 typedef void (*MizuReleaseFn)(void *user_data);
 
 /**
+ * Receives one log record: its level, its target (the kind of decision, e.g.
+ * `"mizu_sync::push"`) and its message, both lent for the call only. Records never hold a
+ * bearer token, a header value or a key.
+ */
+typedef void (*MizuLogFn)(void *user_data,
+                          MizuLogLevel level,
+                          const char *target,
+                          const char *message);
+
+/**
  * The callbacks of a client, all optional (NULL), sharing one `user_data`.
  *
  * # Threading
@@ -230,6 +269,16 @@ typedef struct {
      * `mizu_client_new` returns when it fails: the callbacks are never called after it.
      */
     MizuReleaseFn release;
+    /**
+     * Receives the engine's log records at `min_log_level` or above, at once on the library
+     * thread that decided (never through the delivery queue), with no library lock held.
+     */
+    MizuLogFn on_log;
+    /**
+     * The least severe `MizuLogLevel` passed to `on_log`; 0 (a zero-initialized struct) means
+     * `MIZU_LOG_INFO`.
+     */
+    uint32_t min_log_level;
 } MizuClientCallbacks;
 
 /**

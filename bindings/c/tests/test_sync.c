@@ -518,6 +518,75 @@ static void entity_sync_state_follows_the_queue_and_discard_rolls_back(void) {
     CHECK_OK(mizu_client_free(client));
 }
 
+/* Every log record a client's on_log saw, one "LEVEL target message" line each. */
+typedef struct {
+    pthread_mutex_t lock;
+    char text[65536];
+    size_t used;
+    int records;
+    int above_minimum; /* records finer than the minimum level asked for */
+} LogLines;
+
+static void on_log(void *user_data, MizuLogLevel level, const char *target, const char *message) {
+    LogLines *lines = user_data;
+    pthread_mutex_lock(&lines->lock);
+    if (level > MIZU_LOG_DEBUG) lines->above_minimum++;
+    lines->records++;
+    int n = snprintf(lines->text + lines->used, sizeof lines->text - lines->used, "%d %s %s\n", (int)level,
+                     target, message);
+    if (n > 0 && lines->used + (size_t)n < sizeof lines->text) lines->used += (size_t)n;
+    pthread_mutex_unlock(&lines->lock);
+}
+
+static bool logged_rejection(void *ctx) {
+    LogLines *lines = ctx;
+    pthread_mutex_lock(&lines->lock);
+    bool seen = strstr(lines->text, "mizu_sync::rejection") != NULL;
+    pthread_mutex_unlock(&lines->lock);
+    return seen;
+}
+
+static void on_log_receives_the_engine_decisions_at_its_level_without_header_values(void) {
+    char marker[64], rule[256], value[128], options[1024];
+    snprintf(marker, sizeof marker, "log-reject-%ld", (long)getpid());
+    snprintf(rule, sizeof rule, "{\"arg_contains\":\"%s\",\"error\":\"refused for the log\"}", marker);
+    snprintf(value, sizeof value, "{\"title\":\"%s\"}", marker);
+    CHECK(admin_post(test_base_url(), "/_admin/reject", rule));
+    snprintf(options, sizeof options,
+             "{\"base_url\":\"%s\",\"scope\":\"%s\",\"push_interval_ms\":50,\"pull_interval_ms\":100,"
+             "\"headers\":{\"X-App-Secret\":\"c-header-marker-77e1\","
+             "\"Authorization\":\"Bearer c-token-marker-19fa\"}}",
+             test_base_url(), test_scope("log"));
+
+    LogLines *lines = calloc(1, sizeof *lines);
+    CHECK(lines != NULL);
+    pthread_mutex_init(&lines->lock, NULL);
+    MizuClientCallbacks callbacks = {.user_data = lines, .on_log = on_log, .min_log_level = MIZU_LOG_DEBUG};
+    MizuClient *client = NULL;
+    CHECK_OK(mizu_client_new(options, &callbacks, &client));
+    CHECK_OK(mizu_client_start(client));
+    MizuCollection *todos = NULL;
+    CHECK_OK(mizu_client_collection(client, "todo", &todos));
+    CHECK_OK(mizu_collection_create(todos, "kept", "{\"title\":\"fine\"}", NULL));
+    CHECK_OK(mizu_collection_create(todos, "doomed", value, NULL));
+    CHECK_OK(mizu_client_flush(client, 10000));
+    CHECK(wait_until(logged_rejection, lines, 5000));
+    CHECK_OK(mizu_collection_free(todos));
+    CHECK_OK(mizu_client_free(client));
+
+    CHECK(lines->records > 5);
+    CHECK(lines->above_minimum == 0);
+    CHECK(strstr(lines->text, "mizu_sync::push pushing") != NULL);
+    CHECK(strstr(lines->text, "mizu_sync::pull pulled from cursor") != NULL);
+    CHECK(strstr(lines->text, "mizu_sync::snapshot applying a snapshot") != NULL);
+    CHECK(strstr(lines->text, "refused for the log") != NULL);
+    CHECK(strstr(lines->text, "mizu_sync::http") == NULL);
+    CHECK(strstr(lines->text, "c-header-marker-77e1") == NULL);
+    CHECK(strstr(lines->text, "c-token-marker-19fa") == NULL);
+    pthread_mutex_destroy(&lines->lock);
+    free(lines);
+}
+
 int main(int argc, char **argv) {
     static const Test tests[] = {
         {"two_clients_converge_through_the_server", two_clients_converge_through_the_server},
@@ -536,6 +605,8 @@ int main(int argc, char **argv) {
          clear_refuses_pending_writes_then_wipes_the_files_with_consent},
         {"entity_sync_state_follows_the_queue_and_discard_rolls_back",
          entity_sync_state_follows_the_queue_and_discard_rolls_back},
+        {"on_log_receives_the_engine_decisions_at_its_level_without_header_values",
+         on_log_receives_the_engine_decisions_at_its_level_without_header_values},
     };
     return run_tests(argc, argv, tests, sizeof tests / sizeof tests[0]);
 }

@@ -194,6 +194,8 @@ fn an_entity_is_written_and_read_by_id_as_canonical_json() {
         },
         None,
         None,
+        None,
+        None,
     )
     .unwrap();
     let todos = client.collection("todo".into()).unwrap();

@@ -318,6 +318,12 @@ impl SyncMachine {
         self.timers.next()
     }
 
+    /// When the retry after a failure is due; `None` when no backoff is running. A driver
+    /// logs a new value as a backoff decision.
+    pub fn retry_at(&self) -> Option<Instant> {
+        self.timers.at(Timer::Retry)
+    }
+
     /// A snapshot of the state for the host.
     pub fn status(&self) -> Status {
         Status {

@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import _native
-from ._client import Client, RejectedMutation, SyncStatus
+from ._client import TRACE, Client, RejectedMutation, SyncStatus
 from ._collection import Change, Collection, Entity
 from ._diff import (
     Inserted,
@@ -95,6 +95,7 @@ __all__ = [
     "Subscription",
     "SyncState",
     "SyncStatus",
+    "TRACE",
     "Updated",
     "WrongKey",
     "and_",

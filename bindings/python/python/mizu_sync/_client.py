@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import logging
 import weakref
 from typing import (
     Any,
@@ -133,6 +134,55 @@ class _Token(_native.TokenProvider):
         return self._adapter.call(refresh)  # type: ignore[no-any-return]
 
 
+TRACE = 5
+"""The ``logging`` level of the engine's finest records (each HTTP exchange), below ``DEBUG``."""
+
+_TO_PYTHON = {
+    _native.LogLevel.ERROR: logging.ERROR,
+    _native.LogLevel.WARN: logging.WARNING,
+    _native.LogLevel.INFO: logging.INFO,
+    _native.LogLevel.DEBUG: logging.DEBUG,
+    _native.LogLevel.TRACE: TRACE,
+}
+
+_DEFAULT_LOGGER: Any = object()
+
+
+def _native_minimum(level: int) -> Optional[_native.LogLevel]:
+    """The least severe engine level a Python minimum ``level`` lets through; ``None`` when
+    none does (above ``ERROR``)."""
+    if level <= TRACE:
+        return _native.LogLevel.TRACE
+    if level <= logging.DEBUG:
+        return _native.LogLevel.DEBUG
+    if level <= logging.INFO:
+        return _native.LogLevel.INFO
+    if level <= logging.WARNING:
+        return _native.LogLevel.WARN
+    if level <= logging.ERROR:
+        return _native.LogLevel.ERROR
+    return None
+
+
+class _Log(_native.LogListener):
+    """Forwards the engine's records to ``logger``'s children named after their kind
+    (``mizu_sync::push`` goes to ``<logger>.push``)."""
+
+    __slots__ = ("_logger", "_children")
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self._children: Dict[str, logging.Logger] = {}
+
+    def on_log(self, level: _native.LogLevel, target: str, message: str) -> None:
+        child = self._children.get(target)
+        if child is None:
+            kind = target.rpartition("::")[2]
+            child = self._logger.getChild(kind) if kind else self._logger
+            self._children[target] = child
+        child.log(_TO_PYTHON[level], "%s", message)
+
+
 class _Pending(_native.PendingListener):
     """The client's delivery queue, told when deliveries wait: hands ``dispatch_pending`` to
     the delivery context. Holds the generated client weakly (the library holds this object)."""
@@ -207,6 +257,16 @@ class Client:
         ``call_soon_threadsafe``) or a ``concurrent.futures.Executor``. ``None`` (the default)
         runs them on the client's sync thread. Local blocking writes still run their
         listeners on the writing thread before returning.
+    :param logger: where the engine's decisions are logged (pushes and their outcome, pull
+        pages, snapshots, backoff delays, rejections, auth refreshes, the live connection,
+        store errors): records go to its children named after their kind (``mizu_sync.push``,
+        ``mizu_sync.pull``, ``mizu_sync.snapshot``, ``mizu_sync.backoff``,
+        ``mizu_sync.rejection``, ``mizu_sync.auth``, ``mizu_sync.live``, ``mizu_sync.store``,
+        ``mizu_sync.engine``, ``mizu_sync.http``), on the library's threads. The default is
+        the ``mizu_sync`` logger; ``None`` logs nothing. Tokens and header values never appear.
+    :param log_level: the least severe ``logging`` level the engine sends (``TRACE``, 5, is
+        below ``DEBUG`` for each HTTP exchange). The default is the logger's effective level
+        when the client is made, so a disabled logger costs nothing: set the level first.
     :param start: start syncing at once.
     """
 
@@ -228,6 +288,8 @@ class Client:
         subscribe_message: Any = None,
         token_provider: Optional[TokenProvider] = None,
         delivery: Optional[Delivery] = None,
+        logger: Optional[logging.Logger] = _DEFAULT_LOGGER,
+        log_level: Optional[int] = None,
         start: bool = False,
     ) -> None:
         options = _native.ClientOptions(
@@ -254,7 +316,15 @@ class Client:
                 loop = None
             auth = _Token(token_provider, loop, request_timeout)
         pending = None if delivery is None else _Pending(delivery)
-        self._native = _native.Client(options, auth, pending)
+        if logger is _DEFAULT_LOGGER:
+            logger = logging.getLogger("mizu_sync")
+        log, minimum = None, None
+        if logger is not None:
+            minimum = _native_minimum(
+                logger.getEffectiveLevel() if log_level is None else log_level
+            )
+            log = None if minimum is None else _Log(logger)
+        self._native = _native.Client(options, auth, pending, log, minimum)
         if pending is not None:
             pending._client = weakref.ref(self._native)
         self._collections: Dict[tuple[str, Any], Collection[Any]] = {}

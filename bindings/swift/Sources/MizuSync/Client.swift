@@ -26,7 +26,7 @@ import MizuSyncFFI
 /// Every method may be called from any thread or task. Event observers (``onSync(_:)``,
 /// ``onConnectivity(_:)``, ``onError(_:)``, ``onRejected(_:)``), status observers and
 /// observers of server changes and awaited writes run on the client's sync thread, or on the
-/// ``Delivery`` context given to ``init(_:tokenProvider:delivery:)``; they may call back into
+/// ``Delivery`` context given to ``init(_:tokenProvider:delivery:logLevel:onLog:)``; they may call back into
 /// the library. ``close()`` (or releasing the client) stops syncing and closes the store.
 public final class Client: Sendable {
     private let raw: MizuSyncFFI.Client
@@ -39,9 +39,14 @@ public final class Client: Sendable {
     ///   - tokenProvider: supplies the bearer token of each request (`refresh` is true after
     ///     the server refused the previous one, with a 401 or 403: get a new one; the request
     ///     is then retried once); called on a library I/O thread, where blocking is fine. For
-    ///     an `async` provider see ``init(_:tokenProvider:delivery:)-async``.
+    ///     an `async` provider see ``init(_:tokenProvider:delivery:logLevel:onLog:)-async``.
     ///   - delivery: where observers of server changes and client events run (see
     ///     ``Delivery``); `nil` for the client's sync thread.
+    ///   - logLevel: the least severe record `onLog` receives (default ``LogLevel/info``).
+    ///   - onLog: receives the engine's decisions (pushes, pulls, snapshots, backoffs,
+    ///     rejections, auth refreshes, the live connection, store errors) as
+    ///     `(level, target, message)` on library threads (see ``LogHandler``); `nil` logs
+    ///     nothing. Never given a token or a header value.
     /// - Throws: ``MizuError/invalidArgument(reason:)`` for an unusable URL or option;
     ///   ``MizuError/invalidJSON(reason:)`` for a bad ``ClientOptions/subscribeMessageJSON``;
     ///   ``MizuError/storage(reason:)`` when the store cannot be opened (corrupt, too new, or
@@ -49,9 +54,13 @@ public final class Client: Sendable {
     public convenience init(
         _ options: ClientOptions,
         tokenProvider: (@Sendable (_ refresh: Bool) throws -> String?)? = nil,
-        delivery: Delivery? = nil
+        delivery: Delivery? = nil,
+        logLevel: LogLevel = .info,
+        onLog: LogHandler? = nil
     ) throws {
-        try self.init(options, provider: tokenProvider.map { TokenClosure($0) }, delivery: delivery)
+        try self.init(
+            options, provider: tokenProvider.map { TokenClosure($0) }, delivery: delivery,
+            logLevel: logLevel, onLog: onLog)
     }
 
     /// A client whose bearer token comes from an `async` function, such as a token refresh
@@ -69,20 +78,29 @@ public final class Client: Sendable {
     /// })
     /// ```
     ///
-    /// - Throws: as ``init(_:tokenProvider:delivery:)``.
+    /// - Throws: as ``init(_:tokenProvider:delivery:logLevel:onLog:)``.
     public convenience init(
         _ options: ClientOptions,
         tokenProvider: @escaping @Sendable (_ refresh: Bool) async throws -> String?,
-        delivery: Delivery? = nil
+        delivery: Delivery? = nil,
+        logLevel: LogLevel = .info,
+        onLog: LogHandler? = nil
     ) throws {
         let provider = AsyncTokenClosure(tokenProvider, limit: options.requestTimeout)
-        try self.init(options, provider: provider, delivery: delivery)
+        try self.init(
+            options, provider: provider, delivery: delivery, logLevel: logLevel, onLog: onLog)
     }
 
-    private init(_ options: ClientOptions, provider: TokenProvider?, delivery: Delivery?) throws {
+    private init(
+        _ options: ClientOptions, provider: TokenProvider?, delivery: Delivery?,
+        logLevel: LogLevel, onLog: LogHandler?
+    ) throws {
         let hop = delivery.map { PendingHop($0) }
+        let log = onLog.map { LogClosure($0) }
         raw = try translating {
-            try MizuSyncFFI.Client(options: options.raw, auth: provider, pending: hop)
+            try MizuSyncFFI.Client(
+                options: options.raw, auth: provider, pending: hop, log: log,
+                logLevel: logLevel.raw)
         }
         hop?.attach(raw)
     }

@@ -1314,15 +1314,20 @@ open class Client: ClientProtocol, @unchecked Sendable {
      * listeners woken by server changes and awaited writes wait until the app calls
      * [`dispatch_pending`](Self::dispatch_pending), and `pending` is told when they start
      * waiting.
+     *
+     * `log`, when given, receives the engine's log records at `log_level` or above
+     * ([`LogLevel::Info`] when `None`), on library threads as they happen.
      */
-public convenience init(options: ClientOptions, auth: TokenProvider? = nil, pending: PendingListener? = nil)throws  {
+public convenience init(options: ClientOptions, auth: TokenProvider? = nil, pending: PendingListener? = nil, log: LogListener? = nil, logLevel: LogLevel? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeMizuError_lift) {
         uniffiCallStatus in
     uniffi_mizu_sync_fn_constructor_client_new(
         FfiConverterTypeClientOptions_lower(options),
         FfiConverterOptionTypeTokenProvider.lower(auth),
-        FfiConverterOptionTypePendingListener.lower(pending),uniffiCallStatus
+        FfiConverterOptionTypePendingListener.lower(pending),
+        FfiConverterOptionTypeLogListener.lower(log),
+        FfiConverterOptionTypeLogLevel.lower(logLevel),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -4638,6 +4643,237 @@ public func FfiConverterTypeErrorListener_lift(_ handle: UInt64) throws -> Error
 #endif
 public func FfiConverterTypeErrorListener_lower(_ value: ErrorListener) -> UInt64 {
     return FfiConverterTypeErrorListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Receives the client's log records: the engine's decisions (push, pull, snapshot, backoff,
+ * rejection, auth refresh, live connection, store errors). Records never hold a bearer
+ * token, a header value or a key.
+ *
+ * # Threading
+ * Called on the library's threads (engine, I/O, live), at once (never through the delivery
+ * queue), with no library lock held. An error returned from here is dropped.
+ */
+public protocol LogListener: AnyObject, Sendable {
+    
+    /**
+     * Called with one record: its level, its target (the kind of decision, e.g.
+     * `mizu_sync::push`) and its message.
+     */
+    func onLog(level: LogLevel, target: String, message: String) throws 
+    
+}
+/**
+ * Receives the client's log records: the engine's decisions (push, pull, snapshot, backoff,
+ * rejection, auth refresh, live connection, store errors). Records never hold a bearer
+ * token, a header value or a key.
+ *
+ * # Threading
+ * Called on the library's threads (engine, I/O, live), at once (never through the delivery
+ * queue), with no library lock held. An error returned from here is dropped.
+ */
+open class LogListenerImpl: LogListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mizu_sync_fn_clone_loglistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mizu_sync_fn_free_loglistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Called with one record: its level, its target (the kind of decision, e.g.
+     * `mizu_sync::push`) and its message.
+     */
+open func onLog(level: LogLevel, target: String, message: String)throws   {try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_loglistener_on_log(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLogLevel_lower(level),
+        FfiConverterString.lower(target),
+        FfiConverterString.lower(message),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceLogListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceLogListener = UniffiVTableCallbackInterfaceLogListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeLogListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface LogListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeLogListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface LogListener: handle missing in uniffiClone")
+            }
+        },
+        onLog: { (
+            uniffiHandle: UInt64,
+            level: RustBuffer,
+            target: RustBuffer,
+            message: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeLogListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.onLog(
+                     level: try FfiConverterTypeLogLevel_lift(level),
+                     target: try FfiConverterString.lift(target),
+                     message: try FfiConverterString.lift(message)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeMizuError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceLogListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceLogListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitLogListener() {
+    uniffi_mizu_sync_fn_init_callback_vtable_loglistener(UniffiCallbackInterfaceLogListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<LogListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = LogListener
+
+    public static func lift(_ handle: UInt64) throws -> LogListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LogListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: LogListener) -> UInt64 {
+         if let rustImpl = value as? LogListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: LogListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogListener_lift(_ handle: UInt64) throws -> LogListener {
+    return try FfiConverterTypeLogListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogListener_lower(_ value: LogListener) -> UInt64 {
+    return FfiConverterTypeLogListener.lower(value)
 }
 
 
@@ -8044,6 +8280,113 @@ public func FfiConverterTypeEntitySyncState_lower(_ value: EntitySyncState) -> R
 
 
 /**
+ * How important a log record is, from the most to the least severe.
+ */
+
+public enum LogLevel: Equatable, Hashable {
+    
+    /**
+     * Something failed and the app may need to act (a store error).
+     */
+    case error
+    /**
+     * Something failed and the engine copes (a rejection, going offline, a lost live
+     * connection).
+     */
+    case warn
+    /**
+     * A milestone: a push's outcome, a snapshot, catching up, a backoff, an auth refresh, the
+     * live connection opening.
+     */
+    case info
+    /**
+     * Per-request detail: each push, pull page, live notification and failed attempt.
+     */
+    case debug
+    /**
+     * The finest detail: each HTTP exchange's status, size and time.
+     */
+    case trace
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LogLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogLevel: FfiConverterRustBuffer {
+    typealias SwiftType = LogLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .error
+        
+        case 2: return .warn
+        
+        case 3: return .info
+        
+        case 4: return .debug
+        
+        case 5: return .trace
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LogLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .error:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .warn:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .info:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .debug:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .trace:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel {
+    return try FfiConverterTypeLogLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
+    return FfiConverterTypeLogLevel.lower(value)
+}
+
+
+
+/**
  * An error raised by the mizu-sync bindings (a `MizuError` exception in Python, `MizuException`
  * in Kotlin, `MizuError` in Swift).
  *
@@ -8600,6 +8943,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeLogListener: FfiConverterRustBuffer {
+    typealias SwiftType = LogListener?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLogListener.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLogListener.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypePendingListener: FfiConverterRustBuffer {
     typealias SwiftType = PendingListener?
 
@@ -8640,6 +9007,30 @@ fileprivate struct FfiConverterOptionTypeTokenProvider: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeTokenProvider.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeLogLevel: FfiConverterRustBuffer {
+    typealias SwiftType = LogLevel?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLogLevel.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLogLevel.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -9199,6 +9590,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_tokenprovider_token() != 23828) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mizu_sync_checksum_method_loglistener_on_log() != 16148) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mizu_sync_checksum_method_query_close() != 40340) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9247,7 +9641,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_method_subscription_is_cancelled() != 11528) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mizu_sync_checksum_constructor_client_new() != 5166) {
+    if (uniffi_mizu_sync_checksum_constructor_client_new() != 6117) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_constructor_computed_new() != 26690) {
@@ -9267,6 +9661,7 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitEffectFn()
     uniffiCallbackInitEntityListener()
     uniffiCallbackInitErrorListener()
+    uniffiCallbackInitLogListener()
     uniffiCallbackInitPendingListener()
     uniffiCallbackInitQueryListener()
     uniffiCallbackInitRejectionListener()

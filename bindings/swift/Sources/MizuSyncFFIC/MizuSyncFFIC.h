@@ -355,6 +355,13 @@ typedef void (*UniffiCallbackInterfaceTokenProviderMethod0)(uint64_t, int8_t, Ru
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOG_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOG_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceLogListenerMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_BATCH_FN
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_BATCH_FN
 typedef struct UniffiVTableCallbackInterfaceBatchFn {
@@ -491,6 +498,15 @@ typedef struct UniffiVTableCallbackInterfaceTokenProvider {
 } UniffiVTableCallbackInterfaceTokenProvider;
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOG_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOG_LISTENER
+typedef struct UniffiVTableCallbackInterfaceLogListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceLogListenerMethod0 _Nonnull onLog;
+} UniffiVTableCallbackInterfaceLogListener;
+
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_BATCHSCOPE
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_BATCHSCOPE
 uint64_t uniffi_mizu_sync_fn_clone_batchscope(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -518,7 +534,7 @@ void uniffi_mizu_sync_fn_free_client(uint64_t handle, RustCallStatus *_Nonnull o
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CONSTRUCTOR_CLIENT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CONSTRUCTOR_CLIENT_NEW
-uint64_t uniffi_mizu_sync_fn_constructor_client_new(RustBuffer options, RustBuffer auth, RustBuffer pending, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_mizu_sync_fn_constructor_client_new(RustBuffer options, RustBuffer auth, RustBuffer pending, RustBuffer log, RustBuffer log_level, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_CLEAR
@@ -1239,6 +1255,26 @@ void uniffi_mizu_sync_fn_init_callback_vtable_tokenprovider(const UniffiVTableCa
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_TOKENPROVIDER_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_TOKENPROVIDER_TOKEN
 RustBuffer uniffi_mizu_sync_fn_method_tokenprovider_token(uint64_t ptr, int8_t refresh, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_LOGLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_LOGLISTENER
+uint64_t uniffi_mizu_sync_fn_clone_loglistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FREE_LOGLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_FREE_LOGLISTENER
+void uniffi_mizu_sync_fn_free_loglistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_INIT_CALLBACK_VTABLE_LOGLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_INIT_CALLBACK_VTABLE_LOGLISTENER
+void uniffi_mizu_sync_fn_init_callback_vtable_loglistener(const UniffiVTableCallbackInterfaceLogListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_LOGLISTENER_ON_LOG
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_LOGLISTENER_ON_LOG
+void uniffi_mizu_sync_fn_method_loglistener_on_log(uint64_t ptr, RustBuffer level, RustBuffer target, RustBuffer message, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_CLONE_QUERY
@@ -2221,6 +2257,12 @@ uint16_t uniffi_mizu_sync_checksum_method_synclistener_on_sync(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_TOKENPROVIDER_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_TOKENPROVIDER_TOKEN
 uint16_t uniffi_mizu_sync_checksum_method_tokenprovider_token(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_LOGLISTENER_ON_LOG
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_LOGLISTENER_ON_LOG
+uint16_t uniffi_mizu_sync_checksum_method_loglistener_on_log(void
     
 );
 #endif

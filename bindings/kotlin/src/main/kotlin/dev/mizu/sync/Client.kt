@@ -58,6 +58,10 @@ import dev.mizu.sync.ffi.SyncStatus as FfiSyncStatus
  * @param delivery where listeners and effects for server changes, awaited writes and client
  *   events run (e.g. `Dispatchers.Main`): each batch of deliveries is one [dispatchPending] in a
  *   coroutine launched on it. `null` (the default) runs them on the client's engine thread.
+ * @param logLevel the least severe record [onLog] receives (default [LogLevel.INFO]).
+ * @param onLog receives the engine's decisions (pushes, pulls, snapshots, backoffs,
+ *   rejections, auth refreshes, the live connection, store errors) as `(level, target, message)`
+ *   on library threads; `null` (the default) logs nothing. Never given a token or header value.
  * @throws MizuSyncException.InvalidArgument for an unusable URL or option.
  * @throws MizuSyncException.Storage when the store cannot be opened (corrupt, too new, or held by
  *   another client).
@@ -67,6 +71,8 @@ public class Client(
     tokenProvider: TokenProvider? = null,
     public val json: Json = MizuJson,
     delivery: CoroutineDispatcher? = null,
+    logLevel: LogLevel = LogLevel.INFO,
+    onLog: LogListener? = null,
 ) : AutoCloseable {
     /** Runs the deliveries on [delivery]; cancelled by [close]. */
     private val deliveryScope: CoroutineScope? = delivery?.let { CoroutineScope(SupervisorJob() + it) }
@@ -77,7 +83,8 @@ public class Client(
         val made = CompletableDeferred<WeakReference<FfiClient>>()
         val pending = deliveryScope?.let { scope -> DispatchOn(scope, made) }
         try {
-            native { FfiClient(native, auth, pending) }.also { made.complete(WeakReference(it)) }
+            val log = onLog?.let { ForwardedLogListener(it) }
+            native { FfiClient(native, auth, pending, log, logLevel.toNative()) }.also { made.complete(WeakReference(it)) }
         } catch (e: Throwable) {
             deliveryScope?.cancel()
             throw e
