@@ -191,3 +191,36 @@ fn sync_once_returns_at_its_deadline_against_a_hanging_server() {
         "the write waits for the next chance"
     );
 }
+
+#[test]
+fn a_100_000_entity_bootstrap_ends_with_download_complete_and_has_synced() {
+    let server = TestServer::start();
+    let scope = scope("progress-bootstrap");
+    let writer = started(options(&server.base_url(), &scope));
+    let todos = writer.collection::<Todo>("todo");
+    for i in 0..100_000 {
+        todos.create(format!("t{i:06}"), todo("bulk")).unwrap();
+    }
+    writer.flush(Duration::from_secs(120)).unwrap();
+
+    let reader = Client::new(options(&server.base_url(), &scope)).unwrap();
+    let (_effect, seen) = watch_progress(&reader);
+    reader.start().unwrap();
+    reader
+        .wait_for_first_sync(Duration::from_secs(120))
+        .unwrap();
+    assert_eq!(reader.collection::<Todo>("todo").count(), 100_000);
+    let downloads: Vec<Progress> = seen.lock().unwrap().iter().map(|(d, _)| *d).collect();
+    for pair in downloads.windows(2) {
+        assert!(
+            pair[1].done >= pair[0].done,
+            "never backwards: {downloads:?}"
+        );
+    }
+    let last = reader.status().get();
+    assert!(last.has_synced);
+    assert!(
+        last.download.is_complete() && last.download.done >= 100_000,
+        "{last:?}"
+    );
+}
