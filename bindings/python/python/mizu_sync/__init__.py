@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import _native
-from ._client import Client, RejectedMutation, SyncStatus
+from ._client import Client, RejectedMutation, SyncProgress, SyncStatus
 from ._collection import Change, Collection, Entity
 from ._diff import (
     Inserted,
@@ -44,6 +44,7 @@ from ._filter import Field, Filter, InvalidQuery, and_, field, not_, or_
 from ._query import Query, QueryListener
 from ._reactive import Computed, Effect, Signal, batch, batched, computed, effect, untracked
 from ._stream import EVENT_BUFFER, Stream
+from ._sync_report import SyncReport
 from ._sync_state import QueuedMutation, SyncState
 from ._support import ErrorLogger, Subscription
 
@@ -93,6 +94,8 @@ __all__ = [
     "Signal",
     "Stream",
     "Subscription",
+    "SyncProgress",
+    "SyncReport",
     "SyncState",
     "SyncStatus",
     "Updated",

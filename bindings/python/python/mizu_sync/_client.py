@@ -25,12 +25,14 @@ from typing import (
 from . import _native
 from ._collection import Collection
 from ._stream import drop_oldest, event_stream, state_stream
+from ._sync_report import SyncReport
 from ._sync_state import QueuedMutation
 from ._support import CallbackAdapter, Codec, Subscription, dumps, logger
 
 T = TypeVar("T")
 
 SyncStatus = _native.SyncStatus
+SyncProgress = _native.SyncProgress
 RejectedMutation = _native.RejectedMutation
 
 TokenProvider = Callable[[bool], Union[Optional[str], Awaitable[Optional[str]]]]
@@ -337,6 +339,37 @@ class Client:
         itself; call it directly only to drain the queue elsewhere. Returns 0 without a
         ``delivery``, or while another thread dispatches (that one runs them)."""
         return self._native.dispatch_pending()
+
+    # First sync and background sync
+
+    def wait_for_first_sync(self, timeout: float = 30.0) -> None:
+        """Waits until a first full catch-up with the server has completed: returns at once
+        when one ever has (:attr:`SyncStatus.has_synced <SyncStatus>` is persisted with the
+        store, so a reopened file client returns at once, even before :meth:`start`). Raises
+        ``MizuError.Offline`` when the client is not started (and never synced),
+        ``MizuError.Timeout`` after ``timeout`` seconds (GIL released while waiting)."""
+        self._native.wait_for_first_sync(_ms(timeout))
+
+    async def wait_for_first_sync_async(self, timeout: float = 30.0) -> None:
+        """:meth:`wait_for_first_sync`, awaited: nothing blocks the loop, and cancelling the
+        task stops the wait at once."""
+        await self._native.wait_for_first_sync_async(_ms(timeout))
+
+    def sync_once(self, within: float) -> SyncReport:
+        """Pushes and pulls until caught up or ``within`` seconds have passed, and reports what
+        it did; for an OS background task (a cron job, a systemd timer, a worker). A client
+        that is not started is started without its live connection for the call and stopped
+        after; a started one stays started. Against a server that does not answer it returns
+        at its deadline with ``caught_up`` false (``error`` holds the last failed round's
+        error; the deadline itself is not one); writes that did not go out stay queued.
+        Blocks (GIL released); raises only ``MizuError.Closed``."""
+        return SyncReport._of(self._native.sync_once(_ms(within)))
+
+    async def sync_once_async(self, within: float) -> SyncReport:
+        """:meth:`sync_once`, awaited: it runs on the loop's default executor, so it never
+        blocks the loop. Cancelling the task stops the wait, not the round."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.sync_once, within)
 
     # Logout and the queue
 
