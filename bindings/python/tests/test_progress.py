@@ -15,7 +15,7 @@ from typing import Callable, List, Tuple
 import pytest
 
 from conftest import HangingServer, Server, wait_until
-from mizu_sync import Client, MizuError, SyncReport
+from mizu_sync import Client, MizuError, SyncProgress, SyncReport, SyncStatus
 
 MakeClient = Callable[..., Client]
 
@@ -41,12 +41,12 @@ def test_download_progress_rises_monotonically_to_complete_through_a_long_pull(
     reader.sync()
     assert reader.cursor > 0
     reader.pause()
-    seen: List[Tuple[int, int]] = []
+    seen: List[SyncProgress] = []
     lock = threading.Lock()
 
-    def record(status: object) -> None:
+    def record(status: SyncStatus) -> None:
         with lock:
-            seen.append((status.download.done, status.download.total))  # type: ignore[attr-defined]
+            seen.append(status.download)
 
     subscription = reader.subscribe_status(record)
     for i in range(LONG_PULL):
@@ -59,7 +59,7 @@ def test_download_progress_rises_monotonically_to_complete_through_a_long_pull(
     assert len(reader.collection("todo", Todo)) == LONG_PULL + 1
     wait_until(
         "the listener saw the pull complete",
-        lambda: bool(seen) and seen[-1][0] == seen[-1][1] and seen[-1][1] >= LONG_PULL,
+        lambda: bool(seen) and seen[-1].is_complete and seen[-1].total >= LONG_PULL,
     )
     subscription.cancel()
 
@@ -68,13 +68,15 @@ def test_download_progress_rises_monotonically_to_complete_through_a_long_pull(
     # At least one status per page of PULL_LIMIT changes.
     assert len(downloads) >= LONG_PULL // PULL_LIMIT, downloads
     for before, after in zip(downloads, downloads[1:]):
-        assert after[0] >= before[0], f"never backwards: {downloads}"
-        assert after[0] <= after[1], downloads
-    done, total = downloads[-1]
-    assert done == total and total >= LONG_PULL, f"ends complete: {downloads[-1]}"
-    partway = [d for d in downloads if 0 < d[0] < d[1]]
+        assert after.done >= before.done, f"never backwards: {downloads}"
+        assert after.done <= after.total, downloads
+    last = downloads[-1]
+    assert last.is_complete and last.total >= LONG_PULL, f"ends complete: {last}"
+    assert last.fraction == 1.0
+    partway = [d for d in downloads if 0 < d.done < d.total]
     assert len(partway) >= 5, f"partway shown page by page: {downloads}"
-    assert reader.status.download.done == reader.status.download.total
+    assert all(0.0 < d.fraction < 1.0 for d in partway), partway
+    assert reader.status.download.is_complete
 
 
 def test_has_synced_is_false_before_true_after_wait_for_first_sync_and_persisted(
@@ -87,7 +89,9 @@ def test_has_synced_is_false_before_true_after_wait_for_first_sync_and_persisted
         client.wait_for_first_sync(timeout=1)
     client.start()
     client.wait_for_first_sync()
-    assert client.status.has_synced is True
+    status = client.status
+    assert isinstance(status, SyncStatus) and status.has_synced is True
+    assert status.download.is_complete and status.upload == SyncProgress(0, 0)
     client.close()
 
     reopened = make_client(server, storage_path=db, start=False)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import _native
-from ._client import Client, RejectedMutation, SyncProgress, SyncStatus
+from ._client import Client, RejectedMutation
 from ._collection import Change, Collection, Entity
 from ._diff import (
     Inserted,
@@ -46,6 +46,7 @@ from ._reactive import Computed, Effect, Signal, batch, batched, computed, effec
 from ._stream import EVENT_BUFFER, Stream
 from ._sync_report import SyncReport
 from ._sync_state import QueuedMutation, SyncState
+from ._sync_status import SyncProgress, SyncStatus
 from ._support import ErrorLogger, Subscription
 
 MizuError = _native.MizuError

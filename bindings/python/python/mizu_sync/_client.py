@@ -27,12 +27,11 @@ from ._collection import Collection
 from ._stream import drop_oldest, event_stream, state_stream
 from ._sync_report import SyncReport
 from ._sync_state import QueuedMutation
+from ._sync_status import SyncStatus
 from ._support import CallbackAdapter, Codec, Subscription, dumps, logger
 
 T = TypeVar("T")
 
-SyncStatus = _native.SyncStatus
-SyncProgress = _native.SyncProgress
 RejectedMutation = _native.RejectedMutation
 
 TokenProvider = Callable[[bool], Union[Optional[str], Awaitable[Optional[str]]]]
@@ -75,7 +74,7 @@ class _Call(
         self._adapter.call(mutation)
 
     def on_status(self, status: _native.SyncStatus) -> None:
-        self._adapter.call(status)
+        self._adapter.call(SyncStatus._of(status))
 
 
 async def _as_coroutine(awaitable: Awaitable[Any]) -> Any:
@@ -344,7 +343,7 @@ class Client:
 
     def wait_for_first_sync(self, timeout: float = 30.0) -> None:
         """Waits until a first full catch-up with the server has completed: returns at once
-        when one ever has (:attr:`SyncStatus.has_synced <SyncStatus>` is persisted with the
+        when one ever has (:attr:`SyncStatus.has_synced` is persisted with the
         store, so a reopened file client returns at once, even before :meth:`start`). Raises
         ``MizuError.Offline`` when the client is not started (and never synced),
         ``MizuError.Timeout`` after ``timeout`` seconds (GIL released while waiting)."""
@@ -435,9 +434,9 @@ class Client:
     # State
 
     @property
-    def status(self) -> _native.SyncStatus:
+    def status(self) -> SyncStatus:
         """The sync status now."""
-        return self._native.status()
+        return SyncStatus._of(self._native.status())
 
     @property
     def online(self) -> bool:
@@ -473,7 +472,7 @@ class Client:
 
     # Listeners
 
-    def subscribe_status(self, fn: Callable[[_native.SyncStatus], object]) -> Subscription:
+    def subscribe_status(self, fn: Callable[[SyncStatus], object]) -> Subscription:
         """Calls ``fn(status)`` now and after each change of the sync status."""
         return Subscription(self._native.subscribe_status(_Call(fn)))
 
@@ -498,7 +497,7 @@ class Client:
     # Streams (asyncio): the listeners above as async iterators. The event streams hold up to
     # EVENT_BUFFER events for a slow consumer and then drop the oldest.
 
-    def status_changes(self) -> AsyncIterator[_native.SyncStatus]:
+    def status_changes(self) -> AsyncIterator[SyncStatus]:
         """The status now, then each new one; keeps only the latest for a slow consumer."""
         return state_stream(self.subscribe_status)
 
