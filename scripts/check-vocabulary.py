@@ -49,6 +49,9 @@ def python_names() -> set[str]:
                     if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         if not member.name.startswith("_") or member.name == "__init__":
                             add_function(member)
+                    # A dataclass's fields (`has_synced: bool`).
+                    elif isinstance(member, ast.AnnAssign) and isinstance(member.target, ast.Name):
+                        names.add(member.target.id)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 names.update(t.id for t in targets if isinstance(t, ast.Name))

@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import _native
-from ._client import TRACE, Client, RejectedMutation, SyncStatus
+from ._client import TRACE, Client, RejectedMutation
 from ._collection import Change, Collection, Entity
 from ._diff import (
     Inserted,
@@ -44,7 +44,9 @@ from ._filter import Field, Filter, InvalidQuery, and_, field, not_, or_
 from ._query import Query, QueryListener
 from ._reactive import Computed, Effect, Signal, batch, batched, computed, effect, untracked
 from ._stream import EVENT_BUFFER, Stream
+from ._sync_report import SyncReport
 from ._sync_state import QueuedMutation, SyncState
+from ._sync_status import SyncProgress, SyncStatus
 from ._support import ErrorLogger, Subscription
 
 MizuError = _native.MizuError
@@ -93,6 +95,8 @@ __all__ = [
     "Signal",
     "Stream",
     "Subscription",
+    "SyncProgress",
+    "SyncReport",
     "SyncState",
     "SyncStatus",
     "TRACE",

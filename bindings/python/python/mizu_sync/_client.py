@@ -26,12 +26,13 @@ from typing import (
 from . import _native
 from ._collection import Collection
 from ._stream import drop_oldest, event_stream, state_stream
+from ._sync_report import SyncReport
 from ._sync_state import QueuedMutation
+from ._sync_status import SyncStatus
 from ._support import CallbackAdapter, Codec, Subscription, dumps, logger
 
 T = TypeVar("T")
 
-SyncStatus = _native.SyncStatus
 RejectedMutation = _native.RejectedMutation
 
 TokenProvider = Callable[[bool], Union[Optional[str], Awaitable[Optional[str]]]]
@@ -74,7 +75,7 @@ class _Call(
         self._adapter.call(mutation)
 
     def on_status(self, status: _native.SyncStatus) -> None:
-        self._adapter.call(status)
+        self._adapter.call(SyncStatus._of(status))
 
 
 async def _as_coroutine(awaitable: Awaitable[Any]) -> Any:
@@ -408,6 +409,37 @@ class Client:
         ``delivery``, or while another thread dispatches (that one runs them)."""
         return self._native.dispatch_pending()
 
+    # First sync and background sync
+
+    def wait_for_first_sync(self, timeout: float = 30.0) -> None:
+        """Waits until a first full catch-up with the server has completed: returns at once
+        when one ever has (:attr:`SyncStatus.has_synced` is persisted with the
+        store, so a reopened file client returns at once, even before :meth:`start`). Raises
+        ``MizuError.Offline`` when the client is not started (and never synced),
+        ``MizuError.Timeout`` after ``timeout`` seconds (GIL released while waiting)."""
+        self._native.wait_for_first_sync(_ms(timeout))
+
+    async def wait_for_first_sync_async(self, timeout: float = 30.0) -> None:
+        """:meth:`wait_for_first_sync`, awaited: nothing blocks the loop, and cancelling the
+        task stops the wait at once."""
+        await self._native.wait_for_first_sync_async(_ms(timeout))
+
+    def sync_once(self, within: float) -> SyncReport:
+        """Pushes and pulls until caught up or ``within`` seconds have passed, and reports what
+        it did; for an OS background task (a cron job, a systemd timer, a worker). A client
+        that is not started is started without its live connection for the call and stopped
+        after; a started one stays started. Against a server that does not answer it returns
+        at its deadline with ``caught_up`` false (``error`` holds the last failed round's
+        error; the deadline itself is not one); writes that did not go out stay queued.
+        Blocks (GIL released); raises only ``MizuError.Closed``."""
+        return SyncReport._of(self._native.sync_once(_ms(within)))
+
+    async def sync_once_async(self, within: float) -> SyncReport:
+        """:meth:`sync_once`, awaited: it runs on the loop's default executor, so it never
+        blocks the loop. Cancelling the task stops the wait, not the round."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.sync_once, within)
+
     # Logout and the queue
 
     def clear(self, flush_within: Optional[float] = None, discard_pending: bool = False) -> None:
@@ -472,9 +504,9 @@ class Client:
     # State
 
     @property
-    def status(self) -> _native.SyncStatus:
+    def status(self) -> SyncStatus:
         """The sync status now."""
-        return self._native.status()
+        return SyncStatus._of(self._native.status())
 
     @property
     def online(self) -> bool:
@@ -510,7 +542,7 @@ class Client:
 
     # Listeners
 
-    def subscribe_status(self, fn: Callable[[_native.SyncStatus], object]) -> Subscription:
+    def subscribe_status(self, fn: Callable[[SyncStatus], object]) -> Subscription:
         """Calls ``fn(status)`` now and after each change of the sync status."""
         return Subscription(self._native.subscribe_status(_Call(fn)))
 
@@ -535,7 +567,7 @@ class Client:
     # Streams (asyncio): the listeners above as async iterators. The event streams hold up to
     # EVENT_BUFFER events for a slow consumer and then drop the oldest.
 
-    def status_changes(self) -> AsyncIterator[_native.SyncStatus]:
+    def status_changes(self) -> AsyncIterator[SyncStatus]:
         """The status now, then each new one; keeps only the latest for a slow consumer."""
         return state_stream(self.subscribe_status)
 

@@ -190,6 +190,68 @@ public final class Client: Sendable {
         try translating { try raw.flush(timeoutMs: milliseconds(timeout)) }
     }
 
+    /// Waits until a first full catch-up with the server has completed
+    /// (``SyncStatus/hasSynced``): at once when one ever has (it is persisted with the store,
+    /// so a reopened file client returns at once, even before ``start()``).
+    ///
+    /// Awaited on the library's runtime; cancelling the task ends the wait at once with
+    /// `CancellationError`.
+    ///
+    /// - Parameter timeout: the longest wait, in seconds (30 by default, as in every binding).
+    /// - Throws: ``MizuError/timeout(reason:)`` after `timeout`; ``MizuError/offline(reason:)``
+    ///   when not started (and never synced); ``MizuError/closed(what:)``; `CancellationError`.
+    public func waitForFirstSync(timeout: TimeInterval = 30) async throws {
+        let raw = raw
+        let ms = milliseconds(timeout)
+        try await awaiting { try await raw.waitForFirstSyncAsync(timeoutMs: ms) }
+    }
+
+    /// ``waitForFirstSync(timeout:)``, blocking the calling thread (at most `timeout`).
+    ///
+    /// - Throws: as the awaited ``waitForFirstSync(timeout:)``.
+    public func waitForFirstSync(timeout: TimeInterval = 30) throws {
+        try translating { try raw.waitForFirstSync(timeoutMs: milliseconds(timeout)) }
+    }
+
+    /// Pushes and pulls until caught up or `within` seconds have passed, and reports what it
+    /// did: one bounded sync for a background task. A client that is not started is started
+    /// without its live connection for the call and stopped after; a started one stays
+    /// started. Against a server that does not answer it returns at its deadline with
+    /// ``SyncReport/caughtUp`` false; writes that did not go out stay queued.
+    ///
+    /// Blocks the calling thread; in `async` code the awaited overload does not. With
+    /// `BGTaskScheduler`, call it from the task's launch handler, off the main thread, with a
+    /// deadline inside the time the system gives (about 30 s for a `BGAppRefreshTask`), and
+    /// set the task's `expirationHandler`:
+    ///
+    /// ```swift
+    /// BGTaskScheduler.shared.register(forTaskWithIdentifier: "app.sync", using: nil) { task in
+    ///     let work = Task.detached {
+    ///         let report = try? await client.syncOnce(within: 25)
+    ///         task.setTaskCompleted(success: report?.caughtUp ?? false)
+    ///     }
+    ///     task.expirationHandler = { work.cancel() }   // the round ends by its deadline anyway
+    /// }
+    /// ```
+    ///
+    /// - Throws: ``MizuError/closed(what:)``; a round's own failures are in
+    ///   ``SyncReport/error``.
+    public func syncOnce(within: TimeInterval) throws -> SyncReport {
+        SyncReport(try translating { try raw.syncOnce(withinMs: milliseconds(within)) })
+    }
+
+    /// ``syncOnce(within:)``, awaited: it runs on a global dispatch queue, so no task's thread
+    /// blocks. Cancelling the task does not stop the round (which ends by `within`).
+    ///
+    /// - Throws: as the blocking ``syncOnce(within:)``.
+    public func syncOnce(within: TimeInterval) async throws -> SyncReport {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<SyncReport, Error>) in
+            DispatchQueue.global().async {
+                done.resume(with: Result { try self.syncOnce(within: within) })
+            }
+        }
+    }
+
     /// Deletes everything local, for a logout: flushes first for at most `flushWithin` seconds
     /// when given (and started), stops syncing, deletes the store's files (the SQLite file with
     /// its WAL and SHM), and starts afresh with an empty store and a new ``clientID()``,

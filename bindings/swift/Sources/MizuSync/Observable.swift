@@ -147,10 +147,19 @@ public final class ObservableSyncStatus {
     public private(set) var error: MizuError?
     @ObservationIgnored private let feed = MainFeed<SyncStatus>()
 
+    /// ``SyncStatus/hasSynced`` of the status now: whether a first full catch-up has completed.
+    public var hasSynced: Bool { status.hasSynced }
+    /// ``SyncStatus/download`` of the status now (`ProgressView(value: model.download.fraction)`).
+    public var download: SyncProgress { status.download }
+    /// ``SyncStatus/upload`` of the status now.
+    public var upload: SyncProgress { status.upload }
+
     init(_ client: Client) {
         status = SyncStatus(MizuSyncFFI.SyncStatus(
             online: false, syncing: false, pending: 0, cursor: nil, lastError: nil,
-            lastSyncedMs: nil, paused: false))
+            lastSyncedMs: nil, paused: false, hasSynced: false,
+            download: MizuSyncFFI.SyncProgress(done: 0, total: 0),
+            upload: MizuSyncFFI.SyncProgress(done: 0, total: 0)))
         error = nil
         let feed = self.feed
         feed.target { [weak self] in self?.status = $0 }

@@ -17,6 +17,14 @@ public struct SyncStatus: Sendable, Equatable {
     public var lastSynced: Date?
     /// Whether syncing is paused (``Client/pause()``).
     public var isPaused: Bool
+    /// Whether a first full catch-up with the server has completed; persisted with the store
+    /// (true on a reopened file client before ``Client/start()``) and reset by ``Client/clear(flushWithin:discardPending:)``.
+    public var hasSynced: Bool
+    /// The current (or last) download: server changes applied of those known to exist.
+    public var download: SyncProgress
+    /// The current (or last) upload: mutations acknowledged of those queued since the queue
+    /// was last empty.
+    public var upload: SyncProgress
 
     init(_ raw: MizuSyncFFI.SyncStatus) {
         isOnline = raw.online
@@ -26,6 +34,58 @@ public struct SyncStatus: Sendable, Equatable {
         lastError = raw.lastError
         lastSynced = raw.lastSyncedMs.map { Date(timeIntervalSince1970: Double($0) / 1000) }
         isPaused = raw.paused
+        hasSynced = raw.hasSynced
+        download = SyncProgress(raw.download)
+        upload = SyncProgress(raw.upload)
+    }
+}
+
+/// `done` of `total` (equal when complete), e.g. for `ProgressView(value: status.download.fraction)`.
+public struct SyncProgress: Sendable, Equatable {
+    /// How much is done.
+    public var done: UInt64
+    /// How much there is, as known now (it can grow while a download runs).
+    public var total: UInt64
+
+    /// Makes a progress of `done` of `total`.
+    public init(done: UInt64, total: UInt64) {
+        self.done = done
+        self.total = total
+    }
+
+    init(_ raw: MizuSyncFFI.SyncProgress) {
+        self.init(done: raw.done, total: raw.total)
+    }
+
+    /// `done` / `total`, from 0 to 1; 1 when there is nothing to do.
+    public var fraction: Double {
+        total == 0 ? 1 : min(1, Double(done) / Double(total))
+    }
+
+    /// Whether everything known is done.
+    public var isComplete: Bool { done >= total }
+}
+
+/// What ``Client/syncOnce(within:)`` did.
+public struct SyncReport: Sendable, Equatable {
+    /// Mutations that left the queue (acknowledged or rejected).
+    public var pushed: UInt64
+    /// How far the pull cursor moved.
+    public var pulled: UInt64
+    /// Whether it ended caught up: nothing left to push, nothing newer on the server.
+    public var caughtUp: Bool
+    /// The last failed round's error when it did not end caught up (the deadline itself is not
+    /// an error).
+    public var error: String?
+    /// How long it took, in seconds.
+    public var elapsed: TimeInterval
+
+    init(_ raw: MizuSyncFFI.SyncReport) {
+        pushed = raw.pushed
+        pulled = raw.pulled
+        caughtUp = raw.caughtUp
+        error = raw.error
+        elapsed = Double(raw.elapsedMs) / 1000
     }
 }
 

@@ -133,6 +133,21 @@ final class ObservableTests: XCTestCase {
         XCTAssertNil(model.error)
     }
 
+    func testAnObservableSyncStatusShowsHasSyncedAndProgress() async throws {
+        let client = try startedClient(scope: uniqueScope("observable-progress"))
+        let model = client.observableStatus()
+        XCTAssertFalse(model.hasSynced)
+        try await client.waitForFirstSync()
+        try await client.collection("todo", of: Todo.self).create("a", Todo(title: "pending"))
+        try await client.flush()
+        try await yield(until: "the first sync and the upload are observed") {
+            model.hasSynced && model.upload == SyncProgress(done: 1, total: 1)
+        }
+        XCTAssertTrue(model.download.isComplete)
+        XCTAssertEqual(model.upload.fraction, 1)
+        XCTAssertEqual(model.download, model.status.download)
+    }
+
     func testReleasingAHolderStopsObserving() async throws {
         let client = try startedClient(scope: uniqueScope("observable-release"))
         let todos = try client.collection("todo", of: Todo.self)

@@ -145,6 +145,67 @@ public class Client(
     }
 
     /**
+     * Waits until a first full catch-up with the server has completed ([SyncStatus.hasSynced]):
+     * returns at once when one ever has (it is persisted with the store, so a reopened file
+     * client returns at once, even before [start]). Suspends without holding a thread;
+     * cancelling the coroutine stops the wait at once.
+     *
+     * ```kotlin
+     * client.start()
+     * try { client.waitForFirstSync() } catch (e: MizuSyncException.Timeout) { showOfflineBanner() }
+     * ```
+     *
+     * @throws MizuSyncException.Timeout after [timeout].
+     * @throws MizuSyncException.Offline when the client is not started (and never synced).
+     */
+    public suspend fun waitForFirstSync(timeout: Duration = 30.seconds) {
+        val ms = millis("timeout", timeout)
+        native { inner.waitForFirstSyncAsync(ms) }
+    }
+
+    /** [waitForFirstSync], blocking the calling thread (at most [timeout]). */
+    public fun waitForFirstSyncBlocking(timeout: Duration = 30.seconds) {
+        val ms = millis("timeout", timeout)
+        native { inner.waitForFirstSync(ms) }
+    }
+
+    /**
+     * Pushes and pulls until caught up or [within] has passed, and reports what it did: one
+     * bounded sync for a background job. A client that is not started is started without its
+     * live connection for the call and stopped after; a started one stays started. Against a
+     * server that does not answer it returns at its deadline with [SyncReport.caughtUp] false;
+     * writes that did not go out stay queued. Blocks the calling thread ([syncOnceAsync] does
+     * not).
+     *
+     * With Android's WorkManager, call it from a `CoroutineWorker` (whose `doWork` runs on
+     * `Dispatchers.Default`: use [syncOnceAsync], or `withContext(Dispatchers.IO)`), with a
+     * deadline well inside the ten minutes a worker gets:
+     *
+     * ```kotlin
+     * class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(context, params) {
+     *     override suspend fun doWork(): Result {
+     *         val report = App.client.syncOnceAsync(within = 60.seconds)
+     *         return if (report.caughtUp) Result.success() else Result.retry()
+     *     }
+     * }
+     * ```
+     *
+     * @throws MizuSyncException.Closed when the client is closed; a round's own failures are in
+     *   [SyncReport.error].
+     */
+    public fun syncOnce(within: Duration): SyncReport {
+        val ms = millis("within", within)
+        return native { inner.syncOnce(ms) }.toPublic()
+    }
+
+    /**
+     * [syncOnce], on [Dispatchers.IO]: the calling thread is not blocked. Cancelling the
+     * coroutine stops the wait, not the round (which ends by [within] at the latest).
+     */
+    public suspend fun syncOnceAsync(within: Duration): SyncReport =
+        withContext(Dispatchers.IO) { syncOnce(within) }
+
+    /**
      * Deletes everything local, for a logout: flushes first for at most [flushWithin] when given
      * (and started), stops syncing, deletes the store's files (the SQLite file with its WAL and
      * SHM), and starts afresh with an empty store and a new [clientId], syncing again if it was.
