@@ -180,15 +180,17 @@ fn a_rejected_write_shows_as_rejected_until_written_again() {
 #[test]
 fn pending_lists_the_queue_and_discard_rolls_one_back_like_a_rejection() {
     let server = TestServer::start();
-    let proxy = Proxy::start(server.addr());
     let scope = scope("discard");
+    let db = temp_db("discard");
     let errors = Arc::new(Mutex::new(Vec::new()));
     let seen = errors.clone();
-    let client = started(
-        options(&proxy.base_url(), &scope).on_error(move |e| seen.lock().unwrap().push(e.clone())),
-    );
-    client.sync().unwrap();
-    proxy.set_down(true);
+    // Nothing listens there: every push fails before reaching any server.
+    let unreachable = Options::new("http://127.0.0.1:9/_sync")
+        .scope(scope.as_str())
+        .storage_path(&db)
+        .backoff(Duration::from_millis(20), Duration::from_millis(100))
+        .on_error(move |e| seen.lock().unwrap().push(e.clone()));
+    let client = started(unreachable);
     let todos = client.collection::<Todo>("todo");
     todos.create("t1", todo("stuck")).unwrap();
     todos.create("t2", todo("kept")).unwrap();
@@ -221,9 +223,11 @@ fn pending_lists_the_queue_and_discard_rolls_one_back_like_a_rejection() {
         client.discard(&queued[0].id),
         Err(Error::InvalidArgument(_))
     ));
+    client.close();
 
-    proxy.set_down(false);
-    client.flush(FLUSH).unwrap();
+    // The same store against the real server: only the kept write ever reaches it.
+    let reopened = started(options(&server.base_url(), &scope).storage_path(&db));
+    reopened.flush(FLUSH).unwrap();
     let on_server = server.snapshot(&scope);
     assert!(on_server["todo"].get("t1").is_none());
     assert_eq!(on_server["todo"]["t2"]["title"], "kept");

@@ -268,31 +268,8 @@ impl Shared {
         let shared = self.clone();
         self.on_runtime(async move {
             shared.check_open()?;
-            let deadline = tokio::time::Instant::now() + timeout;
             shared.command(Command::Sync(SyncReply::Ignored))?;
-            loop {
-                // Registered before the checks, so a change between them is not missed.
-                let changed = shared.settled_async.notified();
-                tokio::pin!(changed);
-                changed.as_mut().enable();
-                shared.check_open()?;
-                if *lock(&shared.settled) && shared.store.pending_count() == 0 {
-                    return Ok(());
-                }
-                if !shared.is_started() {
-                    return Err(Error::NotStarted);
-                }
-                let now = tokio::time::Instant::now();
-                if now >= deadline {
-                    return Err(Error::WaitTimedOut(timeout));
-                }
-                // Local writes do not signal: look again at least every 100 ms.
-                let wait = (deadline - now).min(Duration::from_millis(100));
-                tokio::select! {
-                    _ = changed => {}
-                    _ = tokio::time::sleep(wait) => {}
-                }
-            }
+            shared.wait_until_async(timeout, Shared::flushed).await
         })
     }
 
@@ -390,13 +367,35 @@ impl Shared {
 
     pub(crate) fn flush(&self, timeout: Duration) -> Result<(), Error> {
         self.check_open()?;
-        let deadline = Instant::now() + timeout;
         // Skip a running backoff: a flush means "now".
         self.command(Command::Sync(SyncReply::Ignored))?;
+        self.wait_until(timeout, Shared::flushed)
+    }
+
+    /// Whether everything queued is acknowledged and pulled back (`settled` is the engine's
+    /// word for the acknowledgements).
+    fn flushed(&self, settled: bool) -> bool {
+        settled && self.store.pending_count() == 0
+    }
+
+    /// Whether a first full catch-up completed.
+    fn first_synced(&self, _settled: bool) -> bool {
+        self.has_synced.load(Ordering::Acquire)
+    }
+
+    /// Blocks until `done` holds (checked whenever `settled` changes or the first sync
+    /// completes, and at least every 100 ms, since local writes do not signal), or `timeout`
+    /// passes.
+    ///
+    /// # Errors
+    /// [`Error::WaitTimedOut`]; [`Error::NotStarted`] when the engine is not (or no longer)
+    /// running; [`Error::Closed`].
+    fn wait_until(&self, timeout: Duration, done: fn(&Self, bool) -> bool) -> Result<(), Error> {
+        let deadline = Instant::now() + timeout;
         let mut settled = lock(&self.settled);
         loop {
             self.check_open()?;
-            if *settled && self.store.pending_count() == 0 {
+            if done(self, *settled) {
                 return Ok(());
             }
             if !self.is_started() {
@@ -412,6 +411,38 @@ impl Shared {
                 .wait_timeout(settled, wait)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+        }
+    }
+
+    /// [`wait_until`](Self::wait_until) on the runtime: no thread waits.
+    async fn wait_until_async(
+        &self,
+        timeout: Duration,
+        done: fn(&Self, bool) -> bool,
+    ) -> Result<(), Error> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            // Registered before the checks, so a change between them is not missed.
+            let changed = self.settled_async.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            self.check_open()?;
+            let settled = *lock(&self.settled);
+            if done(self, settled) {
+                return Ok(());
+            }
+            if !self.is_started() {
+                return Err(Error::NotStarted);
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(Error::WaitTimedOut(timeout));
+            }
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            tokio::select! {
+                _ = changed => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
         }
     }
 
@@ -668,28 +699,7 @@ impl Shared {
 
     /// Waits until a first full catch-up has completed (at once when one ever has).
     pub(crate) fn wait_for_first_sync(&self, timeout: Duration) -> Result<(), Error> {
-        self.check_open()?;
-        let deadline = Instant::now() + timeout;
-        let mut settled = lock(&self.settled);
-        loop {
-            self.check_open()?;
-            if self.has_synced.load(Ordering::Acquire) {
-                return Ok(());
-            }
-            if !self.is_started() {
-                return Err(Error::NotStarted);
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(Error::WaitTimedOut(timeout));
-            }
-            let wait = (deadline - now).min(Duration::from_millis(100));
-            settled = self
-                .settled_changed
-                .wait_timeout(settled, wait)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
+        self.wait_until(timeout, Shared::first_synced)
     }
 
     /// [`wait_for_first_sync`](Self::wait_for_first_sync) as a future; dropping it stops the wait.
@@ -698,30 +708,7 @@ impl Shared {
         timeout: Duration,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
         let shared = self.clone();
-        self.on_runtime(async move {
-            let deadline = tokio::time::Instant::now() + timeout;
-            loop {
-                let changed = shared.settled_async.notified();
-                tokio::pin!(changed);
-                changed.as_mut().enable();
-                shared.check_open()?;
-                if shared.has_synced.load(Ordering::Acquire) {
-                    return Ok(());
-                }
-                if !shared.is_started() {
-                    return Err(Error::NotStarted);
-                }
-                let now = tokio::time::Instant::now();
-                if now >= deadline {
-                    return Err(Error::WaitTimedOut(timeout));
-                }
-                let wait = (deadline - now).min(Duration::from_millis(100));
-                tokio::select! {
-                    _ = changed => {}
-                    _ = tokio::time::sleep(wait) => {}
-                }
-            }
-        })
+        self.on_runtime(async move { shared.wait_until_async(timeout, Shared::first_synced).await })
     }
 
     /// After the store was wiped: a new client id, a fresh status.
