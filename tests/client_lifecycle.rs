@@ -267,3 +267,32 @@ fn clearing_an_encrypted_store_keeps_it_encrypted_with_its_key() {
         "{without_key:?}"
     );
 }
+
+#[test]
+fn an_effect_reading_the_status_may_write_while_clear_runs() {
+    let client = Client::new(Options::new("http://127.0.0.1:9/_sync")).unwrap();
+    let todos = client.collection::<Todo>("todo");
+    let (status, writer) = (client.status(), todos.clone());
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let fire = armed.clone();
+    let _effect = Effect::new(move || {
+        let _ = status.get();
+        // A write from inside the status's wake-up: it would deadlock on clear's write lock.
+        if fire.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            writer
+                .get("after")
+                .set(todo("written by an effect"))
+                .unwrap();
+        }
+    });
+    todos.create("before", todo("x")).unwrap();
+    armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    client
+        .clear(ClearOptions {
+            discard_pending: true,
+            ..ClearOptions::default()
+        })
+        .unwrap();
+    assert_eq!(todos.get("before").get(), None);
+    assert_eq!(todos.get("after").get(), Some(todo("written by an effect")));
+}

@@ -212,6 +212,8 @@ impl Shared {
             }
         };
         self.queue_watch.reset();
+        // Readers of the status and of what vanished run here, with no lock held.
+        self.reset_status();
         self.after_queue_change(changed);
         if was_started {
             self.start()?;

@@ -711,13 +711,19 @@ impl Shared {
         self.on_runtime(async move { shared.wait_until_async(timeout, Shared::first_synced).await })
     }
 
-    /// After the store was wiped: a new client id, a fresh status.
+    /// After the store was wiped (under the write order): a new client id, nothing synced.
+    /// Wakes nobody; [`reset_status`](Self::reset_status) does, once the lock is released.
     pub(crate) fn reset_after_wipe(&self) {
         self.has_synced.store(false, Ordering::Release);
         self.ids.reset(self.store.client_id());
         *lock(&self.last_synced) = None;
         self.set_settled(false);
         *lock(&self.queued_status) = None;
+    }
+
+    /// Publishes a fresh status (keeping `paused`) after a wipe; its readers run here, so call
+    /// it with no lock held.
+    pub(crate) fn reset_status(&self) {
         let paused = self.status.with_untracked(|s| s.paused);
         self.status.set(SyncStatus {
             paused,
