@@ -5,14 +5,12 @@
 //! synchronous=FULL, on the caller) and the raw bound of any handoff (a std channel send to a
 //! worker thread). Also the awaited write's end-to-end time (call to durable).
 
-use std::future::Future;
 use std::path::Path;
-use std::pin::pin;
-use std::sync::{mpsc, Arc};
-use std::task::{Context, Poll, Wake};
+use std::sync::mpsc;
 use std::thread;
 use std::time::Instant;
 
+use futures_executor::block_on;
 use mizu_sync::{Client, Options};
 
 use crate::latency::BareSqlite;
@@ -85,22 +83,4 @@ fn handoff_worker() -> (mpsc::Sender<mpsc::Sender<()>>, thread::JoinHandle<()>) 
         }
     });
     (jobs, worker)
-}
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Arc::new(Unpark(thread::current())).into();
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        thread::park();
-    }
 }
