@@ -18,10 +18,6 @@ pub(crate) mod runtime;
 mod shared;
 mod status;
 #[cfg(test)]
-mod test_http_server;
-#[cfg(test)]
-mod test_ws_server;
-#[cfg(test)]
 mod tests;
 pub(crate) mod transport_failure;
 mod triggers;
@@ -29,12 +25,10 @@ mod triggers;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 
 pub use background::SyncReport;
-pub use error::Error;
+pub use error::{Error, Reason};
 pub use lifecycle::{ClearOptions, QueuedMutation, SyncState};
 pub use logging::{targets as log_targets, LogLevel, LogRecord, LogSink};
 pub use options::{ConnectivityCallback, ErrorCallback, Options, ReadyCallback, SyncCallback};
@@ -42,7 +36,6 @@ pub use progress::Progress;
 pub(crate) use shared::{Encoded, Shared, WriteIntent};
 pub use status::SyncStatus;
 
-use crate::collection::Collection;
 use crate::reactive::Computed;
 
 /// An offline-first sync client: a local store, a durable mutation queue, and an engine that
@@ -318,11 +311,6 @@ impl Client {
     /// notifications on a channel of their own): pulls at once when it is above ours.
     pub fn notify_live(&self, cursor: u64) {
         self.shared.notify_live(cursor);
-    }
-
-    /// The collection named `name`, with values of type `T`.
-    pub fn collection<T: Serialize + DeserializeOwned>(&self, name: &str) -> Collection<T> {
-        Collection::new(self, name)
     }
 
     /// The mutations waiting for the server, oldest first: id, name, scope, age, and how many
