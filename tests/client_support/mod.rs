@@ -12,22 +12,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mizu_sync::{Client, Options};
+#[allow(unused_imports)] // not every suite waits
+pub use mizu_test_support::{wait_until, WAIT};
 use serde_json::{json, Value};
-
-/// Longest a test waits for something that should happen soon.
-pub const WAIT: Duration = Duration::from_secs(20);
-
-/// Polls `condition` until it holds or `WAIT` passes; panics with `what` on time-out.
-pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        thread::sleep(Duration::from_millis(10));
-    }
-}
 
 /// Which server the scenarios run against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
