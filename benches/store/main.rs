@@ -55,21 +55,30 @@ fn main() {
     let path = dir.path().join("store.db");
     let client = Client::new(options().storage_path(&path)).expect("client");
     client.start().expect("start");
-    timed(&format!("bootstrap of {entities} entities (snapshot into SQLite)"), || {
-        client.wait_for_first_sync(WAIT).expect("first sync")
-    });
+    timed(
+        &format!("bootstrap of {entities} entities (snapshot into SQLite)"),
+        || client.wait_for_first_sync(WAIT).expect("first sync"),
+    );
 
     for i in 0..entities {
-        todos.get(format!("{i:06}")).set(json!({"rank": i + 1})).expect("update");
+        todos
+            .get(format!("{i:06}"))
+            .set(json!({"rank": i + 1}))
+            .expect("update");
     }
     writer.flush(WAIT).expect("push the updates");
-    timed(&format!("pull of {entities} updates"), || client.sync().expect("sync"));
+    timed(&format!("pull of {entities} updates"), || {
+        client.sync().expect("sync")
+    });
 
     client.pause();
     let local = client.collection::<Value>("todo");
     let started = Instant::now();
     for i in 0..ENQUEUES {
-        local.get(format!("{i:06}")).set(json!({"local": i})).expect("write");
+        local
+            .get(format!("{i:06}"))
+            .set(json!({"local": i}))
+            .expect("write");
     }
     let elapsed = started.elapsed();
     println!(
@@ -79,9 +88,15 @@ fn main() {
     client.close();
     drop(client);
 
-    let client = timed("reopen", || Client::new(options().storage_path(&path)).expect("reopen"));
+    let client = timed("reopen", || {
+        Client::new(options().storage_path(&path)).expect("reopen")
+    });
     let local = client.collection::<Value>("todo");
-    println!("  with {} entities and {} pending", local.count(), client.pending_count());
+    println!(
+        "  with {} entities and {} pending",
+        local.count(),
+        client.pending_count()
+    );
     let all = timed("entries() of every entity", || local.entries());
     assert_eq!(all.len(), entities);
 

@@ -19,7 +19,7 @@ mod shared;
 mod status;
 #[cfg(test)]
 mod tests;
-pub(crate) mod transport_failure;
+pub(crate) mod transport_error;
 mod triggers;
 
 use std::sync::Arc;
@@ -33,7 +33,7 @@ pub use lifecycle::{ClearOptions, QueuedMutation, SyncState};
 pub use logging::{targets as log_targets, LogLevel, LogRecord, LogSink};
 pub use options::{ConnectivityCallback, ErrorCallback, Options, ReadyCallback, SyncCallback};
 pub use progress::Progress;
-pub(crate) use shared::{Encoded, Shared, WriteIntent};
+pub(crate) use shared::{ClientCore, Encoded, WriteIntent};
 pub use status::SyncStatus;
 
 use crate::reactive::Computed;
@@ -75,7 +75,7 @@ use crate::reactive::Computed;
 /// # Ok(()) }
 /// ```
 pub struct Client {
-    shared: Arc<Shared>,
+    shared: Arc<ClientCore>,
 }
 
 impl std::fmt::Debug for Client {
@@ -101,7 +101,7 @@ impl Client {
     /// is given for a plain file.
     pub fn new(options: Options) -> Result<Client, Error> {
         Ok(Client {
-            shared: Shared::open(options)?,
+            shared: ClientCore::open(options)?,
         })
     }
 
@@ -392,7 +392,7 @@ impl Client {
         self.shared.store.client_id()
     }
 
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
+    pub(crate) fn shared(&self) -> &Arc<ClientCore> {
         &self.shared
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::client::{Client, Encoded, Error, Reason, Shared, SyncState, WriteIntent};
+use crate::client::{Client, ClientCore, Encoded, Error, Reason, SyncState, WriteIntent};
 use crate::protocol::entity::{EntityKey, JsonText};
 use crate::query::{CollectionEvent, FieldPath, QuerySpec};
 
@@ -52,14 +52,14 @@ pub struct CollectionChanges<T> {
 /// # Ok(()) }
 /// ```
 pub struct Collection<T> {
-    shared: Arc<Shared>,
+    shared: Arc<ClientCore>,
     name: Arc<str>,
     _type: PhantomData<fn() -> T>,
 }
 
 /// One entity of a [`Collection<T>`], by id. It may or may not exist at any moment.
 pub struct Entity<T> {
-    shared: Arc<Shared>,
+    shared: Arc<ClientCore>,
     key: Arc<EntityKey>,
     _type: PhantomData<fn() -> T>,
 }
