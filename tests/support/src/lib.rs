@@ -5,6 +5,7 @@
 //! `#[cfg(test)]` modules can use it as a dev-dependency.
 
 pub mod http_server;
+pub mod js_random;
 pub mod proxy;
 pub mod rng;
 pub mod ws_server;
