@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The C API suite: builds libmizu_sync (release: the shared and static libraries) and the
 # reference server, checks that the committed header bindings/c/include/mizu_sync.h is what
-# cbindgen generates now, compiles the C tests with gcc -Wall -Wextra -Werror, runs each under
+# cbindgen generates now, compiles the C tests with gcc -Wall -Wextra -Werror (and the C++
+# consumer test_cpp.cpp with g++ -pedantic), runs each under
 # valgrind (memcheck: no errors, no definite / indirect / possible leaks) against a reference
 # server, builds and runs examples/c (shared, static, and through the pkg-config file), and
 # prints `N passed, M failed`.
@@ -46,7 +47,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
         sudo apt-get update -qq && sudo apt-get install -y -qq valgrind
     fi
 fi
-for tool in gcc make pkg-config; do
+for tool in gcc g++ make pkg-config; do
     command -v "$tool" >/dev/null 2>&1 || {
         echo "test-c.sh: '$tool' is missing" >&2
         exit 1
@@ -101,10 +102,17 @@ valgrind_args=(
     --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99
     --suppressions=bindings/c/tests/valgrind.supp
 )
-for source in bindings/c/tests/test_*.c; do
-    name="$(basename "$source" .c)"
+# The C++ consumer (test_cpp.cpp) checks that the header is valid C++ too, next to <cstdlib>.
+cxxflags=(-std=c++17 -pedantic -g -O1 -Wall -Wextra -Werror -Ibindings/c/include -Ibindings/c/tests)
+gcc "${cflags[@]}" -c bindings/c/tests/support.c -o "$work/support.o"
+for source in bindings/c/tests/test_*.c bindings/c/tests/test_*.cpp; do
+    name="$(basename "${source%.*}")"
     binary="$work/$name"
-    if ! gcc "${cflags[@]}" "$source" bindings/c/tests/support.c -o "$binary" \
+    case "$source" in
+    *.cpp) compile=(g++ "${cxxflags[@]}") ;;
+    *) compile=(gcc "${cflags[@]}") ;;
+    esac
+    if ! "${compile[@]}" "$source" "$work/support.o" -o "$binary" \
         -L"$libdir" -lmizu_sync -Wl,-rpath,"$libdir" -lpthread; then
         fail "$name compiles"
         continue

@@ -20,11 +20,11 @@ use chaos_support::backend::Backend;
 use chaos_support::env_secs;
 use chaos_support::ledger::{Ledger, RecordingCodec, Reports};
 use chaos_support::proxy::{ChaosProxy, FaultMix};
-use chaos_support::rng::{self, Rng};
 use chaos_support::verdict::{Audit, ITEMS};
 use chaos_support::workload::{WriteCounts, Writer};
 use client_support::{scope, temp_db};
 use mizu_sync::{Client, Options};
+use mizu_test_support::rng::{self, Rng};
 use serde_json::{Map, Value};
 
 const CLIENTS: usize = 4;
@@ -119,7 +119,7 @@ fn converge(backend: &Backend, scope: &str, members: &[Member]) -> Result<Durati
 
 #[test]
 fn clients_writing_through_chaos_converge_and_apply_each_write_exactly_once() {
-    let seed = rng::seed("chaos");
+    let seed = rng::seed("chaos", "MIZU_CHAOS_SEED");
     let run_for = env_secs("MIZU_CHAOS_SECS", 6.0);
     let backend = Backend::start();
     let proxy = ChaosProxy::start(backend.addr(), seed, FaultMix::default());

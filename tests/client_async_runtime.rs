@@ -4,9 +4,6 @@
 
 mod executor_support;
 
-use std::thread;
-use std::time::{Duration, Instant};
-
 use executor_support::block_on;
 use mizu_sync::{Client, Options};
 
@@ -21,13 +18,7 @@ fn runtime_threads() -> usize {
         .count()
 }
 
-fn wait_until(what: &str, condition: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        thread::sleep(Duration::from_millis(10));
-    }
-}
+use mizu_test_support::wait_until;
 
 #[test]
 #[cfg(target_os = "linux")]

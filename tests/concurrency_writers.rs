@@ -23,11 +23,11 @@ use std::time::{Duration, Instant};
 
 use chaos_support::env_secs;
 use chaos_support::ledger::Reports;
-use chaos_support::rng::{self, Rng};
 use chaos_support::watchdog::{watchdog, Progress};
 use client_support::{options, scope, temp_db, wait_until, TestServer};
 use mizu_sync::reactive::{Computed, Effect};
 use mizu_sync::{Client, Collection};
+use mizu_test_support::rng::{self, Rng};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -123,7 +123,7 @@ fn snapshot_of(client: &Client) -> Value {
 
 #[test]
 fn eight_writers_syncing_readers_and_a_second_client_lose_no_update_and_never_deadlock() {
-    let seed = rng::seed("concurrency");
+    let seed = rng::seed("concurrency", "MIZU_CHAOS_SEED");
     let run_for = env_secs("MIZU_CONCURRENCY_SECS", 4.0);
     watchdog(run_for + Duration::from_secs(120), move |progress| {
         run(seed, run_for, progress)

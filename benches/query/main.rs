@@ -28,6 +28,7 @@ use std::time::Instant;
 
 use mizu_sync::query::{apply_diff, field, Order, QueryEvent};
 use mizu_sync::{Client, Collection, Options};
+use mizu_test_support::Rng;
 use rusqlite::{params, Connection};
 
 use records::{todo, Todo};
@@ -38,16 +39,16 @@ static ALLOCATOR: alloc::Counting = alloc::Counting;
 
 const LIMIT: usize = 50;
 
-/// A cheap deterministic sequence (SplitMix64) choosing which todo each write changes.
-struct Picks(u64);
+/// A seeded sequence choosing which todo each write changes.
+struct Picks(Rng);
 
 impl Picks {
+    fn new(seed: u64) -> Picks {
+        Picks(Rng::new(seed))
+    }
+
     fn next(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) % n as u64) as usize
+        self.0.below(n as u64) as usize
     }
 }
 
@@ -151,7 +152,7 @@ fn bare_writes(n: usize, writes: usize) -> Samples {
 
 /// `writes` timed `Entity::set` calls on the todos `Picks(42)` chooses.
 fn timed_writes(todos: &Collection<Todo>, n: usize, writes: usize) -> Samples {
-    let mut picks = Picks(42);
+    let mut picks = Picks::new(42);
     let mut samples = Samples::default();
     for k in 0..writes {
         let i = picks.next(n);
@@ -202,7 +203,7 @@ fn sqlite(n: usize, writes: usize) -> (f64, Samples) {
     let started = Instant::now();
     assert_eq!(run(&db).len(), LIMIT);
     let first = started.elapsed().as_secs_f64() * 1000.0;
-    let mut picks = Picks(42);
+    let mut picks = Picks::new(42);
     let mut samples = Samples::default();
     let mut update = db
         .prepare_cached("UPDATE todo SET value = ?2 WHERE id = ?1")
@@ -237,7 +238,7 @@ fn from_scratch(n: usize, writes: usize) -> (f64, Samples) {
     let started = Instant::now();
     assert_eq!(evaluate(&todos).len(), LIMIT);
     let first = started.elapsed().as_secs_f64() * 1000.0;
-    let mut picks = Picks(42);
+    let mut picks = Picks::new(42);
     let mut samples = Samples::default();
     for k in 0..writes {
         let i = picks.next(n);

@@ -87,7 +87,7 @@ impl<T: Copy> Out<T> {
     }
 }
 
-/// The number a handle pointer stands for (see `registry`). Never dereferenced.
+/// The number a handle pointer stands for (see `handle_table`). Never dereferenced.
 pub(crate) fn handle_id<T>(ptr: *const T) -> usize {
     ptr.addr()
 }

@@ -8,9 +8,9 @@ use serde_json::json;
 
 use super::boundary::{call, json, text, Out};
 use super::callback::UserData;
-use super::handles::{self, issue, MizuClient, MizuCollection};
+use super::handle_table::Object;
+use super::handle_types::{self, issue, MizuClient, MizuCollection};
 use super::options::{self, MizuClientCallbacks};
-use super::registry::Object;
 use super::status::{CError, MizuStatus};
 use super::strings::give;
 use crate::{Client, SyncStatus};
@@ -78,7 +78,7 @@ pub extern "C" fn mizu_client_new(
 /// Any thread.
 #[no_mangle]
 pub extern "C" fn mizu_client_start(client: *const MizuClient) -> MizuStatus {
-    call(|| Ok(handles::client(client)?.start()?))
+    call(|| Ok(handle_types::client(client)?.start()?))
 }
 
 /// Stops syncing; local reads and writes go on working and `mizu_client_start` resumes. Waits
@@ -89,7 +89,7 @@ pub extern "C" fn mizu_client_start(client: *const MizuClient) -> MizuStatus {
 #[no_mangle]
 pub extern "C" fn mizu_client_stop(client: *const MizuClient) -> MizuStatus {
     call(|| {
-        handles::client(client)?.stop();
+        handle_types::client(client)?.stop();
         Ok(())
     })
 }
@@ -103,7 +103,7 @@ pub extern "C" fn mizu_client_stop(client: *const MizuClient) -> MizuStatus {
 #[no_mangle]
 pub extern "C" fn mizu_client_close(client: *const MizuClient) -> MizuStatus {
     call(|| {
-        handles::client(client)?.close();
+        handle_types::client(client)?.close();
         Ok(())
     })
 }
@@ -123,10 +123,10 @@ pub extern "C" fn mizu_client_close(client: *const MizuClient) -> MizuStatus {
 #[no_mangle]
 pub extern "C" fn mizu_client_free(client: *mut MizuClient) -> MizuStatus {
     call(|| {
-        if let Ok(inner) = handles::client(client) {
+        if let Ok(inner) = handle_types::client(client) {
             inner.close();
         }
-        handles::free(client, "client")
+        handle_types::free(client, "client")
     })
 }
 
@@ -142,7 +142,7 @@ pub extern "C" fn mizu_client_free(client: *mut MizuClient) -> MizuStatus {
 /// Blocks the calling thread. Not from a client callback or an effect run by the sync thread.
 #[no_mangle]
 pub extern "C" fn mizu_client_sync(client: *const MizuClient) -> MizuStatus {
-    call(|| Ok(handles::client(client)?.sync()?))
+    call(|| Ok(handle_types::client(client)?.sync()?))
 }
 
 /// Waits until everything queued so far has been acknowledged by the server and pulled back,
@@ -156,7 +156,7 @@ pub extern "C" fn mizu_client_sync(client: *const MizuClient) -> MizuStatus {
 /// Blocks the calling thread, as `mizu_client_sync`.
 #[no_mangle]
 pub extern "C" fn mizu_client_flush(client: *const MizuClient, timeout_ms: u64) -> MizuStatus {
-    call(|| Ok(handles::client(client)?.flush(Duration::from_millis(timeout_ms))?))
+    call(|| Ok(handle_types::client(client)?.flush(Duration::from_millis(timeout_ms))?))
 }
 
 /// Queues an app-defined mutation named `name` with arguments `args_json` (JSON text, or NULL
@@ -185,7 +185,7 @@ pub extern "C" fn mizu_client_mutate(
             // SAFETY: not NULL; the caller passes a pointer valid for writing a string pointer.
             false => Some(unsafe { Out::new(out_id, "out_id", std::ptr::null_mut()) }?),
         };
-        let client = handles::client(client)?;
+        let client = handle_types::client(client)?;
         // SAFETY: the caller passes NUL-terminated strings valid for this call.
         let name = unsafe { text(name, "name") }?;
         let args = match args_json.is_null() {
@@ -211,7 +211,7 @@ fn read<T: Copy>(
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a T.
         let out = unsafe { Out::new(out, "out", zero) }?;
-        out.set(f(&*handles::client(client)?));
+        out.set(f(&*handle_types::client(client)?));
         Ok(())
     })
 }
@@ -309,7 +309,7 @@ pub extern "C" fn mizu_client_id(client: *const MizuClient, out: *mut *mut c_cha
 #[no_mangle]
 pub extern "C" fn mizu_client_pause(client: *const MizuClient) -> MizuStatus {
     call(|| {
-        handles::client(client)?.pause();
+        handle_types::client(client)?.pause();
         Ok(())
     })
 }
@@ -321,7 +321,7 @@ pub extern "C" fn mizu_client_pause(client: *const MizuClient) -> MizuStatus {
 #[no_mangle]
 pub extern "C" fn mizu_client_resume(client: *const MizuClient) -> MizuStatus {
     call(|| {
-        handles::client(client)?.resume();
+        handle_types::client(client)?.resume();
         Ok(())
     })
 }
@@ -345,7 +345,7 @@ pub extern "C" fn mizu_client_dispatch_pending(
     out_count: *mut usize,
 ) -> MizuStatus {
     call(|| {
-        let ran = handles::client(client)?.dispatch_pending()?;
+        let ran = handle_types::client(client)?.dispatch_pending()?;
         if !out_count.is_null() {
             // SAFETY: the caller passes NULL (checked above) or a pointer valid for writing.
             unsafe { *out_count = ran };
@@ -375,7 +375,7 @@ pub extern "C" fn mizu_client_collection(
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a handle.
         let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
-        let client = handles::client(client)?;
+        let client = handle_types::client(client)?;
         // SAFETY: the caller passes a NUL-terminated string valid for this call.
         let name = unsafe { text(name, "name") }?;
         if name.is_empty() {

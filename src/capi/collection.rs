@@ -9,8 +9,8 @@ use std::ffi::c_char;
 use serde_json::{Map, Value};
 
 use super::boundary::{call, json, text, Out};
-use super::handles::{self, issue, MizuCollection, MizuEntity};
-use super::registry::Object;
+use super::handle_table::Object;
+use super::handle_types::{self, issue, MizuCollection, MizuEntity};
 use super::status::{CError, MizuStatus};
 use super::strings::give;
 use crate::Entity;
@@ -34,7 +34,7 @@ unsafe fn entity_at(
     collection: *const MizuCollection,
     id: *const c_char,
 ) -> Result<Entity<Value>, CError> {
-    let collection = handles::collection(collection)?;
+    let collection = handle_types::collection(collection)?;
     // SAFETY: forwarded from this function's contract.
     let id = unsafe { text(id, "id") }?;
     Ok(collection.get(id))
@@ -65,7 +65,7 @@ pub extern "C" fn mizu_collection_create(
             // SAFETY: not NULL; the caller passes a pointer valid for writing a handle.
             false => Some(unsafe { Out::new(out, "out", std::ptr::null_mut()) }?),
         };
-        let collection = handles::collection(collection)?;
+        let collection = handle_types::collection(collection)?;
         // SAFETY: the caller passes NUL-terminated strings valid for this call.
         let id = unsafe { text(id, "id") }?;
         // SAFETY: as above.
@@ -161,7 +161,7 @@ pub extern "C" fn mizu_collection_exists(
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a bool.
         let out = unsafe { Out::new(out, "out", false) }?;
-        let collection = handles::collection(collection)?;
+        let collection = handle_types::collection(collection)?;
         // SAFETY: the caller passes a NUL-terminated id valid for this call.
         let id = unsafe { text(id, "id") }?;
         out.set(collection.has(id));
@@ -181,7 +181,7 @@ pub extern "C" fn mizu_collection_count(
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a size_t.
         let out = unsafe { Out::new(out, "out", 0) }?;
-        out.set(handles::collection(collection)?.count());
+        out.set(handle_types::collection(collection)?.count());
         Ok(())
     })
 }
@@ -209,7 +209,7 @@ pub extern "C" fn mizu_collection_all(
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a string pointer.
         let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
-        out.set(give(&all_json(&handles::collection(collection)?)));
+        out.set(give(&all_json(&handle_types::collection(collection)?)));
         Ok(())
     })
 }
@@ -247,7 +247,7 @@ pub extern "C" fn mizu_collection_entity(
 /// Any thread.
 #[no_mangle]
 pub extern "C" fn mizu_collection_free(collection: *mut MizuCollection) -> MizuStatus {
-    call(|| handles::free(collection, "collection"))
+    call(|| handle_types::free(collection, "collection"))
 }
 
 /// Stores the entity's value as JSON text in `*out`.
@@ -265,7 +265,7 @@ pub extern "C" fn mizu_entity_get(entity: *const MizuEntity, out: *mut *mut c_ch
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a string pointer.
         let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
-        out.set(give(&value_of(&handles::entity(entity)?)?));
+        out.set(give(&value_of(&handle_types::entity(entity)?)?));
         Ok(())
     })
 }
@@ -283,7 +283,7 @@ pub extern "C" fn mizu_entity_set(
     value_json: *const c_char,
 ) -> MizuStatus {
     call(|| {
-        let entity = handles::entity(entity)?;
+        let entity = handle_types::entity(entity)?;
         // SAFETY: the caller passes a NUL-terminated string valid for this call.
         let value = unsafe { json(value_json, "value_json") }?;
         Ok(entity.set(value)?)
@@ -299,7 +299,7 @@ pub extern "C" fn mizu_entity_set(
 /// Any thread.
 #[no_mangle]
 pub extern "C" fn mizu_entity_delete(entity: *const MizuEntity) -> MizuStatus {
-    call(|| Ok(handles::entity(entity)?.delete()?))
+    call(|| Ok(handle_types::entity(entity)?.delete()?))
 }
 
 /// Stores whether the entity exists in `*out`.
@@ -311,7 +311,7 @@ pub extern "C" fn mizu_entity_exists(entity: *const MizuEntity, out: *mut bool) 
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a bool.
         let out = unsafe { Out::new(out, "out", false) }?;
-        out.set(handles::entity(entity)?.exists());
+        out.set(handle_types::entity(entity)?.exists());
         Ok(())
     })
 }
@@ -325,5 +325,5 @@ pub extern "C" fn mizu_entity_exists(entity: *const MizuEntity, out: *mut bool) 
 /// Any thread.
 #[no_mangle]
 pub extern "C" fn mizu_entity_free(entity: *mut MizuEntity) -> MizuStatus {
-    call(|| handles::free(entity, "entity"))
+    call(|| handle_types::free(entity, "entity"))
 }

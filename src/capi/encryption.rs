@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 
 use super::boundary::{call, text};
-use super::handles::{self, MizuClient};
+use super::handle_types::{self, MizuClient};
 use super::status::MizuStatus;
 
 /// Re-encrypts the client's store file with `new_key` (NUL-terminated UTF-8), in one
@@ -28,7 +28,7 @@ pub extern "C" fn mizu_client_rekey(
     new_key: *const c_char,
 ) -> MizuStatus {
     call(|| {
-        let client = handles::client(client)?;
+        let client = handle_types::client(client)?;
         // SAFETY: the caller passes a NUL-terminated string valid for this call (NULL is refused).
         let new_key = unsafe { text(new_key, "new_key") }?;
         Ok(client.rekey(new_key)?)

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::boundary::{call, text, Out};
-use super::handles::{self, MizuClient, MizuEntity};
+use super::handle_types::{self, MizuClient, MizuEntity};
 use super::status::MizuStatus;
 use super::strings::give;
 use crate::{ClearOptions, SyncState};
@@ -36,7 +36,7 @@ pub extern "C" fn mizu_client_clear(
             flush_within: (flush_within_ms > 0).then(|| Duration::from_millis(flush_within_ms)),
             discard_pending,
         };
-        Ok(handles::client(client)?.clear(options)?)
+        Ok(handle_types::client(client)?.clear(options)?)
     })
 }
 
@@ -57,7 +57,7 @@ pub extern "C" fn mizu_client_pending(
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a pointer.
         let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
-        let queued: Vec<_> = handles::client(client)?
+        let queued: Vec<_> = handle_types::client(client)?
             .pending()
             .into_iter()
             .map(|m| {
@@ -93,7 +93,7 @@ pub extern "C" fn mizu_client_discard(
     call(|| {
         // SAFETY: the caller passes NULL or a NUL-terminated string valid for this call.
         let id = unsafe { text(mutation_id, "mutation_id") }?;
-        Ok(handles::client(client)?.discard(id)?)
+        Ok(handle_types::client(client)?.discard(id)?)
     })
 }
 
@@ -115,7 +115,7 @@ pub extern "C" fn mizu_entity_sync_state(
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a pointer.
         let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
-        let state = match handles::entity(entity)?.sync_state() {
+        let state = match handle_types::entity(entity)?.sync_state() {
             SyncState::Synced => json!({"state": "synced"}),
             SyncState::Pending { mutations } => json!({"state": "pending", "mutations": mutations}),
             SyncState::Rejected { reason } => json!({"state": "rejected", "reason": reason}),
@@ -138,7 +138,9 @@ pub extern "C" fn mizu_client_wait_for_first_sync(
     client: *const MizuClient,
     timeout_ms: u64,
 ) -> MizuStatus {
-    call(|| Ok(handles::client(client)?.wait_for_first_sync(Duration::from_millis(timeout_ms))?))
+    call(|| {
+        Ok(handle_types::client(client)?.wait_for_first_sync(Duration::from_millis(timeout_ms))?)
+    })
 }
 
 /// Pushes and pulls until caught up or `within_ms` has passed (for an OS background task), and
@@ -162,7 +164,7 @@ pub extern "C" fn mizu_client_sync_once(
     out_report: *mut *mut c_char,
 ) -> MizuStatus {
     call(|| {
-        let report = handles::client(client)?.sync_once(Duration::from_millis(within_ms))?;
+        let report = handle_types::client(client)?.sync_once(Duration::from_millis(within_ms))?;
         if !out_report.is_null() {
             let text = json!({
                 "pushed": report.pushed,

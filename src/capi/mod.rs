@@ -34,13 +34,13 @@ mod callback;
 mod client;
 mod collection;
 mod encryption;
-mod handles;
+mod handle_table;
+mod handle_types;
 mod lifecycle;
 mod options;
 mod payload;
 mod query;
 mod reactive;
-mod registry;
 mod status;
 mod strings;
 mod subscription;
@@ -64,7 +64,7 @@ pub extern "C" fn mizu_version() -> *const c_char {
 /// Any thread.
 #[no_mangle]
 pub extern "C" fn mizu_live_handle_count() -> usize {
-    registry::count()
+    handle_table::count()
 }
 
 /// How many strings returned by the library have not been freed with `mizu_string_free` yet.

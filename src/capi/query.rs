@@ -6,9 +6,9 @@
 use std::ffi::c_char;
 
 use super::boundary::{call, text, Out};
-use super::handles::{self, issue, MizuCollection, MizuQuery};
+use super::handle_table::Object;
+use super::handle_types::{self, issue, MizuCollection, MizuQuery};
 use super::payload;
-use super::registry::Object;
 use super::status::MizuStatus;
 use super::strings::give;
 use crate::query::QuerySpec;
@@ -57,7 +57,7 @@ pub extern "C" fn mizu_collection_query(
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a handle.
         let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
-        let collection = handles::collection(collection)?;
+        let collection = handle_types::collection(collection)?;
         // SAFETY: the caller passes a NUL-terminated string valid for this call.
         let spec_json = unsafe { text(spec_json, "spec_json") }?;
         let spec = QuerySpec::from_json(spec_json).map_err(crate::Error::from)?;
@@ -84,7 +84,7 @@ pub extern "C" fn mizu_collection_ensure_index(
     path: *const c_char,
 ) -> MizuStatus {
     call(|| {
-        let collection = handles::collection(collection)?;
+        let collection = handle_types::collection(collection)?;
         // SAFETY: the caller passes a NUL-terminated string valid for this call.
         let path = unsafe { text(path, "path") }?;
         Ok(collection.ensure_index(path)?)
@@ -108,7 +108,7 @@ pub extern "C" fn mizu_query_get(query: *const MizuQuery, out: *mut *mut c_char)
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a string pointer.
         let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
-        let rows = handles::query(query)?.get_json()?;
+        let rows = handle_types::query(query)?.get_json()?;
         out.set(give(&payload::rows(&rows)));
         Ok(())
     })
@@ -127,7 +127,7 @@ pub extern "C" fn mizu_query_ids(query: *const MizuQuery, out: *mut *mut c_char)
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a string pointer.
         let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
-        let ids = handles::query(query)?.ids()?;
+        let ids = handle_types::query(query)?.ids()?;
         out.set(give(&payload::ids(&ids)));
         Ok(())
     })
@@ -146,7 +146,7 @@ pub extern "C" fn mizu_query_count(query: *const MizuQuery, out: *mut u64) -> Mi
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a uint64_t.
         let out = unsafe { Out::new(out, "out", 0) }?;
-        let count = handles::query(query)?.count()?;
+        let count = handle_types::query(query)?.count()?;
         out.set(count as u64);
         Ok(())
     })
@@ -171,7 +171,7 @@ pub extern "C" fn mizu_query_spec_json(
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a string pointer.
         let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
-        let spec = handles::query(query)?.spec().to_json().to_string();
+        let spec = handle_types::query(query)?.spec().to_json().to_string();
         out.set(give(&spec));
         Ok(())
     })
@@ -188,5 +188,5 @@ pub extern "C" fn mizu_query_spec_json(
 /// Any thread.
 #[no_mangle]
 pub extern "C" fn mizu_query_free(query: *mut MizuQuery) -> MizuStatus {
-    call(|| handles::free(query, "query"))
+    call(|| handle_types::free(query, "query"))
 }

@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::boundary::{call, json, Out};
 use super::callback::{MizuComputeFn, MizuReleaseFn, MizuUpdateFn, MizuVoidFn, UserData};
-use super::handles::{self, issue, MizuComputed, MizuEffect, MizuSignal};
-use super::registry::{ComputedValue, Object};
+use super::handle_table::{ComputedValue, Object};
+use super::handle_types::{self, issue, MizuComputed, MizuEffect, MizuSignal};
 use super::status::{c_text, CError, MizuStatus};
 use super::strings::give;
 use crate::reactive::{batch, untrack, Computed, Effect, Signal};
@@ -59,7 +59,7 @@ pub extern "C" fn mizu_signal_get(signal: *const MizuSignal, out: *mut *mut c_ch
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a string pointer.
         let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
-        let signal = handles::signal(signal)?;
+        let signal = handle_types::signal(signal)?;
         out.set(signal.with(|value| give(&value.to_string())));
         Ok(())
     })
@@ -80,7 +80,7 @@ pub extern "C" fn mizu_signal_set(
     value_json: *const c_char,
 ) -> MizuStatus {
     call(|| {
-        let signal = handles::signal(signal)?;
+        let signal = handle_types::signal(signal)?;
         // SAFETY: the caller passes a NUL-terminated string valid for this call.
         let value = unsafe { json(value_json, "value_json") }?;
         signal.set(value);
@@ -125,7 +125,7 @@ pub extern "C" fn mizu_signal_update(
 ) -> MizuStatus {
     call(|| {
         let f = update_fn.ok_or_else(|| CError::invalid("update_fn is NULL"))?;
-        let signal = handles::signal(signal)?;
+        let signal = handle_types::signal(signal)?;
         signal.try_update(|current| {
             let text = c_text(&current.to_string());
             // SAFETY: the caller passes a function to be called with this user_data, now, on
@@ -148,7 +148,7 @@ pub extern "C" fn mizu_signal_update(
 /// Any thread.
 #[no_mangle]
 pub extern "C" fn mizu_signal_free(signal: *mut MizuSignal) -> MizuStatus {
-    call(|| handles::free(signal, "signal"))
+    call(|| handle_types::free(signal, "signal"))
 }
 
 /// Takes over the JSON text `ptr` that the C function `who` returned: parses it, then releases
@@ -243,7 +243,7 @@ pub extern "C" fn mizu_computed_get(
     call(|| {
         // SAFETY: the caller passes NULL or a pointer valid for writing a string pointer.
         let out = unsafe { Out::new(out, "out", std::ptr::null_mut()) }?;
-        let computed = handles::computed(computed)?;
+        let computed = handle_types::computed(computed)?;
         let text =
             computed.with(|value| value.as_ref().map(Value::to_string).map_err(Clone::clone))?;
         out.set(give(&text));
@@ -260,7 +260,7 @@ pub extern "C" fn mizu_computed_get(
 /// Any thread.
 #[no_mangle]
 pub extern "C" fn mizu_computed_free(computed: *mut MizuComputed) -> MizuStatus {
-    call(|| handles::free(computed, "computed"))
+    call(|| handle_types::free(computed, "computed"))
 }
 
 /// Creates an effect: runs `run(user_data)` once now, on this thread, then again after every
@@ -306,7 +306,7 @@ pub extern "C" fn mizu_effect_new(
 /// Any thread, including the effect's own `run`.
 #[no_mangle]
 pub extern "C" fn mizu_effect_free(effect: *mut MizuEffect) -> MizuStatus {
-    call(|| handles::free(effect, "effect"))
+    call(|| handle_types::free(effect, "effect"))
 }
 
 /// Runs `f(user_data)` as one batch: effects woken by its writes run once, after it returns.

@@ -10,11 +10,11 @@ use std::ffi::c_void;
 use super::boundary::{call, Out};
 use super::callback::{MizuReleaseFn, MizuValueFn, UserData};
 use super::client::status_json;
-use super::handles::{
+use super::handle_table::{Object, Subscribed};
+use super::handle_types::{
     self, issue, MizuClient, MizuCollection, MizuEntity, MizuQuery, MizuSignal, MizuSubscription,
 };
 use super::payload;
-use super::registry::{Object, Subscribed};
 use super::status::{c_text, CError, MizuStatus};
 use crate::reactive::Effect;
 
@@ -109,7 +109,7 @@ pub extern "C" fn mizu_signal_subscribe(
 ) -> MizuStatus {
     subscribe(
         || {
-            let signal = handles::signal(signal)?;
+            let signal = handle_types::signal(signal)?;
             Ok(move || Some(signal.with(ToString::to_string)))
         },
         on_value,
@@ -134,7 +134,7 @@ pub extern "C" fn mizu_entity_subscribe(
 ) -> MizuStatus {
     subscribe(
         || {
-            let entity = handles::entity(entity)?;
+            let entity = handle_types::entity(entity)?;
             Ok(move || entity.get().map(|v| v.to_string()))
         },
         on_value,
@@ -178,7 +178,7 @@ pub extern "C" fn mizu_collection_subscribe(
     out: *mut *mut MizuSubscription,
 ) -> MizuStatus {
     listen(
-        |listener| Ok(handles::collection(collection)?.subscribe_json(listener)?),
+        |listener| Ok(handle_types::collection(collection)?.subscribe_json(listener)?),
         payload::collection_changes,
         on_value,
         user_data,
@@ -233,7 +233,7 @@ pub extern "C" fn mizu_query_subscribe(
     out: *mut *mut MizuSubscription,
 ) -> MizuStatus {
     listen(
-        |listener| Ok(handles::query(query)?.subscribe_json(listener)?),
+        |listener| Ok(handle_types::query(query)?.subscribe_json(listener)?),
         payload::query_event,
         on_value,
         user_data,
@@ -257,7 +257,7 @@ pub extern "C" fn mizu_client_subscribe_status(
 ) -> MizuStatus {
     subscribe(
         || {
-            let status = handles::client(client)?.status();
+            let status = handle_types::client(client)?.status();
             Ok(move || Some(status_json(&status.get())))
         },
         on_value,
@@ -278,5 +278,5 @@ pub extern "C" fn mizu_client_subscribe_status(
 /// Any thread, including from `on_value` itself.
 #[no_mangle]
 pub extern "C" fn mizu_subscription_free(subscription: *mut MizuSubscription) -> MizuStatus {
-    call(|| handles::free(subscription, "subscription"))
+    call(|| handle_types::free(subscription, "subscription"))
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::client::runtime::wait;
-use crate::client::{Error, Shared};
+use crate::client::{ClientCore, Error};
 
 /// What [`Client::sync_once`](crate::Client::sync_once) did.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +27,7 @@ pub struct SyncReport {
 /// The pause between rounds that failed, so a failing server is not hammered until the deadline.
 const RETRY_PAUSE: Duration = Duration::from_millis(250);
 
-impl Shared {
+impl ClientCore {
     /// See [`Client::sync_once`](crate::Client::sync_once).
     pub(crate) fn sync_once(self: &Arc<Self>, within: Duration) -> Result<SyncReport, Error> {
         self.check_open()?;

@@ -19,7 +19,7 @@ use crate::client::http::HttpTransport;
 use crate::client::live::{LiveConfig, LiveConnection, LiveEvent};
 use crate::client::logging::{log_to, targets};
 use crate::client::progress::Tracker;
-use crate::client::{Error, Shared};
+use crate::client::{ClientCore, Error};
 use crate::protocol::machine::{
     Action, Event, Input, MachineOptions, RequestId, SentMutation, SyncMachine,
 };
@@ -96,7 +96,7 @@ pub(crate) struct EngineHandle {
 impl EngineHandle {
     /// Starts the engine threads (and the live connection, when configured).
     pub(crate) fn start(
-        shared: Arc<Shared>,
+        shared: Arc<ClientCore>,
         http: Arc<HttpTransport>,
         machine_options: MachineOptions,
         live: Option<LiveConfig>,
@@ -212,7 +212,7 @@ fn spawn_io_worker(
 }
 
 struct Engine {
-    shared: Arc<Shared>,
+    shared: Arc<ClientCore>,
     machine: SyncMachine,
     io: Sender<Request>,
     inbox: Receiver<Command>,
@@ -703,7 +703,7 @@ impl Engine {
                 r.name,
                 r.reason
             ),
-            // Logged by `Shared::report` with every other surfaced error.
+            // Logged by `ClientCore::report` with every other surfaced error.
             Event::Error { .. } | Event::SyncCompleted { .. } => {}
         }
     }

@@ -1,6 +1,11 @@
 //! [`Error`]: everything a [`crate::Client`], [`crate::Collection`] or [`crate::Entity`] can
 //! report, classified by what the app would do differently.
 
+use std::error::Error as StdError;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
 use crate::protocol::machine::SyncError;
 
 /// An error of the sync client.
@@ -16,10 +21,10 @@ pub enum Error {
     InvalidQuery(#[from] crate::query::QueryError),
     /// A value did not serialize to JSON, or a stored value did not decode as the expected type.
     #[error("serialization: {0}")]
-    Serialization(String),
+    Serialization(#[source] Reason),
     /// The local store could not read or write (disk full, corrupt file, schema too new).
     #[error("storage: {0}")]
-    Storage(String),
+    Storage(#[source] Reason),
     /// The store file is encrypted and the encryption key is wrong or missing, or a key was
     /// given for a plain store file.
     #[error("wrong encryption key: {0}")]
@@ -96,7 +101,7 @@ impl From<crate::store::Error> for Error {
                 "{e}: rekey needs a store opened with an encryption_key"
             )),
             crate::store::Error::Closed => Error::Closed,
-            e => Error::Storage(e.to_string()),
+            e => Error::Storage(Reason::from_error(e)),
         }
     }
 }
@@ -126,5 +131,130 @@ impl From<SyncError> for Error {
             SyncError::Paused => Error::Paused,
             SyncError::Stopped => Error::NotStarted,
         }
+    }
+}
+
+/// The text of an [`Error`] variant, with the lower-level error it came from (SQLite's, the
+/// file system's, serde's) kept for [`source`](StdError::source), so that a caller walking the
+/// chain reaches the original error. Reads as its text: `Display`, `Debug` and `Deref<Target =
+/// str>` show the text, and two reasons are equal when their texts are.
+#[derive(Clone)]
+pub struct Reason {
+    text: String,
+    origin: Origin,
+}
+
+#[derive(Clone)]
+enum Origin {
+    /// A reason of its own (a check of this crate failed).
+    None,
+    /// The text is this error's own message: the reason stands for it, and its source is this
+    /// error's source.
+    Is(Arc<dyn StdError + Send + Sync>),
+    /// The text tells what failed; this error is why (the source).
+    CausedBy(Arc<dyn StdError + Send + Sync>),
+}
+
+impl Reason {
+    /// A reason that stands for `error`: its text and its sources.
+    pub(crate) fn from_error(error: impl StdError + Send + Sync + 'static) -> Self {
+        Reason {
+            text: error.to_string(),
+            origin: Origin::Is(Arc::new(error)),
+        }
+    }
+
+    /// `text`, caused by `error` (which becomes the source).
+    pub(crate) fn caused_by(
+        text: impl Into<String>,
+        error: impl StdError + Send + Sync + 'static,
+    ) -> Self {
+        Reason {
+            text: text.into(),
+            origin: Origin::CausedBy(Arc::new(error)),
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<String> for Reason {
+    fn from(text: String) -> Self {
+        Reason {
+            text,
+            origin: Origin::None,
+        }
+    }
+}
+
+impl From<&str> for Reason {
+    fn from(text: &str) -> Self {
+        Reason::from(text.to_owned())
+    }
+}
+
+impl Deref for Reason {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
+    }
+}
+
+impl PartialEq for Reason {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl StdError for Reason {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match &self.origin {
+            Origin::None => None,
+            Origin::Is(error) => error.source(),
+            Origin::CausedBy(error) => Some(error.as_ref()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn a_storage_error_keeps_the_sqlite_error_as_its_source() {
+        let sqlite = rusqlite::Error::InvalidQuery;
+        let expected = sqlite.to_string();
+        let error = Error::from(crate::store::Error::Sqlite(sqlite));
+        assert!(matches!(&error, Error::Storage(reason) if reason.contains(&expected)));
+        let source = error.source().expect("the reason");
+        let root = source.source().expect("SQLite's error");
+        assert!(root.downcast_ref::<rusqlite::Error>().is_some(), "{root:?}");
+    }
+
+    #[test]
+    fn a_serialization_error_keeps_serdes_error_as_its_source() {
+        let serde = serde_json::from_str::<u8>("x").unwrap_err();
+        let error = Error::Serialization(Reason::caused_by("not JSON", serde));
+        assert_eq!(error.to_string(), "serialization: not JSON");
+        let root = error.source().and_then(|reason| reason.source());
+        assert!(root.is_some_and(|e| e.downcast_ref::<serde_json::Error>().is_some()));
     }
 }

@@ -11,7 +11,7 @@ use ureq::Agent;
 
 use super::auth::{bearer, AuthProvider, AUTH_PROVIDER_FAILED};
 use super::logging::{log_to, targets, LogLevel, Logger};
-use super::transport_failure::{TransportConfigError, TransportFailure};
+use super::transport_error::{TransportConfigError, TransportFailure};
 use crate::protocol::wire::{
     ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, SnapshotRequest,
     SnapshotResponse, PULL_PATH, PUSH_PATH, SNAPSHOT_PATH,

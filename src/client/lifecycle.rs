@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use crate::client::ids::made_at;
-use crate::client::{Error, Shared};
+use crate::client::{ClientCore, Error};
 use crate::protocol::entity::EntityKey;
 use crate::reactive::Signal;
 
@@ -113,7 +113,7 @@ impl QueueWatch {
     }
 }
 
-impl Shared {
+impl ClientCore {
     /// The sync state of `key`; tracked (wakes when the queue changes).
     pub(crate) fn sync_state(&self, key: &EntityKey) -> SyncState {
         self.queue_watch.version.get();

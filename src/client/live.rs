@@ -24,7 +24,7 @@ use self::endpoint::{Endpoint, LiveStream};
 use super::auth::{bearer, AuthProvider};
 use super::http::validated_headers;
 use super::logging::{log_to, targets, Logger};
-use super::transport_failure::TransportConfigError;
+use super::transport_error::TransportConfigError;
 use crate::protocol::wire::LiveEnvelope;
 
 /// Largest message and frame accepted from the server (the mizu server's own read limit).
@@ -98,12 +98,12 @@ pub(crate) enum LiveEvent {
 
 /// A live connection running on its own thread until stopped or dropped.
 pub(crate) struct LiveConnection {
-    shared: Arc<Shared>,
+    shared: Arc<ConnectionState>,
     thread: Option<JoinHandle<()>>,
 }
 
 /// State shared by the handle, the connection thread and a pending TCP connect.
-struct Shared {
+struct ConnectionState {
     control: Mutex<Control>,
     changed: Condvar,
     ignored_frames: AtomicU64,
@@ -118,7 +118,7 @@ struct Control {
     connected: Option<Result<TcpStream, String>>,
 }
 
-impl Shared {
+impl ConnectionState {
     fn control(&self) -> MutexGuard<'_, Control> {
         // A poisoned lock only means a panic elsewhere; the state itself stays consistent.
         self.control.lock().unwrap_or_else(|e| e.into_inner())
@@ -142,7 +142,7 @@ impl LiveConnection {
     ) -> Result<LiveConnection, TransportConfigError> {
         let endpoint = Endpoint::parse(&cfg.url)?;
         let headers = validated_headers(&cfg.headers)?;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(ConnectionState {
             control: Mutex::new(Control::default()),
             changed: Condvar::new(),
             ignored_frames: AtomicU64::new(0),
@@ -216,7 +216,7 @@ struct Worker {
     endpoint: Endpoint,
     /// `cfg.headers`, checked.
     headers: Vec<(HeaderName, HeaderValue)>,
-    shared: Arc<Shared>,
+    shared: Arc<ConnectionState>,
     on_event: Box<dyn Fn(LiveEvent) + Send>,
 }
 

@@ -18,31 +18,24 @@ pub(crate) mod runtime;
 mod shared;
 mod status;
 #[cfg(test)]
-mod test_http_server;
-#[cfg(test)]
-mod test_ws_server;
-#[cfg(test)]
 mod tests;
-pub(crate) mod transport_failure;
+pub(crate) mod transport_error;
 mod triggers;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 
 pub use background::SyncReport;
-pub use error::Error;
+pub use error::{Error, Reason};
 pub use lifecycle::{ClearOptions, QueuedMutation, SyncState};
 pub use logging::{targets as log_targets, LogLevel, LogRecord, LogSink};
 pub use options::{ConnectivityCallback, ErrorCallback, Options, ReadyCallback, SyncCallback};
 pub use progress::Progress;
-pub(crate) use shared::{Encoded, Shared, WriteIntent};
+pub(crate) use shared::{ClientCore, Encoded, WriteIntent};
 pub use status::SyncStatus;
 
-use crate::collection::Collection;
 use crate::reactive::Computed;
 
 /// An offline-first sync client: a local store, a durable mutation queue, and an engine that
@@ -82,7 +75,7 @@ use crate::reactive::Computed;
 /// # Ok(()) }
 /// ```
 pub struct Client {
-    shared: Arc<Shared>,
+    shared: Arc<ClientCore>,
 }
 
 impl std::fmt::Debug for Client {
@@ -108,7 +101,7 @@ impl Client {
     /// is given for a plain file.
     pub fn new(options: Options) -> Result<Client, Error> {
         Ok(Client {
-            shared: Shared::open(options)?,
+            shared: ClientCore::open(options)?,
         })
     }
 
@@ -320,11 +313,6 @@ impl Client {
         self.shared.notify_live(cursor);
     }
 
-    /// The collection named `name`, with values of type `T`.
-    pub fn collection<T: Serialize + DeserializeOwned>(&self, name: &str) -> Collection<T> {
-        Collection::new(self, name)
-    }
-
     /// The mutations waiting for the server, oldest first: id, name, scope, age, and how many
     /// times each was pushed since this process started.
     pub fn pending(&self) -> Vec<QueuedMutation> {
@@ -404,7 +392,7 @@ impl Client {
         self.shared.store.client_id()
     }
 
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
+    pub(crate) fn shared(&self) -> &Arc<ClientCore> {
         &self.shared
     }
 }

@@ -1,4 +1,4 @@
-//! [`Shared`]: the state every handle of one client shares (the store, the triggers, the status,
+//! [`ClientCore`]: the state every handle of one client shares (the store, the triggers, the status,
 //! the options) and the operations behind [`crate::Client`], [`crate::Collection`] and
 //! [`crate::Entity`].
 
@@ -31,7 +31,7 @@ use crate::reactive::Signal;
 use crate::store::{Changed, Store};
 
 /// The state shared by a client and its collections and entities.
-pub(crate) struct Shared {
+pub(crate) struct ClientCore {
     pub(crate) store: Store,
     pub(crate) triggers: Triggers,
     /// Indexes, live queries and collection feeds, kept up to date as the store's observer.
@@ -66,7 +66,7 @@ pub(crate) struct Shared {
     has_synced: AtomicBool,
 }
 
-/// The store metadata key of [`Shared::has_synced`].
+/// The store metadata key of [`ClientCore::has_synced`].
 const HAS_SYNCED: &str = "has_synced";
 
 /// A write committed on the write lane.
@@ -107,9 +107,9 @@ enum Intent {
     Delete,
 }
 
-impl Shared {
+impl ClientCore {
     /// Opens the store and validates the transport configuration.
-    pub(crate) fn open(options: Options) -> Result<Arc<Shared>, Error> {
+    pub(crate) fn open(options: Options) -> Result<Arc<ClientCore>, Error> {
         let mut http = HttpConfig::new(options.base_url.clone());
         http.request_timeout = options.request_timeout;
         http.connect_timeout = options.request_timeout.min(http.connect_timeout);
@@ -136,7 +136,7 @@ impl Shared {
             Some(ready) => Delivery::queue(ready.clone()),
             None => Delivery::Inline,
         };
-        Ok(Arc::new(Shared {
+        Ok(Arc::new(ClientCore {
             ids: IdGenerator::new(store.client_id()),
             store,
             triggers: Triggers::default(),
@@ -269,7 +269,7 @@ impl Shared {
         self.on_runtime(async move {
             shared.check_open()?;
             shared.command(Command::Sync(SyncReply::Ignored))?;
-            shared.wait_until_async(timeout, Shared::flushed).await
+            shared.wait_until_async(timeout, ClientCore::flushed).await
         })
     }
 
@@ -312,7 +312,7 @@ impl Shared {
     /// future stops the wait, never the write.
     pub(crate) fn commit_async<T: Send + 'static>(
         self: &Arc<Self>,
-        job: impl FnOnce(&Arc<Shared>) -> Result<T, Error> + Send + 'static,
+        job: impl FnOnce(&Arc<ClientCore>) -> Result<T, Error> + Send + 'static,
     ) -> impl Future<Output = Result<T, Error>> + Send + 'static {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let shared = self.clone();
@@ -369,7 +369,7 @@ impl Shared {
         self.check_open()?;
         // Skip a running backoff: a flush means "now".
         self.command(Command::Sync(SyncReply::Ignored))?;
-        self.wait_until(timeout, Shared::flushed)
+        self.wait_until(timeout, ClientCore::flushed)
     }
 
     /// Whether everything queued is acknowledged and pulled back (`settled` is the engine's
@@ -699,7 +699,7 @@ impl Shared {
 
     /// Waits until a first full catch-up has completed (at once when one ever has).
     pub(crate) fn wait_for_first_sync(&self, timeout: Duration) -> Result<(), Error> {
-        self.wait_until(timeout, Shared::first_synced)
+        self.wait_until(timeout, ClientCore::first_synced)
     }
 
     /// [`wait_for_first_sync`](Self::wait_for_first_sync) as a future; dropping it stops the wait.
@@ -708,7 +708,11 @@ impl Shared {
         timeout: Duration,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
         let shared = self.clone();
-        self.on_runtime(async move { shared.wait_until_async(timeout, Shared::first_synced).await })
+        self.on_runtime(async move {
+            shared
+                .wait_until_async(timeout, ClientCore::first_synced)
+                .await
+        })
     }
 
     /// After the store was wiped (under the write order): a new client id, nothing synced.

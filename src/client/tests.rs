@@ -3,22 +3,14 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::test_http_server::{Answer, HttpServer, Recorded};
-use crate::store::tests::TempDir;
-use crate::{Client, Options};
+use mizu_test_support::http_server::{Answer, HttpServer, Recorded};
+use mizu_test_support::{temp_dir, wait_until};
 
-fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        thread::sleep(Duration::from_millis(2));
-    }
-}
+use crate::{Client, Options};
 
 fn count(server: &HttpServer, endpoint: &str) -> usize {
     let path = format!("/_sync/{endpoint}");
@@ -86,8 +78,8 @@ fn client(server: &HttpServer, db: &std::path::Path) -> Client {
 fn acknowledged_writes_awaiting_their_pull_are_not_pushed_again_after_a_restart() {
     let pulls_work = Arc::new(AtomicBool::new(false));
     let server = server(pulls_work.clone());
-    let dir = TempDir::new("acked-restart");
-    let db = dir.path("client.db");
+    let dir = temp_dir("acked-restart");
+    let db = dir.path().join("client.db");
 
     let first = client(&server, &db);
     let todos = first.collection::<Value>("todo");

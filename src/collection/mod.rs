@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::client::{Client, Encoded, Error, Shared, SyncState, WriteIntent};
+use crate::client::{Client, ClientCore, Encoded, Error, Reason, SyncState, WriteIntent};
 use crate::protocol::entity::{EntityKey, JsonText};
 use crate::query::{CollectionEvent, FieldPath, QuerySpec};
 
@@ -52,16 +52,25 @@ pub struct CollectionChanges<T> {
 /// # Ok(()) }
 /// ```
 pub struct Collection<T> {
-    shared: Arc<Shared>,
+    shared: Arc<ClientCore>,
     name: Arc<str>,
     _type: PhantomData<fn() -> T>,
 }
 
 /// One entity of a [`Collection<T>`], by id. It may or may not exist at any moment.
 pub struct Entity<T> {
-    shared: Arc<Shared>,
+    shared: Arc<ClientCore>,
     key: Arc<EntityKey>,
     _type: PhantomData<fn() -> T>,
+}
+
+// `Client::collection` lives here, not in `client`, so that `client` never depends on
+// `collection` (collections are built on the client, not the other way round).
+impl Client {
+    /// The collection named `name`, with values of type `T`.
+    pub fn collection<T: Serialize + DeserializeOwned>(&self, name: &str) -> Collection<T> {
+        Collection::new(self, name)
+    }
 }
 
 impl<T> Clone for Collection<T> {
@@ -476,7 +485,12 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
 fn encode<T: Serialize>(value: &T) -> Result<Encoded, Error> {
     serde_json::to_value(value)
         .map(Encoded::from_tree)
-        .map_err(|e| Error::Serialization(format!("value does not serialize to JSON: {e}")))
+        .map_err(|e| {
+            Error::Serialization(Reason::caused_by(
+                format!("value does not serialize to JSON: {e}"),
+                e,
+            ))
+        })
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(
@@ -485,8 +499,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
     text: &str,
 ) -> Result<T, Error> {
     serde_json::from_str(text).map_err(|e| {
-        Error::Serialization(format!(
-            "{collection}/{id} does not decode as the collection's type: {e}"
-        ))
+        let text = format!("{collection}/{id} does not decode as the collection's type: {e}");
+        Error::Serialization(Reason::caused_by(text, e))
     })
 }

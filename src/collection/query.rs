@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::decode;
 use crate::client::query_signals::QuerySignals;
-use crate::client::{Error, Shared};
+use crate::client::{ClientCore, Error};
 use crate::protocol::entity::JsonText;
 use crate::query::{DiffOp, FieldPath, Filter, LiveQuery, Order, OrderKey, QueryEvent, QuerySpec};
 
@@ -24,7 +24,7 @@ use crate::query::{DiffOp, FieldPath, Filter, LiveQuery, Order, OrderKey, QueryE
 /// [`get`](Self::get) and [`ids`](Self::ids) wake only when the result changes,
 /// [`count`](Self::count) only when the number of matching entities does.
 pub struct Query<T> {
-    shared: Arc<Shared>,
+    shared: Arc<ClientCore>,
     collection: Arc<str>,
     spec: QuerySpec,
     live: OnceLock<Arc<LiveQuery<QuerySignals>>>,
@@ -93,7 +93,7 @@ impl fmt::Debug for Subscription {
 }
 
 impl<T: DeserializeOwned> Query<T> {
-    pub(crate) fn new(shared: Arc<Shared>, collection: Arc<str>, spec: QuerySpec) -> Self {
+    pub(crate) fn new(shared: Arc<ClientCore>, collection: Arc<str>, spec: QuerySpec) -> Self {
         Query {
             shared,
             collection,

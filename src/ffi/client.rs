@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ffi::closable::Closable;
 use crate::ffi::collection::Collection;
 use crate::ffi::error::MizuError;
 use crate::ffi::events::Events;
-use crate::ffi::handle::Handle;
 use crate::ffi::listener::{
     ConnectivityListener, ErrorListener, PendingListener, RejectionListener, StatusListener,
     SyncListener, TokenProvider,
@@ -44,7 +44,7 @@ impl crate::AuthProvider for HostAuth {
 /// called and committed in call order; cancelling its wait does not undo it.
 #[derive(uniffi::Object)]
 pub struct Client {
-    inner: Handle<Arc<crate::Client>>,
+    inner: Closable<Arc<crate::Client>>,
     events: Arc<Events>,
 }
 
@@ -101,7 +101,7 @@ impl Client {
             core = core.delivery_queue(move || events.check(listener.on_pending()));
         }
         Ok(Arc::new(Client {
-            inner: Handle::new("client", Arc::new(crate::Client::new(core)?)),
+            inner: Closable::new("client", Arc::new(crate::Client::new(core)?)),
             events,
         }))
     }

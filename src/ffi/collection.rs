@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::ffi::closable::Closable;
 use crate::ffi::error::MizuError;
 use crate::ffi::events::Events;
-use crate::ffi::handle::Handle;
 use crate::ffi::listener::{CollectionListener, EntityListener};
 use crate::ffi::query::{self, Query};
 use crate::ffi::record::{CollectionChange, EntityRecord, EntitySyncState};
@@ -24,7 +24,7 @@ type CoreEntity = crate::Entity<Value>;
 #[derive(uniffi::Object)]
 pub struct Collection {
     name: String,
-    inner: Handle<CoreCollection>,
+    inner: Closable<CoreCollection>,
     events: Arc<Events>,
 }
 
@@ -33,7 +33,7 @@ pub struct Collection {
 pub struct Entity {
     id: String,
     collection: String,
-    inner: Handle<CoreEntity>,
+    inner: Closable<CoreEntity>,
     events: Arc<Events>,
 }
 
@@ -72,7 +72,7 @@ impl Collection {
     pub(crate) fn new(inner: CoreCollection, events: Arc<Events>) -> Arc<Self> {
         Arc::new(Collection {
             name: inner.name().to_owned(),
-            inner: Handle::new("collection", inner),
+            inner: Closable::new("collection", inner),
             events,
         })
     }
@@ -87,7 +87,7 @@ impl Collection {
         Ok(Arc::new(Entity {
             id,
             collection: self.name.clone(),
-            inner: Handle::new("entity", core),
+            inner: Closable::new("entity", core),
             events: Arc::clone(&self.events),
         }))
     }

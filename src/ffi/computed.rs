@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::ffi::closable::Closable;
 use crate::ffi::error::MizuError;
-use crate::ffi::handle::Handle;
 use crate::ffi::listener::{ComputedFn, SignalListener};
-use crate::ffi::registry::report_unhandled;
+use crate::ffi::listener_list::report_unhandled;
 use crate::ffi::signal::{canonical, Versioned};
 use crate::ffi::subscription::{watch, Subscription};
 use crate::reactive;
@@ -22,7 +22,7 @@ type Outcome = Result<Versioned, MizuError>;
 /// dependencies. A result equal to the previous one wakes nobody downstream.
 #[derive(uniffi::Object)]
 pub struct Computed {
-    inner: Handle<reactive::Computed<Outcome>>,
+    inner: Closable<reactive::Computed<Outcome>>,
 }
 
 impl std::fmt::Debug for Computed {
@@ -45,7 +45,7 @@ impl Computed {
     ) -> Arc<Self> {
         let computed = reactive::Computed::new(move || Ok(Versioned::new(compute()?)));
         Arc::new(Computed {
-            inner: Handle::new("computed", computed),
+            inner: Closable::new("computed", computed),
         })
     }
 
@@ -63,7 +63,7 @@ impl Computed {
         let computed =
             reactive::Computed::new(move || Ok(Versioned::new(canonical(&f.compute()?)?)));
         Arc::new(Computed {
-            inner: Handle::new("computed", computed),
+            inner: Closable::new("computed", computed),
         })
     }
 

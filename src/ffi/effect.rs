@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::ffi::closable::Closable;
 use crate::ffi::error::MizuError;
-use crate::ffi::handle::Handle;
 use crate::ffi::listener::{BatchFn, ComputedFn, EffectFn};
-use crate::ffi::registry::report_unhandled;
+use crate::ffi::listener_list::report_unhandled;
 use crate::reactive;
 
 /// A side effect: the host function runs once now, then again after every change of the
@@ -17,7 +17,7 @@ use crate::reactive;
 /// [`crate::ffi::on_unhandled_error`]; the effect keeps running.
 #[derive(uniffi::Object)]
 pub struct Effect {
-    inner: Handle<Arc<reactive::Effect>>,
+    inner: Closable<Arc<reactive::Effect>>,
 }
 
 impl std::fmt::Debug for Effect {
@@ -39,7 +39,7 @@ impl Effect {
             }
         });
         Arc::new(Effect {
-            inner: Handle::new("effect", Arc::new(effect)),
+            inner: Closable::new("effect", Arc::new(effect)),
         })
     }
 

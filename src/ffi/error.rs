@@ -144,8 +144,12 @@ impl From<crate::Error> for MizuError {
             E::InvalidQuery(e) => MizuError::InvalidQuery {
                 reason: e.to_string(),
             },
-            E::Serialization(reason) => MizuError::InvalidJson { reason },
-            E::Storage(reason) => MizuError::Storage { reason },
+            E::Serialization(reason) => MizuError::InvalidJson {
+                reason: reason.to_string(),
+            },
+            E::Storage(reason) => MizuError::Storage {
+                reason: reason.to_string(),
+            },
             E::WrongKey(reason) => MizuError::WrongKey { reason },
             E::Network(reason) => MizuError::Network { reason },
             E::Timeout => MizuError::Network { reason },

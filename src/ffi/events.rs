@@ -5,24 +5,24 @@ use std::sync::Arc;
 
 use crate::ffi::error::MizuError;
 use crate::ffi::listener::{ConnectivityListener, ErrorListener, RejectionListener, SyncListener};
+use crate::ffi::listener_list::{deliver, report_unhandled, ListenerList};
 use crate::ffi::record::RejectedMutation;
-use crate::ffi::registry::{deliver, report_unhandled, Registry};
 
 /// The listeners of one client, called on its engine thread, never under a lock.
 pub(crate) struct Events {
-    pub(crate) sync: Arc<Registry<dyn SyncListener>>,
-    pub(crate) connectivity: Arc<Registry<dyn ConnectivityListener>>,
-    pub(crate) errors: Arc<Registry<dyn ErrorListener>>,
-    pub(crate) rejections: Arc<Registry<dyn RejectionListener>>,
+    pub(crate) sync: Arc<ListenerList<dyn SyncListener>>,
+    pub(crate) connectivity: Arc<ListenerList<dyn ConnectivityListener>>,
+    pub(crate) errors: Arc<ListenerList<dyn ErrorListener>>,
+    pub(crate) rejections: Arc<ListenerList<dyn RejectionListener>>,
 }
 
 impl Events {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Events {
-            sync: Registry::new(),
-            connectivity: Registry::new(),
-            errors: Registry::new(),
-            rejections: Registry::new(),
+            sync: ListenerList::new(),
+            connectivity: ListenerList::new(),
+            errors: ListenerList::new(),
+            rejections: ListenerList::new(),
         })
     }
 

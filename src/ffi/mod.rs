@@ -55,18 +55,18 @@
 
 mod batch_scope;
 mod client;
+mod closable;
 mod collection;
 mod computed;
 mod effect;
 mod error;
 mod events;
-mod handle;
 mod hot;
 pub mod listener;
+mod listener_list;
 mod log;
 mod query;
 mod record;
-mod registry;
 mod signal;
 mod subscription;
 
@@ -83,12 +83,12 @@ pub use listener::{
     ErrorListener, QueryListener, RejectionListener, SignalListener, SignalUpdateFn,
     StatusListener, SyncListener, TokenProvider,
 };
+pub use listener_list::on_unhandled_error;
 pub use log::{LogLevel, LogListener};
 pub use query::{Query, QueryDiffOp};
 pub use record::{
     ClientOptions, CollectionChange, EntityRecord, EntitySyncState, QueuedMutation,
     RejectedMutation, SyncProgress, SyncReport, SyncStatus,
 };
-pub use registry::on_unhandled_error;
 pub use signal::Signal;
 pub use subscription::Subscription;

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::ffi::closable::Closable;
 use crate::ffi::error::MizuError;
 use crate::ffi::events::Events;
-use crate::ffi::handle::Handle;
 use crate::ffi::listener::QueryListener;
 use crate::ffi::record::EntityRecord;
 use crate::ffi::subscription::Subscription;
@@ -99,7 +99,7 @@ pub(crate) fn records(rows: &[(String, JsonText)]) -> Vec<EntityRecord> {
 #[derive(uniffi::Object)]
 pub struct Query {
     spec_json: String,
-    inner: Handle<CoreQuery>,
+    inner: Closable<CoreQuery>,
     events: Arc<Events>,
 }
 
@@ -118,7 +118,7 @@ impl Query {
         crate::reactive::untrack(|| inner.count())?;
         Ok(Arc::new(Query {
             spec_json: inner.spec().to_json().to_string(),
-            inner: Handle::new("query", inner),
+            inner: Closable::new("query", inner),
             events,
         }))
     }

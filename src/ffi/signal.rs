@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::ffi::closable::Closable;
 use crate::ffi::error::MizuError;
-use crate::ffi::handle::Handle;
 use crate::ffi::listener::{SignalListener, SignalUpdateFn};
-use crate::ffi::registry::report_unhandled;
+use crate::ffi::listener_list::report_unhandled;
 use crate::ffi::subscription::{watch, Subscription};
 use crate::reactive;
 
@@ -58,7 +58,7 @@ impl PartialEq for Versioned {
 /// notifies nobody.
 #[derive(uniffi::Object)]
 pub struct Signal {
-    inner: Handle<reactive::Signal<Versioned>>,
+    inner: Closable<reactive::Signal<Versioned>>,
 }
 
 impl std::fmt::Debug for Signal {
@@ -90,7 +90,7 @@ impl Signal {
     #[uniffi::constructor]
     pub fn new(value_json: String) -> Result<Arc<Self>, MizuError> {
         Ok(Arc::new(Signal {
-            inner: Handle::new(
+            inner: Closable::new(
                 "signal",
                 reactive::Signal::new(Versioned::new(canonical(&value_json)?)),
             ),

@@ -257,8 +257,8 @@ mod tests {
 
     #[test]
     fn matches_a_sorted_vec_through_random_inserts_and_removes() {
-        let mut rng = crate::query::tests::Rng::new(7);
-        let mut next = move || rng.next();
+        let mut rng = mizu_test_support::Rng::new(7);
+        let mut next = move || rng.next_u64();
         let mut list = SortedList::default();
         let mut model: Vec<u64> = Vec::new();
         let cmp = |a: &u64, b: &u64| a.cmp(b);

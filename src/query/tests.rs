@@ -14,11 +14,11 @@ use serde_json::{json, Value};
 use super::collate::compare;
 use super::{apply_diff, field, FieldPath, Order, OrderKey, QueryEvent, QuerySpec, Registry};
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText, SnapshotData};
-use crate::protocol::machine::SplitMix64;
 use crate::protocol::wire::Mutation;
 use crate::query::{Attachment, LiveQuery};
-use crate::store::tests::TempDir;
 use crate::store::Store;
+use mizu_test_support::temp_dir;
+use mizu_test_support::Rng;
 
 const COLLECTION: &str = "todo";
 
@@ -27,27 +27,6 @@ struct Kept;
 impl Attachment for Kept {
     fn is_idle(&self) -> bool {
         false
-    }
-}
-
-/// A seeded generator for the random steps.
-pub(crate) struct Rng(SplitMix64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Rng {
-        Rng(SplitMix64(seed))
-    }
-
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0.next()
-    }
-
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
     }
 }
 
@@ -354,8 +333,8 @@ fn settle(world: &World, rng: &mut Rng, cursor: &mut u64) -> &'static str {
 }
 
 fn run(seed: u64, steps: usize) {
-    let dir = TempDir::new("query-model");
-    let path = dir.path("store.db");
+    let dir = temp_dir("query-model");
+    let path = dir.path().join("store.db");
     let mut rng = Rng::new(seed);
     let mut world = World::open(Store::open(&path).unwrap(), &specs(), &["completed"]);
     let (mut seq, mut cursor) = (0u64, 0u64);

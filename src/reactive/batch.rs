@@ -3,73 +3,43 @@
 //! A write marks the graph and queues the effects it reached on the writing thread; they run on
 //! that thread when the write returns, or when the outermost [`batch`] ends.
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
-
-use super::effect::run_effect;
-use super::graph::NodeId;
-
-thread_local! {
-    /// Nesting depth of [`batch`] on this thread.
-    static DEPTH: Cell<u32> = const { Cell::new(0) };
-    /// True while this thread runs its queue (effects that write only queue more).
-    static FLUSHING: Cell<bool> = const { Cell::new(false) };
-    /// Effects marked by this thread's writes, in the order they were reached.
-    static QUEUE: RefCell<VecDeque<NodeId>> = const { RefCell::new(VecDeque::new()) };
-}
-
-/// Adds an effect to this thread's queue.
-pub(crate) fn enqueue(id: NodeId) {
-    QUEUE.with(|q| q.borrow_mut().push_back(id));
-}
-
-/// Defers effects like a batch while it lives, but never flushes: the caller flushes later,
-/// once it is safe to run them (a computed's run is over and the graph lock released).
-pub(crate) struct Hold(());
-
-impl Hold {
-    pub(crate) fn new() -> Self {
-        DEPTH.with(|d| d.set(d.get() + 1));
-        Hold(())
-    }
-}
-
-impl Drop for Hold {
-    fn drop(&mut self) {
-        DEPTH.with(|d| d.set(d.get() - 1));
-    }
-}
+use super::graph::{self, NodeId, State};
+use super::queue;
+use super::validation::{recompute, validate};
 
 /// Runs the queued effects, unless a batch or a flush is already under way on this thread.
 pub(crate) fn flush() {
-    if DEPTH.with(Cell::get) > 0 || FLUSHING.with(Cell::get) {
-        return;
-    }
-    struct Done;
-    impl Drop for Done {
-        fn drop(&mut self) {
-            FLUSHING.with(|f| f.set(false));
+    queue::drain(run_effect);
+}
+
+/// Brings the effect `id` up to date: runs it if what it read changed, again and again while
+/// it is marked during its own run. Returns at once if it is running on another thread (which
+/// then re-runs it).
+pub(crate) fn run_effect(id: NodeId) {
+    let mut g = graph::lock();
+    loop {
+        match g.get(id) {
+            Some(node) if !node.stopped && node.running == 0 && node.state != State::Clean => {}
+            _ => return,
         }
-    }
-    FLUSHING.with(|f| f.set(true));
-    let _done = Done;
-    while let Some(id) = QUEUE.with(|q| q.borrow_mut().pop_front()) {
-        run_effect(id);
+        let (g2, must_run) = validate(g, id);
+        g = g2;
+        match g.get(id) {
+            Some(node) if must_run && !node.stopped && node.running == 0 => {}
+            _ => return,
+        }
+        g = recompute(g, id);
     }
 }
 
 /// Opens a batch on this thread (see [`batch_scope`]).
 pub(crate) fn enter() {
-    DEPTH.with(|d| d.set(d.get() + 1));
+    queue::enter();
 }
 
 /// Closes a batch opened by [`enter`] on this thread; the outermost one runs the queued effects.
 pub(crate) fn exit() {
-    let depth = DEPTH.with(|d| {
-        let depth = d.get().saturating_sub(1);
-        d.set(depth);
-        depth
-    });
+    let depth = queue::leave();
     // After a panic the queue stays for this thread's next flush: running user code while
     // unwinding could abort the process.
     if depth == 0 && !std::thread::panicking() {

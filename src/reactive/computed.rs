@@ -3,10 +3,13 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
+use super::batch;
 use super::disposal::dispose;
 use super::graph::{self, Keep, Kind, NodeId, Run};
+use super::graph::{thread_id, State};
 use super::observer::{observe, run_cleanups, tracked, CleanupSlot};
-use super::validation::read_computed;
+use super::queue;
+use super::validation::{cycle, recompute, validate};
 
 /// A value derived from other signals and computeds by a function.
 ///
@@ -161,5 +164,48 @@ impl<T: fmt::Debug + 'static> fmt::Debug for Computed<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let value = lock(&self.inner.value).clone();
         f.debug_tuple("Computed").field(&value).finish()
+    }
+}
+
+/// Brings the computed `id` up to date, then records the read for the current observer, which
+/// then keeps the computed alive (`keep`). Returns with the lock released.
+pub(crate) fn read_computed(id: NodeId, observer: Option<NodeId>, keep: impl FnOnce() -> Keep) {
+    let mut g = graph::lock();
+    // Whether functions ran here, whose writes may have queued effects.
+    let mut ran = false;
+    loop {
+        let Some(node) = g.get(id) else {
+            return;
+        };
+        if node.running != 0 {
+            if g.would_deadlock(id.index, thread_id()) {
+                cycle();
+            }
+            g = graph::wait_for(g, id.index);
+            continue;
+        }
+        if node.state == State::Clean {
+            break;
+        }
+        ran = true;
+        let (g2, must_run) = validate(g, id);
+        g = g2;
+        if must_run && g.get(id).is_some_and(|n| n.running == 0) {
+            g = recompute(g, id);
+            break;
+        }
+    }
+    if let Some(observer) = observer {
+        g.link(id.index, observer.index, || Some(keep()));
+        if g.get(id).is_some_and(|n| n.state != State::Clean) {
+            // A write marked the computed during the run just done here, before the observer
+            // was linked to it: pass that mark on, or the observer would keep a stale value.
+            g.mark_raced(observer.index, &mut queue::enqueue);
+            ran = true;
+        }
+    }
+    drop(g);
+    if ran {
+        batch::flush();
     }
 }

@@ -4,11 +4,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use super::batch;
+use super::batch::{self, run_effect};
 use super::disposal::dispose;
 use super::graph::{self, Kind, NodeId, Run, State};
 use super::observer::{observe, run_cleanups, CleanupSlot};
-use super::validation::{recompute, validate};
 
 /// A side effect that runs once at once, then again after every change of the signals and
 /// computeds it read in its last run.
@@ -184,25 +183,5 @@ impl fmt::Debug for Effect {
         f.debug_struct("Effect")
             .field("stopped", &self.is_stopped())
             .finish()
-    }
-}
-
-/// Brings the effect `id` up to date: runs it if what it read changed, again and again while
-/// it is marked during its own run. Returns at once if it is running on another thread (which
-/// then re-runs it).
-pub(crate) fn run_effect(id: NodeId) {
-    let mut g = graph::lock();
-    loop {
-        match g.get(id) {
-            Some(node) if !node.stopped && node.running == 0 && node.state != State::Clean => {}
-            _ => return,
-        }
-        let (g2, must_run) = validate(g, id);
-        g = g2;
-        match g.get(id) {
-            Some(node) if must_run && !node.stopped && node.running == 0 => {}
-            _ => return,
-        }
-        g = recompute(g, id);
     }
 }

@@ -81,6 +81,9 @@
 //! running on this thread. A subscriber is *Clean* (up to date), *Check* (some source further up
 //! changed: check the direct sources first) or *Dirty* (a direct source changed: run again).
 
+// Layers, each using only those above it: graph, edges, observer, disposal; queue (the
+// effect queue and batch depth); validation (bringing nodes up to date); batch (draining the
+// queue: runs effects); signal, computed, effect (the handles).
 mod batch;
 mod computed;
 mod disposal;
@@ -88,6 +91,7 @@ mod edges;
 mod effect;
 mod graph;
 mod observer;
+mod queue;
 mod signal;
 mod validation;
 

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use super::batch;
 use super::graph::{self, Kind, NodeId};
 use super::observer::track;
+use super::queue;
 
 /// A value that computeds and effects can depend on; writing it re-runs them.
 ///
@@ -209,7 +210,7 @@ impl<T: Send + Sync + 'static> Signal<T> {
         let id = self.inner.id;
         {
             let mut g = graph::lock();
-            g.propagate(id.index, &mut batch::enqueue);
+            g.propagate(id.index, &mut queue::enqueue);
         }
         batch::flush();
     }

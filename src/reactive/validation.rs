@@ -8,8 +8,8 @@
 
 use std::cell::{Cell, RefCell};
 
-use super::batch::{self, Hold};
-use super::graph::{self, thread_id, Guard, Keep, Kind, NodeId, State, NIL};
+use super::graph::{self, thread_id, Guard, Kind, NodeId, State, NIL};
+use super::queue::Hold;
 
 /// Stack red zone below which a run continues on a fresh stack segment.
 const RED_ZONE: usize = 96 * 1024;
@@ -44,7 +44,7 @@ fn frame(g: &Guard, id: NodeId) -> Frame {
 
 /// Reports a computed read while it computes: by itself (directly or through its sources), or
 /// through computeds that other threads are running and waiting on.
-fn cycle() -> ! {
+pub(crate) fn cycle() -> ! {
     panic!("reactive cycle: a computed was read while computing, by itself or through others")
 }
 
@@ -191,47 +191,4 @@ pub(crate) fn recompute(mut g: Guard, id: NodeId) -> Guard {
     drop(end);
     drop(hold);
     g
-}
-
-/// Brings the computed `id` up to date, then records the read for the current observer, which
-/// then keeps the computed alive (`keep`). Returns with the lock released.
-pub(crate) fn read_computed(id: NodeId, observer: Option<NodeId>, keep: impl FnOnce() -> Keep) {
-    let mut g = graph::lock();
-    // Whether functions ran here, whose writes may have queued effects.
-    let mut ran = false;
-    loop {
-        let Some(node) = g.get(id) else {
-            return;
-        };
-        if node.running != 0 {
-            if g.would_deadlock(id.index, thread_id()) {
-                cycle();
-            }
-            g = graph::wait_for(g, id.index);
-            continue;
-        }
-        if node.state == State::Clean {
-            break;
-        }
-        ran = true;
-        let (g2, must_run) = validate(g, id);
-        g = g2;
-        if must_run && g.get(id).is_some_and(|n| n.running == 0) {
-            g = recompute(g, id);
-            break;
-        }
-    }
-    if let Some(observer) = observer {
-        g.link(id.index, observer.index, || Some(keep()));
-        if g.get(id).is_some_and(|n| n.state != State::Clean) {
-            // A write marked the computed during the run just done here, before the observer
-            // was linked to it: pass that mark on, or the observer would keep a stale value.
-            g.mark_raced(observer.index, &mut batch::enqueue);
-            ran = true;
-        }
-    }
-    drop(g);
-    if ran {
-        batch::flush();
-    }
 }

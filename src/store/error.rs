@@ -9,7 +9,7 @@ use crate::protocol::entity::EntityKey;
 pub enum Error {
     /// SQLite reported an error (I/O, disk full, constraint, ...).
     #[error("SQLite error: {0}")]
-    Sqlite(rusqlite::Error),
+    Sqlite(#[source] rusqlite::Error),
     /// The file is not a SQLite database, or a row holds data this library never writes.
     #[error("the store file is corrupt: {0}")]
     Corrupt(String),

@@ -103,8 +103,8 @@ pub(crate) fn migrate(conn: &mut Connection, new_client_id: impl FnOnce() -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::tests::TempDir;
     use crate::store::Store;
+    use mizu_test_support::temp_dir;
 
     /// Frozen copy of the v1 DDL exactly as shipped. Do not edit: add `V2_AS_SHIPPED` beside it.
     const V1_AS_SHIPPED: &str = "
@@ -181,8 +181,8 @@ mod tests {
 
     #[test]
     fn migrates_every_older_schema_to_the_fresh_one() {
-        let dir = TempDir::new("schema");
-        let fresh = dir.path("fresh.db");
+        let dir = temp_dir("schema");
+        let fresh = dir.path().join("fresh.db");
         drop(Store::open(&fresh).unwrap());
         let expected = describe(&fresh);
         assert!(expected.contains(&format!("version {LATEST}")));
@@ -192,7 +192,7 @@ mod tests {
 
         let older: &[(i64, &str)] = &[(1, V1_AS_SHIPPED)];
         for (version, ddl) in older {
-            let path = dir.path(&format!("v{version}.db"));
+            let path = dir.path().join(format!("v{version}.db"));
             Connection::open(&path).unwrap().execute_batch(ddl).unwrap();
             let store = Store::open(&path).unwrap();
             assert_eq!(
@@ -209,8 +209,8 @@ mod tests {
 
     #[test]
     fn refuses_a_schema_newer_than_this_library() {
-        let dir = TempDir::new("schema-new");
-        let path = dir.path("new.db");
+        let dir = temp_dir("schema-new");
+        let path = dir.path().join("new.db");
         drop(Store::open(&path).unwrap());
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(&format!("PRAGMA user_version = {}", LATEST + 1))

@@ -5,8 +5,8 @@
 //! Durability: the file is in WAL mode with `synchronous = FULL`, so a committed transaction
 //! survives a process kill *and* a power loss. (`NORMAL` would also survive a process kill, and
 //! save one fsync per commit, but could lose the last commits on power loss: a write the app was
-//! told is saved would vanish.) The price is one fsync of the WAL per enqueue; see the throughput
-//! test in `store::tests::throughput` for the measured latency.
+//! told is saved would vanish.) The price is one fsync of the WAL per enqueue; see the `store`
+//! benchmark (`cargo bench -p mizu-sync-benches --bench store`) for the measured latency.
 //!
 //! The file is opened with `locking_mode = EXCLUSIVE`: one store per file, across processes. Two
 //! stores on one file would each keep their own in-memory model and overwrite each other.

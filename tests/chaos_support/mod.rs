@@ -8,7 +8,6 @@
 pub mod backend;
 pub mod ledger;
 pub mod proxy;
-pub mod rng;
 pub mod verdict;
 pub mod watchdog;
 pub mod workload;

@@ -4,16 +4,13 @@
 //! swallowed (the client hangs until its timeout), or the request forwarded and the answer
 //! swallowed. WebSocket connections pass through it like any other.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::{self, JoinHandle};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::rng::Rng;
+use mizu_test_support::proxy::{Policy, Proxy, ProxyOptions, Step};
+use mizu_test_support::Rng;
 
 /// What the proxy does to one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,119 +129,97 @@ impl fmt::Display for FaultCounts {
     }
 }
 
-struct State {
-    target: SocketAddr,
+/// The chaos policy: its settings and what it counted.
+struct Chaos {
     seed: u64,
     mix: FaultMix,
     healthy: AtomicBool,
-    stopped: AtomicBool,
-    next_connection: AtomicU64,
     counts: [AtomicU64; KINDS.len()],
-    connections: AtomicU64,
     live_handshakes: AtomicU64,
-    /// Open sockets by connection, so that they can be cut all at once.
-    open: Mutex<HashMap<u64, Vec<TcpStream>>>,
 }
 
-impl State {
+impl Chaos {
     fn count(&self, fault: Fault) {
         let i = KINDS.iter().position(|k| *k == fault).unwrap_or(0);
         self.counts[i].fetch_add(1, Ordering::SeqCst);
     }
+}
 
-    fn register(&self, id: u64, streams: &[&TcpStream]) {
-        let clones = streams.iter().filter_map(|s| s.try_clone().ok()).collect();
-        self.open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, clones);
-    }
+impl Policy for Chaos {
+    type Connection = Exchange;
 
-    fn forget(&self, id: u64) {
-        self.open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&id);
-    }
-
-    fn cut_all(&self) {
-        let open: Vec<_> = self
-            .open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .drain()
-            .collect();
-        for (_, streams) in open {
-            for s in streams {
-                let _ = s.shutdown(Shutdown::Both);
-            }
+    fn accept(&self, id: u64) -> Option<Exchange> {
+        let mut rng = Rng::derive(self.seed, id);
+        if !self.healthy.load(Ordering::SeqCst) && rng.below(100) < self.mix.refuse {
+            self.count(Fault::Refuse);
+            return None;
         }
+        Some(Exchange {
+            rng,
+            fault: Fault::Clean,
+            budget: 0,
+            reset_upstream: false,
+            sent: 0,
+            awaiting_request: true,
+        })
+    }
+
+    fn chunk(&self, exchange: &mut Exchange, upstream: bool, bytes: &[u8]) -> Step {
+        if upstream && bytes.starts_with(b"GET ") {
+            self.live_handshakes.fetch_add(1, Ordering::SeqCst);
+        }
+        exchange.step(self, upstream, bytes.len())
     }
 }
 
 /// A fault-injecting TCP proxy; dropping it cuts every connection and stops it.
-pub struct ChaosProxy {
-    addr: SocketAddr,
-    state: Arc<State>,
-    accept: Option<JoinHandle<()>>,
-}
+pub struct ChaosProxy(Proxy<Chaos>);
 
 impl ChaosProxy {
     /// Starts a proxy to `target` whose faults are drawn from `mix` with `seed` (the `k`-th
     /// exchange of connection `n` always draws the same fault for the same seed). It starts
     /// healthy.
     pub fn start(target: SocketAddr, seed: u64, mix: FaultMix) -> ChaosProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("the chaos proxy binds");
-        let addr = listener
-            .local_addr()
-            .expect("the chaos proxy has an address");
-        let state = Arc::new(State {
-            target,
+        let chaos = Chaos {
             seed,
             mix,
             healthy: AtomicBool::new(true),
-            stopped: AtomicBool::new(false),
-            next_connection: AtomicU64::new(0),
             counts: Default::default(),
-            connections: AtomicU64::new(0),
             live_handshakes: AtomicU64::new(0),
-            open: Mutex::new(HashMap::new()),
-        });
-        let accept = {
-            let state = state.clone();
-            thread::spawn(move || accept_loop(&listener, &state))
         };
-        ChaosProxy {
-            addr,
-            state,
-            accept: Some(accept),
-        }
+        let options = ProxyOptions {
+            connect_timeout: Some(Duration::from_secs(2)),
+            nodelay: true,
+            chunk: 8 * 1024,
+        };
+        ChaosProxy(Proxy::start_with(target, chaos, options))
     }
 
     pub fn base_url(&self) -> String {
-        format!("http://{}/_sync", self.addr)
+        self.0.base_url()
     }
 
     pub fn ws_url(&self, scope: &str) -> String {
-        format!("ws://{}/ws?scope={scope}", self.addr)
+        self.0.ws_url(scope)
     }
 
     /// Turns fault injection on (`false`) or off (`true`). Either way every open connection is
     /// cut, so that no connection keeps a fault drawn under the other setting.
     pub fn set_healthy(&self, healthy: bool) {
-        self.state.healthy.store(healthy, Ordering::SeqCst);
-        self.state.cut_all();
+        self.0.policy().healthy.store(healthy, Ordering::SeqCst);
+        self.0.cut_all();
     }
 
     /// The faults that struck so far.
     pub fn counts(&self) -> FaultCounts {
+        let chaos = self.0.policy();
         let c = |f: Fault| {
             let i = KINDS.iter().position(|k| *k == f).unwrap_or(0);
-            self.state.counts[i].load(Ordering::SeqCst)
+            chaos.counts[i].load(Ordering::SeqCst)
         };
         FaultCounts {
-            connections: self.state.connections.load(Ordering::SeqCst),
-            live_handshakes: self.state.live_handshakes.load(Ordering::SeqCst),
+            connections: self.0.accepted(),
+            live_handshakes: chaos.live_handshakes.load(Ordering::SeqCst),
             clean: c(Fault::Clean),
             refused: c(Fault::Refuse),
             delayed: c(Fault::Delay),
@@ -253,72 +228,6 @@ impl ChaosProxy {
             hung: c(Fault::Hang),
             swallowed: c(Fault::Swallow),
         }
-    }
-}
-
-impl Drop for ChaosProxy {
-    fn drop(&mut self) {
-        self.state.stopped.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
-        self.state.cut_all();
-    }
-}
-
-fn accept_loop(listener: &TcpListener, state: &Arc<State>) {
-    for client in listener.incoming() {
-        if state.stopped.load(Ordering::SeqCst) {
-            break;
-        }
-        let Ok(client) = client else { continue };
-        let id = state.next_connection.fetch_add(1, Ordering::SeqCst);
-        state.connections.fetch_add(1, Ordering::SeqCst);
-        let mut rng = Rng::derive(state.seed, id);
-        let _ = client.set_nodelay(true);
-        if !state.healthy.load(Ordering::SeqCst) && rng.below(100) < state.mix.refuse {
-            state.count(Fault::Refuse);
-            let _ = client.shutdown(Shutdown::Both);
-            continue;
-        }
-        connect(state, id, client, rng);
-    }
-}
-
-/// Connects to the target and starts the two pipes of a forwarded connection.
-fn connect(state: &Arc<State>, id: u64, client: TcpStream, rng: Rng) {
-    let Ok(server) = TcpStream::connect_timeout(&state.target, Duration::from_secs(2)) else {
-        let _ = client.shutdown(Shutdown::Both);
-        return;
-    };
-    let _ = server.set_nodelay(true);
-    let (Ok(client2), Ok(server2)) = (client.try_clone(), server.try_clone()) else {
-        return;
-    };
-    state.register(id, &[&client, &server]);
-    let exchange = Arc::new(Mutex::new(Exchange {
-        rng,
-        fault: Fault::Clean,
-        budget: 0,
-        reset_upstream: false,
-        sent: 0,
-        awaiting_request: true,
-    }));
-    let remaining = Arc::new(AtomicUsize::new(2));
-    for (upstream, from, to) in [(true, client, server), (false, server2, client2)] {
-        let pipe = Pipe {
-            state: state.clone(),
-            exchange: exchange.clone(),
-            upstream,
-        };
-        let (state, remaining) = (state.clone(), remaining.clone());
-        thread::spawn(move || {
-            pipe.run(from, to);
-            if remaining.fetch_sub(1, Ordering::SeqCst) == 1 {
-                state.forget(id);
-            }
-        });
     }
 }
 
@@ -337,18 +246,8 @@ struct Exchange {
     awaiting_request: bool,
 }
 
-/// What to do with one chunk.
-enum Step {
-    Forward {
-        delay: Option<Duration>,
-    },
-    /// Forward this many bytes, then cut the connection.
-    Strike(usize),
-    Discard,
-}
-
 impl Exchange {
-    fn begin(&mut self, state: &State) {
+    fn begin(&mut self, state: &Chaos) {
         self.fault = if state.healthy.load(Ordering::SeqCst) {
             Fault::Clean
         } else {
@@ -374,7 +273,7 @@ impl Exchange {
         }
     }
 
-    fn step(&mut self, state: &State, upstream: bool, len: usize) -> Step {
+    fn step(&mut self, state: &Chaos, upstream: bool, len: usize) -> Step {
         if upstream && self.awaiting_request {
             self.begin(state);
         }
@@ -408,50 +307,5 @@ impl Exchange {
             }
             _ => Step::Forward { delay: None },
         }
-    }
-}
-
-/// One direction of a forwarded connection.
-struct Pipe {
-    state: Arc<State>,
-    exchange: Arc<Mutex<Exchange>>,
-    upstream: bool,
-}
-
-impl Pipe {
-    fn run(self, mut from: TcpStream, mut to: TcpStream) {
-        let mut buf = [0u8; 8 * 1024];
-        loop {
-            let n = match from.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            if self.upstream && buf[..n].starts_with(b"GET ") {
-                self.state.live_handshakes.fetch_add(1, Ordering::SeqCst);
-            }
-            let step = self
-                .exchange
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .step(&self.state, self.upstream, n);
-            match step {
-                Step::Discard => {}
-                Step::Forward { delay } => {
-                    if let Some(delay) = delay {
-                        thread::sleep(delay);
-                    }
-                    if to.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-                Step::Strike(keep) => {
-                    let _ = to.write_all(&buf[..keep]);
-                    let _ = to.shutdown(Shutdown::Both);
-                    let _ = from.shutdown(Shutdown::Both);
-                    return;
-                }
-            }
-        }
-        let _ = to.shutdown(Shutdown::Write);
     }
 }

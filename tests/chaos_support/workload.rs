@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use super::backend::{COUNTER_ADD, TALLY_CREATE};
 use super::ledger::Ledger;
-use super::rng::Rng;
 use super::verdict::ITEMS;
+use mizu_test_support::Rng;
 
 /// How many entity ids the writers share.
 pub const SHARED_IDS: u64 = 8;

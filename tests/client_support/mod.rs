@@ -5,29 +5,19 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use mizu_sync::{Client, Options};
+use mizu_test_support::proxy::{self as support_proxy, Policy};
+#[allow(unused_imports)] // not every suite waits
+pub use mizu_test_support::{wait_until, WAIT};
 use serde_json::{json, Value};
-
-/// Longest a test waits for something that should happen soon.
-pub const WAIT: Duration = Duration::from_secs(20);
-
-/// Polls `condition` until it holds or `WAIT` passes; panics with `what` on time-out.
-pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        thread::sleep(Duration::from_millis(10));
-    }
-}
 
 /// Which server the scenarios run against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,107 +186,59 @@ fn mizu_harness() -> PathBuf {
     bin
 }
 
+/// The "server down" switch of [`Proxy`]: while down, new connections are refused.
+#[derive(Default)]
+pub struct Switch {
+    down: AtomicBool,
+    /// Connections accepted while up.
+    connections: AtomicU64,
+}
+
+impl Policy for Switch {
+    type Connection = ();
+
+    fn accept(&self, _id: u64) -> Option<()> {
+        if self.down.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.connections.fetch_add(1, Ordering::SeqCst);
+        Some(())
+    }
+}
+
 /// A TCP proxy in front of a server that can be taken down (connections reset, new ones
 /// refused by closing them at once) and brought back.
-pub struct Proxy {
-    addr: SocketAddr,
-    down: Arc<AtomicBool>,
-    open: Arc<Mutex<Vec<TcpStream>>>,
-    stopped: Arc<AtomicBool>,
-    /// Connections accepted while up.
-    pub connections: Arc<AtomicU64>,
-}
+pub struct Proxy(support_proxy::Proxy<Switch>);
 
 impl Proxy {
     pub fn start(target: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let proxy = Proxy {
-            addr,
-            down: Arc::default(),
-            open: Arc::default(),
-            stopped: Arc::default(),
-            connections: Arc::default(),
-        };
-        let (down, open, stopped, connections) = (
-            proxy.down.clone(),
-            proxy.open.clone(),
-            proxy.stopped.clone(),
-            proxy.connections.clone(),
-        );
-        thread::spawn(move || {
-            for client in listener.incoming() {
-                if stopped.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(client) = client else { continue };
-                if down.load(Ordering::SeqCst) {
-                    let _ = client.shutdown(Shutdown::Both);
-                    continue;
-                }
-                let Ok(server) = TcpStream::connect(target) else {
-                    let _ = client.shutdown(Shutdown::Both);
-                    continue;
-                };
-                connections.fetch_add(1, Ordering::SeqCst);
-                {
-                    let mut open = open.lock().unwrap();
-                    open.push(client.try_clone().unwrap());
-                    open.push(server.try_clone().unwrap());
-                }
-                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
-                pipe(server, client);
-            }
-        });
-        proxy
+        Proxy(support_proxy::Proxy::start(target, Switch::default()))
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.0.addr()
     }
 
     pub fn base_url(&self) -> String {
-        format!("http://{}/_sync", self.addr)
+        self.0.base_url()
     }
 
     pub fn ws_url(&self, scope: &str) -> String {
-        format!("ws://{}/ws?scope={scope}", self.addr)
+        self.0.ws_url(scope)
+    }
+
+    /// Connections accepted while up.
+    pub fn connections(&self) -> u64 {
+        self.0.policy().connections.load(Ordering::SeqCst)
     }
 
     /// Takes the server down (every open connection is reset) or brings it back.
     pub fn set_down(&self, down: bool) {
-        self.down.store(down, Ordering::SeqCst);
+        self.0.policy().down.store(down, Ordering::SeqCst);
         if down {
-            for stream in self.open.lock().unwrap().drain(..) {
-                let _ = stream.shutdown(Shutdown::Both);
-            }
+            self.0.cut_all();
         }
     }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.stopped.store(true, Ordering::SeqCst);
-        self.set_down(true);
-        let _ = TcpStream::connect(self.addr);
-    }
-}
-
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
-    thread::spawn(move || {
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            match from.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if to.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-        let _ = to.shutdown(Shutdown::Write);
-    });
 }
 
 /// Options for a test client: fast timers, short backoff, a unique scope per test.

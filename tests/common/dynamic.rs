@@ -2,8 +2,8 @@
 
 use mizu_sync::reactive::{batch, Computed, Effect, Signal};
 
-use super::random::pseudo_random;
 use super::{Counter, Node};
+use mizu_test_support::js_random::PseudoRandom;
 
 /// One configuration of the benchmark, with its expected result.
 #[derive(Clone, Copy, Debug)]
@@ -102,7 +102,8 @@ pub struct Graph {
 pub fn make_graph(config: &Config) -> Graph {
     let sources: Vec<Signal<f64>> = (0..config.width).map(|i| Signal::new(i as f64)).collect();
     let counter = Counter::default();
-    let mut random = pseudo_random();
+    let mut generator = PseudoRandom::new("seed");
+    let mut random = move || generator.next_f64();
     let mut prev: Vec<Node<f64>> = sources.iter().cloned().map(Node::Signal).collect();
     let mut layers = Vec::with_capacity(config.total_layers - 1);
     for _ in 0..config.total_layers - 1 {
@@ -143,7 +144,8 @@ pub fn make_graph(config: &Config) -> Graph {
         prev = row.iter().cloned().map(Node::Computed).collect();
         layers.push(row);
     }
-    let mut rand = pseudo_random();
+    let mut generator = PseudoRandom::new("seed");
+    let mut rand = move || generator.next_f64();
     let leaves = layers.last().cloned().unwrap_or_default();
     let skip = (leaves.len() as f64 * (1.0 - config.read_fraction)).round() as usize;
     let mut read_leaves = leaves;

@@ -6,8 +6,6 @@
 pub mod dynamic;
 pub mod kairo;
 
-pub mod random;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 

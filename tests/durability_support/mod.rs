@@ -17,8 +17,6 @@ pub mod cycle;
 pub mod ledger;
 pub mod phase_proxy;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 /// Set (to `1`) in the child's environment: run the child's side.
 pub const CHILD_ENV: &str = "MIZU_DURABILITY_CHILD";
 /// Number of kill cycles (default [`DEFAULT_CYCLES`]).
@@ -138,56 +136,21 @@ impl Line {
     }
 }
 
-/// A small seeded generator (splitmix64): the same seed gives the same kill schedule.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    /// True with probability `percent` / 100.
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
+pub use mizu_test_support::Rng;
 
 /// Kill schedules that once failed, with the number of cycles that shows the failure.
 ///
 /// - 1795567897400763510: a client that had bootstrapped from an empty scope (cursor 0) pulled
 ///   from 0 after the log was trimmed, got a gap no 410 announced, and settled acknowledged
 ///   creates the base did not hold (they were gone after the next restart, cycle 3).
+///
+/// The seed was found with the suite's earlier SplitMix64 generator; since the tests share
+/// fastrand's generator it draws another schedule, so it now runs as one more fixed seed.
 pub const REGRESSIONS: [(u64, u64); 1] = [(1_795_567_897_400_763_510, 12)];
 
 /// The seed: `MIZU_DURABILITY_SEED` (a number, or `random`), else one from the clock.
 pub fn seed() -> u64 {
-    let from_clock = || {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64)
-    };
-    match std::env::var(SEED_ENV) {
-        Ok(text) if text.trim() == "random" => from_clock(),
-        Ok(text) => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{SEED_ENV} must be a u64 or `random`, not {text:?}")),
-        Err(_) => from_clock(),
-    }
+    mizu_test_support::rng::seed("durability", SEED_ENV)
 }
 
 /// The number of cycles: `MIZU_DURABILITY_CYCLES`, or [`DEFAULT_CYCLES`].

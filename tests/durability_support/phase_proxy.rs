@@ -8,12 +8,11 @@
 //! after its head and `Content-Length` body bytes (the reference server always sends one).
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread;
+use std::net::SocketAddr;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
+
+use mizu_test_support::proxy::{Policy, Proxy, Step};
 
 /// A sync request kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -140,12 +139,12 @@ impl Traffic {
 }
 
 #[derive(Default)]
-struct Shared {
+struct Observer {
     traffic: Mutex<Traffic>,
     changed: Condvar,
 }
 
-impl Shared {
+impl Observer {
     fn lock(&self) -> MutexGuard<'_, Traffic> {
         self.traffic.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -156,37 +155,70 @@ impl Shared {
     }
 }
 
-/// The proxy; stops accepting when dropped.
-pub struct PhaseProxy {
-    addr: SocketAddr,
-    shared: Arc<Shared>,
-    stopped: Arc<AtomicBool>,
+impl Policy for Observer {
+    /// The connection's number.
+    type Connection = u64;
+
+    fn accept(&self, id: u64) -> Option<u64> {
+        self.update(|t| {
+            t.exchanges.insert(id, Exchange::default());
+        });
+        Some(id)
+    }
+
+    /// A request counts as in flight before the server can have any of it.
+    fn chunk(&self, id: &mut u64, upstream: bool, bytes: &[u8]) -> Step {
+        if upstream {
+            self.update(|t| {
+                let op = t.exchanges.get_mut(id).and_then(|e| e.client_sent(bytes));
+                if let Some(op) = op {
+                    *t.requests.entry(op).or_default() += 1;
+                }
+            });
+        }
+        Step::FORWARD
+    }
+
+    /// A response counts as delivered only once the client can have all of it.
+    fn forwarded(&self, id: &mut u64, upstream: bool, bytes: &[u8]) {
+        if !upstream {
+            self.update(|t| {
+                let op = t.exchanges.get_mut(id).and_then(|e| e.server_sent(bytes));
+                if let Some(op) = op {
+                    *t.answered.entry(op).or_default() += 1;
+                    t.last_answer = Some(Instant::now());
+                }
+            });
+        }
+    }
+
+    fn direction_closed(&self, id: &mut u64, upstream: bool) {
+        if upstream {
+            // The client is gone (or done): nothing it asked for is in flight for it any more.
+            self.update(|t| {
+                t.exchanges.remove(id);
+            });
+        }
+    }
 }
+
+/// The proxy; stops accepting and cuts its connections when dropped.
+pub struct PhaseProxy(Proxy<Observer>);
 
 impl PhaseProxy {
     /// Listens on a free 127.0.0.1 port and forwards every connection to `target`.
     pub fn start(target: SocketAddr) -> PhaseProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("the proxy binds");
-        let addr = listener.local_addr().expect("the proxy has an address");
-        let shared = Arc::new(Shared::default());
-        let stopped = Arc::new(AtomicBool::new(false));
-        let (sh, st) = (Arc::clone(&shared), Arc::clone(&stopped));
-        thread::spawn(move || accept(&listener, target, &sh, &st));
-        PhaseProxy {
-            addr,
-            shared,
-            stopped,
-        }
+        PhaseProxy(Proxy::start(target, Observer::default()))
     }
 
     /// The sync base URL through the proxy.
     pub fn base_url(&self) -> String {
-        format!("http://{}/_sync", self.addr)
+        self.0.base_url()
     }
 
     /// Reads the traffic now.
     pub fn observe<R>(&self, f: impl FnOnce(&Traffic) -> R) -> R {
-        f(&self.shared.lock())
+        f(&self.0.policy().lock())
     }
 
     /// Waits until `condition` holds for the traffic (checked at each change) or `deadline`
@@ -196,7 +228,7 @@ impl PhaseProxy {
         deadline: Instant,
         mut condition: impl FnMut(&Traffic) -> bool,
     ) -> bool {
-        let mut traffic = self.shared.lock();
+        let mut traffic = self.0.policy().lock();
         loop {
             if condition(&traffic) {
                 return true;
@@ -206,7 +238,8 @@ impl PhaseProxy {
                 return false;
             }
             traffic = self
-                .shared
+                .0
+                .policy()
                 .changed
                 .wait_timeout(traffic, deadline - now)
                 .unwrap_or_else(PoisonError::into_inner)
@@ -216,93 +249,6 @@ impl PhaseProxy {
 
     /// How many requests of each kind passed so far.
     pub fn requests(&self) -> BTreeMap<Op, u64> {
-        self.shared.lock().requests.clone()
+        self.0.policy().lock().requests.clone()
     }
-}
-
-impl Drop for PhaseProxy {
-    fn drop(&mut self) {
-        self.stopped.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-    }
-}
-
-fn accept(listener: &TcpListener, target: SocketAddr, shared: &Arc<Shared>, stopped: &AtomicBool) {
-    let mut next_id = 0u64;
-    for client in listener.incoming() {
-        if stopped.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok(client) = client else { continue };
-        let Ok(server) = TcpStream::connect(target) else {
-            let _ = client.shutdown(Shutdown::Both);
-            continue;
-        };
-        let (Ok(client_read), Ok(server_read)) = (client.try_clone(), server.try_clone()) else {
-            continue;
-        };
-        next_id += 1;
-        let id = next_id;
-        shared.update(|t| {
-            t.exchanges.insert(id, Exchange::default());
-        });
-        let upstream = Arc::clone(shared);
-        thread::spawn(move || {
-            pipe(client_read, server, Timing::BeforeWrite, |bytes| {
-                upstream.update(|t| {
-                    let op = t.exchanges.get_mut(&id).and_then(|e| e.client_sent(bytes));
-                    if let Some(op) = op {
-                        *t.requests.entry(op).or_default() += 1;
-                    }
-                });
-            });
-            // The client is gone (or done): nothing it asked for is in flight for it any more.
-            upstream.update(|t| {
-                t.exchanges.remove(&id);
-            });
-        });
-        let downstream = Arc::clone(shared);
-        thread::spawn(move || {
-            pipe(server_read, client, Timing::AfterWrite, |bytes| {
-                downstream.update(|t| {
-                    let op = t.exchanges.get_mut(&id).and_then(|e| e.server_sent(bytes));
-                    if let Some(op) = op {
-                        *t.answered.entry(op).or_default() += 1;
-                        t.last_answer = Some(Instant::now());
-                    }
-                });
-            });
-        });
-    }
-}
-
-/// When a pipe reports a chunk: a request counts as in flight before the server can have any
-/// of it, a response as delivered only once the client can have all of it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Timing {
-    BeforeWrite,
-    AfterWrite,
-}
-
-/// Copies `from` to `to` until either side closes, telling `seen` about each chunk.
-fn pipe(mut from: TcpStream, mut to: TcpStream, timing: Timing, mut seen: impl FnMut(&[u8])) {
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                if timing == Timing::BeforeWrite {
-                    seen(&buf[..n]);
-                }
-                if to.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-                if timing == Timing::AfterWrite {
-                    seen(&buf[..n]);
-                }
-            }
-        }
-    }
-    let _ = to.shutdown(Shutdown::Write);
-    let _ = from.shutdown(Shutdown::Read);
 }

@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mizu_sync::server::{Server, ServerHandle, ServerOptions};
 use serde_json::Value;
@@ -128,11 +128,5 @@ pub fn ws_next(ws: &mut Ws) -> Message {
     ws.read().expect("live message")
 }
 
-/// Waits until `cond` holds, failing after `WAIT`.
-pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
+#[allow(unused_imports)] // not every suite waits
+pub use mizu_test_support::wait_until;

@@ -4,7 +4,7 @@ pub mod cellx;
 pub mod dynamic;
 pub mod kairo;
 mod mol;
-pub mod prng;
+pub use mizu_test_support::js_random as prng;
 pub mod propagation;
 pub mod sbench;
 pub mod util;

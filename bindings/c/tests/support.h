@@ -12,6 +12,10 @@
 
 #include "mizu_sync.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Failures of the running test; a test passes when none were recorded. */
 extern int test_failures;
 
@@ -92,5 +96,9 @@ void remove_db(const char *path);
 
 /* Reads a string out-parameter's JSON and frees it; returns a malloc'd copy for comparing. */
 char *take_string(char *from_library);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
-use crate::client::test_http_server::{Answer, HttpServer};
 use crate::protocol::wire::{Mutation, PullRequest, PushRequest, SnapshotRequest};
+use mizu_test_support::http_server::{Answer, HttpServer};
 
 const PULL_OK: &str = r#"{"changes":[{"cursor":5,"scope":"s","time":"2026-01-01T00:00:00.000000001Z","data":{"entity":"todo","id":"a","op":"create","data":{"t":1}}}],"has_more":true,"next_cursor":5,"extra":1}"#;
 

@@ -10,7 +10,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use tungstenite::http::Uri;
 
-use crate::client::transport_failure::TransportConfigError;
+use crate::client::transport_error::TransportConfigError;
 
 /// A checked `ws://` or `wss://` URL, with the TLS settings a `wss://` one needs.
 #[derive(Clone)]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tungstenite::Message;
 
 use super::*;
-use crate::client::test_ws_server::{header, Arrival, WsServer, PATIENCE};
+use mizu_test_support::ws_server::{header, Arrival, WsServer, PATIENCE};
 
 /// Generous bound for "stops promptly": the target is ~100 ms, far below this.
 const PROMPTLY: Duration = Duration::from_secs(2);

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{guard, issue, lend, release, take_callback_error};
-use crate::ffi::registry::report_unhandled;
+use crate::ffi::listener_list::report_unhandled;
 use crate::reactive::Effect;
 
 /// An effect's C function: called with the binding's `token`; returns 0, or non-zero after

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::value::{self, tag};
 use super::{guard, issue, lend, release, text, with_slot};
 use crate::ffi::error::MizuError;
-use crate::ffi::registry::report_unhandled;
+use crate::ffi::listener_list::report_unhandled;
 use crate::ffi::signal::{canonical, Versioned};
 use crate::ffi::subscription::{watch, Subscription};
 use crate::ffi::Signal;

@@ -106,8 +106,6 @@ use std::time::{Duration, Instant};
 use crate::protocol::codec::Codec;
 use crate::protocol::wire::{PullRequest, SnapshotRequest};
 use backoff::Backoff;
-#[cfg(test)]
-pub(crate) use backoff::SplitMix64;
 use timer::{Timer, Timers};
 
 /// How long acknowledged mutations may wait for the pull that settles them while further

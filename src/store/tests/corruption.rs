@@ -8,7 +8,7 @@ use crate::store::Error;
 
 /// Opens a store at `path` after running `damage` on the closed file.
 fn open_after(damage: &str) -> Result<Store, Error> {
-    let dir = TempDir::new("corrupt");
+    let dir = temp_dir("corrupt");
     let (path, store) = file_of(&dir);
     store
         .apply_remote(&[upsert("todo", "a", json!(1))], 1)
@@ -33,8 +33,8 @@ fn assert_corrupt(result: Result<Store, Error>, needle: &str) {
 
 #[test]
 fn reports_a_file_that_is_not_a_database() {
-    let dir = TempDir::new("not-a-db");
-    let path = dir.path("store.db");
+    let dir = temp_dir("not-a-db");
+    let path = dir.path().join("store.db");
     std::fs::write(
         &path,
         b"this is certainly not a SQLite database, just some text.".repeat(100),
@@ -45,7 +45,7 @@ fn reports_a_file_that_is_not_a_database() {
 
 #[test]
 fn reports_a_truncated_file() {
-    let dir = TempDir::new("truncated");
+    let dir = temp_dir("truncated");
     let (path, store) = file_of(&dir);
     let changes: Vec<_> = (0..2000)
         .map(|i| upsert("todo", &format!("{i:05}"), json!({"n": i})))

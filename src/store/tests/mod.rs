@@ -4,10 +4,9 @@ mod corruption;
 mod overlay;
 mod persistence;
 mod threads;
-mod throughput;
 
+use mizu_test_support::{temp_dir, TempDir};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::json;
 
@@ -15,38 +14,11 @@ use super::Store;
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText};
 use crate::protocol::wire::Mutation;
 
-/// A fresh directory under the system temp dir, removed on drop.
-pub(crate) struct TempDir(PathBuf);
-
-impl TempDir {
-    pub(crate) fn new(name: &str) -> TempDir {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let unique = format!(
-            "mizu-store-{name}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let dir = std::env::temp_dir().join(unique);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    pub(crate) fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Runs `test` against an in-memory store and against a fresh store file.
 fn on_both_backends(name: &str, test: impl Fn(&Store)) {
     test(&Store::open_in_memory());
-    let dir = TempDir::new(name);
-    test(&Store::open(&dir.path("store.db")).unwrap());
+    let dir = temp_dir(name);
+    test(&Store::open(&dir.path().join("store.db")).unwrap());
 }
 
 fn key(collection: &str, id: &str) -> EntityKey {
@@ -108,7 +80,7 @@ fn value(store: &Store, collection: &str, id: &str) -> Option<serde_json::Value>
 }
 
 fn file_of(dir: &TempDir) -> (PathBuf, Store) {
-    let path = dir.path("store.db");
+    let path = dir.path().join("store.db");
     let store = Store::open(&path).unwrap();
     (path, store)
 }

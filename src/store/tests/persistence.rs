@@ -9,7 +9,7 @@ use crate::store::Error;
 
 #[test]
 fn restores_base_pending_queue_cursor_and_client_id_after_reopen() {
-    let dir = TempDir::new("reopen");
+    let dir = temp_dir("reopen");
     let (path, store) = file_of(&dir);
     let client_id = store.client_id();
     assert_eq!(client_id.len(), 32);
@@ -57,7 +57,7 @@ fn restores_base_pending_queue_cursor_and_client_id_after_reopen() {
 
 #[test]
 fn stores_the_cursor_with_the_changes_it_covers() {
-    let dir = TempDir::new("cursor");
+    let dir = temp_dir("cursor");
     let (path, store) = file_of(&dir);
     let mut snapshot = SnapshotData::new();
     snapshot
@@ -87,7 +87,7 @@ fn stores_the_cursor_with_the_changes_it_covers() {
 
 #[test]
 fn never_reuses_a_seq_after_the_queue_drains_and_the_file_reopens() {
-    let dir = TempDir::new("seq");
+    let dir = temp_dir("seq");
     let (path, store) = file_of(&dir);
     let (s1, _) = store
         .enqueue(mutation_for("m1", &delete("t", "a")), None)
@@ -122,7 +122,7 @@ fn install_failing_triggers(path: &Path) {
 
 #[test]
 fn a_failed_write_changes_neither_memory_nor_the_file() {
-    let dir = TempDir::new("failure");
+    let dir = temp_dir("failure");
     let (path, store) = file_of(&dir);
     store
         .apply_remote(&[upsert("todo", "a", json!(1))], 1)
@@ -175,7 +175,7 @@ fn a_failed_write_changes_neither_memory_nor_the_file() {
 
 #[test]
 fn refuses_a_second_store_on_the_same_file() {
-    let dir = TempDir::new("locked");
+    let dir = temp_dir("locked");
     let (path, store) = file_of(&dir);
     assert!(matches!(Store::open(&path), Err(Error::Locked)));
     write(&store, "m1", upsert("todo", "a", json!(1)));
@@ -214,7 +214,7 @@ fn keeps_acknowledgements_awaiting_their_pull_across_reopen_until_settled() {
         assert_eq!(value(store, "todo", "b"), Some(json!(2)), "still shown");
     });
 
-    let dir = TempDir::new("acked-reopen");
+    let dir = temp_dir("acked-reopen");
     let (path, store) = file_of(&dir);
     write(&store, "m1", upsert("todo", "a", json!(1)));
     write(&store, "m2", upsert("todo", "b", json!(2)));

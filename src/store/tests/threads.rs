@@ -12,7 +12,7 @@ fn concurrent_writers_and_readers_see_a_consistent_queue() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Store>();
 
-    let dir = TempDir::new("threads");
+    let dir = temp_dir("threads");
     let (path, store) = file_of(&dir);
     let store = Arc::new(store);
     let writers: Vec<_> = (0..4)

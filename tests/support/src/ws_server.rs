@@ -13,10 +13,10 @@ use tungstenite::http::StatusCode;
 use tungstenite::{Message, WebSocket};
 
 /// How long a test waits for something the client should do.
-pub(crate) const PATIENCE: Duration = Duration::from_secs(10);
+pub const PATIENCE: Duration = Duration::from_secs(10);
 
 /// One handshake the server saw.
-pub(crate) enum Arrival {
+pub enum Arrival {
     /// Accepted: the open connection and the handshake's headers (names in lower case).
     Accepted(Box<Peer>),
     /// Refused with this status; the handshake's headers.
@@ -24,14 +24,14 @@ pub(crate) enum Arrival {
 }
 
 /// The server's end of one accepted connection.
-pub(crate) struct Peer {
-    pub(crate) ws: WebSocket<TcpStream>,
-    pub(crate) headers: Vec<(String, String)>,
+pub struct Peer {
+    pub ws: WebSocket<TcpStream>,
+    pub headers: Vec<(String, String)>,
 }
 
 impl Peer {
     /// Reads until a text message arrives (answering pings on the way).
-    pub(crate) fn read_text(&mut self) -> String {
+    pub fn read_text(&mut self) -> String {
         loop {
             match self.ws.read().expect("peer read") {
                 Message::Text(text) => return text.as_str().to_string(),
@@ -41,18 +41,18 @@ impl Peer {
     }
 
     /// Sends one text message.
-    pub(crate) fn send_text(&mut self, text: &str) {
+    pub fn send_text(&mut self, text: &str) {
         self.ws.send(Message::text(text)).expect("peer send");
     }
 
     /// The first value of header `name` (lower case).
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         header(&self.headers, name)
     }
 }
 
 /// The first value of header `name` (lower case) in `headers`.
-pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(n, _)| n == name)
@@ -63,7 +63,7 @@ pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<
 type Gate = dyn Fn(&[(String, String)]) -> Option<u16> + Send + Sync;
 
 /// The running server; stops accepting when dropped.
-pub(crate) struct WsServer {
+pub struct WsServer {
     addr: SocketAddr,
     arrivals: Receiver<Arrival>,
     stopping: Arc<AtomicBool>,
@@ -72,12 +72,12 @@ pub(crate) struct WsServer {
 
 impl WsServer {
     /// A server that accepts every handshake.
-    pub(crate) fn start() -> Self {
+    pub fn start() -> Self {
         Self::with_gate(|_| None)
     }
 
     /// A server that asks `gate` about each handshake.
-    pub(crate) fn with_gate(
+    pub fn with_gate(
         gate: impl Fn(&[(String, String)]) -> Option<u16> + Send + Sync + 'static,
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
@@ -108,24 +108,24 @@ impl WsServer {
     }
 
     /// `ws://127.0.0.1:PORT` followed by `path`.
-    pub(crate) fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("ws://{}{path}", self.addr)
     }
 
     /// The port the server listens on.
-    pub(crate) fn addr(&self) -> SocketAddr {
+    pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// The next handshake, waiting up to [`PATIENCE`].
-    pub(crate) fn next_arrival(&self) -> Arrival {
+    pub fn next_arrival(&self) -> Arrival {
         self.arrivals
             .recv_timeout(PATIENCE)
             .expect("a client handshake arrived")
     }
 
     /// The next accepted connection (fails the test on a rejection).
-    pub(crate) fn next_peer(&self) -> Peer {
+    pub fn next_peer(&self) -> Peer {
         match self.next_arrival() {
             Arrival::Accepted(peer) => *peer,
             Arrival::Rejected(status, _) => panic!("expected an accepted handshake, got {status}"),

@@ -9,17 +9,17 @@ use std::thread::{self, JoinHandle};
 
 /// One request as the server received it.
 #[derive(Debug, Clone)]
-pub(crate) struct Recorded {
-    pub(crate) method: String,
-    pub(crate) path: String,
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
     /// Header names in lower case, in arrival order.
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl Recorded {
     /// The first value of header `name` (any case).
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
         self.headers
             .iter()
@@ -28,13 +28,13 @@ impl Recorded {
     }
 
     /// The body parsed as JSON.
-    pub(crate) fn json(&self) -> serde_json::Value {
+    pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).expect("request body is JSON")
     }
 }
 
 /// How the server answers one request.
-pub(crate) enum Answer {
+pub enum Answer {
     /// A complete response; the connection stays open for the next request.
     Full {
         status: u16,
@@ -51,7 +51,7 @@ pub(crate) enum Answer {
 
 impl Answer {
     /// A complete JSON response.
-    pub(crate) fn json(status: u16, body: &str) -> Answer {
+    pub fn json(status: u16, body: &str) -> Answer {
         Answer::Full {
             status,
             content_type: "application/json",
@@ -60,7 +60,7 @@ impl Answer {
     }
 
     /// A complete plain-text response.
-    pub(crate) fn text(status: u16, body: &str) -> Answer {
+    pub fn text(status: u16, body: &str) -> Answer {
         Answer::Full {
             status,
             content_type: "text/plain; charset=utf-8",
@@ -72,7 +72,7 @@ impl Answer {
 type Handler = dyn Fn(&Recorded) -> Answer + Send + Sync;
 
 /// The running server; stops accepting when dropped.
-pub(crate) struct HttpServer {
+pub struct HttpServer {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<Recorded>>>,
     stopping: Arc<AtomicBool>,
@@ -81,7 +81,7 @@ pub(crate) struct HttpServer {
 
 impl HttpServer {
     /// Starts a server that answers each request with `handler(request)`.
-    pub(crate) fn start(handler: impl Fn(&Recorded) -> Answer + Send + Sync + 'static) -> Self {
+    pub fn start(handler: impl Fn(&Recorded) -> Answer + Send + Sync + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -109,12 +109,12 @@ impl HttpServer {
     }
 
     /// `http://127.0.0.1:PORT` followed by `path`.
-    pub(crate) fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
     /// Every request received so far, in order.
-    pub(crate) fn requests(&self) -> Vec<Recorded> {
+    pub fn requests(&self) -> Vec<Recorded> {
         self.requests.lock().expect("requests lock").clone()
     }
 }

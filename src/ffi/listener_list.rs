@@ -1,4 +1,4 @@
-//! [`Registry`]: a list of event listeners that is copied before it is called, and the
+//! [`ListenerList`]: a list of event listeners that is copied before it is called, and the
 //! process-wide registry of unhandled errors.
 
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
@@ -9,7 +9,7 @@ use crate::ffi::subscription::Subscription;
 
 /// Listeners of one kind of event. The registry holds weak references; each listener's
 /// [`Subscription`] holds the strong one, so cancelling or dropping it unregisters.
-pub(crate) struct Registry<L: ?Sized> {
+pub(crate) struct ListenerList<L: ?Sized> {
     entries: Mutex<Entries<L>>,
 }
 
@@ -20,7 +20,7 @@ struct Entries<L: ?Sized> {
 
 /// Keeps one listener registered while it lives.
 struct Registration<L: ?Sized + Send + Sync + 'static> {
-    registry: Arc<Registry<L>>,
+    registry: Arc<ListenerList<L>>,
     id: u64,
     _listener: Arc<L>,
 }
@@ -32,9 +32,9 @@ impl<L: ?Sized + Send + Sync + 'static> Drop for Registration<L> {
     }
 }
 
-impl<L: ?Sized + Send + Sync + 'static> Registry<L> {
+impl<L: ?Sized + Send + Sync + 'static> ListenerList<L> {
     pub(crate) fn new() -> Arc<Self> {
-        Arc::new(Registry {
+        Arc::new(ListenerList {
             entries: Mutex::new(Entries {
                 next_id: 0,
                 list: Vec::new(),
@@ -78,7 +78,7 @@ impl<L: ?Sized + Send + Sync + 'static> Registry<L> {
     }
 }
 
-static UNHANDLED: LazyLock<Arc<Registry<dyn ErrorListener>>> = LazyLock::new(Registry::new);
+static UNHANDLED: LazyLock<Arc<ListenerList<dyn ErrorListener>>> = LazyLock::new(ListenerList::new);
 
 /// Registers a listener for errors no client listener can take: failures of signal listeners,
 /// effects and computeds' subscribers, and of client listeners when the client has no error

@@ -1,4 +1,5 @@
-//! The seeded generator of the reactively benchmark (`pseudoRandom("seed")`): sfc32 seeded by
+//! The seeded generator of js-reactivity-benchmark (shared by the reactive tests and the
+//! benchmarks), as the reactively benchmark defines it (`pseudoRandom("seed")`): sfc32 seeded by
 //! xmur3a, bit-exact with the JS version (wrapping 32-bit arithmetic, result in [0, 1)).
 
 /// xmur3a: a MurmurHash3-style seed generator over the UTF-16 code units of `seed`.

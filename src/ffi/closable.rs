@@ -1,4 +1,4 @@
-//! [`Handle`]: the closable slot every exported object keeps its core value in, with the
+//! [`Closable`]: the closable slot every exported object keeps its core value in, with the
 //! subscriptions made through it.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
@@ -8,7 +8,7 @@ use crate::ffi::subscription::Subscription;
 
 /// A core value that [`close`](Self::close) releases; later uses fail with
 /// [`MizuError::Closed`]. Closing also cancels the subscriptions made through the handle.
-pub(crate) struct Handle<T> {
+pub(crate) struct Closable<T> {
     /// Names the handle in [`MizuError::Closed`] (`signal`, `entity`, ...).
     what: &'static str,
     state: Mutex<State<T>>,
@@ -19,9 +19,9 @@ struct State<T> {
     subscriptions: Vec<Weak<Subscription>>,
 }
 
-impl<T: Clone> Handle<T> {
+impl<T: Clone> Closable<T> {
     pub(crate) fn new(what: &'static str, value: T) -> Self {
-        Handle {
+        Closable {
             what,
             state: Mutex::new(State {
                 value: Some(value),

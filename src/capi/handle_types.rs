@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::boundary::{handle_id, handle_ptr};
-use super::registry::{self, ComputedValue, Object};
+use super::handle_table::{self, ComputedValue, Object};
 use super::status::CError;
 use crate::reactive::{Computed, Signal};
 use crate::{Client, Collection, Entity, Query};
@@ -62,13 +62,13 @@ pub struct MizuSubscription {
 
 /// Registers `object` and returns the handle pointer C receives.
 pub(crate) fn issue<T>(object: Object) -> *mut T {
-    handle_ptr(registry::insert(object))
+    handle_ptr(handle_table::insert(object))
 }
 
 macro_rules! accessor {
     ($fn_name:ident, $handle:ty, $variant:ident, $kind:literal, $out:ty) => {
         pub(crate) fn $fn_name(handle: *const $handle) -> Result<$out, CError> {
-            let object = registry::get(handle_id(handle), $kind)?;
+            let object = handle_table::get(handle_id(handle), $kind)?;
             match &*object {
                 Object::$variant(inner) => Ok(inner.clone()),
                 _ => Err(CError::invalid(concat!("expected a ", $kind, " handle"))),
@@ -99,7 +99,7 @@ accessor!(
 /// Unregisters the handle and drops its object here, after the registry lock is released
 /// (dropping may run C `release` callbacks and stop effects).
 pub(crate) fn free<T>(handle: *const T, kind: &'static str) -> Result<(), CError> {
-    let object = registry::remove(handle_id(handle), kind)?;
+    let object = handle_table::remove(handle_id(handle), kind)?;
     drop(object);
     Ok(())
 }
