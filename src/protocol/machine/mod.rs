@@ -82,6 +82,7 @@ mod error;
 mod failure;
 mod input;
 mod lifecycle;
+mod live;
 mod options;
 mod pull;
 mod push;
@@ -108,6 +109,7 @@ use crate::protocol::wire::{PullRequest, SnapshotRequest};
 use backoff::Backoff;
 #[cfg(test)]
 pub(crate) use backoff::SplitMix64;
+use live::LiveLink;
 use timer::{Timer, Timers};
 
 /// How long acknowledged mutations may wait for the pull that settles them while further
@@ -151,6 +153,8 @@ pub struct SyncMachine {
     /// The credentials were just refreshed: the next 401/403 is final.
     just_refreshed: bool,
     backoff: Backoff,
+    /// The live socket's state and its own backoff.
+    live: LiveLink,
     timers: Timers,
     /// `sync()` calls waiting for completion.
     waiters: Vec<Waiter>,
@@ -233,6 +237,12 @@ impl SyncMachine {
             options.backoff_max,
             options.jitter_seed,
         );
+        let live = LiveLink::new(
+            options.live,
+            options.backoff_min,
+            options.backoff_max,
+            options.jitter_seed,
+        );
         Ok(SyncMachine {
             options,
             codec,
@@ -252,6 +262,7 @@ impl SyncMachine {
             awaiting_auth: None,
             just_refreshed: false,
             backoff,
+            live,
             timers: Timers::default(),
             waiters: Vec::new(),
             settled_total: 0,
@@ -267,6 +278,7 @@ impl SyncMachine {
     /// the next request (if any is due) is queued. Never fails: bad answers become events.
     pub fn handle(&mut self, input: Input, now: Instant) {
         self.fire_timers(now);
+        self.live_fire(now);
         match input {
             Input::Start { cursor, pending } => self.start(cursor, pending, now),
             Input::Stop => self.stop(),
@@ -302,6 +314,9 @@ impl SyncMachine {
                 }
             }
             Input::AuthRefreshed { ok } => self.on_auth_refreshed(ok, now),
+            Input::LiveOpened => self.live_opened(),
+            Input::LiveClosed { .. } => self.live_closed(false, now),
+            Input::LiveAuthRejected { .. } => self.live_closed(true, now),
             Input::Tick => {}
         }
         self.drive(now);
@@ -315,7 +330,10 @@ impl SyncMachine {
     /// When the driver must call [`handle`](Self::handle) (with [`Input::Tick`] if nothing else
     /// happened) at the latest; `None` when no timer is armed.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next()
+        match (self.timers.next(), self.live.retry_at()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// When the retry after a failure is due; `None` when no backoff is running. A driver
