@@ -72,6 +72,14 @@
 //!   have been answered and a whole pull round begun after that has completed; writes made
 //!   meanwhile do not hold it up, and its pull goes before their pushes. It fails on the round's
 //!   first error.
+//! - **The live socket** (when [`MachineOptions::live`]): opened on [`Input::Start`]
+//!   ([`Action::ConnectLive`]), closed on [`Input::Stop`] ([`Action::CloseLive`]), kept through
+//!   `Pause`. An attempt that fails or an open socket that ends ([`Input::LiveClosed`]) is retried
+//!   after the same seeded exponential backoff as requests, with its own failure count: from
+//!   `backoff_min` again after a socket that was open, doubling per failed attempt in a row. A
+//!   refused handshake ([`Input::LiveAuthRejected`]) is retried the same way with a fresh token.
+//!   The socket never changes the status: connectivity is the requests'. A notification
+//!   ([`Input::LiveCursor`]) above the cursor pulls at once.
 //! - **Undecodable changes** are skipped with an [`Event::Error`] each ([`SyncError::Change`]),
 //!   and the cursor moves past them (see [`crate::protocol::codec`] for why). Changes at or below
 //!   the current cursor are never applied again.
