@@ -357,3 +357,32 @@ fn stops_promptly_while_the_server_stalls_the_handshake() {
     assert!(started.elapsed() < PROMPTLY, "{:?}", started.elapsed());
     assert!(events.try_recv().is_err(), "no event after stop");
 }
+
+#[test]
+fn opens_the_socket_only_when_told_and_closes_it_when_told() {
+    let server = WsServer::start();
+    let (tx, events) = mpsc::channel();
+    let live = LiveConnection::start(config(server.url("/ws")).live, move |event| {
+        let _ = tx.send(event);
+    })
+    .expect("valid config");
+    let remote = live.remote();
+    remote.connect(false);
+    let mut first = server.next_peer();
+    first.read_text();
+    assert_eq!(next_event(&events), LiveEvent::Connected);
+    remote.close();
+    assert!(
+        first.ws.read().is_err(),
+        "the server sees the connection end"
+    );
+    let reason = expect_disconnected(&events);
+    assert!(!reason.is_empty());
+    // Closed, it stays closed until told again (the machine's next `ConnectLive`).
+    remote.connect(false);
+    let mut second = server.next_peer();
+    assert!(second.read_text().contains("subscribe"));
+    assert_eq!(next_event(&events), LiveEvent::Connected);
+    live.stop();
+    assert!(events.try_recv().is_err(), "no event after stop");
+}
