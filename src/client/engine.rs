@@ -1,6 +1,7 @@
 //! The engine: the driver of the sans-IO [`SyncMachine`]. One thread owns the machine and the
 //! store's sync-side writes; one I/O worker performs the single in-flight HTTP request; the
-//! live connection (when configured) feeds cursors in. No host call waits on any of them.
+//! live connection (when configured) opens its socket when the machine says so and feeds what
+//! happens on it back in. No host call waits on any of them.
 //!
 //! # Threading
 //! User callbacks (`on_sync`, `on_connectivity`, `on_error`) and the effects woken by server
@@ -16,7 +17,7 @@ use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Instant, SystemTime};
 
 use crate::client::http::HttpTransport;
-use crate::client::live::{LiveConfig, LiveConnection, LiveEvent};
+use crate::client::live::{LiveConfig, LiveConnection, LiveEvent, LiveRemote};
 use crate::client::logging::{log_to, targets};
 use crate::client::progress::Tracker;
 use crate::client::{ClientCore, Error};
@@ -34,6 +35,8 @@ pub(crate) enum Command {
     Sync(SyncReply),
     /// A live notification (or `notify_live`) says the server is at this cursor.
     LiveCursor(u64),
+    /// The live connection opened, ended, or was refused (its cursors come as `LiveCursor`).
+    Live(LiveEvent),
     /// Stop syncing until `Resume`.
     Pause,
     /// Resume after `Pause`.
@@ -110,9 +113,10 @@ impl EngineHandle {
             Some(cfg) => {
                 let tx = commands.clone();
                 let conn = LiveConnection::start(cfg, move |event| {
-                    if let LiveEvent::Cursor(n) = event {
-                        let _ = tx.send(Command::LiveCursor(n));
-                    }
+                    let _ = tx.send(match event {
+                        LiveEvent::Cursor(n) => Command::LiveCursor(n),
+                        event => Command::Live(event),
+                    });
                 })
                 .map_err(|e| Error::InvalidArgument(format!("live connection: {e}")))?;
                 Some(conn)
@@ -122,6 +126,7 @@ impl EngineHandle {
         let awaiting = shared.store.acked().into_iter().collect();
         let cursor = shared.store.cursor().unwrap_or(0);
         let mut engine = Engine {
+            live: live.as_ref().map(LiveConnection::remote),
             progress: Tracker::new(cursor),
             shared,
             machine,
@@ -214,6 +219,8 @@ fn spawn_io_worker(
 struct Engine {
     shared: Arc<ClientCore>,
     machine: SyncMachine,
+    /// Opens and closes the live socket when the machine says so.
+    live: Option<LiveRemote>,
     io: Sender<Request>,
     inbox: Receiver<Command>,
     /// Result cursors of acknowledged mutations, by id, until the machine settles them.
@@ -276,6 +283,12 @@ impl Engine {
                 Some(Command::LiveCursor(n)) => {
                     self.progress.live_head(self.cursor(), n);
                     Input::LiveCursor(n)
+                }
+                Some(Command::Live(event)) => {
+                    let input = event.input();
+                    self.step(input);
+                    self.log_live(&event);
+                    continue;
                 }
                 Some(Command::Pause) => Input::Pause,
                 Some(Command::Resume) => Input::Resume,
@@ -432,6 +445,44 @@ impl Engine {
         }
     }
 
+    /// Logs the end of a live connection or attempt, with the machine's reconnect decision.
+    fn log_live(&self, event: &LiveEvent) {
+        let LiveEvent::Disconnected {
+            reason,
+            was_connected,
+            auth_rejected,
+        } = event
+        else {
+            return;
+        };
+        let Some(at) = self.machine.live_retry_at() else {
+            return;
+        };
+        let delay = at.saturating_duration_since(Instant::now());
+        // A lost connection is worth a warning; each failed attempt to reopen it is detail.
+        let retry = if auth_rejected.is_some() {
+            " with a refreshed token"
+        } else {
+            ""
+        };
+        let logger = &self.shared.logger;
+        if *was_connected {
+            log_to!(
+                logger,
+                Warn,
+                targets::LIVE,
+                "live connection lost: {reason}; reconnecting in {delay:?}{retry}"
+            );
+        } else {
+            log_to!(
+                logger,
+                Debug,
+                targets::LIVE,
+                "live connection failed: {reason}; retrying in {delay:?}{retry}"
+            );
+        }
+    }
+
     /// Remembers the result cursor of each acknowledged mutation of a push answer.
     fn record_result_cursors(&mut self, answer: &Input) {
         if let Input::Pushed {
@@ -548,6 +599,16 @@ impl Engine {
                 );
                 self.machine
                     .handle(Input::AuthRefreshed { ok }, Instant::now());
+            }
+            Action::ConnectLive { refresh_auth } => {
+                if let Some(live) = &self.live {
+                    live.connect(refresh_auth);
+                }
+            }
+            Action::CloseLive => {
+                if let Some(live) = &self.live {
+                    live.close();
+                }
             }
             Action::Emit(event) => self.emit(event),
         }

@@ -1,9 +1,14 @@
-//! The live connection: a WebSocket (tungstenite) that subscribes to the server's `sync:<scope>`
-//! notifications and reports their cursors, reconnecting with backoff whenever it drops.
+//! The live connection's I/O: a WebSocket (tungstenite) that subscribes to the server's
+//! `sync:<scope>` notifications and reports their cursors.
+//!
+//! It decides nothing: the sans-IO machine says when to open the socket and whether with a
+//! refreshed token ([`Action::ConnectLive`](crate::protocol::machine::Action::ConnectLive)), and
+//! when to close it; this module opens it when told, reads its frames (answering and sending
+//! pings) and reports what happened as [`LiveEvent`]s, which the driver feeds to the machine
+//! ([`LiveEvent::input`]). The machine's backoff decides when a dropped socket is reopened.
 //!
 //! The channel only speeds syncing up; the engine stays correct without it (it also polls).
 
-mod backoff;
 mod endpoint;
 
 use std::io::ErrorKind;
@@ -19,12 +24,12 @@ use tungstenite::http::{HeaderName, HeaderValue};
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Error as WsError, Message, WebSocket};
 
-use self::backoff::backoff;
 use self::endpoint::{Endpoint, LiveStream};
 use super::auth::{bearer, AuthProvider};
 use super::http::validated_headers;
 use super::logging::{log_to, targets, Logger};
 use super::transport_error::TransportConfigError;
+use crate::protocol::machine::Input;
 use crate::protocol::wire::LiveEnvelope;
 
 /// Largest message and frame accepted from the server (the mizu server's own read limit).
@@ -43,10 +48,6 @@ pub(crate) struct LiveConfig {
     pub(crate) subscribe_message: serde_json::Value,
     /// The scope whose `sync:<scope>` notifications are reported (empty means `_default`).
     pub(crate) scope: String,
-    /// First reconnect delay; doubles per failed attempt.
-    pub(crate) backoff_min: Duration,
-    /// Largest reconnect delay.
-    pub(crate) backoff_max: Duration,
     /// Budget for each of DNS + TCP connect, and the TLS + WebSocket handshake.
     pub(crate) connect_timeout: Duration,
     /// After this long without a frame the client pings; without an answer after as long again,
@@ -59,7 +60,7 @@ pub(crate) struct LiveConfig {
 
 impl LiveConfig {
     /// A configuration with the conventional subscribe message and default timings
-    /// (backoff 0.5 s to 30 s, 10 s connect timeout, ping after 30 s of silence).
+    /// (10 s connect timeout, ping after 30 s of silence).
     pub(crate) fn new(url: impl Into<String>, scope: impl Into<String>) -> Self {
         LiveConfig {
             url: url.into(),
@@ -67,8 +68,6 @@ impl LiveConfig {
             auth: None,
             subscribe_message: serde_json::json!({"topic": "subscribe", "data": {}}),
             scope: scope.into(),
-            backoff_min: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_secs(30),
             logger: Logger::default(),
@@ -91,15 +90,47 @@ pub(crate) enum LiveEvent {
     Connected,
     /// The server announced changes in the scope up to this cursor.
     Cursor(u64),
-    /// A connection attempt failed or an open connection ended; a reconnect follows after a
-    /// backoff delay.
-    Disconnected(String),
+    /// A connection attempt failed or an open connection ended; the socket stays closed until
+    /// the next [`LiveConnection::connect`].
+    Disconnected {
+        /// Why, for the log.
+        reason: String,
+        /// Whether the handshake had succeeded (an open connection was lost).
+        was_connected: bool,
+        /// The HTTP status when the server refused the handshake's credentials (401 or 403).
+        auth_rejected: Option<u16>,
+    },
 }
 
-/// A live connection running on its own thread until stopped or dropped.
+impl LiveEvent {
+    /// The machine input reporting this event.
+    pub(crate) fn input(&self) -> Input {
+        match self {
+            LiveEvent::Connected => Input::LiveOpened,
+            LiveEvent::Cursor(cursor) => Input::LiveCursor(*cursor),
+            LiveEvent::Disconnected {
+                auth_rejected: Some(status),
+                ..
+            } => Input::LiveAuthRejected { status: *status },
+            LiveEvent::Disconnected { reason, .. } => Input::LiveClosed {
+                reason: reason.clone(),
+            },
+        }
+    }
+}
+
+/// A live connection's thread, running until stopped or dropped; it opens the socket only when
+/// asked through a [`LiveRemote`].
 pub(crate) struct LiveConnection {
     shared: Arc<ConnectionState>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// Asks the connection thread to open or close the socket (the machine's `ConnectLive` and
+/// `CloseLive`); cheap to clone.
+#[derive(Clone)]
+pub(crate) struct LiveRemote {
+    shared: Arc<ConnectionState>,
 }
 
 /// State shared by the handle, the connection thread and a pending TCP connect.
@@ -112,6 +143,10 @@ struct ConnectionState {
 #[derive(Default)]
 struct Control {
     stopped: bool,
+    /// An open was asked for and not begun yet: whether with a refreshed token.
+    wanted: Option<bool>,
+    /// How many closes were asked for: an attempt begun before the last one is abandoned.
+    closes: u64,
     /// A second handle to the open socket, so that `stop` can interrupt any blocking I/O.
     socket: Option<TcpStream>,
     /// The result of the pending TCP connect, when it has finished.
@@ -129,8 +164,31 @@ impl ConnectionState {
     }
 }
 
+impl LiveRemote {
+    /// Opens the socket (the machine's `ConnectLive`), asking the auth provider for a fresh
+    /// token when `refresh_auth`. Ignored after `stop`.
+    pub(crate) fn connect(&self, refresh_auth: bool) {
+        self.shared.control().wanted = Some(refresh_auth);
+        self.shared.changed.notify_all();
+    }
+
+    /// Closes the socket or abandons the attempt under way (the machine's `CloseLive`).
+    pub(crate) fn close(&self) {
+        {
+            let mut control = self.shared.control();
+            control.wanted = None;
+            control.closes += 1;
+            if let Some(socket) = control.socket.take() {
+                let _ = socket.shutdown(std::net::Shutdown::Both);
+            }
+        }
+        self.shared.changed.notify_all();
+    }
+}
+
 impl LiveConnection {
-    /// Checks `cfg` and starts connecting on a new thread; `on_event` is called on that thread.
+    /// Checks `cfg` and starts the connection thread, which opens the socket when
+    /// [`LiveRemote::connect`] asks; `on_event` is called on that thread.
     ///
     /// # Errors
     ///
@@ -166,6 +224,13 @@ impl LiveConnection {
         })
     }
 
+    /// Where to send the machine's `ConnectLive` and `CloseLive`.
+    pub(crate) fn remote(&self) -> LiveRemote {
+        LiveRemote {
+            shared: self.shared.clone(),
+        }
+    }
+
     #[cfg(test)]
     /// How many frames were ignored because they were not a JSON envelope (or not text).
     pub(crate) fn ignored_frames(&self) -> u64 {
@@ -175,7 +240,7 @@ impl LiveConnection {
     /// Closes the connection and waits for the thread to end; no event is delivered after it
     /// returns.
     ///
-    /// Returns promptly in every state (connecting, connected, backing off) unless `on_event` is
+    /// Returns promptly in every state (connecting, connected, idle) unless `on_event` is
     /// running, which it lets finish. Called from inside `on_event`, it stops without waiting.
     pub(crate) fn stop(mut self) {
         self.shutdown();
@@ -223,10 +288,10 @@ struct Worker {
 /// How a connection attempt or an open connection ended.
 struct Ending {
     reason: String,
-    /// Whether the handshake succeeded (resets the backoff).
+    /// Whether the handshake succeeded.
     was_connected: bool,
-    /// Whether the server refused the credentials (the next attempt refreshes the token).
-    auth_rejected: bool,
+    /// The HTTP status when the server refused the credentials (401 or 403).
+    auth_rejected: Option<u16>,
 }
 
 impl Ending {
@@ -234,73 +299,52 @@ impl Ending {
         Ending {
             reason: reason.into(),
             was_connected: false,
-            auth_rejected: false,
+            auth_rejected: None,
         }
     }
 }
 
 impl Worker {
     fn run(self) {
-        let mut failures: u32 = 0;
-        let mut refresh = false;
-        loop {
-            let Some(ending) = self.connect_and_listen(refresh) else {
+        while let Some((refresh, closes)) = self.next_open() {
+            let Some(ending) = self.connect_and_listen(refresh, closes) else {
                 return; // stopped
             };
             if self.shared.stopped() {
                 return;
             }
-            refresh = ending.auth_rejected;
-            failures = if ending.was_connected {
-                0
-            } else {
-                failures.saturating_add(1)
-            };
-            let delay = backoff(&self.cfg, failures);
-            // A lost connection is worth a warning; each failed attempt to reopen it is detail.
-            let retry = if refresh {
-                " with a refreshed token"
-            } else {
-                ""
-            };
-            if ending.was_connected {
-                log_to!(
-                    self.cfg.logger,
-                    Warn,
-                    targets::LIVE,
-                    "live connection lost: {}; reconnecting in {delay:?}{retry}",
-                    ending.reason
-                );
-            } else {
-                log_to!(
-                    self.cfg.logger,
-                    Debug,
-                    targets::LIVE,
-                    "live connection failed: {}; retrying in {delay:?}{retry}",
-                    ending.reason
-                );
-            }
-            (self.on_event)(LiveEvent::Disconnected(ending.reason));
-            if !self.wait(delay) {
-                return;
-            }
+            (self.on_event)(LiveEvent::Disconnected {
+                reason: ending.reason,
+                was_connected: ending.was_connected,
+                auth_rejected: ending.auth_rejected,
+            });
         }
     }
 
-    /// Sleeps for `delay` unless stopped first; returns whether to go on.
-    fn wait(&self, delay: Duration) -> bool {
+    /// Waits until an open is asked for; `None` when stopped. Returns whether to refresh the
+    /// token, and the close count the attempt starts from.
+    fn next_open(&self) -> Option<(bool, u64)> {
         let control = self.shared.control();
-        let (control, _) = self
+        let mut control = self
             .shared
             .changed
-            .wait_timeout_while(control, delay, |c| !c.stopped)
+            .wait_while(control, |c| !c.stopped && c.wanted.is_none())
             .unwrap_or_else(|e| e.into_inner());
-        !control.stopped
+        if control.stopped {
+            return None;
+        }
+        let refresh = control.wanted.take()?;
+        Some((refresh, control.closes))
+    }
+
+    /// Whether the attempt begun at close count `closes` was stopped or closed since.
+    fn abandoned(control: &Control, closes: u64) -> bool {
+        control.stopped || control.closes != closes
     }
 
     /// One connection from TCP connect to its end; `None` when stopped.
-    fn connect_and_listen(&self, refresh: bool) -> Option<Ending> {
-        let tcp = match self.connect_tcp()? {
+    fn connect_and_listen(&self, refresh: bool, closes: u64) -> Option<Ending> {
+        let tcp = match self.connect_tcp(closes)? {
             Ok(tcp) => tcp,
             Err(reason) => return Some(Ending::failed(reason)),
         };
@@ -308,6 +352,9 @@ impl Worker {
             let mut control = self.shared.control();
             if control.stopped {
                 return None;
+            }
+            if control.closes != closes {
+                return Some(Ending::failed("closed"));
             }
             control.socket = tcp.try_clone().ok();
         }
@@ -321,7 +368,7 @@ impl Worker {
 
     /// Resolves and connects on a short-lived helper thread, so that `stop` never waits for DNS
     /// or an unanswered SYN; `None` when stopped first.
-    fn connect_tcp(&self) -> Option<Result<TcpStream, String>> {
+    fn connect_tcp(&self, closes: u64) -> Option<Result<TcpStream, String>> {
         let endpoint = self.endpoint.clone();
         let timeout = self.cfg.connect_timeout;
         let shared = self.shared.clone();
@@ -330,7 +377,12 @@ impl Worker {
             .name("mizu-sync-live-connect".into())
             .spawn(move || {
                 let result = endpoint.connect(timeout);
-                shared.control().connected = Some(result);
+                let mut control = shared.control();
+                // The result of an abandoned attempt is dropped, never taken for a later one's.
+                if control.closes == closes {
+                    control.connected = Some(result);
+                }
+                drop(control);
                 shared.changed.notify_all();
             });
         if let Err(e) = spawned {
@@ -340,10 +392,15 @@ impl Worker {
         let mut control = self
             .shared
             .changed
-            .wait_while(control, |c| !c.stopped && c.connected.is_none())
+            .wait_while(control, |c| {
+                !Self::abandoned(c, closes) && c.connected.is_none()
+            })
             .unwrap_or_else(|e| e.into_inner());
         if control.stopped {
             return None;
+        }
+        if control.closes != closes {
+            return Some(Err("closed".into()));
         }
         control.connected.take()
     }
@@ -390,7 +447,7 @@ impl Worker {
                     return Err(Ending {
                         reason: format!("handshake rejected with HTTP {status}"),
                         was_connected: false,
-                        auth_rejected: matches!(status, 401 | 403),
+                        auth_rejected: matches!(status, 401 | 403).then_some(status),
                     });
                 }
                 Err(HandshakeError::Failure(e)) => {
@@ -412,7 +469,7 @@ impl Worker {
         let ended = |reason: String| Ending {
             reason,
             was_connected: true,
-            auth_rejected: false,
+            auth_rejected: None,
         };
         if let Err(e) = socket
             .get_ref()

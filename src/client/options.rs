@@ -62,7 +62,8 @@ pub struct Options {
     /// connection, and how long a rejection that follows a push of unknown outcome waits before
     /// it is believed (see the README's guarantees).
     pub request_timeout: Duration,
-    /// First retry delay after a failure; doubled per failure, with jitter.
+    /// First retry delay after a failure; doubled per failure, with jitter. The same bounds
+    /// pace the live connection's reconnects (each with its own count of failures).
     pub backoff_min: Duration,
     /// Largest retry delay.
     pub backoff_max: Duration,

@@ -851,8 +851,6 @@ impl ClientCore {
         cfg.auth = o.auth.clone();
         cfg.logger = self.logger.clone();
         cfg.subscribe_message = o.subscribe_message.clone();
-        cfg.backoff_min = o.backoff_min;
-        cfg.backoff_max = o.backoff_max.max(o.backoff_min);
         // Opening the live connection is bounded like any request.
         cfg.connect_timeout = o.request_timeout;
         Some(cfg)
@@ -881,6 +879,8 @@ fn machine_options(o: &Options, jitter_seed: u64) -> MachineOptions {
         // allow it as long again to arrive.
         doubt_window: o.request_timeout,
         jitter_seed,
+        // The machine opens and reopens the live socket, with this same backoff.
+        live: o.live_url.is_some(),
     }
 }
 

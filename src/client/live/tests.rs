@@ -1,30 +1,135 @@
 use std::net::TcpListener;
-use std::sync::mpsc::{self, Receiver};
+use std::ops::{Deref, DerefMut};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tungstenite::Message;
 
 use super::*;
+use crate::protocol::codec::DefaultCodec;
+use crate::protocol::machine::{Action, MachineOptions, SyncMachine};
 use mizu_test_support::ws_server::{header, Arrival, WsServer, PATIENCE};
 
 /// Generous bound for "stops promptly": the target is ~100 ms, far below this.
 const PROMPTLY: Duration = Duration::from_secs(2);
 
-fn config(url: String) -> LiveConfig {
-    let mut cfg = LiveConfig::new(url, "s");
-    cfg.backoff_min = Duration::from_millis(10);
-    cfg.backoff_max = Duration::from_millis(50);
-    cfg
+/// A live configuration and the machine's backoff bounds that reconnect it.
+struct TestConfig {
+    live: LiveConfig,
+    backoff_min: Duration,
+    backoff_max: Duration,
 }
 
-fn start(cfg: LiveConfig) -> (LiveConnection, Receiver<LiveEvent>) {
-    let (tx, rx) = mpsc::channel();
-    let live = LiveConnection::start(cfg, move |event| {
+impl Deref for TestConfig {
+    type Target = LiveConfig;
+    fn deref(&self) -> &LiveConfig {
+        &self.live
+    }
+}
+
+impl DerefMut for TestConfig {
+    fn deref_mut(&mut self) -> &mut LiveConfig {
+        &mut self.live
+    }
+}
+
+fn config(url: String) -> TestConfig {
+    TestConfig {
+        live: LiveConfig::new(url, "s"),
+        backoff_min: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(50),
+    }
+}
+
+/// A live connection driven as the engine drives it: a [`SyncMachine`] with a live channel
+/// decides when to (re)connect and whether with a fresh token, a driver thread executes its
+/// `ConnectLive` / `CloseLive` and feeds back every event (after handing a copy to the test).
+/// The machine's pulls are never answered: these tests are about the socket.
+struct Driven {
+    live: Option<LiveConnection>,
+    driver: Option<JoinHandle<()>>,
+}
+
+impl Driven {
+    fn ignored_frames(&self) -> u64 {
+        self.live.as_ref().map_or(0, LiveConnection::ignored_frames)
+    }
+
+    fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(live) = self.live.take() {
+            live.stop();
+        }
+        // The driver ends once the connection's thread, and with it the event sender, is gone.
+        if let Some(driver) = self.driver.take() {
+            let _ = driver.join();
+        }
+    }
+}
+
+impl Drop for Driven {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn start(cfg: TestConfig) -> (Driven, Receiver<LiveEvent>) {
+    let (tx, inbox) = mpsc::channel();
+    let live = LiveConnection::start(cfg.live, move |event| {
         let _ = tx.send(event);
     })
     .expect("valid config");
-    (live, rx)
+    let remote = live.remote();
+    let options = MachineOptions {
+        live: true,
+        backoff_min: cfg.backoff_min,
+        backoff_max: cfg.backoff_max,
+        jitter_seed: 1,
+        ..MachineOptions::default()
+    };
+    let (seen, events) = mpsc::channel();
+    let driver = std::thread::spawn(move || {
+        let mut machine = SyncMachine::new(options, Arc::new(DefaultCodec)).expect("valid options");
+        let mut input = Input::Start {
+            cursor: Some(1),
+            pending: 0,
+        };
+        loop {
+            machine.handle(input, Instant::now());
+            while let Some(action) = machine.poll_action() {
+                match action {
+                    Action::ConnectLive { refresh_auth } => remote.connect(refresh_auth),
+                    Action::CloseLive => remote.close(),
+                    _ => {}
+                }
+            }
+            let event = match machine.live_retry_at() {
+                Some(at) => inbox.recv_timeout(at.saturating_duration_since(Instant::now())),
+                None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            input = match event {
+                Ok(event) => {
+                    let input = event.input();
+                    let _ = seen.send(event);
+                    input
+                }
+                Err(RecvTimeoutError::Timeout) => Input::Tick,
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+        }
+    });
+    (
+        Driven {
+            live: Some(live),
+            driver: Some(driver),
+        },
+        events,
+    )
 }
 
 fn next_event(events: &Receiver<LiveEvent>) -> LiveEvent {
@@ -33,7 +138,7 @@ fn next_event(events: &Receiver<LiveEvent>) -> LiveEvent {
 
 fn expect_disconnected(events: &Receiver<LiveEvent>) -> String {
     match next_event(events) {
-        LiveEvent::Disconnected(reason) => reason,
+        LiveEvent::Disconnected { reason, .. } => reason,
         other => panic!("expected a disconnection, got {other:?}"),
     }
 }
@@ -250,5 +355,34 @@ fn stops_promptly_while_the_server_stalls_the_handshake() {
     let started = Instant::now();
     live.stop();
     assert!(started.elapsed() < PROMPTLY, "{:?}", started.elapsed());
+    assert!(events.try_recv().is_err(), "no event after stop");
+}
+
+#[test]
+fn opens_the_socket_only_when_told_and_closes_it_when_told() {
+    let server = WsServer::start();
+    let (tx, events) = mpsc::channel();
+    let live = LiveConnection::start(config(server.url("/ws")).live, move |event| {
+        let _ = tx.send(event);
+    })
+    .expect("valid config");
+    let remote = live.remote();
+    remote.connect(false);
+    let mut first = server.next_peer();
+    first.read_text();
+    assert_eq!(next_event(&events), LiveEvent::Connected);
+    remote.close();
+    assert!(
+        first.ws.read().is_err(),
+        "the server sees the connection end"
+    );
+    let reason = expect_disconnected(&events);
+    assert!(!reason.is_empty());
+    // Closed, it stays closed until told again (the machine's next `ConnectLive`).
+    remote.connect(false);
+    let mut second = server.next_peer();
+    assert!(second.read_text().contains("subscribe"));
+    assert_eq!(next_event(&events), LiveEvent::Connected);
+    live.stop();
     assert!(events.try_recv().is_err(), "no event after stop");
 }

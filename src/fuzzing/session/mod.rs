@@ -333,6 +333,9 @@ impl Session {
                 assert!(!self.awaiting_auth, "one credential refresh at a time");
                 self.awaiting_auth = true;
             }
+            Action::ConnectLive { .. } | Action::CloseLive => {
+                panic!("the live socket was asked for by a machine without a live channel")
+            }
             Action::Emit(event) => self.event(event),
         }
         false

@@ -69,6 +69,22 @@ pub enum Action {
     /// answer with [`Input::AuthRefreshed`](super::Input::AuthRefreshed). No request is sent
     /// until that answer.
     RefreshAuth,
+    /// Open the live socket (handshake, then the subscribe message), sending a token freshly
+    /// asked from the auth provider when `refresh_auth`; report [`Input::LiveOpened`], then each
+    /// notification as [`Input::LiveCursor`], and its end as [`Input::LiveClosed`] or
+    /// [`Input::LiveAuthRejected`]. Never queued while a socket is open or being opened.
+    ///
+    /// [`Input::LiveOpened`]: super::Input::LiveOpened
+    /// [`Input::LiveCursor`]: super::Input::LiveCursor
+    /// [`Input::LiveClosed`]: super::Input::LiveClosed
+    /// [`Input::LiveAuthRejected`]: super::Input::LiveAuthRejected
+    ConnectLive {
+        /// Ask the auth provider for a new token (the last handshake's was refused).
+        refresh_auth: bool,
+    },
+    /// Close the live socket (or abandon the attempt under way); nothing it reports afterwards
+    /// is looked at.
+    CloseLive,
     /// Tell the host.
     Emit(Event),
 }

@@ -87,7 +87,8 @@ pub enum Input {
         /// Chosen by the driver to match the completion.
         id: u64,
     },
-    /// The live channel announced the scope's cursor: pull at once if it is above ours.
+    /// The live channel announced the scope's cursor (a notification on the socket, or the host
+    /// calling `notify_live`): pull at once if it is above ours.
     LiveCursor(u64),
     /// Answer to [`Action::SendPush`](super::Action::SendPush).
     Pushed {
@@ -120,6 +121,22 @@ pub enum Input {
     AuthRefreshed {
         /// `true` when the credentials were refreshed.
         ok: bool,
+    },
+    /// The live socket asked for by [`Action::ConnectLive`](super::Action::ConnectLive) is
+    /// open: handshake done and subscribed. Its backoff starts over.
+    LiveOpened,
+    /// The live connection attempt failed, or the open socket ended (closed by the server,
+    /// unanswered pings, a network error). The machine reconnects after a backoff delay
+    /// ([`SyncMachine::live_retry_at`](super::SyncMachine::live_retry_at)).
+    LiveClosed {
+        /// Why, for the driver's log.
+        reason: String,
+    },
+    /// The server refused the live handshake's credentials (HTTP 401 or 403): like
+    /// [`Input::LiveClosed`], and the next attempt asks the auth provider for a fresh token.
+    LiveAuthRejected {
+        /// The handshake's HTTP status.
+        status: u16,
     },
     /// Nothing new: only lets expired timers fire. Send it when `now` reaches
     /// [`SyncMachine::poll_timeout`](super::SyncMachine::poll_timeout). (Every input fires

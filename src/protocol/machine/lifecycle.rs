@@ -19,6 +19,7 @@ impl SyncMachine {
         self.bisect_limit = None;
         self.backoff.reset();
         self.arm_intervals(now);
+        self.live_start();
     }
 
     pub(super) fn stop(&mut self) {
@@ -27,6 +28,7 @@ impl SyncMachine {
         self.in_flight = None;
         self.awaiting_auth = None;
         self.just_refreshed = false;
+        self.live_stop();
         self.fail_waiters(&SyncError::Stopped);
     }
 

@@ -72,6 +72,14 @@
 //!   have been answered and a whole pull round begun after that has completed; writes made
 //!   meanwhile do not hold it up, and its pull goes before their pushes. It fails on the round's
 //!   first error.
+//! - **The live socket** (when [`MachineOptions::live`]): opened on [`Input::Start`]
+//!   ([`Action::ConnectLive`]), closed on [`Input::Stop`] ([`Action::CloseLive`]), kept through
+//!   `Pause`. An attempt that fails or an open socket that ends ([`Input::LiveClosed`]) is retried
+//!   after the same seeded exponential backoff as requests, with its own failure count: from
+//!   `backoff_min` again after a socket that was open, doubling per failed attempt in a row. A
+//!   refused handshake ([`Input::LiveAuthRejected`]) is retried the same way with a fresh token.
+//!   The socket never changes the status: connectivity is the requests'. A notification
+//!   ([`Input::LiveCursor`]) above the cursor pulls at once.
 //! - **Undecodable changes** are skipped with an [`Event::Error`] each ([`SyncError::Change`]),
 //!   and the cursor moves past them (see [`crate::protocol::codec`] for why). Changes at or below
 //!   the current cursor are never applied again.
@@ -82,6 +90,7 @@ mod error;
 mod failure;
 mod input;
 mod lifecycle;
+mod live;
 mod options;
 mod pull;
 mod push;
@@ -106,6 +115,7 @@ use std::time::{Duration, Instant};
 use crate::protocol::codec::Codec;
 use crate::protocol::wire::{PullRequest, SnapshotRequest};
 use backoff::Backoff;
+use live::LiveLink;
 use timer::{Timer, Timers};
 
 /// How long acknowledged mutations may wait for the pull that settles them while further
@@ -149,6 +159,8 @@ pub struct SyncMachine {
     /// The credentials were just refreshed: the next 401/403 is final.
     just_refreshed: bool,
     backoff: Backoff,
+    /// The live socket's state and its own backoff.
+    live: LiveLink,
     timers: Timers,
     /// `sync()` calls waiting for completion.
     waiters: Vec<Waiter>,
@@ -231,6 +243,12 @@ impl SyncMachine {
             options.backoff_max,
             options.jitter_seed,
         );
+        let live = LiveLink::new(
+            options.live,
+            options.backoff_min,
+            options.backoff_max,
+            options.jitter_seed,
+        );
         Ok(SyncMachine {
             options,
             codec,
@@ -250,6 +268,7 @@ impl SyncMachine {
             awaiting_auth: None,
             just_refreshed: false,
             backoff,
+            live,
             timers: Timers::default(),
             waiters: Vec::new(),
             settled_total: 0,
@@ -265,6 +284,7 @@ impl SyncMachine {
     /// the next request (if any is due) is queued. Never fails: bad answers become events.
     pub fn handle(&mut self, input: Input, now: Instant) {
         self.fire_timers(now);
+        self.live_fire(now);
         match input {
             Input::Start { cursor, pending } => self.start(cursor, pending, now),
             Input::Stop => self.stop(),
@@ -300,6 +320,9 @@ impl SyncMachine {
                 }
             }
             Input::AuthRefreshed { ok } => self.on_auth_refreshed(ok, now),
+            Input::LiveOpened => self.live_opened(),
+            Input::LiveClosed { .. } => self.live_closed(false, now),
+            Input::LiveAuthRejected { .. } => self.live_closed(true, now),
             Input::Tick => {}
         }
         self.drive(now);
@@ -313,7 +336,10 @@ impl SyncMachine {
     /// When the driver must call [`handle`](Self::handle) (with [`Input::Tick`] if nothing else
     /// happened) at the latest; `None` when no timer is armed.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next()
+        match (self.timers.next(), self.live.retry_at()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// When the retry after a failure is due; `None` when no backoff is running. A driver

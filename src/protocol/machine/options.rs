@@ -34,6 +34,10 @@ pub struct MachineOptions {
     /// Seed of the jitter's pseudo-random generator. Give each client its own (e.g. from the
     /// clock at startup) so clients do not retry in lockstep; fix it in tests.
     pub jitter_seed: u64,
+    /// Whether the driver has a live channel: the machine then asks it to open the socket on
+    /// [`Input::Start`](super::Input::Start) and to reopen it (backing off within
+    /// `[backoff_min, backoff_max]`) whenever it drops. Default `false`.
+    pub live: bool,
 }
 
 impl Default for MachineOptions {
@@ -48,6 +52,7 @@ impl Default for MachineOptions {
             backoff_max: Duration::from_secs(60),
             doubt_window: Duration::from_secs(30),
             jitter_seed: 0x6d69_7a75_7379_6e63,
+            live: false,
         }
     }
 }

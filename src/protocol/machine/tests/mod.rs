@@ -5,6 +5,7 @@
 //! conversation it pins.
 
 mod fetch;
+mod live;
 mod push;
 mod schedule;
 
@@ -251,6 +252,8 @@ fn render(action: &Action) -> String {
             format!("replace-base cursor={cursor} {{{}}}", counts.join(","))
         }
         Action::RefreshAuth => "refresh-auth".into(),
+        Action::ConnectLive { refresh_auth } => format!("connect-live refresh_auth={refresh_auth}"),
+        Action::CloseLive => "close-live".into(),
         Action::Emit(Event::Online) => "online".into(),
         Action::Emit(Event::Offline) => "offline".into(),
         Action::Emit(Event::Synced { cursor }) => format!("synced {cursor}"),
