@@ -77,3 +77,19 @@ pub(crate) fn bearer(
         Err(reason) => Err(AuthError(reason)),
     }
 }
+
+/// A provider for the transport tests: records every call and hands out `stale` until asked to
+/// refresh, then `fresh`.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct RotatingToken {
+    pub(crate) calls: std::sync::Mutex<Vec<bool>>,
+}
+
+#[cfg(test)]
+impl AuthProvider for RotatingToken {
+    fn token(&self, refresh: bool) -> Result<Option<String>, String> {
+        self.calls.lock().expect("calls lock").push(refresh);
+        Ok(Some(if refresh { "fresh" } else { "stale" }.to_string()))
+    }
+}

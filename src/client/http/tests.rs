@@ -1,12 +1,13 @@
 use std::net::TcpListener;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use serde_json::json;
 
 use super::*;
+use crate::client::auth::RotatingToken;
 use crate::protocol::wire::{Mutation, PullRequest, PushRequest, SnapshotRequest};
 use mizu_test_support::http_server::{Answer, HttpServer};
 
@@ -36,18 +37,6 @@ fn within_ten_seconds<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static)
     });
     rx.recv_timeout(Duration::from_secs(10))
         .expect("the request returned")
-}
-
-/// Records every call and hands out `stale` until asked to refresh, then `fresh`.
-struct RotatingToken {
-    calls: Mutex<Vec<bool>>,
-}
-
-impl AuthProvider for RotatingToken {
-    fn token(&self, refresh: bool) -> Result<Option<String>, String> {
-        self.calls.lock().expect("calls lock").push(refresh);
-        Ok(Some(if refresh { "fresh" } else { "stale" }.to_string()))
-    }
 }
 
 struct BrokenProvider;
@@ -311,9 +300,7 @@ fn sends_the_extra_headers_and_the_bearer_token_with_every_request() {
         ("X-App".into(), "todo".into()),
         ("x-tenant".into(), "t1".into()),
     ];
-    let provider = Arc::new(RotatingToken {
-        calls: Mutex::new(vec![]),
-    });
+    let provider = Arc::new(RotatingToken::default());
     cfg.auth = Some(provider.clone());
     let http = transport_with(cfg);
     http.pull(&pull_from(1)).unwrap();
@@ -333,9 +320,7 @@ fn refreshes_the_token_and_retries_once_after_a_401() {
         _ => Answer::json(401, r#"{"code":"internal_error","error":"unauthorized"}"#),
     });
     let mut cfg = HttpConfig::new(server.url(""));
-    let provider = Arc::new(RotatingToken {
-        calls: Mutex::new(vec![]),
-    });
+    let provider = Arc::new(RotatingToken::default());
     cfg.auth = Some(provider.clone());
     transport_with(cfg).pull(&pull_from(1)).unwrap();
     assert_eq!(*provider.calls.lock().unwrap(), [false, true]);
@@ -348,9 +333,7 @@ fn gives_up_after_one_retry_when_the_refreshed_token_is_refused_too() {
         Answer::json(403, r#"{"code":"internal_error","error":"scope denied"}"#)
     });
     let mut cfg = HttpConfig::new(server.url(""));
-    cfg.auth = Some(Arc::new(RotatingToken {
-        calls: Mutex::new(vec![]),
-    }));
+    cfg.auth = Some(Arc::new(RotatingToken::default()));
     let failure = transport_with(cfg).pull(&pull_from(1)).unwrap_err();
     assert!(
         matches!(failure, TransportFailure::Http { status: 403, .. }),

@@ -1,13 +1,14 @@
 use std::net::TcpListener;
 use std::ops::{Deref, DerefMut};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tungstenite::Message;
 
 use super::*;
+use crate::client::auth::RotatingToken;
 use crate::protocol::codec::DefaultCodec;
 use crate::protocol::machine::{Action, MachineOptions, SyncMachine};
 use mizu_test_support::ws_server::{header, Arrival, WsServer, PATIENCE};
@@ -143,18 +144,6 @@ fn expect_disconnected(events: &Receiver<LiveEvent>) -> String {
     }
 }
 
-/// Records every call and hands out `stale` until asked to refresh, then `fresh`.
-struct RotatingToken {
-    calls: Mutex<Vec<bool>>,
-}
-
-impl AuthProvider for RotatingToken {
-    fn token(&self, refresh: bool) -> Result<Option<String>, String> {
-        self.calls.lock().expect("calls lock").push(refresh);
-        Ok(Some(if refresh { "fresh" } else { "stale" }.to_string()))
-    }
-}
-
 #[test]
 fn subscribes_and_reports_the_cursors_the_server_publishes_for_its_scope() {
     let server = WsServer::start();
@@ -254,9 +243,7 @@ fn retries_a_rejected_handshake_with_a_refreshed_token_and_the_extra_headers() {
     });
     let mut cfg = config(server.url("/ws?scope=s"));
     cfg.headers = vec![("X-App".into(), "todo".into())];
-    let provider = Arc::new(RotatingToken {
-        calls: Mutex::new(vec![]),
-    });
+    let provider = Arc::new(RotatingToken::default());
     cfg.auth = Some(provider.clone());
     let (_live, events) = start(cfg);
     let reason = expect_disconnected(&events);
