@@ -5,6 +5,8 @@
 //! Handlers read the body with the route's limit and deadline, then run the engine (and the
 //! apply / scope hooks) on tokio's blocking pool: no hook ever runs on a runtime worker.
 
+use std::convert::Infallible;
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +20,7 @@ use axum::Router;
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
 
 use super::apply::{ScopeFn, ScopeRequest};
 use super::engine::{resolve_scope, Engine};
@@ -174,6 +177,21 @@ pub(crate) fn header_pairs(headers: &axum::http::HeaderMap) -> Vec<(String, Stri
         .collect()
 }
 
+/// Reads a POST request's body with `limit`; the route's 400 (closing the connection, like a
+/// Go handler whose body read fails) when it cannot.
+async fn read_call(request: Request, limit: usize) -> Result<Call, Response> {
+    let (parts, body) = request.into_parts();
+    let body = match read_body(body, limit).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge | BodyError::Io) => return Err(closing(invalid_body())),
+    };
+    Ok(Call {
+        path: parts.uri.path().to_owned(),
+        headers: header_pairs(&parts.headers),
+        body,
+    })
+}
+
 /// Reads a POST handler's request with `limit`, then runs `handle` on the blocking pool.
 async fn blocking_handler(
     app: Arc<App>,
@@ -181,18 +199,104 @@ async fn blocking_handler(
     limit: usize,
     handle: fn(&App, &Call) -> Response,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = match read_body(body, limit).await {
-        Ok(body) => body,
-        // Like a Go handler whose body read fails: the route's 400, then close.
-        Err(BodyError::TooLarge | BodyError::Io) => return closing(invalid_body()),
+    match read_call(request, limit).await {
+        Ok(call) => run_blocking(move || handle(&app, &call)).await,
+        Err(response) => response,
+    }
+}
+
+/// Size of the chunks a snapshot is streamed in.
+const SNAPSHOT_CHUNK: usize = 64 * 1024;
+
+/// Serializes into [`SNAPSHOT_CHUNK`]-sized chunks sent to the response body as they fill.
+struct ChunkWriter {
+    buf: Vec<u8>,
+    chunks: mpsc::Sender<Bytes>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> io::Result<()> {
+        let chunk = Bytes::from(std::mem::take(&mut self.buf));
+        self.chunks
+            .blocking_send(chunk)
+            .map_err(|_| io::ErrorKind::BrokenPipe.into())
+    }
+}
+
+impl io::Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= SNAPSHOT_CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `POST {prefix}/snapshot`: the state is serialized on the blocking pool while the body is
+/// sent, chunk by chunk, so a large snapshot is never held whole as text. A snapshot that fits
+/// in one chunk is sent with a `Content-Length`, like every other answer.
+async fn snapshot(State(app): State<Arc<App>>, request: Request) -> Response {
+    let call = match read_call(request, SMALL_BODY_LIMIT).await {
+        Ok(call) => call,
+        Err(response) => return response,
     };
-    let call = Call {
-        path: parts.uri.path().to_owned(),
-        headers: header_pairs(&parts.headers),
-        body,
+    let (decided, decision) = oneshot::channel();
+    let (chunks, mut body) = mpsc::channel::<Bytes>(4);
+    tokio::task::spawn_blocking(move || {
+        let state = app.snapshot_state(&call);
+        let (data, cursor) = match state {
+            Ok(state) => state,
+            Err(response) => {
+                let _ = decided.send(Some(response));
+                return;
+            }
+        };
+        let _ = decided.send(None);
+        let mut writer = ChunkWriter {
+            buf: Vec::with_capacity(SNAPSHOT_CHUNK + 1024),
+            chunks,
+        };
+        // Ends early (dropping the sender) when the client went away.
+        if serde_json::to_writer(&mut writer, &SnapshotResponse { data, cursor }).is_ok() {
+            writer.buf.push(b'\n');
+            let _ = writer.send();
+        }
+    });
+    match decision.await {
+        Ok(None) => {}
+        Ok(Some(response)) => return response,
+        Err(_) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                codes::INTERNAL_ERROR,
+                "internal error",
+            )
+        }
+    }
+    let first = body.recv().await.unwrap_or_default();
+    let body = match body.recv().await {
+        None => Body::from(first),
+        Some(second) => {
+            let rest = futures_util::stream::unfold(body, |mut body| async move {
+                body.recv().await.map(|chunk| (chunk, body))
+            });
+            let chunks = futures_util::stream::iter([first, second])
+                .chain(rest)
+                .map(Ok::<_, Infallible>);
+            Body::from_stream(chunks)
+        }
     };
-    run_blocking(move || handle(&app, &call)).await
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
 }
 
 /// Runs `f` on the blocking pool (hooks and SQLite may block); a panicking hook gives 500.
@@ -276,7 +380,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         )
         .route(
             &format!("{prefix}{SNAPSHOT_PATH}"),
-            post_route(SMALL_BODY_LIMIT, App::snapshot),
+            post(snapshot)
+                .fallback(|request: Request| discard_then(request, method_not_allowed("POST"))),
         )
         .route(
             &app.live_path,
@@ -411,18 +516,15 @@ impl App {
         }
     }
 
-    fn snapshot(&self, call: &Call) -> Response {
+    /// The state and cursor of the scope `call` asks for, or the answer when it cannot have it.
+    fn snapshot_state(&self, call: &Call) -> Result<(serde_json::Value, u64), Response> {
         if let Some(outage) = self.outage() {
-            return outage;
+            return Err(outage);
         }
         let Some(request) = decode::<ScopeBody>(&call.body) else {
-            return invalid_body();
+            return Err(invalid_body());
         };
-        let scope = match self.authorize(&call.path, &call.headers, &request.scope) {
-            Ok(scope) => scope,
-            Err(denied) => return denied,
-        };
-        let (data, cursor) = self.engine.snapshot(&scope);
-        json_response(StatusCode::OK, &SnapshotResponse { data, cursor })
+        let scope = self.authorize(&call.path, &call.headers, &request.scope)?;
+        Ok(self.engine.snapshot(&scope))
     }
 }
