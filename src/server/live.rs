@@ -59,7 +59,7 @@ pub(crate) struct Hub {
 
 /// Checks a live handshake as mizu's live handler does before authentication: an upgrade
 /// request (400 otherwise) of WebSocket version 13 (426 otherwise).
-fn check_upgrade(headers: &HeaderMap) -> Result<(), Response> {
+fn check_upgrade(headers: &HeaderMap) -> Result<(), Box<Response>> {
     let has = |name: header::HeaderName, token: &str| {
         headers.get_all(name).iter().any(|v| {
             v.to_str()
@@ -67,10 +67,10 @@ fn check_upgrade(headers: &HeaderMap) -> Result<(), Response> {
         })
     };
     if !has(header::UPGRADE, "websocket") || !has(header::CONNECTION, "upgrade") {
-        return Err(text_response(
+        return Err(Box::new(text_response(
             StatusCode::BAD_REQUEST,
             "websocket upgrade required",
-        ));
+        )));
     }
     if headers
         .get(header::SEC_WEBSOCKET_VERSION)
@@ -85,14 +85,14 @@ fn check_upgrade(headers: &HeaderMap) -> Result<(), Response> {
             header::SEC_WEBSOCKET_VERSION,
             HeaderValue::from_static("13"),
         );
-        return Err(response);
+        return Err(Box::new(response));
     }
     Ok(())
 }
 
 /// The `Sec-WebSocket-Accept` value for a valid key (standard base64 of 16 bytes), or the
 /// 400 mizu answers after authentication.
-fn accept_key(headers: &HeaderMap) -> Result<String, Response> {
+fn accept_key(headers: &HeaderMap) -> Result<String, Box<Response>> {
     let key = headers
         .get(header::SEC_WEBSOCKET_KEY)
         .map(HeaderValue::as_bytes)
@@ -100,10 +100,10 @@ fn accept_key(headers: &HeaderMap) -> Result<String, Response> {
     let alphabet = |c: &u8| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/';
     let valid = key.len() == 24 && key.ends_with(b"==") && key[..22].iter().all(alphabet);
     if !valid {
-        return Err(text_response(
+        return Err(Box::new(text_response(
             StatusCode::BAD_REQUEST,
             "invalid Sec-WebSocket-Key",
-        ));
+        )));
     }
     Ok(derive_accept_key(key))
 }
@@ -115,7 +115,7 @@ pub(crate) async fn handshake(State(app): State<Arc<App>>, mut request: Request)
         return outage;
     }
     if let Err(response) = check_upgrade(request.headers()) {
-        return response;
+        return *response;
     }
     let claimed = Query::<HashMap<String, String>>::try_from_uri(request.uri())
         .ok()
@@ -136,7 +136,7 @@ pub(crate) async fn handshake(State(app): State<Arc<App>>, mut request: Request)
     };
     let accept = match accept_key(request.headers()) {
         Ok(accept) => accept,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let upgrade = hyper::upgrade::on(&mut request);
     tokio::spawn(async move {

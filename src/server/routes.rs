@@ -252,7 +252,7 @@ async fn snapshot(State(app): State<Arc<App>>, request: Request) -> Response {
         let (data, cursor) = match state {
             Ok(state) => state,
             Err(response) => {
-                let _ = decided.send(Some(response));
+                let _ = decided.send(Some(*response));
                 return;
             }
         };
@@ -423,7 +423,7 @@ impl App {
         path: &str,
         headers: &[(String, String)],
         claimed: &str,
-    ) -> Result<String, Response> {
+    ) -> Result<String, Box<Response>> {
         let Some(scope_fn) = &self.scope_fn else {
             return Ok(claimed.to_owned());
         };
@@ -432,7 +432,8 @@ impl App {
             path,
             headers,
         };
-        scope_fn(&request).map_err(|e| error(StatusCode::FORBIDDEN, codes::INTERNAL_ERROR, &e))
+        scope_fn(&request)
+            .map_err(|e| Box::new(error(StatusCode::FORBIDDEN, codes::INTERNAL_ERROR, &e)))
     }
 
     fn push(&self, call: &Call) -> Response {
@@ -462,7 +463,7 @@ impl App {
             for m in &mut mutations {
                 m.scope = match self.authorize(&call.path, &call.headers, &m.scope) {
                     Ok(scope) => scope,
-                    Err(denied) => return denied,
+                    Err(denied) => return *denied,
                 };
             }
         }
@@ -488,7 +489,7 @@ impl App {
         };
         let scope = match self.authorize(&call.path, &call.headers, &request.scope) {
             Ok(scope) => scope,
-            Err(denied) => return denied,
+            Err(denied) => return *denied,
         };
         let limit = match usize::try_from(request.limit) {
             Ok(0) | Err(_) => 100,
@@ -517,12 +518,12 @@ impl App {
     }
 
     /// The state and cursor of the scope `call` asks for, or the answer when it cannot have it.
-    fn snapshot_state(&self, call: &Call) -> Result<(serde_json::Value, u64), Response> {
+    fn snapshot_state(&self, call: &Call) -> Result<(serde_json::Value, u64), Box<Response>> {
         if let Some(outage) = self.outage() {
-            return Err(outage);
+            return Err(Box::new(outage));
         }
         let Some(request) = decode::<ScopeBody>(&call.body) else {
-            return Err(invalid_body());
+            return Err(Box::new(invalid_body()));
         };
         let scope = self.authorize(&call.path, &call.headers, &request.scope)?;
         Ok(self.engine.snapshot(&scope))
