@@ -125,7 +125,13 @@ fn rejects_bad_handshakes_with_mizus_statuses() {
                    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nConnection: close\r\n\r\n";
     let reply = raw(server.addr(), request.as_bytes());
     assert!(reply.starts_with("HTTP/1.1 426 "), "{reply}");
-    assert!(reply.contains("Sec-WebSocket-Version: 13\r\n"), "{reply}");
+    // Header names are case-insensitive; Go (and hyper's title case) write `Sec-Websocket-Version`.
+    assert!(
+        reply
+            .to_ascii_lowercase()
+            .contains("\r\nsec-websocket-version: 13\r\n"),
+        "{reply}"
+    );
     let request = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
                    Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
                    Sec-WebSocket-Key: short\r\n\r\n";

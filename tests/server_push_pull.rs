@@ -286,3 +286,32 @@ fn runs_a_custom_apply_function_for_app_defined_names() {
         "the failed write was undone"
     );
 }
+
+#[test]
+fn streams_a_large_snapshot_in_chunks_and_sends_a_small_one_with_its_length() {
+    let server = start();
+    let request = "POST /_sync/snapshot HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\
+                   Connection: close\r\n\r\n{}";
+    let small = raw(server.addr(), request.as_bytes());
+    assert!(small.contains("\r\nContent-Length: 23\r\n"), "{small}");
+    // 200 entities of 1 KiB each: about 200 KiB of JSON, more than one 64 KiB chunk.
+    let text = "x".repeat(1024);
+    for batch in 0..2 {
+        let mutations: Vec<Value> = (0..100)
+            .map(|i| {
+                let id = format!("t{batch}-{i}");
+                json!({"id":id,"name":"todo.create","args":{"id":id,"data":text}})
+            })
+            .collect();
+        ok(&server, "/push", json!({ "mutations": mutations }));
+    }
+    let large = raw(server.addr(), request.as_bytes());
+    let head = large.split("\r\n\r\n").next().unwrap_or_default();
+    assert!(head.contains("\r\nTransfer-Encoding: chunked"), "{head}");
+    assert!(!head.contains("Content-Length"), "{head}");
+    let snap = ok(&server, "/snapshot", json!({}));
+    assert_eq!(snap["cursor"], 200);
+    let todos = snap["data"]["todo"].as_object().expect("todo collection");
+    assert_eq!(todos.len(), 200);
+    assert!(todos.values().all(|v| v.as_str() == Some(text.as_str())));
+}

@@ -110,6 +110,25 @@ fn the_binary_explains_its_flags() {
         assert!(text.contains(flag), "{flag} missing from {text}");
     }
     let out = Command::new(env!("CARGO_BIN_EXE_mizu-sync-server"))
+        .arg("--version")
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(env!("CARGO_PKG_VERSION")),
+        "version missing from {text}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_mizu-sync-server"))
+        .args(["--max-push-batch", "many"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a flag value that is not a number"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_mizu-sync-server"))
         .arg("--bogus")
         .output()
         .expect("runs");
@@ -157,4 +176,19 @@ fn the_binary_keeps_acknowledged_pushes_across_a_kill() {
     child.kill().expect("kills");
     child.wait().expect("reaped");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn refuses_a_live_path_that_is_already_a_sync_path() {
+    use mizu_sync::server::{Error, Server, ServerOptions};
+    for live_path in ["/_sync/push", "/ws/{scope}"] {
+        let started = Server::start(ServerOptions {
+            live_path: live_path.to_owned(),
+            ..ServerOptions::default()
+        });
+        assert!(
+            matches!(started, Err(Error::InvalidOption(_))),
+            "{live_path}: {started:?}"
+        );
+    }
 }

@@ -5,72 +5,50 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Parser;
 use mizu_sync::server::{Server, ServerOptions, Storage};
 
-const USAGE: &str = "\
-mizu-sync-server: the mizu-sync reference server (speaks the mizu sync protocol)
+/// mizu-sync-server: the mizu-sync reference server (speaks the mizu sync protocol).
+#[derive(Debug, Parser)]
+#[command(name = "mizu-sync-server", version)]
+struct Args {
+    /// Address to listen on (port 0 picks one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Keep log, state and seen ids in this SQLite file (default: memory).
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// Serve the test/admin API under /_admin/.
+    #[arg(long)]
+    admin: bool,
+    /// Most mutations per push.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    max_push_batch: usize,
+    /// Cap of a pull's limit.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pull_limit: usize,
+    /// Path prefix of the sync endpoints.
+    #[arg(long, value_name = "P", default_value = "/_sync")]
+    prefix: String,
+}
 
-USAGE:
-    mizu-sync-server [OPTIONS]
-
-OPTIONS:
-    --addr ADDR            address to listen on (default 127.0.0.1:8080; port 0 picks one)
-    --db PATH              keep log, state and seen ids in this SQLite file (default: memory)
-    --admin                serve the test/admin API under /_admin/
-    --max-push-batch N     most mutations per push (default 100)
-    --pull-limit N         cap of a pull's limit (default 1000)
-    --prefix P             path prefix of the sync endpoints (default /_sync)
-    -h, --help             print this help
-";
-
-fn parse(args: &[String]) -> Result<Option<ServerOptions>, String> {
-    let mut opts = ServerOptions {
-        addr: "127.0.0.1:8080".to_owned(),
-        ..ServerOptions::default()
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        let number = |name: &str, v: String| {
-            v.parse::<usize>()
-                .map_err(|_| format!("{name} needs a number, got {v:?}"))
-        };
-        match flag {
-            "-h" | "--help" => return Ok(None),
-            "--addr" => opts.addr = value(flag)?,
-            "--db" => opts.storage = Storage::Sqlite(PathBuf::from(value(flag)?)),
-            "--admin" => opts.admin = true,
-            "--max-push-batch" => opts.max_push_batch = number(flag, value(flag)?)?,
-            "--pull-limit" => opts.pull_limit = number(flag, value(flag)?)?,
-            "--prefix" => opts.prefix = value(flag)?,
-            other => return Err(format!("unknown argument {other:?}")),
+impl From<Args> for ServerOptions {
+    fn from(args: Args) -> ServerOptions {
+        ServerOptions {
+            addr: args.addr,
+            storage: args.db.map_or(Storage::Memory, Storage::Sqlite),
+            admin: args.admin,
+            max_push_batch: args.max_push_batch,
+            pull_limit: args.pull_limit,
+            prefix: args.prefix,
+            ..ServerOptions::default()
         }
     }
-    Ok(Some(opts))
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let opts = match parse(&args) {
-        Ok(Some(opts)) => opts,
-        Ok(None) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("mizu-sync-server: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    // Usage errors exit with status 2; --help and --version print and exit with 0.
+    let opts = ServerOptions::from(Args::parse());
     let server = match Server::start(opts) {
         Ok(server) => server,
         Err(e) => {

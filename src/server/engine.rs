@@ -5,12 +5,10 @@
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::SystemTime;
 
 use serde_json::Value;
 
 use super::apply::ApplyFn;
-use super::clock::rfc3339_nano;
 use super::error::Error;
 use super::scope_log::{CursorTooOld, ScopeLog};
 use super::scope_state::ScopeState;
@@ -224,7 +222,7 @@ impl Engine {
             state.rollback();
             return (failure("internal error: scope vanished".to_owned()), None);
         };
-        let time = rfc3339_nano(SystemTime::now());
+        let time = rfc3339_now();
         let mut next = *global;
         let changes: Vec<Change> = datas
             .into_iter()
@@ -332,5 +330,33 @@ impl Engine {
     /// Removes every reject rule.
     pub(crate) fn clear_reject_rules(&self) {
         self.lock().rules.clear();
+    }
+}
+
+/// `time` as Go's `time.RFC3339Nano` marshals it in UTC: trailing zeros of the fraction
+/// dropped, no fraction when it is zero (`2026-01-02T03:04:05.1234Z`).
+fn rfc3339(time: time::OffsetDateTime) -> String {
+    time.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn rfc3339_now() -> String {
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+    use time::OffsetDateTime;
+
+    #[test]
+    fn formats_change_times_like_go_rfc3339_nano() {
+        let at = |nanos: i128| OffsetDateTime::from_unix_timestamp_nanos(nanos).expect("in range");
+        assert_eq!(
+            rfc3339(at(1_767_323_045_123_400_000)),
+            "2026-01-02T03:04:05.1234Z"
+        );
+        assert_eq!(rfc3339(at(951_782_400_000_000_000)), "2000-02-29T00:00:00Z");
     }
 }

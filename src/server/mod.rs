@@ -11,9 +11,11 @@
 //! - An optional admin API (`/_admin/trim`, `/_admin/reject`) and embedded equivalents.
 //!
 //! # Threading
-//! One accept thread plus one thread per connection (and one writer thread per live session);
-//! [`ServerHandle::shutdown`] (or dropping the handle) closes every connection and joins every
-//! thread. Apply and scope hooks run on connection threads with no server lock held.
+//! Each server owns a small multi-thread tokio runtime (two workers, threads named
+//! `mizu-sync-server`), apart from the client's runtime: axum routes on hyper's HTTP/1.1
+//! connections, tokio-tungstenite for live sessions. Apply and scope hooks run on the runtime's
+//! blocking pool with no server lock held. [`ServerHandle::shutdown`] (or dropping the handle)
+//! closes every connection and stops the runtime, waiting for running hooks.
 //!
 //! ```no_run
 //! use mizu_sync::server::{Server, ServerOptions};
@@ -24,11 +26,9 @@
 
 mod admin;
 mod apply;
-mod clock;
+mod connections;
 mod engine;
 mod error;
-mod http;
-mod listener;
 mod live;
 mod request;
 mod routes;
@@ -37,11 +37,10 @@ mod scope_state;
 mod storage;
 
 use std::fmt;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 pub use apply::{
@@ -53,10 +52,10 @@ pub use error::Error;
 pub use scope_state::ScopeState;
 
 use crate::protocol::wire::{DEFAULT_PREFIX, MAX_PUSH_BATCH};
+use connections::{accept_loop, Connections};
 use engine::Engine;
-use listener::{accept_loop, Connections};
 use live::Hub;
-use routes::App;
+use routes::{check_paths, router, App};
 use storage::Db;
 
 /// Where the server keeps its log, state and seen mutation ids.
@@ -129,7 +128,7 @@ impl fmt::Debug for ServerOptions {
 pub struct Server;
 
 impl Server {
-    /// Binds, loads storage and starts serving on background threads.
+    /// Binds, loads storage and starts serving on the server's own runtime.
     ///
     /// # Errors
     /// [`Error::Io`] when the address cannot be bound, [`Error::Storage`] when the SQLite file
@@ -149,12 +148,21 @@ impl Server {
                 opts.live_path
             )));
         }
+        check_paths(&prefix, &opts.live_path)?;
         let db = match &opts.storage {
             Storage::Memory => None,
             Storage::Sqlite(path) => Some(Db::open(path)?),
         };
         let listener = TcpListener::bind(opts.addr.as_str())?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(64)
+            .thread_name("mizu-sync-server")
+            .enable_io()
+            .enable_time()
+            .build()?;
         let apply = opts
             .apply
             .unwrap_or_else(|| Arc::new(convention_apply) as ApplyFn);
@@ -178,19 +186,20 @@ impl Server {
             unavailable: AtomicBool::new(false),
         });
         let conns = Arc::new(Connections::default());
-        let stop = Arc::new(AtomicBool::new(false));
-        let accept = {
-            let (app, conns, stop) = (Arc::clone(&app), Arc::clone(&conns), Arc::clone(&stop));
-            thread::Builder::new()
-                .name("mizu-sync-accept".into())
-                .spawn(move || accept_loop(&listener, &app, &conns, &stop))?
+        let listener = {
+            let _entered = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)?
         };
+        runtime.spawn(accept_loop(
+            listener,
+            router(Arc::clone(&app)),
+            Arc::clone(&conns),
+        ));
         Ok(ServerHandle {
             addr,
             app,
             conns,
-            stop,
-            accept: Some(accept),
+            runtime: Some(runtime),
         })
     }
 }
@@ -200,8 +209,7 @@ pub struct ServerHandle {
     addr: SocketAddr,
     app: Arc<App>,
     conns: Arc<Connections>,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl fmt::Debug for ServerHandle {
@@ -278,26 +286,24 @@ impl ServerHandle {
         self.app.hub.subscribers(&format!("sync:{scope}"))
     }
 
-    /// Stops accepting, closes every connection and joins every thread. Idempotent.
+    /// Stops accepting, closes every connection and stops the server's runtime, waiting
+    /// (up to 10 s) for hooks still running. Idempotent. Called from inside an async context,
+    /// it does not wait for running hooks (blocking there is not allowed).
     pub fn shutdown(&mut self) {
-        let Some(accept) = self.accept.take() else {
+        let Some(runtime) = self.runtime.take() else {
             return;
         };
-        self.stop.store(true, Ordering::SeqCst);
-        let mut wake = self.addr;
-        if wake.ip().is_unspecified() {
-            let loopback: std::net::IpAddr = match wake {
-                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-            };
-            wake.set_ip(loopback);
-        }
-        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
-        let _ = accept.join();
         self.disconnect_all();
-        self.conns.join_all();
+        if tokio::runtime::Handle::try_current().is_ok() {
+            runtime.shutdown_background();
+        } else {
+            runtime.shutdown_timeout(SHUTDOWN_WAIT);
+        }
     }
 }
+
+/// How long [`ServerHandle::shutdown`] waits for hooks still running.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 
 impl Drop for ServerHandle {
     fn drop(&mut self) {
