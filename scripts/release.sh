@@ -65,9 +65,41 @@ build_python() {
     rm -f "$dist"/mizu_sync-*.whl "$dist"/mizu_sync-*.tar.gz
     echo "release.sh: Python wheel ($MANYLINUX, maturin --zig) and sdist"
     # maturin --zig runs `python -m ziglang` from PATH: the venv's python.
-    (cd bindings/python && PATH="$venv/bin:$PATH" maturin build --quiet --release --zig \
-        --compatibility "$MANYLINUX" --out "$dist")
+    # zig's linker turns rustc's `--strip-debug` (pyproject's `-C strip=debuginfo`) into a full
+    # strip, which removes the UniFFI metadata symbols uniffi-bindgen reads from .symtab: this
+    # build has no debug info to strip instead (CARGO_PROFILE_RELEASE_DEBUG=0) and keeps the
+    # symbol table (`-C strip=none`, which replaces pyproject's rustc-args).
+    (cd bindings/python && PATH="$venv/bin:$PATH" CARGO_PROFILE_RELEASE_DEBUG=0 maturin build \
+        --quiet --release --zig --compatibility "$MANYLINUX" --out "$dist" -- -C strip=none)
     (cd bindings/python && PATH="$venv/bin:$PATH" maturin sdist --out "$dist")
+    # maturin keeps only the crate (and its path dependencies) in the sdist's workspace, so the
+    # workspace's uniffi-bindgen (the exact uniffi version, which maturin runs to generate the
+    # Python module) would be missing and the sdist would not build: put it back.
+    python3 - "$(ls "$dist"/mizu_sync-*.tar.gz)" <<'PY'
+import io, sys, tarfile
+path = sys.argv[1]
+with tarfile.open(path) as t:
+    members = [(m, t.extractfile(m).read() if m.isfile() else None) for m in t.getmembers()]
+top = members[0][0].name.split("/")[0]
+out = []
+for m, data in members:
+    if m.name == f"{top}/Cargo.toml":
+        text = data.decode()
+        assert "\n[workspace]\n" in text, "no [workspace] in the sdist's Cargo.toml"
+        text = text.replace("\n[workspace]\n", '\n[workspace]\nmembers = [".", "uniffi-bindgen"]\n'
+                            'default-members = [".", "uniffi-bindgen"]\n', 1)
+        data = text.encode()
+        m.size = len(data)
+    out.append((m, data))
+for name in ("uniffi-bindgen/Cargo.toml", "uniffi-bindgen/src/main.rs"):
+    data = open(name, "rb").read()
+    info = tarfile.TarInfo(f"{top}/{name}")
+    info.size, info.mode, info.mtime = len(data), 0o644, out[0][0].mtime
+    out.append((info, data))
+with tarfile.open(path, "w:gz") as t:
+    for m, data in out:
+        t.addfile(m, io.BytesIO(data) if data is not None else None)
+PY
 }
 
 build_kotlin() {

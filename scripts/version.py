@@ -91,7 +91,9 @@ def check_sources(version: str) -> list[str]:
     if not re.search(r'^dynamic = \["version"\]', pyproject, re.MULTILINE) or re.search(
         r"^version\s*=", pyproject, re.MULTILINE
     ):
-        errors.append("bindings/python/pyproject.toml: the version must be dynamic (from Cargo.toml)")
+        errors.append(
+            "bindings/python/pyproject.toml: the version must be dynamic (from Cargo.toml)"
+        )
     return errors
 
 

@@ -53,6 +53,8 @@ else:  # pragma: no cover - CPython always has the C encoder
 
     def _dumps(value: Any) -> str:
         return _encoder.encode(value)
+
+
 _loads = json.loads
 
 

@@ -92,4 +92,5 @@ class QueuedMutation:
             attempts=native.attempts,
         )
 
+
 __all__ = ["QueuedMutation", "SyncState", "sync_state_of"]
