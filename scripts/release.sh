@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds what users install, into dist/ (git-ignored), all at the one version of Cargo.toml:
 #
-#   dist/mizu_sync-<v>-py3-none-manylinux_2_17_x86_64...whl   the Python wheel: the native library
+#   dist/mizu_sync-<v>-py3-none-manylinux2014_x86_64...whl   the Python wheel: the native library
 #                                                  built with maturin + zig against glibc 2.17,
 #                                                  maturin's manylinux compliance check passed;
 #                                                  installs and runs with no Rust toolchain
@@ -105,8 +105,14 @@ PY
 build_kotlin() {
     echo "release.sh: Kotlin/JVM artifact (mvn -Prelease install: jar, sources, Dokka docs, POM)"
     local mvn_args=(-B -q -Dmaven.repo.local="$MIZU_CACHE/m2" -Dstyle.color=never)
+    # The jar carries the library without its debug info (the release profile keeps line tables
+    # for the benchmarks: 107 MB instead of ~14), symbols kept (uniffi-bindgen reads them).
+    cargo build --quiet --release --lib
+    local native="$CARGO_TARGET_DIR/release-jvm"
+    mkdir -p "$native"
+    strip --strip-debug -o "$native/libmizu_sync.so" "$CARGO_TARGET_DIR/release/libmizu_sync.so"
     # The tests are the kotlin suite's (scripts/test-kotlin.sh); here only the packaging.
-    (cd bindings/kotlin && mvn "${mvn_args[@]}" -Prelease -DskipTests install)
+    (cd bindings/kotlin && mvn "${mvn_args[@]}" -Prelease -DskipTests -Dmizu.native.dir="$native" install)
     rm -rf "$dist/maven"
     mkdir -p "$dist/maven"
     local base="$MIZU_CACHE/m2/dev/mizu/mizu-sync/$version"

@@ -77,16 +77,28 @@ for f in "$dist"/*; do ln -s "$f" "$work/dist-other/$(basename "$f")"; done
 wheel="$(cd "$dist" && ls mizu_sync-*.whl)"
 rm "$work/dist-other/$wheel"
 ln -s "$dist/$wheel" "$work/dist-other/${wheel/mizu_sync-$version-/mizu_sync-0.0.1-}"
-version_check_fails() { ! python3 scripts/version.py check "$@"; }
-check version_check_fails_on_another_wheel_version version_check_fails --dist "$work/dist-other"
+# version_check_fails PATTERN ARGS...: the check exits 1 and names what differs.
+version_check_fails() {
+    local pattern="$1" out
+    shift
+    ! out="$(python3 scripts/version.py check "$@" 2>&1)" && echo "$out" && grep -q -- "$pattern" <<<"$out"
+}
+check version_check_fails_on_another_wheel_version version_check_fails "wheel mizu_sync-0.0.1-" \
+    --dist "$work/dist-other"
 # ... and Cargo.toml moved on without the others.
 sed "0,/^version = \".*\"/s//version = \"9.9.9\"/" Cargo.toml >"$work/Cargo.toml"
-check version_check_fails_on_a_new_crate_version version_check_fails --cargo-toml "$work/Cargo.toml"
+check version_check_fails_on_a_new_crate_version version_check_fails "bindings/kotlin/pom.xml" \
+    --cargo-toml "$work/Cargo.toml"
 
 # --- python --------------------------------------------------------------------------------
 venv="$work/venv"
 wheel_path="$dist/$wheel"
 check wheel_is_manylinux_2_17 bash -c "[[ '$wheel' == *manylinux_2_17_x86_64* ]]"
+# Independently of maturin's compliance check: no symbol needs a glibc newer than 2.17.
+check wheel_library_needs_glibc_2_17_at_most bash -c "
+    mkdir -p '$work/wheel' && cd '$work/wheel' && unzip -q -o '$dist/$wheel' &&
+    newest=\$(objdump -T mizu_sync/_native/libmizu_sync.so | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1) &&
+    echo \"newest: \$newest\" && [ \"\$(printf '%s\\n' \"\$newest\" GLIBC_2.17 | sort -V | tail -n 1)\" = GLIBC_2.17 ]"
 check wheel_installs_without_rust bare bash -c "
     '$real_python' -m venv '$venv' &&
     '$venv/bin/python' -m pip install --quiet --disable-pip-version-check '$wheel_path' 'pytest>=7' 'mypy==2.4.1'"
@@ -117,6 +129,10 @@ m2="$MIZU_CACHE/m2"
 base="$m2/dev/mizu/mizu-sync/$version"
 jar_has() { unzip -l "$1" | awk '{print $4}' | grep -qx "$2"; }
 check jar_has_native_library jar_has "$base/mizu-sync-$version.jar" linux-x86-64/libmizu_sync.so
+check jar_library_has_no_debug_info bash -c "
+    mkdir -p '$work/jar' && cd '$work/jar' && unzip -q -o '$base/mizu-sync-$version.jar' linux-x86-64/libmizu_sync.so &&
+    ! readelf -S linux-x86-64/libmizu_sync.so | grep -q '\.debug_info' &&
+    nm -D linux-x86-64/libmizu_sync.so | grep -q UNIFFI_META"
 check jar_has_r8_rules bash -c "unzip -p '$base/mizu-sync-$version.jar' META-INF/proguard/mizu-sync.pro |
     grep -qx -- '-keep class dev.mizu.sync.ffi.\*\* { \*; }'"
 check sources_jar_has_wrapper_and_generated bash -c "
