@@ -132,7 +132,7 @@ check jar_has_native_library jar_has "$base/mizu-sync-$version.jar" linux-x86-64
 check jar_library_has_no_debug_info bash -c "
     mkdir -p '$work/jar' && cd '$work/jar' && unzip -q -o '$base/mizu-sync-$version.jar' linux-x86-64/libmizu_sync.so &&
     ! readelf -S linux-x86-64/libmizu_sync.so | grep -q '\.debug_info' &&
-    nm -D linux-x86-64/libmizu_sync.so | grep -q UNIFFI_META"
+    nm linux-x86-64/libmizu_sync.so | grep -q UNIFFI_META"
 check jar_has_r8_rules bash -c "unzip -p '$base/mizu-sync-$version.jar' META-INF/proguard/mizu-sync.pro |
     grep -qx -- '-keep class dev.mizu.sync.ffi.\*\* { \*; }'"
 check sources_jar_has_wrapper_and_generated bash -c "
