@@ -66,6 +66,9 @@ run_suite c bash scripts/test-c.sh
 run_suite python bash scripts/test-python.sh
 run_suite kotlin bash scripts/test-kotlin.sh
 run_suite swift bash scripts/test-swift.sh
+# What users install (scripts/release.sh into dist/), used from outside the repository; after the
+# binding suites, whose release library and local Maven repository it reuses.
+run_suite release bash scripts/test-release.sh
 run_suite demo demo
 run_suite interop-mizu interop
 

@@ -62,7 +62,17 @@ server_bin="$CARGO_TARGET_DIR/debug/mizu-sync-server"
 
 # --- header --------------------------------------------------------------------------------
 header=bindings/c/include/mizu_sync.h
-if ! "$cbindgen" --config cbindgen.toml --crate mizu-sync --output "$work/mizu_sync.h" \
+# The version macros (MIZU_SYNC_VERSION_MAJOR/MINOR/PATCH, MIZU_SYNC_VERSION) come from
+# Cargo.toml: cbindgen.toml plus an `after_includes` made by scripts/version.py.
+python3 - "$work/cbindgen.toml" <<'PY'
+import json, subprocess, sys
+macros = subprocess.run([sys.executable, "scripts/version.py", "macros"], check=True,
+                        capture_output=True, text=True).stdout
+text = "/* The version of mizu-sync (Cargo.toml). */\n" + macros
+with open(sys.argv[1], "w") as out:
+    out.write("after_includes = " + json.dumps(text) + "\n" + open("cbindgen.toml").read())
+PY
+if ! "$cbindgen" --config "$work/cbindgen.toml" --crate mizu-sync --output "$work/mizu_sync.h" \
     2>"$work/cbindgen.log"; then
     cat "$work/cbindgen.log" >&2
     fail "header_generates"

@@ -24,6 +24,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+/* The version of mizu-sync (Cargo.toml). */
+#define MIZU_SYNC_VERSION_MAJOR 0
+#define MIZU_SYNC_VERSION_MINOR 1
+#define MIZU_SYNC_VERSION_PATCH 0
+#define MIZU_SYNC_VERSION "0.1.0"
+
 
 /**
  * The result of every fallible call of the C API. `MIZU_OK` is 0; any other value is an error

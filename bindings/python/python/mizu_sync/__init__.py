@@ -24,9 +24,10 @@ streams up to :data:`EVENT_BUFFER` events (see :class:`Stream`).
 
 from __future__ import annotations
 
+from importlib.metadata import version as _distribution_version
 from typing import Callable
 
-from . import _native
+from . import _errors, _native
 from ._client import TRACE, Client, RejectedMutation
 from ._collection import Change, Collection, Entity
 from ._diff import (
@@ -49,10 +50,13 @@ from ._sync_state import QueuedMutation, SyncState
 from ._sync_status import SyncProgress, SyncStatus
 from ._support import ErrorLogger, Subscription
 
+#: The installed distribution's version: the Rust crate's (Cargo.toml), as the wheel was built.
+__version__: str = _distribution_version("mizu-sync")
+
 MizuError = _native.MizuError
 #: Raised when a store file is encrypted and ``encryption_key`` is wrong or missing (or a key is
 #: given for a plain file): ``MizuError.WrongKey``.
-WrongKey = _native.MizuError.WrongKey
+WrongKey = _errors.WrongKey
 
 
 def on_unhandled_error(fn: Callable[[MizuError], object]) -> Subscription:
@@ -70,6 +74,7 @@ def on_unhandled_error(fn: Callable[[MizuError], object]) -> Subscription:
 _default_errors = Subscription(_native.on_unhandled_error(ErrorLogger()))
 
 __all__ = [
+    "__version__",
     "EVENT_BUFFER",
     "Change",
     "Client",

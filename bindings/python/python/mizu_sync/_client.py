@@ -23,7 +23,7 @@ from typing import (
     overload,
 )
 
-from . import _native
+from . import _errors, _native
 from ._collection import Collection
 from ._stream import drop_oldest, event_stream, state_stream
 from ._sync_report import SyncReport
@@ -215,7 +215,7 @@ class _Pending(_native.PendingListener):
             return
         try:
             client.dispatch_pending()
-        except _native.MizuError.Closed:
+        except _errors.Closed:
             pass
 
 

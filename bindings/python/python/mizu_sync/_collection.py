@@ -337,7 +337,7 @@ class Collection(Generic[T]):
         value = self.get(id, _MISSING)
         if value is _MISSING:
             raise KeyError(id)
-        return value  # type: ignore[no-any-return]
+        return value
 
     def __setitem__(self, id: str, value: T) -> None:
         self.set(id, value)

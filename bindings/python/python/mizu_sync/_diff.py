@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import (
+    Any,
     Callable,
     Generic,
     Iterable,
@@ -17,7 +18,7 @@ from typing import (
     Union,
 )
 
-from . import _native
+from . import _errors, _native
 
 T = TypeVar("T")
 
@@ -119,25 +120,27 @@ def apply_diff(
     return rows
 
 
-_REMOVED = _native.QueryDiffOp.REMOVED
-_INSERTED = _native.QueryDiffOp.INSERTED
-_MOVED = _native.QueryDiffOp.MOVED
-_UPDATED = _native.QueryDiffOp.UPDATED
+_REMOVED: Any = _native.QueryDiffOp.REMOVED
+_INSERTED: Any = _native.QueryDiffOp.INSERTED
+_MOVED: Any = _native.QueryDiffOp.MOVED
+_UPDATED: Any = _native.QueryDiffOp.UPDATED
 
 
 def lift_diff(ops: List[_native.QueryDiffOp], decode: Callable[[str], T]) -> QueryDiff[T]:
     """The wrapper's diff for the generated module's steps, values decoded by ``decode``."""
     out: List[QueryDiffOp[T]] = []
-    for op in ops:
-        kind = type(op)
+    # The variants (and their fields) are set at import time by the generated module: untyped.
+    step: Any
+    for step in ops:
+        kind = type(step)
         if kind is _INSERTED:
-            out.append(Inserted(op.index, op.id, decode(op.value_json)))
+            out.append(Inserted(step.index, step.id, decode(step.value_json)))
         elif kind is _REMOVED:
-            out.append(Removed(op.index, op.id))
+            out.append(Removed(step.index, step.id))
         elif kind is _UPDATED:
-            out.append(Updated(op.index, op.id, decode(op.value_json)))
+            out.append(Updated(step.index, step.id, decode(step.value_json)))
         elif kind is _MOVED:
-            out.append(Moved(op._from, op.to, op.id))
+            out.append(Moved(step._from, step.to, step.id))
         else:  # pragma: no cover - a step kind this wrapper does not know
-            raise _native.MizuError.Internal(f"unknown query diff step {op!r}")
+            raise _errors.Internal(f"unknown query diff step {step!r}")
     return QueryDiff(out)

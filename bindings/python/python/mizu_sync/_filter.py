@@ -12,9 +12,9 @@ import dataclasses
 import json
 from typing import Any, Dict, Iterable, List, Mapping, NoReturn, Union
 
-from . import _native
+from . import _errors, _native
 
-InvalidQuery = _native.MizuError.InvalidQuery
+InvalidQuery = _errors.InvalidQuery
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 

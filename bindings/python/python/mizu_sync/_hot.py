@@ -27,7 +27,7 @@ import threading
 from ctypes import c_char_p, c_double, c_int32, c_int64, c_uint64, c_void_p
 from typing import Any, Callable, Dict, NoReturn, Optional, Tuple
 
-from . import _native
+from . import _errors, _native
 
 # The tags of values read (src/ffi/hot/value.rs).
 NULL = 0
@@ -142,7 +142,7 @@ def slot() -> Slot:
 def raise_error() -> NoReturn:
     """Raises the typed error of this thread's last failed direct call."""
     _native.take_hot_error()
-    raise _native.MizuError.Internal("a direct call failed without an error")  # unreachable
+    raise _errors.Internal("a direct call failed without an error")  # unreachable
 
 
 def text(s: Slot) -> str:
@@ -155,8 +155,8 @@ def argument_value(tag: int, i: int, f: float, ptr: Optional[int], n: int) -> An
     """A value passed to a callback as arguments."""
     if tag == INT:
         return i
-    if tag == STRING:
-        return string_at(ptr, n).decode() if n else ""
+    if tag == STRING and not n:
+        return ""
     if tag == TRUE:
         return True
     if tag == FALSE:
@@ -165,12 +165,16 @@ def argument_value(tag: int, i: int, f: float, ptr: Optional[int], n: int) -> An
         return f
     if tag == NULL:
         return None
-    return loads(string_at(ptr, n).decode())
+    if ptr is None:
+        raise _errors.Internal("a text argument without its text")
+    text = string_at(ptr, n).decode()
+    return text if tag == STRING else loads(text)
 
 
 # Callbacks: token → the app's function (called as is: the trampolines catch what it raises).
 # Entries live as long as the effect or the subscription.
-callbacks: Dict[int, Callable[..., Any]] = {}
+# A plain callable, or a CallbackAdapter (a computed's function, with what it raised).
+callbacks: Dict[int, Any] = {}
 _tokens = itertools.count(1)
 
 
@@ -180,7 +184,7 @@ def register(fn: Callable[..., Any]) -> int:
     return token
 
 
-def attach(fn: Callable[..., Any], make: Callable[[int], int]) -> Tuple[int, int]:
+def attach(fn: Any, make: Callable[[int], int]) -> Tuple[int, int]:
     """Registers ``fn`` and makes the library object that calls it: ``make(token)`` is a direct
     call returning a hot handle, 0 on failure (the registration is then undone and the typed
     error raised). Returns ``(token, handle)``."""

@@ -23,7 +23,7 @@ from typing import (
     overload,
 )
 
-from . import _native
+from . import _errors, _native
 from ._diff import QueryDiff, QueryEvent, QueryResult, apply_diff, lift_diff
 from ._filter import FilterLike, _dumps, and_, as_filter, check_path, invalid
 from ._reactive import untracked
@@ -31,16 +31,15 @@ from ._stream import event_stream, restart, state_stream
 from ._support import CallbackAdapter, Codec, Subscription, loads
 
 T = TypeVar("T")
-T_contra = TypeVar("T_contra", contravariant=True)
 
 
-class QueryListener(Protocol[T_contra]):
+class QueryListener(Protocol[T]):
     """What :meth:`Query.subscribe` calls: ``on_result`` once, first, with the whole result,
     then ``on_diff`` after each change of it."""
 
-    def on_result(self, rows: List[Tuple[str, T_contra]]) -> object: ...
+    def on_result(self, rows: List[Tuple[str, T]]) -> object: ...
 
-    def on_diff(self, diff: QueryDiff[T_contra]) -> object: ...
+    def on_diff(self, diff: QueryDiff[T]) -> object: ...
 
 
 class _Listener(_native.QueryListener):
@@ -179,7 +178,7 @@ class Query(Generic[T]):
     @property
     def spec_json(self) -> str:
         """The query's JSON form as text, as the library reads it."""
-        return _dumps(self._spec)  # type: ignore[no-any-return]
+        return _dumps(self._spec)
 
     # Reading
 
@@ -189,7 +188,7 @@ class Query(Generic[T]):
             with self._lock:
                 native = self._native
                 if self._closed:
-                    raise _native.MizuError.Closed("query")
+                    raise _errors.Closed("query")
                 if native is None:
                     text, collection = self.spec_json, self._collection
                     # Making the query evaluates it: that must not become a dependency of a

@@ -15,7 +15,7 @@ from typing import (
     overload,
 )
 
-from . import _hot, _native
+from . import _errors, _hot, _native
 from ._hot import (
     FALSE,
     FLOAT,
@@ -127,7 +127,7 @@ class Signal(_Versioned, Generic[T]):
         tag = signal_get(self._h, 1, cache[0])
         if tag == UNCHANGED:
             return cache[1]  # type: ignore[no-any-return]
-        return self._fresh(tag)
+        return self._fresh(tag)  # type: ignore[no-any-return]
 
     def peek(self) -> T:
         """The value, without becoming a dependency of the running computed or effect."""
@@ -135,7 +135,7 @@ class Signal(_Versioned, Generic[T]):
         tag = signal_get(self._h, 0, cache[0])
         if tag == UNCHANGED:
             return cache[1]  # type: ignore[no-any-return]
-        return self._fresh(tag)
+        return self._fresh(tag)  # type: ignore[no-any-return]
 
     def set(self, value: T) -> None:
         """Replaces the value; dependents re-run on this thread before this returns."""
@@ -178,7 +178,7 @@ class Signal(_Versioned, Generic[T]):
         runner = _UpdateFn(fn)
         try:
             self._native.update(runner)
-        except _native.MizuError.Callback:
+        except _errors.Callback:
             if runner.adapter.error is not None:
                 raise runner.adapter.error from None
             raise
@@ -275,7 +275,7 @@ class Computed(_Versioned, Generic[T]):
         """Raises why the read failed: what ``fn`` raised, or the library's typed error."""
         try:
             raise_error()
-        except _native.MizuError.Callback:
+        except _errors.Callback:
             error = self._fn.error
             if error is not None:
                 raise error from None
@@ -391,9 +391,8 @@ class _BatchBlock:
     def __enter__(self) -> None:
         self._scope = _native.begin_batch()
 
-    def __exit__(self, *exc_info: object) -> bool:
+    def __exit__(self, *exc_info: object) -> None:
         self._scope.end()
-        return False
 
 
 @overload
@@ -420,11 +419,11 @@ def batch(fn: Callable[..., R] | None = None, *args: Any, **kwargs: Any) -> Any:
     runner = _BatchFn(functools.partial(fn, *args, **kwargs) if args or kwargs else fn)
     try:
         _native.batch(runner)
-    except _native.MizuError.Callback:
+    except _errors.Callback:
         if runner.adapter.error is not None:
             raise runner.adapter.error from None
         raise
-    return runner.result  # type: ignore[no-any-return]
+    return runner.result
 
 
 def batched(fn: Callable[..., R]) -> Callable[..., R]:
@@ -448,7 +447,7 @@ def untracked(fn: Callable[[], R]) -> R:
 
     try:
         _native.untracked(_Fn())
-    except _native.MizuError.Callback:
+    except _errors.Callback:
         if runner.adapter.error is not None:
             raise runner.adapter.error from None
         raise

@@ -7,7 +7,7 @@ import json
 import logging
 from typing import Any, Callable, Dict, Generic, Optional, Tuple, Type, TypeVar
 
-from . import _hot, _native
+from . import _errors, _hot, _native
 
 T = TypeVar("T")
 
@@ -50,7 +50,11 @@ if _make_encoder is not None:
         return _join(_chunks(value, 0))
 
 else:  # pragma: no cover - CPython always has the C encoder
-    _dumps = _encoder.encode
+
+    def _dumps(value: Any) -> str:
+        return _encoder.encode(value)
+
+
 _loads = json.loads
 
 
@@ -94,13 +98,13 @@ class Codec(Generic[T]):
         if fields is None or self.type is None:
             return value  # type: ignore[no-any-return]
         if not isinstance(value, dict):
-            raise _native.MizuError.InvalidJson(
+            raise _errors.InvalidJson(
                 f"expected a JSON object for {self.type.__name__}, got {text[:80]}"
             )
         if value.keys() <= fields:  # the common case: no unknown keys to drop
-            return self.type(**value)  # type: ignore[no-any-return]
+            return self.type(**value)
         known = {k: v for k, v in value.items() if k in fields}
-        return self.type(**known)  # type: ignore[no-any-return]
+        return self.type(**known)
 
 
 class Subscription:
@@ -186,7 +190,7 @@ class CallbackAdapter:
             raise
         except Exception as e:
             self.error = e
-            raise _native.MizuError.Callback(f"{type(e).__name__}: {e}") from e
+            raise _errors.Callback(f"{type(e).__name__}: {e}") from e
         self.error = None
         return result
 

@@ -4,7 +4,7 @@ it): plain values made from the generated records."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Union
+from typing import Any, ClassVar, Union
 
 from . import _native
 
@@ -58,10 +58,12 @@ SYNCED = _Synced()
 
 def sync_state_of(native: _native.EntitySyncState) -> SyncState:
     """The wrapper's value for the generated enum."""
+    # The variants' fields are set at import time by the generated module: untyped here.
+    variant: Any = native
     if native.is_pending():
-        return _Pending(mutations=native.mutations)
+        return _Pending(mutations=variant.mutations)
     if native.is_rejected():
-        return _Rejected(reason=native.reason)
+        return _Rejected(reason=variant.reason)
     return SYNCED
 
 
@@ -89,5 +91,6 @@ class QueuedMutation:
             age=native.age_ms / 1000.0,
             attempts=native.attempts,
         )
+
 
 __all__ = ["QueuedMutation", "SyncState", "sync_state_of"]
