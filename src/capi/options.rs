@@ -57,6 +57,7 @@ struct OptionsJson {
     scope: Option<String>,
     storage_path: Option<String>,
     encryption_key: Option<Secret>,
+    durability: Option<DurabilityJson>,
     live_url: Option<String>,
     push_interval_ms: Option<u64>,
     pull_interval_ms: Option<u64>,
@@ -66,6 +67,14 @@ struct OptionsJson {
     push_batch_size: Option<usize>,
     pull_limit: Option<u32>,
     headers: Option<BTreeMap<String, String>>,
+}
+
+/// The `durability` option: `"full"` (the default) or `"normal"`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum DurabilityJson {
+    Full,
+    Normal,
 }
 
 /// A key that `Debug` never prints.
@@ -92,6 +101,12 @@ pub(crate) fn parse(text: &str) -> Result<Options, CError> {
     }
     if let Some(Secret(key)) = json.encryption_key {
         options = options.encryption_key(key);
+    }
+    if let Some(durability) = json.durability {
+        options = options.durability(match durability {
+            DurabilityJson::Full => crate::Durability::Full,
+            DurabilityJson::Normal => crate::Durability::Normal,
+        });
     }
     if let Some(url) = json.live_url {
         options = options.live_url(url);
@@ -211,6 +226,22 @@ mod tests {
         assert!(!format!("{options:?}").contains("hunter2"));
         let json: OptionsJson = serde_json::from_str(text).unwrap();
         assert!(!format!("{json:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn reads_the_durability_and_refuses_an_unknown_mode() {
+        let base = r#"{"base_url":"http://h/_sync","storage_path":"/tmp/x.db""#;
+        let parsed = |extra: &str| parse(&format!("{base}{extra}}}"));
+        assert_eq!(parsed("").unwrap().durability, crate::Durability::Full);
+        let normal = parsed(r#","durability":"normal""#).unwrap();
+        assert_eq!(normal.durability, crate::Durability::Normal);
+        let full = parsed(r#","durability":"full""#).unwrap();
+        assert_eq!(full.durability, crate::Durability::Full);
+        for bad in [r#","durability":"off""#, r#","durability":1"#] {
+            let err = parsed(bad).unwrap_err();
+            assert_eq!(err.status, MizuStatus::MizuErrInvalidArgument, "{bad}");
+            assert!(err.message.contains("options_json"), "{}", err.message);
+        }
     }
 
     #[test]

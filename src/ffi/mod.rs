@@ -86,7 +86,7 @@ pub use listener::{
 pub use log::{LogLevel, LogListener};
 pub use query::{Query, QueryDiffOp};
 pub use record::{
-    ClientOptions, CollectionChange, EntityRecord, EntitySyncState, QueuedMutation,
+    ClientOptions, CollectionChange, Durability, EntityRecord, EntitySyncState, QueuedMutation,
     RejectedMutation, SyncProgress, SyncReport, SyncStatus,
 };
 pub use registry::on_unhandled_error;
