@@ -57,7 +57,7 @@ struct OptionsJson {
     scope: Option<String>,
     storage_path: Option<String>,
     encryption_key: Option<Secret>,
-    durability: Option<DurabilityJson>,
+    durability: Option<String>,
     live_url: Option<String>,
     push_interval_ms: Option<u64>,
     pull_interval_ms: Option<u64>,
@@ -67,14 +67,6 @@ struct OptionsJson {
     push_batch_size: Option<usize>,
     pull_limit: Option<u32>,
     headers: Option<BTreeMap<String, String>>,
-}
-
-/// The `durability` option: `"full"` (the default) or `"normal"`.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum DurabilityJson {
-    Full,
-    Normal,
 }
 
 /// A key that `Debug` never prints.
@@ -103,9 +95,14 @@ pub(crate) fn parse(text: &str) -> Result<Options, CError> {
         options = options.encryption_key(key);
     }
     if let Some(durability) = json.durability {
-        options = options.durability(match durability {
-            DurabilityJson::Full => crate::Durability::Full,
-            DurabilityJson::Normal => crate::Durability::Normal,
+        options = options.durability(match durability.as_str() {
+            "full" => crate::Durability::Full,
+            "normal" => crate::Durability::Normal,
+            other => {
+                return Err(CError::invalid(format!(
+                    "durability must be \"full\" or \"normal\", not {other:?}"
+                )))
+            }
         });
     }
     if let Some(url) = json.live_url {
@@ -237,11 +234,15 @@ mod tests {
         assert_eq!(normal.durability, crate::Durability::Normal);
         let full = parsed(r#","durability":"full""#).unwrap();
         assert_eq!(full.durability, crate::Durability::Full);
-        for bad in [r#","durability":"off""#, r#","durability":1"#] {
-            let err = parsed(bad).unwrap_err();
-            assert_eq!(err.status, MizuStatus::MizuErrInvalidArgument, "{bad}");
-            assert!(err.message.contains("options_json"), "{}", err.message);
-        }
+        let unknown = parsed(r#","durability":"off""#).unwrap_err();
+        assert_eq!(unknown.status, MizuStatus::MizuErrInvalidArgument);
+        assert!(
+            unknown.message.contains("durability"),
+            "{}",
+            unknown.message
+        );
+        let wrong_type = parsed(r#","durability":1"#).unwrap_err();
+        assert_eq!(wrong_type.status, MizuStatus::MizuErrInvalidArgument);
     }
 
     #[test]
