@@ -50,6 +50,9 @@ from ._sync_status import SyncProgress, SyncStatus
 from ._support import ErrorLogger, Subscription
 
 MizuError = _native.MizuError
+#: How hard each commit to the store file is pushed to disk: ``Durability.FULL`` (the default)
+#: or ``Durability.NORMAL`` (survives a process kill, may lose the last commits on power loss).
+Durability = _native.Durability
 #: Raised when a store file is encrypted and ``encryption_key`` is wrong or missing (or a key is
 #: given for a plain file): ``MizuError.WrongKey``.
 WrongKey = _native.MizuError.WrongKey
@@ -75,6 +78,7 @@ __all__ = [
     "Client",
     "Collection",
     "Computed",
+    "Durability",
     "Effect",
     "Entity",
     "Field",
