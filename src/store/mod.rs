@@ -507,6 +507,29 @@ impl Store {
         for change in changes {
             check(change)?;
         }
+        self.apply_checked(changes, new_cursor)
+    }
+
+    /// [`apply_remote`](Self::apply_remote) for changes whose values the caller knows to be
+    /// valid JSON text (a codec that vouches for it, see
+    /// [`Codec::values_are_valid_json`](crate::protocol::codec::Codec::values_are_valid_json)):
+    /// the values are not parsed again; a create or update without a value is still refused.
+    ///
+    /// # Errors
+    /// As [`apply_remote`](Self::apply_remote).
+    pub fn apply_remote_valid(&self, changes: &[EntityChange], new_cursor: u64) -> Result<Changed> {
+        for change in changes {
+            if change.op != EntityOp::Delete && change.value.is_none() {
+                return Err(Error::InvalidChange {
+                    key: change.key.clone(),
+                    reason: format!("{} without a value", change.op.as_str()),
+                });
+            }
+        }
+        self.apply_checked(changes, new_cursor)
+    }
+
+    fn apply_checked(&self, changes: &[EntityChange], new_cursor: u64) -> Result<Changed> {
         let mut writer = self.open_writer()?;
         if let Some(db) = &mut writer.db {
             db.apply_remote(changes, new_cursor)?;

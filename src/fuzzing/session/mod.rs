@@ -16,7 +16,7 @@ use crate::protocol::machine::{
     Action, Event, Input, MachineOptions, RequestId, SentMutation, SyncMachine,
 };
 use crate::protocol::wire::{
-    Mutation, MutationResult, PullResponse, PushResponse, SnapshotResponse,
+    Mutation, MutationResult, PushResponse, RawPullResponse, SnapshotResponse,
 };
 use crate::store::Store;
 
@@ -412,7 +412,7 @@ impl Session {
                 }
                 Some(Request::Pull(id)) => Input::Pulled {
                     request: id,
-                    result: Ok(PullResponse {
+                    result: Ok(RawPullResponse {
                         changes: None,
                         has_more: false,
                         next_cursor: Some(head),

@@ -6,7 +6,7 @@ use super::failure::{classify, Disposition};
 use super::timer::Timer;
 use super::{Action, Event, Operation, SyncError, SyncMachine, TransportFailure};
 use crate::protocol::entity::EntityChange;
-use crate::protocol::wire::{PullResponse, SnapshotResponse};
+use crate::protocol::wire::{RawPullResponse, SnapshotResponse};
 
 /// What one 200 pull response means, computed before anything changes.
 #[derive(Debug, PartialEq)]
@@ -29,7 +29,7 @@ impl SyncMachine {
     /// # Errors
     ///
     /// [`SyncError::Protocol`] when the server says more follows but the cursor cannot move.
-    fn page(&self, response: PullResponse) -> Result<Page, SyncError> {
+    fn page(&self, response: RawPullResponse) -> Result<Page, SyncError> {
         let from = self.cursor.unwrap_or(0);
         let mut page = Page {
             changes: Vec::new(),
@@ -43,7 +43,7 @@ impl SyncMachine {
                 continue;
             }
             page.cursor = page.cursor.max(change.cursor);
-            match self.codec.decode_change(&change) {
+            match self.codec.decode_raw_change(&change) {
                 Ok(decoded) => page.changes.extend(decoded),
                 Err(error) => page.skipped.push(SyncError::Change {
                     cursor: change.cursor,
@@ -64,7 +64,7 @@ impl SyncMachine {
 
     pub(super) fn on_pulled(
         &mut self,
-        result: Result<PullResponse, TransportFailure>,
+        result: Result<RawPullResponse, TransportFailure>,
         now: Instant,
     ) {
         let response = match result {

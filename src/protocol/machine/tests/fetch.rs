@@ -53,7 +53,7 @@ fn carries_decoded_values_in_applied_changes() {
     h.machine.handle(
         Input::Pulled {
             request: RequestId(2),
-            result: Ok(page(&[created(6, "a")], false, None)),
+            result: Ok(page(&[created(6, "a")], false, None).into()),
         },
         h.now,
     );
@@ -231,7 +231,7 @@ fn ignores_an_answer_that_does_not_match_the_request_in_flight() {
     assert_eq!(h.handle(wrong_kind), NONE);
     let wrong_id = Input::Pulled {
         request: RequestId(1),
-        result: Ok(page(&[created(9, "x")], false, None)),
+        result: Ok(page(&[created(9, "x")], false, None).into()),
     };
     assert_eq!(h.handle(wrong_id), NONE);
     assert_eq!(h.machine.status().cursor, Some(5));
