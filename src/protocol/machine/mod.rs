@@ -484,7 +484,7 @@ impl SyncMachine {
                 }
             }
         };
-        self.actions.push_back(action);
+        self.queue_request(action);
     }
 
     fn begin(&mut self, operation: Operation) -> RequestId {

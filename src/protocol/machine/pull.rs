@@ -62,6 +62,24 @@ impl SyncMachine {
         Ok(page)
     }
 
+    /// Queues a request action. A pull due right after a page queues ahead of that page's
+    /// [`Action::ApplyChanges`], so that the driver sends it (its round trip and its decoding on
+    /// the I/O side) while it applies the page: the pages of a catch-up overlap. Safe because a
+    /// pull only reads, and its cursor is the page's, already taken as applied; a failed apply
+    /// surfaces as before, and the next page is handled after it.
+    pub(super) fn queue_request(&mut self, action: Action) {
+        let page = self
+            .actions
+            .iter()
+            .rposition(|queued| matches!(queued, Action::ApplyChanges { .. }));
+        match page {
+            Some(at) if matches!(action, Action::SendPull { .. }) => {
+                self.actions.insert(at, action)
+            }
+            _ => self.actions.push_back(action),
+        }
+    }
+
     pub(super) fn on_pulled(
         &mut self,
         result: Result<RawPullResponse, TransportFailure>,

@@ -72,11 +72,40 @@ fn advances_to_the_largest_change_cursor_without_next_cursor_and_accepts_null_ch
     assert_eq!(
         h.pulled(Ok(page(&[created(20, "a"), created(18, "b")], true, None))),
         [
-            "apply-changes cursor=20 [todo/a create, todo/b create]",
             "pull #3 scope=s cursor=20 limit=2",
+            "apply-changes cursor=20 [todo/a create, todo/b create]",
         ]
     );
     assert_eq!(h.pulled(Ok(page(&[], false, None))), ["synced 20"]);
+}
+
+/// Overlap: the next page's pull is queued ahead of the current page's apply (the driver sends
+/// it, then applies while it travels); the skipped change's error stays after the apply, the
+/// last page has no pull to overlap, and a snapshot's continuation is not reordered.
+#[test]
+fn queues_the_next_pages_pull_ahead_of_the_current_pages_apply() {
+    let mut h = Harness::synced(5);
+    h.handle(Input::LiveCursor(30));
+    let first = [created(6, "a"), change(7, json!([1]))];
+    assert_eq!(
+        h.pulled(Ok(page(&first, true, Some(10)))),
+        [
+            "pull #3 scope=s cursor=10 limit=2",
+            "apply-changes cursor=10 [todo/a create]",
+            "error Pull: skipped the change at cursor 7: change data must be a JSON object, found an array",
+        ]
+    );
+    assert_eq!(
+        h.pulled(Ok(page(&[created(12, "b")], true, Some(20)))),
+        [
+            "pull #4 scope=s cursor=20 limit=2",
+            "apply-changes cursor=20 [todo/b create]",
+        ]
+    );
+    assert_eq!(
+        h.pulled(Ok(page(&[created(30, "c")], false, Some(30)))),
+        ["apply-changes cursor=30 [todo/c create]", "synced 30"]
+    );
 }
 
 #[test]
