@@ -148,11 +148,4 @@ impl BareSqlite {
         black_box(back);
         start.elapsed()
     }
-
-    /// `iterations` inserts in a row.
-    pub fn run(&self, iterations: usize) -> Samples {
-        let mut samples = Samples::default();
-        (0..iterations).for_each(|i| samples.push(self.insert(i)));
-        samples
-    }
 }
