@@ -62,19 +62,21 @@ impl SyncMachine {
         Ok(page)
     }
 
-    /// Queues a request action. A pull due right after a page queues ahead of that page's
-    /// [`Action::ApplyChanges`], so that the driver sends it (its round trip and its decoding on
-    /// the I/O side) while it applies the page: the pages of a catch-up overlap. Safe because a
-    /// pull only reads, and its cursor is the page's, already taken as applied; a failed apply
-    /// surfaces as before, and the next page is handled after it.
+    /// Queues a request action. The pull that continues a page which said more follow queues
+    /// ahead of that page's [`Action::ApplyChanges`], so that the driver sends it (its round
+    /// trip and its decoding on the I/O side) while it applies the page: the pages of a catch-up
+    /// overlap. Safe because a pull only reads, and its cursor is the page's, already taken as
+    /// applied; a failed apply surfaces as before, and the next page is handled after it. Any
+    /// other request (a push chosen instead, a fresh round after the head) keeps its place.
     pub(super) fn queue_request(&mut self, action: Action) {
+        let continues = std::mem::take(&mut self.page_continues);
         let page = self
             .actions
             .iter()
             .rposition(|queued| matches!(queued, Action::ApplyChanges { .. }));
         match page {
-            Some(at) if matches!(action, Action::SendPull { .. }) => {
-                self.actions.insert(at, action)
+            Some(at) if continues && matches!(action, Action::SendPull { .. }) => {
+                self.actions.insert(at, action);
             }
             _ => self.actions.push_back(action),
         }
@@ -117,6 +119,7 @@ impl SyncMachine {
         }
         if has_more {
             self.want_pull = true;
+            self.page_continues = true;
         } else {
             self.at_head(cursor, now);
         }

@@ -30,8 +30,8 @@ fn bootstraps_with_a_snapshot_then_pulls_pages_to_the_head() {
             Some(13)
         ))),
         [
-            "apply-changes cursor=13 [todo/c create, todo/d create]",
             "pull #3 scope=s cursor=13 limit=2",
+            "apply-changes cursor=13 [todo/c create, todo/d create]",
         ]
     );
     let delete = change(16, json!({"entity":"todo","id":"a","op":"delete"}));
