@@ -77,8 +77,9 @@ pub(crate) mod store;
 pub use client::auth::{AuthProvider, AUTH_PROVIDER_FAILED};
 pub use client::{log_targets, LogLevel, LogRecord, LogSink};
 pub use client::{
-    ClearOptions, Client, ConnectivityCallback, Error, ErrorCallback, Options, Progress,
-    QueuedMutation, ReadyCallback, Reason, SyncCallback, SyncReport, SyncState, SyncStatus,
+    ClearOptions, Client, ConnectivityCallback, Durability, Error, ErrorCallback, Options,
+    Progress, QueuedMutation, ReadyCallback, Reason, SyncCallback, SyncReport, SyncState,
+    SyncStatus,
 };
 pub use collection::{Collection, CollectionChanges, Entity, Query, Subscription};
 

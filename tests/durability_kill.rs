@@ -25,7 +25,7 @@ use durability_support::ledger::Ledger;
 use durability_support::phase_proxy::{Op, PhaseProxy};
 use durability_support::{cycles, seed, Line, Rng, MARKS, NOTES, REGRESSIONS, SEED_ENV, TODOS};
 use mizu_sync::server::{Server, ServerHandle, ServerOptions};
-use mizu_sync::{Client, Options};
+use mizu_sync::{Client, Durability, Options};
 use serde_json::{json, Value};
 
 /// The name of the child's entry point, as the test harness knows it.
@@ -49,20 +49,28 @@ fn child_process_writes_until_killed() {
 
 #[test]
 fn acknowledged_writes_survive_sigkill_and_reach_the_server_exactly_once() {
-    survive_kills(seed(), cycles(), None);
+    survive_kills(seed(), cycles(), None, Durability::Full);
 }
 
 #[test]
 fn acknowledged_writes_survive_sigkill_in_an_encrypted_store() {
     // A passphrase: each child's open derives the key (PBKDF2) first, and kills land there too.
-    survive_kills(seed(), cycles(), Some(ENCRYPTION_KEY));
+    survive_kills(seed(), cycles(), Some(ENCRYPTION_KEY), Durability::Full);
+}
+
+/// `synchronous = NORMAL` skips the fsync of each commit, yet a process kill (the OS keeps the
+/// written pages) must lose nothing whose call returned; each child also checks that SQLite
+/// reports the file in NORMAL mode.
+#[test]
+fn acknowledged_writes_survive_sigkill_with_normal_durability() {
+    survive_kills(seed(), cycles(), None, Durability::Normal);
 }
 
 /// Kill schedules that once failed, each run as far as its failure showed.
 #[test]
 fn kill_schedules_that_once_failed_pass() {
     for (seed, cycles) in REGRESSIONS {
-        survive_kills(seed, cycles, None);
+        survive_kills(seed, cycles, None, Durability::Full);
     }
 }
 
@@ -71,9 +79,12 @@ const ENCRYPTION_KEY: &str = "durability passphrase";
 
 /// Runs `cycles` kill cycles of the schedule `seed` (on a store encrypted with `key`, if
 /// given), then the final run, and checks them.
-fn survive_kills(seed: u64, cycles: u64, key: Option<&str>) {
+fn survive_kills(seed: u64, cycles: u64, key: Option<&str>, durability: Durability) {
     let started = Instant::now();
-    eprintln!("durability: seed {seed} (replay with {SEED_ENV}={seed}), {cycles} kill cycles");
+    eprintln!(
+        "durability: seed {seed} (replay with {SEED_ENV}={seed}), {cycles} kill cycles, \
+         synchronous {durability}"
+    );
     let ledger = Arc::new(Ledger::default());
     let server = Server::start(ServerOptions {
         apply: Some(ledger.apply_fn()),
@@ -94,6 +105,7 @@ fn survive_kills(seed: u64, cycles: u64, key: Option<&str>) {
         final_run: false,
         calm: false,
         key: key.map(str::to_owned),
+        durability,
     };
     if key.is_some() {
         eprintln!("durability: the store is encrypted");
@@ -387,4 +399,33 @@ fn post(addr: SocketAddr, endpoint: &str, body: &Value) -> Value {
         .read_to_string()
         .unwrap_or_else(|e| panic!("{url}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url} answered {text:?}: {e}"))
+}
+
+/// The option is the file's mode as SQLite reports it (FULL by default), in memory there is no
+/// file, and clearing the store (which recreates the file) keeps the mode.
+#[test]
+fn the_durability_option_is_the_store_files_synchronous_mode() {
+    let dir =
+        std::env::temp_dir().join(format!("mizu-sync-durability-mode-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("the temp dir is writable");
+    let base = || Options::new("http://127.0.0.1:9/_sync").storage_path(dir.join("mode.db"));
+    for (options, expected) in [
+        (base(), Durability::Full),
+        (base().durability(Durability::Normal), Durability::Normal),
+        (base().durability(Durability::Full), Durability::Full),
+    ] {
+        let client = Client::new(options).expect("the client opens");
+        assert_eq!(client.durability().unwrap(), Some(expected));
+        client
+            .clear(mizu_sync::ClearOptions::default())
+            .expect("an idle store clears");
+        assert_eq!(client.durability().unwrap(), Some(expected), "after clear");
+        client.close();
+        assert!(matches!(client.durability(), Err(mizu_sync::Error::Closed)));
+    }
+    let in_memory =
+        Client::new(Options::new("http://127.0.0.1:9/_sync").durability(Durability::Normal))
+            .expect("the client opens");
+    assert_eq!(in_memory.durability().unwrap(), None);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -22,6 +22,7 @@ fn options(server: &TestServer, scope: &str) -> ClientOptions {
         scope: scope.into(),
         storage_path: None,
         encryption_key: None,
+        durability: None,
         live_url: None,
         push_interval_ms: 200,
         pull_interval_ms: 300,
@@ -417,6 +418,41 @@ fn an_encrypted_store_maps_a_wrong_key_to_wrong_key_and_rekeys() {
     let _ = std::fs::remove_file(path);
 }
 
+#[test]
+fn the_durability_option_sets_the_store_files_synchronous_mode() {
+    use mizu_sync::ffi::Durability;
+    let path = temp_db("ffi-durability");
+    let open = |durability: Option<Durability>| {
+        Client::new(
+            ClientOptions {
+                storage_path: Some(path.to_string_lossy().into_owned()),
+                durability,
+                ..ClientOptions::defaults_for_test()
+            },
+            None,
+            None,
+            None,
+            None,
+        )
+        .unwrap()
+    };
+    for (asked, expected) in [
+        (None, Durability::Full),
+        (Some(Durability::Normal), Durability::Normal),
+        (Some(Durability::Full), Durability::Full),
+    ] {
+        let client = open(asked);
+        assert_eq!(client.durability().unwrap(), Some(expected), "{asked:?}");
+        client.close();
+        assert!(matches!(client.durability(), Err(MizuError::Closed { .. })));
+    }
+    let in_memory =
+        Client::new(ClientOptions::defaults_for_test(), None, None, None, None).unwrap();
+    assert_eq!(in_memory.durability().unwrap(), None);
+    in_memory.close();
+    let _ = std::fs::remove_file(path);
+}
+
 trait TestDefaults {
     fn defaults_for_test() -> Self;
 }
@@ -429,6 +465,7 @@ impl TestDefaults for ClientOptions {
             scope: String::new(),
             storage_path: None,
             encryption_key: None,
+            durability: None,
             live_url: None,
             push_interval_ms: 5000,
             pull_interval_ms: 30000,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use mizu_sync::reactive::Effect;
 use mizu_sync::server::ServerHandle;
-use mizu_sync::{Client, Options};
+use mizu_sync::{Client, Durability, Options};
 
 use crate::records::{todo, Todo, COLLECTION};
 use crate::report::Samples;
@@ -26,8 +26,34 @@ pub fn write_to_effect(
     twin: Option<&BareSqlite>,
     online: bool,
 ) -> (Samples, Samples) {
-    let scope = format!("latency-sqlite{}-online{online}", storage.is_some());
-    let mut options = Options::new(server.base_url()).scope(scope.as_str());
+    write_to_effect_with(
+        server,
+        storage,
+        warmup,
+        iterations,
+        twin,
+        online,
+        Durability::Full,
+    )
+}
+
+/// [`write_to_effect`] with the store in the given durability mode.
+pub fn write_to_effect_with(
+    server: &ServerHandle,
+    storage: Option<&Path>,
+    warmup: usize,
+    iterations: usize,
+    twin: Option<&BareSqlite>,
+    online: bool,
+    durability: Durability,
+) -> (Samples, Samples) {
+    let scope = format!(
+        "latency-sqlite{}-online{online}-{durability}",
+        storage.is_some()
+    );
+    let mut options = Options::new(server.base_url())
+        .scope(scope.as_str())
+        .durability(durability);
     if let Some(path) = storage {
         options = options.storage_path(path);
     }
@@ -121,12 +147,5 @@ impl BareSqlite {
         let back: Todo = serde_json::from_str(&text).expect("decode");
         black_box(back);
         start.elapsed()
-    }
-
-    /// `iterations` inserts in a row.
-    pub fn run(&self, iterations: usize) -> Samples {
-        let mut samples = Samples::default();
-        (0..iterations).for_each(|i| samples.push(self.insert(i)));
-        samples
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use mizu_sync::protocol::wire::{PullRequest, PullResponse, PushResponse};
+use mizu_sync::protocol::wire::{PullRequest, RawPullResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -86,11 +86,13 @@ impl Raw {
             .unwrap_or_else(|e| panic!("POST {path}: reading the body: {e}"))
     }
 
-    /// Pushes `bodies` one after the other; returns the largest result cursor.
+    /// Pushes `bodies` one after the other; returns the largest result cursor. Each response is
+    /// decoded as the least a client needs (ok, cursor, error per result; the changes the server
+    /// reports are skipped by the parser, as the client does).
     pub fn push_all(&self, bodies: &[String]) -> u64 {
         let mut head = 0;
         for body in bodies {
-            let response: PushResponse =
+            let response: BareResults =
                 serde_json::from_str(&self.post("/push", body)).expect("push response");
             for result in response.results {
                 assert!(
@@ -104,8 +106,9 @@ impl Raw {
         head
     }
 
-    /// Pulls every page after `cursor` (pages of `limit`) and decodes them; returns the number
-    /// of changes.
+    /// Pulls every page after `cursor` (pages of `limit`) and decodes them as the least a client
+    /// needs (each change's data validated and kept as raw JSON text, copied out as the owned
+    /// text a store would keep); returns the number of changes.
     pub fn pull_all(&self, scope: &str, mut cursor: u64, limit: i64) -> usize {
         let mut count = 0;
         loop {
@@ -115,10 +118,14 @@ impl Raw {
                 limit: Some(limit),
             };
             let body = serde_json::to_string(&request).expect("pull request");
-            let page: PullResponse =
+            let page: RawPullResponse =
                 serde_json::from_str(&self.post("/pull", &body)).expect("pull response");
             let changes = page.changes.unwrap_or_default();
             count += changes.len();
+            for change in &changes {
+                let kept: Option<Box<str>> = change.data.as_ref().map(|d| d.get().into());
+                std::hint::black_box(kept);
+            }
             let last = changes.last().map(|c| c.cursor);
             match page.next_cursor.or(last) {
                 Some(next) if page.has_more => cursor = next,
@@ -126,4 +133,19 @@ impl Raw {
             }
         }
     }
+}
+
+/// A push response as the least a client needs.
+#[derive(Deserialize)]
+struct BareResults {
+    results: Vec<BareResult>,
+}
+
+#[derive(Deserialize)]
+struct BareResult {
+    ok: bool,
+    #[serde(default)]
+    cursor: Option<u64>,
+    #[serde(default)]
+    error: Option<String>,
 }

@@ -46,6 +46,8 @@ pub struct Row {
     pub unit: Unit,
     /// The goal (at most, or at least for rates), when there is one.
     pub goal: Option<f64>,
+    /// The largest ratio to the raw bound the goal allows, when there is one.
+    pub within: Option<f64>,
 }
 
 impl Row {
@@ -56,6 +58,7 @@ impl Row {
             raw: None,
             unit,
             goal: None,
+            within: None,
         }
     }
 
@@ -66,6 +69,12 @@ impl Row {
 
     pub fn goal(mut self, goal: f64) -> Row {
         self.goal = Some(goal);
+        self
+    }
+
+    /// Sets the largest ratio to the raw bound that meets the goal (e.g. 1.1).
+    pub fn within(mut self, ratio: f64) -> Row {
+        self.within = Some(ratio);
         self
     }
 
@@ -83,12 +92,20 @@ impl Row {
     }
 
     pub fn met(&self) -> Option<bool> {
-        let goal = self.goal?;
-        Some(if self.unit.higher_is_better() {
-            self.ours >= goal
-        } else {
-            self.ours <= goal
-        })
+        let absolute = self.goal.map(|goal| {
+            if self.unit.higher_is_better() {
+                self.ours >= goal
+            } else {
+                self.ours <= goal
+            }
+        });
+        let relative = self
+            .within
+            .map(|within| self.ratio().is_some_and(|ratio| ratio <= within));
+        match (absolute, relative) {
+            (None, None) => None,
+            (a, r) => Some(a.unwrap_or(true) && r.unwrap_or(true)),
+        }
     }
 }
 
@@ -99,17 +116,20 @@ pub fn table(rows: &[Row]) -> String {
     for row in rows {
         let raw = row.raw.map_or("–".to_owned(), |r| row.unit.format(r));
         let ratio = row.ratio().map_or("–".to_owned(), |r| format!("{r:.2}×"));
-        let (goal, met) = match (row.goal, row.met()) {
-            (Some(goal), Some(met)) => {
-                let sign = if row.unit.higher_is_better() {
-                    "≥"
-                } else {
-                    "≤"
-                };
-                let goal = format!("{sign} {}", row.unit.format(goal));
-                (goal, if met { "yes" } else { "**no**" })
-            }
-            _ => ("–".to_owned(), "–"),
+        let sign = if row.unit.higher_is_better() {
+            "≥"
+        } else {
+            "≤"
+        };
+        let goals: Vec<String> = row
+            .goal
+            .map(|goal| format!("{sign} {}", row.unit.format(goal)))
+            .into_iter()
+            .chain(row.within.map(|within| format!("≤ {within:.2}× raw")))
+            .collect();
+        let (goal, met) = match row.met() {
+            Some(met) => (goals.join(", "), if met { "yes" } else { "**no**" }),
+            None => ("–".to_owned(), "–"),
         };
         let _ = writeln!(
             out,

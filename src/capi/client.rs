@@ -21,7 +21,9 @@ use crate::{Client, SyncStatus};
 /// `options_json` is an object with `base_url` (required, e.g. `"http://127.0.0.1:8080/_sync"`)
 /// and optionally `scope`, `storage_path` (a SQLite file; omitted keeps everything in memory),
 /// `encryption_key` (encrypts the file with SQLCipher; needs `storage_path`; see
-/// `mizu_client_rekey`), `live_url` (`"ws://host/ws?scope=S"`), `push_interval_ms`, `pull_interval_ms`,
+/// `mizu_client_rekey`), `durability` (`"full"`, the default: each commit is fsynced and
+/// survives a power loss; or `"normal"`: no fsync per commit, faster writes that survive a process
+/// kill but whose last commits may be lost on power loss; see `mizu_client_durability`), `live_url` (`"ws://host/ws?scope=S"`), `push_interval_ms`, `pull_interval_ms`,
 /// `request_timeout_ms`, `backoff_min_ms`, `backoff_max_ms`, `push_batch_size` (1..=100),
 /// `pull_limit` and `headers` (an object of strings). Unknown keys are refused.
 ///

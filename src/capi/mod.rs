@@ -33,6 +33,7 @@ mod boundary;
 mod callback;
 mod client;
 mod collection;
+mod durability;
 mod encryption;
 mod handle_table;
 mod handle_types;

@@ -57,6 +57,7 @@ struct OptionsJson {
     scope: Option<String>,
     storage_path: Option<String>,
     encryption_key: Option<Secret>,
+    durability: Option<String>,
     live_url: Option<String>,
     push_interval_ms: Option<u64>,
     pull_interval_ms: Option<u64>,
@@ -92,6 +93,17 @@ pub(crate) fn parse(text: &str) -> Result<Options, CError> {
     }
     if let Some(Secret(key)) = json.encryption_key {
         options = options.encryption_key(key);
+    }
+    if let Some(durability) = json.durability {
+        options = options.durability(match durability.as_str() {
+            "full" => crate::Durability::Full,
+            "normal" => crate::Durability::Normal,
+            other => {
+                return Err(CError::invalid(format!(
+                    "durability must be \"full\" or \"normal\", not {other:?}"
+                )))
+            }
+        });
     }
     if let Some(url) = json.live_url {
         options = options.live_url(url);
@@ -211,6 +223,26 @@ mod tests {
         assert!(!format!("{options:?}").contains("hunter2"));
         let json: OptionsJson = serde_json::from_str(text).unwrap();
         assert!(!format!("{json:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn reads_the_durability_and_refuses_an_unknown_mode() {
+        let base = r#"{"base_url":"http://h/_sync","storage_path":"/tmp/x.db""#;
+        let parsed = |extra: &str| parse(&format!("{base}{extra}}}"));
+        assert_eq!(parsed("").unwrap().durability, crate::Durability::Full);
+        let normal = parsed(r#","durability":"normal""#).unwrap();
+        assert_eq!(normal.durability, crate::Durability::Normal);
+        let full = parsed(r#","durability":"full""#).unwrap();
+        assert_eq!(full.durability, crate::Durability::Full);
+        let unknown = parsed(r#","durability":"off""#).unwrap_err();
+        assert_eq!(unknown.status, MizuStatus::MizuErrInvalidArgument);
+        assert!(
+            unknown.message.contains("durability"),
+            "{}",
+            unknown.message
+        );
+        let wrong_type = parsed(r#","durability":1"#).unwrap_err();
+        assert_eq!(wrong_type.status, MizuStatus::MizuErrInvalidArgument);
     }
 
     #[test]

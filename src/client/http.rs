@@ -13,8 +13,8 @@ use super::auth::{bearer, AuthProvider, AUTH_PROVIDER_FAILED};
 use super::logging::{log_to, targets, LogLevel, Logger};
 use super::transport_error::{TransportConfigError, TransportFailure};
 use crate::protocol::wire::{
-    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, SnapshotRequest,
-    SnapshotResponse, PULL_PATH, PUSH_PATH, SNAPSHOT_PATH,
+    ErrorBody, LeanPushResponse, PullRequest, PushRequest, PushResponse, RawPullResponse,
+    SnapshotRequest, SnapshotResponse, PULL_PATH, PUSH_PATH, SNAPSHOT_PATH,
 };
 
 /// Default largest 2xx body accepted (snapshots can be big); a larger one fails as `Decode`.
@@ -105,11 +105,14 @@ impl HttpTransport {
 
     /// `POST {base}/push`.
     pub(crate) fn push(&self, req: &PushRequest) -> Result<PushResponse, TransportFailure> {
-        self.exchange(PUSH_PATH, &self.push_url, req)
+        // The changes the server may report per result are skipped while parsing: unused here.
+        self.exchange::<_, LeanPushResponse>(PUSH_PATH, &self.push_url, req)
+            .map(PushResponse::from)
     }
 
     /// `POST {base}/pull`.
-    pub(crate) fn pull(&self, req: &PullRequest) -> Result<PullResponse, TransportFailure> {
+    pub(crate) fn pull(&self, req: &PullRequest) -> Result<RawPullResponse, TransportFailure> {
+        // Each change's data stays raw JSON text for the codec (no tree per change).
         self.exchange(PULL_PATH, &self.pull_url, req)
     }
 

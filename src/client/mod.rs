@@ -31,7 +31,9 @@ pub use background::SyncReport;
 pub use error::{Error, Reason};
 pub use lifecycle::{ClearOptions, QueuedMutation, SyncState};
 pub use logging::{targets as log_targets, LogLevel, LogRecord, LogSink};
-pub use options::{ConnectivityCallback, ErrorCallback, Options, ReadyCallback, SyncCallback};
+pub use options::{
+    ConnectivityCallback, Durability, ErrorCallback, Options, ReadyCallback, SyncCallback,
+};
 pub use progress::Progress;
 pub(crate) use shared::{ClientCore, Encoded, WriteIntent};
 pub use status::SyncStatus;
@@ -385,6 +387,33 @@ impl Client {
             ));
         }
         Ok(self.shared.store.rekey(new_key)?)
+    }
+
+    /// The durability mode the store file is in, read back from SQLite (`PRAGMA synchronous`),
+    /// so an app (or a test) can check that [`Options::durability`](crate::Options::durability)
+    /// took effect; `None` for a store in memory.
+    ///
+    /// ```
+    /// use mizu_sync::{Client, Durability, Options};
+    ///
+    /// # fn main() -> Result<(), mizu_sync::Error> {
+    /// # let dir = std::env::temp_dir().join(format!("mizu-doc-durability-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let options = Options::new("http://127.0.0.1:9/_sync")
+    ///     .storage_path(dir.join("app.db"))
+    ///     .durability(Durability::Normal);
+    /// let client = Client::new(options)?;
+    /// assert_eq!(client.durability()?, Some(Durability::Normal));
+    /// # drop(client);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Closed`] after [`close`](Self::close); [`Error::Storage`] when SQLite cannot
+    /// answer.
+    pub fn durability(&self) -> Result<Option<Durability>, Error> {
+        Ok(self.shared.store.durability()?)
     }
 
     /// This client's id (random, persisted with the store), the prefix of its mutation ids.

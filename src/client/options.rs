@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::client::Error;
 use crate::protocol::codec::{Codec, DefaultCodec};
 use crate::protocol::wire::MAX_PUSH_BATCH;
+pub use crate::store::Durability;
 
 pub use crate::client::auth::AuthProvider;
 pub use crate::client::delivery::ReadyCallback;
@@ -77,6 +78,9 @@ pub struct Options {
     pub subscribe_message: Value,
     /// SQLite file for the durable store; `None` keeps everything in memory.
     pub storage_path: Option<PathBuf>,
+    /// How hard each commit to the store file is pushed to disk (see
+    /// [`durability`](Self::durability)); [`Durability::Full`] by default. No effect in memory.
+    pub durability: Durability,
     /// Encrypts the store file with SQLCipher under this key (see
     /// [`encryption_key`](Self::encryption_key)); `None` keeps it plain SQLite. Never printed by
     /// `Debug`.
@@ -113,6 +117,7 @@ impl Options {
             live_url: None,
             subscribe_message: serde_json::json!({"topic": "subscribe", "data": {}}),
             storage_path: None,
+            durability: Durability::Full,
             encryption_key: None,
             codec: Arc::new(DefaultCodec),
             delivery_ready: None,
@@ -241,6 +246,26 @@ impl Options {
         self
     }
 
+    /// Sets the store file's [`Durability`]. The default, [`Durability::Full`]
+    /// (`synchronous = FULL`), fsyncs every commit: a write that returned survives a process kill
+    /// and a power loss. [`Durability::Normal`] (`synchronous = NORMAL`) skips that fsync: writes
+    /// are faster and still survive a process kill (a crash, the OS killing the app), but the last
+    /// commits before a power loss or an OS crash may be lost, with their queued mutations (the
+    /// file stays consistent). No effect without a [`storage_path`](Self::storage_path).
+    ///
+    /// ```
+    /// use mizu_sync::{Durability, Options};
+    ///
+    /// let options = Options::new("http://127.0.0.1:8080/_sync")
+    ///     .storage_path("/tmp/app.db")
+    ///     .durability(Durability::Normal);
+    /// assert_eq!(options.durability, Durability::Normal);
+    /// ```
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
     /// Encrypts the store file (and its WAL) at rest with SQLCipher under `key`: a passphrase
     /// (stretched with PBKDF2-HMAC-SHA512, 256,000 iterations, at each open) or a raw 256-bit key
     /// written `x'<64 hex digits>'`. Needs a [`storage_path`](Self::storage_path). The same key
@@ -313,6 +338,7 @@ impl fmt::Debug for Options {
             )
             .field("live_url", &self.live_url)
             .field("storage_path", &self.storage_path)
+            .field("durability", &self.durability)
             .field("encrypted", &self.encryption_key.is_some())
             .field("log_level", &self.log_sink.as_ref().map(|(level, _)| level))
             .finish_non_exhaustive()

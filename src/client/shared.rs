@@ -120,7 +120,9 @@ impl ClientCore {
         let http = HttpTransport::new(http).map_err(|e| Error::InvalidArgument(e.to_string()))?;
         validate(&options)?;
         let store = match &options.storage_path {
-            Some(path) => Store::open_with_key(path, options.encryption_key.as_deref())?,
+            Some(path) => {
+                Store::open_with(path, options.encryption_key.as_deref(), options.durability)?
+            }
             None => Store::open_in_memory(),
         };
         let has_synced = store.meta_get(HAS_SYNCED).is_some();

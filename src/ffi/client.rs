@@ -384,6 +384,15 @@ impl Client {
         Ok(self.core()?.rekey(&new_key)?)
     }
 
+    /// The durability mode the store file is in, read back from SQLite, to check that
+    /// `ClientOptions.durability` took effect; `None` for a store in memory.
+    ///
+    /// # Errors
+    /// [`MizuError::Closed`]; [`MizuError::Storage`] when SQLite cannot answer.
+    pub fn durability(&self) -> Result<Option<crate::ffi::record::Durability>, MizuError> {
+        Ok(self.core()?.durability()?.map(Into::into))
+    }
+
     /// This client's id (persisted with the store), the prefix of its mutation ids.
     ///
     /// # Errors

@@ -87,7 +87,7 @@ pub use listener_list::on_unhandled_error;
 pub use log::{LogLevel, LogListener};
 pub use query::{Query, QueryDiffOp};
 pub use record::{
-    ClientOptions, CollectionChange, EntityRecord, EntitySyncState, QueuedMutation,
+    ClientOptions, CollectionChange, Durability, EntityRecord, EntitySyncState, QueuedMutation,
     RejectedMutation, SyncProgress, SyncReport, SyncStatus,
 };
 pub use signal::Signal;

@@ -23,6 +23,10 @@ pub struct ClientOptions {
     /// Keystore: a lost key is lost data. `None` keeps the file plain SQLite.
     #[uniffi(default = None)]
     pub encryption_key: Option<String>,
+    /// How hard each commit to the store file is pushed to disk; `None` is
+    /// [`Durability::Full`] (see [`Durability`] for the trade-off).
+    #[uniffi(default = None)]
+    pub durability: Option<Durability>,
     /// URL of the live WebSocket (e.g. `ws://host/ws?scope=S`); `None` means polling only.
     #[uniffi(default = None)]
     pub live_url: Option<String>,
@@ -81,6 +85,9 @@ impl ClientOptions {
         if let Some(key) = &self.encryption_key {
             options = options.encryption_key(key.clone());
         }
+        if let Some(durability) = self.durability {
+            options = options.durability(durability.into());
+        }
         if let Some(url) = &self.live_url {
             options = options.live_url(url.clone());
         }
@@ -99,6 +106,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("scope", &self.scope)
             .field("storage_path", &self.storage_path)
             .field("encrypted", &self.encryption_key.is_some())
+            .field("durability", &self.durability)
             .field("live_url", &self.live_url)
             .field("push_interval_ms", &self.push_interval_ms)
             .field("pull_interval_ms", &self.pull_interval_ms)
@@ -233,6 +241,38 @@ pub struct RejectedMutation {
     pub name: String,
     /// The server's reason.
     pub reason: String,
+}
+
+/// How hard each commit to the store file is pushed to disk (SQLite's `synchronous` setting).
+///
+/// `Full` (the default) fsyncs every commit: a write that returned survives a process kill and a
+/// power loss. `Normal` skips that fsync: writes are faster and still survive a process kill (a
+/// crash, the OS killing the app), but the last commits before a power loss or an OS crash may
+/// be lost, with their queued mutations (the file stays consistent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Durability {
+    /// `synchronous = FULL`: each commit is fsynced before the write returns.
+    Full,
+    /// `synchronous = NORMAL`: commits survive a process kill, not necessarily a power loss.
+    Normal,
+}
+
+impl From<Durability> for crate::Durability {
+    fn from(d: Durability) -> Self {
+        match d {
+            Durability::Full => crate::Durability::Full,
+            Durability::Normal => crate::Durability::Normal,
+        }
+    }
+}
+
+impl From<crate::Durability> for Durability {
+    fn from(d: crate::Durability) -> Self {
+        match d {
+            crate::Durability::Full => Durability::Full,
+            crate::Durability::Normal => Durability::Normal,
+        }
+    }
 }
 
 /// Where an entity stands with the server (see `Entity::sync_state`).

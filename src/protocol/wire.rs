@@ -5,6 +5,7 @@
 //! Every type serializes to exactly the keys the real server accepts.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// Default path prefix of the sync endpoints on a mizu server.
@@ -128,6 +129,131 @@ pub struct Change {
     pub data: Option<Value>,
 }
 
+/// A 200 response of `/pull` as a client reads it: like [`PullResponse`], but each change's
+/// `data` is kept as its raw JSON text (checked to be one JSON value, never built into a tree),
+/// for the codec to decode straight from the text ([`Codec::decode_raw_change`]).
+///
+/// [`Codec::decode_raw_change`]: crate::protocol::codec::Codec::decode_raw_change
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct RawPullResponse {
+    /// The changes, ascending by cursor; JSON `null` when there is nothing new.
+    #[serde(default)]
+    pub changes: Option<Vec<RawChange>>,
+    /// Whether more changes follow this page.
+    #[serde(default)]
+    pub has_more: bool,
+    /// Where the next pull starts; absent when no changes came back.
+    #[serde(default)]
+    pub next_cursor: Option<u64>,
+}
+
+/// One entry of a scope's change log, its data as raw JSON text (see [`RawPullResponse`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawChange {
+    /// Log position (increasing, with gaps).
+    pub cursor: u64,
+    /// The change's scope.
+    #[serde(default)]
+    pub scope: String,
+    /// RFC 3339 time with nanoseconds, as the server wrote it.
+    #[serde(default)]
+    pub time: String,
+    /// Whatever the server app wrote, as JSON text; `None` when absent or `null`.
+    #[serde(default)]
+    pub data: Option<Box<RawValue>>,
+}
+
+impl PartialEq for RawChange {
+    /// Equal when every field is, the data compared as text.
+    fn eq(&self, other: &Self) -> bool {
+        self.cursor == other.cursor
+            && self.scope == other.scope
+            && self.time == other.time
+            && self.data.as_ref().map(|d| d.get()) == other.data.as_ref().map(|d| d.get())
+    }
+}
+
+impl RawChange {
+    /// The change with its data parsed into a [`Value`] tree.
+    ///
+    /// # Errors
+    /// The parser's error, for data nested deeper than `serde_json`'s recursion limit (the raw
+    /// text is otherwise valid JSON).
+    pub fn to_change(&self) -> serde_json::Result<Change> {
+        Ok(Change {
+            cursor: self.cursor,
+            scope: self.scope.clone(),
+            time: self.time.clone(),
+            data: match &self.data {
+                Some(raw) => Some(serde_json::from_str(raw.get())?),
+                None => None,
+            },
+        })
+    }
+}
+
+impl From<Change> for RawChange {
+    fn from(change: Change) -> Self {
+        RawChange {
+            cursor: change.cursor,
+            scope: change.scope,
+            time: change.time,
+            data: change
+                .data
+                .filter(|data| !data.is_null())
+                // A `Value` always serializes.
+                .and_then(|data| serde_json::value::to_raw_value(&data).ok()),
+        }
+    }
+}
+
+impl From<PullResponse> for RawPullResponse {
+    fn from(response: PullResponse) -> Self {
+        RawPullResponse {
+            changes: response
+                .changes
+                .map(|changes| changes.into_iter().map(RawChange::from).collect()),
+            has_more: response.has_more,
+            next_cursor: response.next_cursor,
+        }
+    }
+}
+
+/// A 200 response of `/push` as a client reads it: the results without the changes each
+/// mutation produced, which the server may report but a client does not use (skipped while
+/// parsing, never built into trees).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct LeanPushResponse {
+    #[serde(default)]
+    results: Vec<LeanMutationResult>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct LeanMutationResult {
+    ok: bool,
+    #[serde(default)]
+    cursor: Option<u64>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+impl From<LeanPushResponse> for PushResponse {
+    fn from(lean: LeanPushResponse) -> Self {
+        PushResponse {
+            results: lean
+                .results
+                .into_iter()
+                .map(|r| MutationResult {
+                    ok: r.ok,
+                    cursor: r.cursor,
+                    error: r.error,
+                    changes: None,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Body of `POST {base}/snapshot`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -223,6 +349,47 @@ mod tests {
         let r: PullResponse =
             serde_json::from_str(r#"{"changes":null,"has_more":false,"extra":1}"#).unwrap();
         assert_eq!(r.changes, None);
+    }
+
+    #[test]
+    fn reads_a_pull_page_with_raw_data_as_the_tree_page_reads_it() {
+        let text = r#"{"changes":[{"cursor":3,"scope":"s","time":"t","data":{"b": [1, 2],"a":"x"}},
+            {"cursor":4,"data":null},{"cursor":5}],"has_more":true,"next_cursor":5,"extra":1}"#;
+        let raw: RawPullResponse = serde_json::from_str(text).unwrap();
+        let tree: PullResponse = serde_json::from_str(text).unwrap();
+        let changes = raw.changes.as_ref().unwrap();
+        assert_eq!(
+            changes[0].data.as_ref().unwrap().get(),
+            r#"{"b": [1, 2],"a":"x"}"#
+        );
+        assert!(changes[1].data.is_none() && changes[2].data.is_none());
+        let parsed: Vec<Change> = changes.iter().map(|c| c.to_change().unwrap()).collect();
+        let mut expected = tree.changes.clone().unwrap();
+        expected[1].data = None;
+        assert_eq!(parsed, expected);
+        assert_eq!((raw.has_more, raw.next_cursor), (true, Some(5)));
+        let back: RawPullResponse = tree.into();
+        assert_eq!(
+            back.changes.unwrap()[0].data.as_ref().unwrap().get(),
+            r#"{"a":"x","b":[1,2]}"#
+        );
+        assert!(serde_json::from_str::<RawPullResponse>(
+            r#"{"changes":[{"cursor":1,"data":{"a":}}]}"#
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn reads_push_results_without_their_changes() {
+        let text = r#"{"results":[{"ok":true,"cursor":7,"changes":[{"cursor":7,"data":{"x":[1]}}]},
+            {"ok":false,"error":"no"}]}"#;
+        let lean: PushResponse = serde_json::from_str::<LeanPushResponse>(text)
+            .unwrap()
+            .into();
+        let mut full: PushResponse = serde_json::from_str(text).unwrap();
+        full.results[0].changes = None;
+        assert_eq!(lean, full);
+        assert!(serde_json::from_str::<LeanPushResponse>(r#"{"results":[{"cursor":1}]}"#).is_err());
     }
 
     #[test]

@@ -23,6 +23,7 @@
 //! [`Store`] is `Send + Sync`; share it in an `Arc`. Writes are serialized; reads never wait for a
 //! write's disk I/O, only for its short in-memory update.
 
+mod durability;
 mod error;
 mod memory;
 mod schema;
@@ -43,6 +44,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText, SnapshotData};
 use crate::protocol::wire::Mutation;
 
+pub use durability::Durability;
 pub use error::{Error, Result};
 use memory::Memory;
 use sqlite::Db;
@@ -132,6 +134,8 @@ struct Writer {
     db: Option<Db>,
     /// The file's encryption key, for [`Store::wipe`] to create the new file with.
     key: Option<String>,
+    /// The file's durability mode, for [`Store::wipe`] to reopen the new file with.
+    durability: Durability,
     /// The last seq handed out by an in-memory store (a file store asks SQLite).
     last_seq: u64,
     /// Set by [`Store::close`].
@@ -181,7 +185,15 @@ impl Store {
     /// As [`open`](Self::open), and [`Error::WrongKey`] when the file is encrypted and `key` is
     /// wrong or missing, or when a key is given for a plain file.
     pub fn open_with_key(path: &Path, key: Option<&str>) -> Result<Store> {
-        let (db, loaded) = Db::open(path, key, new_client_id)?;
+        Store::open_with(path, key, Durability::Full)
+    }
+
+    /// [`open_with_key`](Self::open_with_key) in the given [`Durability`] mode.
+    ///
+    /// # Errors
+    /// As [`open_with_key`](Self::open_with_key).
+    pub fn open_with(path: &Path, key: Option<&str>, durability: Durability) -> Result<Store> {
+        let (db, loaded) = Db::open(path, key, durability, new_client_id)?;
         let memory = Memory::restore(loaded.base, loaded.pending);
         let store = Store::build(
             loaded.client_id,
@@ -192,7 +204,11 @@ impl Store {
             loaded.meta,
             loaded.acked,
         );
-        store.write_lock().key = key.map(str::to_owned);
+        {
+            let mut writer = store.write_lock();
+            writer.key = key.map(str::to_owned);
+            writer.durability = durability;
+        }
         Ok(store)
     }
 
@@ -212,6 +228,7 @@ impl Store {
             writer: Mutex::new(Writer {
                 db,
                 key: None,
+                durability: Durability::Full,
                 last_seq,
                 closed: false,
             }),
@@ -278,8 +295,9 @@ impl Store {
                 // Dropping the connection releases the file and its exclusive lock.
                 writer.db = None;
                 let key = writer.key.clone();
-                let reopened =
-                    remove_files(path).and_then(|()| Db::open(path, key.as_deref(), new_client_id));
+                let durability = writer.durability;
+                let reopened = remove_files(path)
+                    .and_then(|()| Db::open(path, key.as_deref(), durability, new_client_id));
                 match reopened {
                     Ok((db, loaded)) => {
                         writer.db = Some(db);
@@ -489,6 +507,29 @@ impl Store {
         for change in changes {
             check(change)?;
         }
+        self.apply_checked(changes, new_cursor)
+    }
+
+    /// [`apply_remote`](Self::apply_remote) for changes whose values the caller knows to be
+    /// valid JSON text (a codec that vouches for it, see
+    /// [`Codec::values_are_valid_json`](crate::protocol::codec::Codec::values_are_valid_json)):
+    /// the values are not parsed again; a create or update without a value is still refused.
+    ///
+    /// # Errors
+    /// As [`apply_remote`](Self::apply_remote).
+    pub fn apply_remote_valid(&self, changes: &[EntityChange], new_cursor: u64) -> Result<Changed> {
+        for change in changes {
+            if change.op != EntityOp::Delete && change.value.is_none() {
+                return Err(Error::InvalidChange {
+                    key: change.key.clone(),
+                    reason: format!("{} without a value", change.op.as_str()),
+                });
+            }
+        }
+        self.apply_checked(changes, new_cursor)
+    }
+
+    fn apply_checked(&self, changes: &[EntityChange], new_cursor: u64) -> Result<Changed> {
         let mut writer = self.open_writer()?;
         if let Some(db) = &mut writer.db {
             db.apply_remote(changes, new_cursor)?;
@@ -594,6 +635,19 @@ impl Store {
         }
         writer.key = Some(new_key.to_owned());
         Ok(())
+    }
+
+    /// The durability mode the store file is in, read back from SQLite (`PRAGMA synchronous`);
+    /// `None` for a store in memory.
+    ///
+    /// # Errors
+    /// [`Error::Closed`]; SQLite errors.
+    pub fn durability(&self) -> Result<Option<Durability>> {
+        let writer = self.open_writer()?;
+        match &writer.db {
+            Some(db) => db.durability().map(Some),
+            None => Ok(None),
+        }
     }
 
     // Poisoning: a panic while a lock is held can only come from a bug in this module (no foreign

@@ -2,11 +2,13 @@
 //! store operation. Nothing here touches the in-memory model; the facade applies a change to
 //! memory only after the transaction here committed.
 //!
-//! Durability: the file is in WAL mode with `synchronous = FULL`, so a committed transaction
-//! survives a process kill *and* a power loss. (`NORMAL` would also survive a process kill, and
-//! save one fsync per commit, but could lose the last commits on power loss: a write the app was
-//! told is saved would vanish.) The price is one fsync of the WAL per enqueue; see the `store`
-//! benchmark (`cargo bench -p mizu-sync-benches --bench store`) for the measured latency.
+//! Durability: the file is in WAL mode with `synchronous = FULL` by default, so a committed
+//! transaction survives a process kill *and* a power loss. [`Durability::Normal`] opts into
+//! `synchronous = NORMAL`: it also survives a process kill, and saves one fsync per commit, but
+//! can lose the last commits on power loss (a write the app was told is saved would vanish). The
+//! price of `FULL` is one fsync of the WAL per enqueue; see the `store` benchmark
+//! (`cargo bench -p mizu-sync-benches --bench store`) and the write->effect benchmark for the
+//! measured latency.
 //!
 //! The file is opened with `locking_mode = EXCLUSIVE`: one store per file, across processes. Two
 //! stores on one file would each keep their own in-memory model and overwrite each other.
@@ -28,6 +30,7 @@ use crate::protocol::wire::Mutation;
 
 use super::error::{Error, Result};
 use super::schema;
+use super::Durability;
 use super::PendingMutation;
 
 /// Everything a file holds, read at open.
@@ -70,6 +73,7 @@ impl Db {
     pub(crate) fn open(
         path: &Path,
         key: Option<&str>,
+        durability: Durability,
         new_client_id: impl FnOnce() -> String,
     ) -> Result<(Db, Loaded)> {
         let mut conn = Connection::open(path)?;
@@ -92,7 +96,7 @@ impl Db {
                 "cannot enable WAL (journal mode {mode})"
             )));
         }
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "synchronous", durability.pragma())?;
         schema::migrate(&mut conn, new_client_id)?;
         let mut db = Db {
             conn,
@@ -117,6 +121,18 @@ impl Db {
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
+    }
+
+    /// The file's durability mode, as SQLite reports it (`PRAGMA synchronous`).
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] for a mode this library never sets; SQLite errors.
+    pub(crate) fn durability(&self) -> Result<Durability> {
+        let value: i64 = self
+            .conn
+            .query_row("PRAGMA synchronous", [], |row| row.get(0))?;
+        Durability::from_pragma(value)
+            .ok_or_else(|| Error::Corrupt(format!("unexpected synchronous mode {value}")))
     }
 
     fn load(&mut self) -> Result<Loaded> {

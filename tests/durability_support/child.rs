@@ -8,7 +8,7 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mizu_sync::{Client, Collection, Options};
+use mizu_sync::{Client, Collection, Durability, Options};
 use serde_json::{json, Value};
 
 use super::{update_marker, Line, Rng, Todo, CHILD_ENV, MARKS, MARK_ADD, NOTES, TODOS};
@@ -40,6 +40,8 @@ pub struct ChildConfig {
     pub calm: bool,
     /// The store's encryption key, if it is encrypted.
     pub key: Option<String>,
+    /// The store's durability mode (`synchronous`).
+    pub durability: Durability,
 }
 
 impl ChildConfig {
@@ -62,6 +64,7 @@ impl ChildConfig {
             Some(key) => command.env("MIZU_DURABILITY_KEY", key),
             None => command.env_remove("MIZU_DURABILITY_KEY"),
         };
+        command.env("MIZU_DURABILITY_MODE", self.durability.to_string());
     }
 
     /// The configuration of this process, when it is a child.
@@ -80,6 +83,10 @@ impl ChildConfig {
             final_run: var("MIZU_DURABILITY_FINAL")? == "1",
             calm: var("MIZU_DURABILITY_CALM")? == "1",
             key: var("MIZU_DURABILITY_KEY"),
+            durability: match var("MIZU_DURABILITY_MODE")?.as_str() {
+                "normal" => Durability::Normal,
+                _ => Durability::Full,
+            },
         })
     }
 }
@@ -102,6 +109,7 @@ pub fn run(config: &ChildConfig) {
     if let Some(key) = &config.key {
         options = options.encryption_key(key);
     }
+    options = options.durability(config.durability);
     let client = match Client::new(options) {
         Ok(client) => client,
         Err(e) => {
@@ -109,6 +117,17 @@ pub fn run(config: &ChildConfig) {
             return;
         }
     };
+    // The mode SQLite reports for the file, not the one asked for.
+    match client.durability() {
+        Ok(Some(mode)) if mode == config.durability => {}
+        other => {
+            say(&Line::Error(format!(
+                "the store is in durability {other:?}, not {}",
+                config.durability
+            )));
+            return;
+        }
+    }
     let todos = client.collection::<Todo>(TODOS);
     if !check_restored(config, &client, &todos) {
         return;

@@ -148,6 +148,25 @@ typedef enum {
 } MizuLogLevel;
 
 /**
+ * How hard each commit to the store file is pushed to disk (SQLite's `synchronous`; the
+ * numbers are SQLite's own).
+ */
+typedef enum {
+    /**
+     * No file: the store is in memory.
+     */
+    MIZU_DURABILITY_MEMORY = 0,
+    /**
+     * `"normal"`: commits survive a process kill; the last ones may be lost on power loss.
+     */
+    MIZU_DURABILITY_NORMAL = 1,
+    /**
+     * `"full"` (the default): each commit is fsynced, and survives a power loss too.
+     */
+    MIZU_DURABILITY_FULL = 2,
+} MizuDurability;
+
+/**
  * A sync client (`mizu_client_new`). Free with `mizu_client_free`.
  */
 typedef struct MizuClient MizuClient;
@@ -352,7 +371,9 @@ size_t mizu_live_string_count(void);
  * `options_json` is an object with `base_url` (required, e.g. `"http://127.0.0.1:8080/_sync"`)
  * and optionally `scope`, `storage_path` (a SQLite file; omitted keeps everything in memory),
  * `encryption_key` (encrypts the file with SQLCipher; needs `storage_path`; see
- * `mizu_client_rekey`), `live_url` (`"ws://host/ws?scope=S"`), `push_interval_ms`, `pull_interval_ms`,
+ * `mizu_client_rekey`), `durability` (`"full"`, the default: each commit is fsynced and
+ * survives a power loss; or `"normal"`: no fsync per commit, faster writes that survive a process
+ * kill but whose last commits may be lost on power loss; see `mizu_client_durability`), `live_url` (`"ws://host/ws?scope=S"`), `push_interval_ms`, `pull_interval_ms`,
  * `request_timeout_ms`, `backoff_min_ms`, `backoff_max_ms`, `push_batch_size` (1..=100),
  * `pull_limit` and `headers` (an object of strings). Unknown keys are refused.
  *
@@ -759,6 +780,21 @@ MizuStatus mizu_entity_exists(const MizuEntity *entity,
  * Any thread.
  */
 MizuStatus mizu_entity_free(MizuEntity *entity);
+
+/**
+ * Stores the durability mode the client's store file is in, as SQLite reports it, in `*out`
+ * (`MIZU_DURABILITY_MEMORY` for a store in memory): a check that the `durability` option took
+ * effect.
+ *
+ * # Errors
+ * `MIZU_ERR_INVALID_ARGUMENT` for a NULL `out`; `MIZU_ERR_CLOSED` after `mizu_client_close`;
+ * `MIZU_ERR_STORAGE` when SQLite cannot answer.
+ *
+ * # Threading
+ * Any thread.
+ */
+MizuStatus mizu_client_durability(const MizuClient *client,
+                                  MizuDurability *out);
 
 /**
  * Re-encrypts the client's store file with `new_key` (NUL-terminated UTF-8), in one

@@ -1,4 +1,4 @@
-/* Encryption at rest through the C API: an encrypted store's file and WAL hold none of the
+/* Encryption at rest and the durability mode through the C API: an encrypted store's file and WAL hold none of the
  * written text, it opens with its `encryption_key` only (MIZU_ERR_WRONG_KEY otherwise),
  * mizu_client_rekey changes the key, and a store without a key stays plain SQLite. The keys here
  * are raw 256-bit keys (x'<64 hex digits>'): no passphrase derivation, which valgrind slows. */
@@ -224,6 +224,56 @@ static void rekey_and_key_misuse_fail_with_invalid_argument(void) {
     remove_db(db);
 }
 
+/* Opens a client on `db` (NULL: in memory) with `extra` JSON members appended to the options. */
+static MizuStatus open_with(const char *db, const char *extra, MizuClient **out) {
+    char json[1200];
+    if (db != NULL) {
+        snprintf(json, sizeof json, "{\"base_url\":\"http://127.0.0.1:9/_sync\",\"storage_path\":\"%s\"%s}",
+                 db, extra);
+    } else {
+        snprintf(json, sizeof json, "{\"base_url\":\"http://127.0.0.1:9/_sync\"%s}", extra);
+    }
+    return mizu_client_new(json, NULL, out);
+}
+
+static void the_durability_option_is_the_store_files_synchronous_mode(void) {
+    char db[512];
+    temp_db_path(db, sizeof db, "durability");
+    const struct {
+        const char *extra;
+        MizuDurability expected;
+    } cases[] = {
+        {"", MIZU_DURABILITY_FULL},
+        {",\"durability\":\"normal\"", MIZU_DURABILITY_NORMAL},
+        {",\"durability\":\"full\"", MIZU_DURABILITY_FULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        MizuClient *client = NULL;
+        CHECK_OK(open_with(db, cases[i].extra, &client));
+        MizuDurability mode = MIZU_DURABILITY_MEMORY;
+        CHECK_OK(mizu_client_durability(client, &mode));
+        CHECK(mode == cases[i].expected);
+        CHECK_STATUS(mizu_client_durability(client, NULL), MIZU_ERR_INVALID_ARGUMENT);
+        CHECK_OK(mizu_client_close(client));
+        CHECK_STATUS(mizu_client_durability(client, &mode), MIZU_ERR_CLOSED);
+        CHECK_OK(mizu_client_free(client));
+    }
+    remove_db(db);
+
+    MizuClient *client = NULL;
+    CHECK_OK(open_with(NULL, ",\"durability\":\"normal\"", &client));
+    MizuDurability mode = MIZU_DURABILITY_FULL;
+    CHECK_OK(mizu_client_durability(client, &mode));
+    CHECK(mode == MIZU_DURABILITY_MEMORY);
+    CHECK_OK(mizu_client_free(client));
+
+    CHECK_STATUS(open_with(db, ",\"durability\":\"off\"", &client), MIZU_ERR_INVALID_ARGUMENT);
+    CHECK(client == NULL);
+    CHECK(strstr(mizu_last_error_message(), "durability") != NULL);
+    CHECK_STATUS(open_with(db, ",\"durability\":2", &client), MIZU_ERR_INVALID_ARGUMENT);
+    remove_db(db);
+}
+
 int main(int argc, char **argv) {
     static const Test tests[] = {
         {"an_encrypted_store_holds_no_plaintext_and_reopens_with_its_key",
@@ -233,6 +283,8 @@ int main(int argc, char **argv) {
         {"rekey_then_only_the_new_key_opens_the_store", rekey_then_only_the_new_key_opens_the_store},
         {"rekey_and_key_misuse_fail_with_invalid_argument",
          rekey_and_key_misuse_fail_with_invalid_argument},
+        {"the_durability_option_is_the_store_files_synchronous_mode",
+         the_durability_option_is_the_store_files_synchronous_mode},
     };
     return run_tests(argc, argv, tests, sizeof tests / sizeof tests[0]);
 }

@@ -12,7 +12,7 @@ from typing import Callable, List
 import pytest
 
 from conftest import Server
-from mizu_sync import Client, MizuError
+from mizu_sync import Client, Durability, MizuError
 
 KEY = "correct horse battery staple"
 LOCAL_SECRET = "py-local-secret-3e9d1"
@@ -125,3 +125,33 @@ def test_rekey_and_key_misuse_raise_invalid_argument(tmp_path: Path) -> None:
         Client("http://127.0.0.1:9/_sync", encryption_key=KEY)
     with pytest.raises(MizuError.InvalidArgument, match="must not be empty"):
         offline(tmp_path / "empty.db", encryption_key="")
+
+
+def test_the_durability_option_is_the_store_files_synchronous_mode(tmp_path: Path) -> None:
+    """FULL by default, NORMAL when asked, as SQLite reports the file; no file in memory."""
+    for asked, expected in [
+        ({}, Durability.FULL),
+        ({"durability": Durability.NORMAL}, Durability.NORMAL),
+        ({"durability": Durability.FULL}, Durability.FULL),
+    ]:
+        client = offline(tmp_path / "durability.db", **asked)
+        assert client.durability == expected
+        client.close()
+        with pytest.raises(MizuError.Closed):
+            client.durability
+    in_memory = Client("http://127.0.0.1:9/_sync", durability=Durability.NORMAL)
+    assert in_memory.durability is None
+    in_memory.close()
+
+
+def test_a_normal_durability_store_keeps_every_write_across_reopens(tmp_path: Path) -> None:
+    db = tmp_path / "normal.db"
+    client = offline(db, durability=Durability.NORMAL)
+    todos = client.collection("todo", Todo)
+    for i in range(50):
+        todos.create(f"t{i}", Todo(f"title {i}"))
+    client.close()
+    reopened = offline(db, durability=Durability.NORMAL)
+    assert reopened.collection("todo", Todo).count() == 50
+    assert reopened.pending_count == 50
+    reopened.close()

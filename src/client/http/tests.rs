@@ -56,7 +56,7 @@ fn decodes_a_successful_pull_and_posts_json_to_the_pull_path() {
     let changes = response.changes.unwrap();
     assert_eq!(changes[0].cursor, 5);
     assert_eq!(
-        changes[0].data,
+        changes[0].to_change().unwrap().data,
         Some(json!({"entity":"todo","id":"a","op":"create","data":{"t":1}}))
     );
     let request = &server.requests()[0];

@@ -181,6 +181,7 @@ fn an_entity_is_written_and_read_by_id_as_canonical_json() {
             scope: String::new(),
             storage_path: None,
             encryption_key: None,
+            durability: None,
             live_url: None,
             push_interval_ms: 5000,
             pull_interval_ms: 30000,

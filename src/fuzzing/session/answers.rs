@@ -6,7 +6,9 @@ use serde_json::json;
 use super::{Request, Session, STATUSES};
 use crate::__fuzz::Script;
 use crate::protocol::machine::{Input, RequestId, SentMutation, TransportFailure};
-use crate::protocol::wire::{Change, MutationResult, PullResponse, PushResponse, SnapshotResponse};
+use crate::protocol::wire::{
+    Change, MutationResult, PullResponse, PushResponse, RawPullResponse, SnapshotResponse,
+};
 
 impl Session {
     /// Answers the outstanding request with a fuzzed body, decoded as the HTTP transport does
@@ -100,7 +102,8 @@ impl Session {
                         changes: (!changes.is_empty() || flags & 4 != 0).then_some(changes),
                         has_more: flags & 1 != 0,
                         next_cursor,
-                    }),
+                    }
+                    .into()),
                 }
             }
             Request::Snapshot(id) => {
@@ -168,7 +171,7 @@ impl Session {
             },
             Request::Pull(id) => Input::Pulled {
                 request: id,
-                result: Ok(PullResponse {
+                result: Ok(RawPullResponse {
                     changes: None,
                     has_more: true,
                     next_cursor: Some(u64::MAX),

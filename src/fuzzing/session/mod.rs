@@ -16,7 +16,7 @@ use crate::protocol::machine::{
     Action, Event, Input, MachineOptions, RequestId, SentMutation, SyncMachine,
 };
 use crate::protocol::wire::{
-    Mutation, MutationResult, PullResponse, PushResponse, SnapshotResponse,
+    Mutation, MutationResult, PushResponse, RawPullResponse, SnapshotResponse,
 };
 use crate::store::Store;
 
@@ -288,9 +288,11 @@ impl Session {
             }
             Action::SendPull { request, body } => {
                 self.expect_idle("pull");
+                // The machine's cursor: a pull continuing a page is sent before that page's
+                // apply (overlap), which brings the store to the same cursor right after.
                 assert_eq!(
                     Some(body.cursor),
-                    self.store.cursor(),
+                    self.machine.status().cursor,
                     "pulls from the cursor"
                 );
                 self.current = Some(Request::Pull(request));
@@ -415,7 +417,7 @@ impl Session {
                 }
                 Some(Request::Pull(id)) => Input::Pulled {
                     request: id,
-                    result: Ok(PullResponse {
+                    result: Ok(RawPullResponse {
                         changes: None,
                         has_more: false,
                         next_cursor: Some(head),

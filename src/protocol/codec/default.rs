@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::{json_type, Codec, CodecError};
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText, SnapshotData};
-use crate::protocol::wire::Change;
+use crate::protocol::wire::{Change, RawChange};
 
 const CHANGE: &str = "change data";
 const SNAPSHOT: &str = "snapshot data";
@@ -131,6 +133,29 @@ impl Codec for DefaultCodec {
         Ok(vec![EntityChange { key, op, value }])
     }
 
+    fn decode_raw_change(&self, change: &RawChange) -> Result<Vec<EntityChange>, CodecError> {
+        let Some(data) = &change.data else {
+            return Ok(Vec::new());
+        };
+        match decode_raw_data(data) {
+            Some(decoded) => Ok(decoded),
+            // Anything unusual (and every error) goes the tree way, so its outcome and error
+            // are exactly the tree decoder's.
+            None => {
+                let parsed = change.to_change().map_err(|e| CodecError::InvalidJson {
+                    key: format!("change data at cursor {}", change.cursor),
+                    reason: e.to_string(),
+                })?;
+                self.decode_change(&parsed)
+            }
+        }
+    }
+
+    fn values_are_valid_json(&self) -> bool {
+        // Values are either a `Value` serialized, or raw text the JSON parser validated.
+        true
+    }
+
     fn decode_snapshot(&self, data: &Value) -> Result<SnapshotData, CodecError> {
         let collections = match data {
             Value::Null => return Ok(SnapshotData::new()),
@@ -178,6 +203,151 @@ impl Codec for DefaultCodec {
         }
         Ok(snapshot)
     }
+}
+
+/// The fields of change data, each as raw JSON text borrowed from the page.
+#[derive(Deserialize)]
+struct RawChangeData<'a> {
+    #[serde(borrow, default)]
+    entity: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    op: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+}
+
+/// The fast way to decode change data from its raw text: `None` whenever the outcome is not a
+/// plain success (not an object, a missing or odd field, a value that is not already compact
+/// canonical JSON), for the caller to decode through a tree, which gives the same result for
+/// every input.
+fn decode_raw_data(data: &RawValue) -> Option<Vec<EntityChange>> {
+    if !data.get().starts_with('{') {
+        return None;
+    }
+    let fields: RawChangeData<'_> = serde_json::from_str(data.get()).ok()?;
+    let string = |raw: Option<&RawValue>| -> Option<String> {
+        let raw = raw?;
+        if !raw.get().starts_with('"') {
+            return None;
+        }
+        serde_json::from_str::<String>(raw.get())
+            .ok()
+            .filter(|s| !s.is_empty())
+    };
+    let collection = string(fields.entity)?;
+    let id = string(fields.id)?;
+    let op = EntityOp::parse(&string(fields.op)?)?;
+    let key = EntityKey::new(collection, id);
+    let value = match op {
+        EntityOp::Delete => None,
+        EntityOp::Create | EntityOp::Update => {
+            let text = fields.data?.get();
+            if text == "null" || !is_canonical(text) {
+                return None;
+            }
+            Some(JsonText::from(text))
+        }
+    };
+    Some(vec![EntityChange { key, op, value }])
+}
+
+/// Deepest nesting [`is_canonical`] accepts (`serde_json` refuses beyond 128 when parsing a
+/// tree, so deeper text takes the tree way and its error).
+const CANONICAL_DEPTH: usize = 100;
+
+/// Whether `text`, one valid JSON value, is already exactly what [`compact`] writes for it once
+/// parsed into a [`Value`]: no whitespace, object keys in strictly ascending byte order (a
+/// `Value` object is sorted, and keeps one of duplicate keys), no escape in keys and only the
+/// escapes `serde_json` writes (`\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`) in values,
+/// integers only (of at most 18 characters, so in `i64` range; not `-0`), limited depth.
+/// Conservative: `false` for some canonical texts (floats, `\u` escapes), never `true` for
+/// a text that parsing and writing would change.
+pub(crate) fn is_canonical(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    // Per open container: `None` for an array, `Some(last key)` for an object.
+    let mut stack: Vec<Option<Option<&[u8]>>> = Vec::new();
+    let mut expect_key = false;
+    while i < b.len() {
+        match b[i] {
+            b'{' | b'[' => {
+                if stack.len() >= CANONICAL_DEPTH {
+                    return false;
+                }
+                let object = b[i] == b'{';
+                stack.push(object.then_some(None));
+                expect_key = object;
+                i += 1;
+            }
+            b'}' | b']' => {
+                stack.pop();
+                expect_key = false;
+                i += 1;
+            }
+            b',' => {
+                expect_key = matches!(stack.last(), Some(Some(_)));
+                i += 1;
+            }
+            b':' => {
+                expect_key = false;
+                i += 1;
+            }
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                loop {
+                    match b.get(i) {
+                        None => return false,
+                        Some(b'"') => break,
+                        Some(b'\\') => {
+                            if expect_key {
+                                return false;
+                            }
+                            match b.get(i + 1) {
+                                Some(b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f') => i += 2,
+                                _ => return false,
+                            }
+                        }
+                        Some(_) => i += 1,
+                    }
+                }
+                let string = &b[start..i];
+                i += 1;
+                if expect_key {
+                    if let Some(Some(last)) = stack.last_mut() {
+                        if last.is_some_and(|previous| previous >= string) {
+                            return false;
+                        }
+                        *last = Some(string);
+                    }
+                    expect_key = false;
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                i += 1;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                if i < b.len() && matches!(b[i], b'.' | b'e' | b'E') {
+                    return false;
+                }
+                let number = &b[start..i];
+                if number == b"-0" || number.len() > 18 {
+                    return false;
+                }
+            }
+            b't' | b'f' | b'n' => {
+                while i < b.len() && b[i].is_ascii_lowercase() {
+                    i += 1;
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// A required, non-empty string field of change data.

@@ -254,3 +254,102 @@ fn survives_deeply_nested_values() {
         .unwrap();
     assert!(decoded[0].value.as_deref().unwrap().starts_with("[[[["));
 }
+
+/// A raw change with `data` as given text (`None`: absent).
+fn raw_change(data: Option<&str>) -> RawChange {
+    RawChange {
+        cursor: 1,
+        scope: "_default".into(),
+        time: String::new(),
+        data: data.map(|text| RawValue::from_string(text.to_owned()).unwrap()),
+    }
+}
+
+/// The tree decoder's outcome for the same text (`None`: absent data).
+fn tree_decoded(data: Option<&str>) -> Result<Vec<EntityChange>, CodecError> {
+    let change = Change {
+        cursor: 1,
+        scope: "_default".into(),
+        time: String::new(),
+        data: data.map(|text| serde_json::from_str(text).unwrap()),
+    };
+    DefaultCodec.decode_change(&change)
+}
+
+#[test]
+fn decodes_raw_change_data_exactly_as_the_tree_decoder() {
+    let deep = format!("{}1{}", "[".repeat(120), "]".repeat(120));
+    let deep_change = format!(r#"{{"entity":"t","id":"a","op":"create","data":{deep}}}"#);
+    let cases = [
+        None,
+        Some("null"),
+        Some(r#"{"entity":"todo","id":"a","op":"create","data":{"done":false,"title":"x"}}"#),
+        // Not canonical: unsorted keys, whitespace, floats, escapes, -0, duplicates, big ints.
+        Some(r#"{"entity":"todo","id":"a","op":"update","data":{"title":"x","done":false}}"#),
+        Some(r#"{"entity":"todo","id":"a","op":"create","data":{"a": [1, 2]}}"#),
+        Some(r#"{"entity":"todo","id":"a","op":"create","data":{"n":1.50,"m":1e2}}"#),
+        Some(r#"{"entity":"todo","id":"a","op":"create","data":"\u00e9\/\u003c"}"#),
+        Some(r#"{"entity":"todo","id":"a","op":"create","data":{"\u0061":1}}"#),
+        Some(r#"{"entity":"todo","id":"a","op":"create","data":[-0,12345678901234567890]}"#),
+        Some(r#"{"entity":"todo","id":"a","op":"create","data":{"a":1,"a":2}}"#),
+        Some(r#"{"entity":"todo","id":"a","op":"create","data":"tab\tquote\"slash\\"}"#),
+        Some(r#"{"data":{"b":1},"op":"create","id":"\u0061","entity":"todo","extra":[1]}"#),
+        Some(r#"{"entity":"todo","id":"a","op":"delete","data":{"ignored":true}}"#),
+        Some(r#"{"entity":"todo","id":"a","op":"delete"}"#),
+        // Every error of the tree decoder.
+        Some(r#"[1,2,3,4]"#),
+        Some(r#""text""#),
+        Some(r#"{"id":"a","op":"create","data":1}"#),
+        Some(r#"{"entity":"","id":"a","op":"create","data":1}"#),
+        Some(r#"{"entity":7,"id":"a","op":"create","data":1}"#),
+        Some(r#"{"entity":"todo","id":"a","op":"upsert","data":1}"#),
+        Some(r#"{"entity":"todo","id":"a","op":null,"data":1}"#),
+        Some(r#"{"entity":"todo","id":"a","op":"create","data":null}"#),
+        Some(r#"{"entity":"todo","id":"a","op":"create"}"#),
+        Some(r#"{"entity":"todo","id":"a","entity":"note","op":"create","data":1}"#),
+        Some(deep_change.as_str()),
+    ];
+    for data in cases {
+        let raw = DefaultCodec.decode_raw_change(&raw_change(data));
+        assert_eq!(raw, tree_decoded(data), "{data:?}");
+    }
+}
+
+#[test]
+fn too_deep_raw_change_data_is_a_typed_error_not_a_panic() {
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let text = format!(r#"{{"entity":"t","id":"a","op":"create","data":{deep}}}"#);
+    let err = DefaultCodec
+        .decode_raw_change(&raw_change(Some(&text)))
+        .unwrap_err();
+    assert!(matches!(err, CodecError::InvalidJson { .. }), "{err}");
+}
+
+#[test]
+fn canonical_text_is_what_compact_writes() {
+    for text in [
+        r#"{"a":1,"b":[true,false,null],"c":{"d":"é \"x\" \\ \n"}}"#,
+        r#"[]"#,
+        r#"{}"#,
+        r#"-12"#,
+        r#""""#,
+    ] {
+        assert!(is_canonical(text), "{text}");
+        let tree: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(tree.to_string(), text);
+    }
+    for text in [
+        r#"{"b":1,"a":2}"#,
+        r#"{"a":1,"a":1}"#,
+        r#"{"a": 1}"#,
+        r#"1.5"#,
+        r#"1e3"#,
+        r#"-0"#,
+        r#""\u0041""#,
+        r#""\/""#,
+        r#"{"\n":1}"#,
+        r#"1234567890123456789"#,
+    ] {
+        assert!(!is_canonical(text), "{text}");
+    }
+}

@@ -23,7 +23,7 @@ pub use default::DefaultCodec;
 use serde_json::Value;
 
 use super::entity::{EntityChange, SnapshotData};
-use super::wire::Change;
+use super::wire::{Change, RawChange};
 
 /// Maps between entity-level changes and the app's wire shapes.
 ///
@@ -65,6 +65,30 @@ pub trait Codec: Send + Sync + 'static {
     ///
     /// [`CodecError`] when the change's data is malformed for this codec.
     fn decode_change(&self, change: &Change) -> Result<Vec<EntityChange>, CodecError>;
+
+    /// [`decode_change`](Self::decode_change) for a change whose data is still raw JSON text,
+    /// as the client reads pull pages: a codec may decode straight from the text instead of
+    /// building a tree. The default parses the data into a tree and calls `decode_change`.
+    ///
+    /// # Errors
+    ///
+    /// As [`decode_change`](Self::decode_change); [`CodecError::InvalidJson`] for data nested
+    /// deeper than the parser's recursion limit.
+    fn decode_raw_change(&self, change: &RawChange) -> Result<Vec<EntityChange>, CodecError> {
+        let parsed = change.to_change().map_err(|e| CodecError::InvalidJson {
+            key: format!("change data at cursor {}", change.cursor),
+            reason: e.to_string(),
+        })?;
+        self.decode_change(&parsed)
+    }
+
+    /// Whether every value this codec's decode methods return is one valid JSON text, so the
+    /// store need not parse it again to check. `false` (the default) has the store check each
+    /// value; return `true` only when the values come from a JSON serializer or a validated
+    /// parse, never from string building.
+    fn values_are_valid_json(&self) -> bool {
+        false
+    }
 
     /// The whole synced state from a snapshot's data.
     ///

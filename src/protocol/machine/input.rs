@@ -1,6 +1,6 @@
 //! What the driver tells the machine: [`Input`], with the transport's outcome of each request.
 
-use crate::protocol::wire::{PullResponse, PushResponse, SnapshotResponse};
+use crate::protocol::wire::{PushResponse, RawPullResponse, SnapshotResponse};
 
 /// Identifies one request the machine asked for, so a late answer to an abandoned request (after
 /// `Stop`) is recognized and ignored. Copied from the `Send*` action into the matching input.
@@ -107,7 +107,7 @@ pub enum Input {
         /// The request this answers.
         request: RequestId,
         /// The server's response, or why there is none.
-        result: Result<PullResponse, TransportFailure>,
+        result: Result<RawPullResponse, TransportFailure>,
     },
     /// Answer to [`Action::SendSnapshot`](super::Action::SendSnapshot).
     Snapshotted {

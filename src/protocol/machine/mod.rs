@@ -143,6 +143,9 @@ pub struct SyncMachine {
     last_request: u64,
     /// A pull (or snapshot) must start; cleared when one is sent.
     want_pull: bool,
+    /// The page just handled said more follow: its continuation may overlap its apply (see
+    /// `queue_request` in `pull.rs`); cleared when a request is queued.
+    page_continues: bool,
     /// When the oldest acknowledgement not yet followed by a completed pull round (which
     /// settles it) came in.
     unpulled_since: Option<Instant>,
@@ -261,6 +264,7 @@ impl SyncMachine {
             in_flight: None,
             last_request: 0,
             want_pull: false,
+            page_continues: false,
             unpulled_since: None,
             push_held: false,
             bisect_limit: None,
@@ -508,7 +512,7 @@ impl SyncMachine {
                 }
             }
         };
-        self.actions.push_back(action);
+        self.queue_request(action);
     }
 
     fn begin(&mut self, operation: Operation) -> RequestId {

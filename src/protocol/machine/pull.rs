@@ -6,7 +6,7 @@ use super::failure::{classify, Disposition};
 use super::timer::Timer;
 use super::{Action, Event, Operation, SyncError, SyncMachine, TransportFailure};
 use crate::protocol::entity::EntityChange;
-use crate::protocol::wire::{PullResponse, SnapshotResponse};
+use crate::protocol::wire::{RawPullResponse, SnapshotResponse};
 
 /// What one 200 pull response means, computed before anything changes.
 #[derive(Debug, PartialEq)]
@@ -29,7 +29,7 @@ impl SyncMachine {
     /// # Errors
     ///
     /// [`SyncError::Protocol`] when the server says more follows but the cursor cannot move.
-    fn page(&self, response: PullResponse) -> Result<Page, SyncError> {
+    fn page(&self, response: RawPullResponse) -> Result<Page, SyncError> {
         let from = self.cursor.unwrap_or(0);
         let mut page = Page {
             changes: Vec::new(),
@@ -43,7 +43,7 @@ impl SyncMachine {
                 continue;
             }
             page.cursor = page.cursor.max(change.cursor);
-            match self.codec.decode_change(&change) {
+            match self.codec.decode_raw_change(&change) {
                 Ok(decoded) => page.changes.extend(decoded),
                 Err(error) => page.skipped.push(SyncError::Change {
                     cursor: change.cursor,
@@ -62,9 +62,29 @@ impl SyncMachine {
         Ok(page)
     }
 
+    /// Queues a request action. The pull that continues a page which said more follow queues
+    /// ahead of that page's [`Action::ApplyChanges`], so that the driver sends it (its round
+    /// trip and its decoding on the I/O side) while it applies the page: the pages of a catch-up
+    /// overlap. Safe because a pull only reads, and its cursor is the page's, already taken as
+    /// applied; a failed apply surfaces as before, and the next page is handled after it. Any
+    /// other request (a push chosen instead, a fresh round after the head) keeps its place.
+    pub(super) fn queue_request(&mut self, action: Action) {
+        let continues = std::mem::take(&mut self.page_continues);
+        let page = self
+            .actions
+            .iter()
+            .rposition(|queued| matches!(queued, Action::ApplyChanges { .. }));
+        match page {
+            Some(at) if continues && matches!(action, Action::SendPull { .. }) => {
+                self.actions.insert(at, action);
+            }
+            _ => self.actions.push_back(action),
+        }
+    }
+
     pub(super) fn on_pulled(
         &mut self,
-        result: Result<PullResponse, TransportFailure>,
+        result: Result<RawPullResponse, TransportFailure>,
         now: Instant,
     ) {
         let response = match result {
@@ -99,6 +119,7 @@ impl SyncMachine {
         }
         if has_more {
             self.want_pull = true;
+            self.page_continues = true;
         } else {
             self.at_head(cursor, now);
         }

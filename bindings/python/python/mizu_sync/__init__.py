@@ -54,6 +54,9 @@ from ._support import ErrorLogger, Subscription
 __version__: str = _distribution_version("mizu-sync")
 
 MizuError = _native.MizuError
+#: How hard each commit to the store file is pushed to disk: ``Durability.FULL`` (the default)
+#: or ``Durability.NORMAL`` (survives a process kill, may lose the last commits on power loss).
+Durability = _native.Durability
 #: Raised when a store file is encrypted and ``encryption_key`` is wrong or missing (or a key is
 #: given for a plain file): ``MizuError.WrongKey``.
 WrongKey = _errors.WrongKey
@@ -80,6 +83,7 @@ __all__ = [
     "Client",
     "Collection",
     "Computed",
+    "Durability",
     "Effect",
     "Entity",
     "Field",

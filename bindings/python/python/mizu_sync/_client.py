@@ -246,6 +246,13 @@ class Client:
         same key must be given at every open (a wrong or missing one raises
         ``MizuError.WrongKey``); :meth:`rekey` changes it. Keep it in the platform's keystore:
         a lost key is lost data. ``None`` keeps the file plain SQLite.
+    :param durability: how hard each commit to the store file is pushed to disk.
+        ``Durability.FULL`` (the default, SQLite ``synchronous=FULL``) fsyncs every commit: a
+        write that returned survives a process kill and a power loss. ``Durability.NORMAL``
+        (``synchronous=NORMAL``) skips that fsync: writes are faster and still survive a process
+        kill, but the last commits before a power loss or an OS crash may be lost, with their
+        queued mutations (the file stays consistent). No effect without ``storage_path``; the
+        :attr:`durability` property reads the mode back from SQLite.
     :param live_url: the live WebSocket URL (``ws://host/ws?scope=S``) for instant pulls.
     :param token_provider: ``token_provider(refresh: bool) -> str | None`` supplying a bearer
         token, or an ``async def`` of the same shape. It is called on a library I/O thread
@@ -278,6 +285,7 @@ class Client:
         scope: str = "",
         storage_path: Optional[str] = None,
         encryption_key: Optional[str] = None,
+        durability: _native.Durability = _native.Durability.FULL,
         live_url: Optional[str] = None,
         push_interval: float = 5.0,
         pull_interval: float = 30.0,
@@ -298,6 +306,7 @@ class Client:
             scope=scope,
             storage_path=None if storage_path is None else str(storage_path),
             encryption_key=encryption_key,
+            durability=durability,
             live_url=live_url,
             push_interval_ms=_ms(push_interval),
             pull_interval_ms=_ms(pull_interval),
@@ -527,6 +536,12 @@ class Client:
     def pending_count(self) -> int:
         """How many local mutations wait to be acknowledged."""
         return self._native.pending_count()
+
+    @property
+    def durability(self) -> Optional[_native.Durability]:
+        """The durability mode the store file is in, read back from SQLite (``None`` for a
+        store in memory)."""
+        return self._native.durability()
 
     @property
     def client_id(self) -> str:

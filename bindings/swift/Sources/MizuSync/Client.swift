@@ -418,6 +418,15 @@ public final class Client: Sendable {
         Int(try translating { try raw.pendingCount() })
     }
 
+    /// The durability mode the store file is in, read back from SQLite (to check that
+    /// ``ClientOptions/durability`` took effect); `nil` for a store in memory.
+    ///
+    /// - Throws: ``MizuError/closed(what:)``; ``MizuError/storage(reason:)`` when SQLite cannot
+    ///   answer.
+    public func durability() throws -> Durability? {
+        try translating { try raw.durability() }.map(Durability.init)
+    }
+
     /// This client's id (persisted with the store), the prefix of its mutation ids.
     ///
     /// - Throws: ``MizuError/closed(what:)``.

@@ -21,6 +21,13 @@ public struct ClientOptions: Sendable, Equatable {
     /// ``Client/rekey(_:)`` changes it. Keep it in the Keychain: a lost key is lost data. `nil`
     /// keeps the file plain SQLite. Never part of the options' description.
     public var encryptionKey: String?
+    /// How hard each commit to the store file is pushed to disk: ``Durability/full`` (the
+    /// default) fsyncs every commit, so a write that returned survives a process kill and a power
+    /// loss; ``Durability/normal`` skips that fsync: faster writes that still survive a process
+    /// kill, but the last commits before a power loss or an OS crash may be lost, with their
+    /// queued mutations. No effect without ``storagePath``; ``Client/durability()`` reads the
+    /// mode back from SQLite.
+    public var durability: Durability = .full
     /// URL of the live WebSocket (e.g. `wss://host/ws?scope=S`); `nil` means polling only.
     public var liveURL: String?
     /// How often pending mutations are pushed when nothing else triggers a push, in seconds.
@@ -55,6 +62,7 @@ public struct ClientOptions: Sendable, Equatable {
             scope: scope,
             storagePath: storagePath,
             encryptionKey: encryptionKey,
+            durability: durability.raw,
             liveUrl: liveURL,
             pushIntervalMs: milliseconds(pushInterval),
             pullIntervalMs: milliseconds(pullInterval),
@@ -73,7 +81,7 @@ extension ClientOptions: CustomStringConvertible, CustomDebugStringConvertible, 
     /// Every property but the encryption key (only whether there is one).
     public var description: String {
         "ClientOptions(baseURL: \(baseURL), scope: \(scope), storagePath: \(storagePath ?? "nil"), "
-            + "encrypted: \(encryptionKey != nil), liveURL: \(liveURL ?? "nil"), "
+            + "encrypted: \(encryptionKey != nil), durability: \(durability), liveURL: \(liveURL ?? "nil"), "
             + "pushInterval: \(pushInterval), pullInterval: \(pullInterval), "
             + "requestTimeout: \(requestTimeout), backoffMin: \(backoffMin), "
             + "backoffMax: \(backoffMax), pushBatchSize: \(pushBatchSize), "

@@ -1033,6 +1033,15 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func dispatchPending() throws  -> UInt64
     
     /**
+     * The durability mode the store file is in, read back from SQLite, to check that
+     * `ClientOptions.durability` took effect; `None` for a store in memory.
+     *
+     * # Errors
+     * [`MizuError::Closed`]; [`MizuError::Storage`] when SQLite cannot answer.
+     */
+    func durability() throws  -> Durability?
+    
+    /**
      * Waits until everything queued so far is acknowledged by the server and pulled back.
      *
      * # Errors
@@ -1472,6 +1481,22 @@ open func dispatchPending()throws  -> UInt64  {
     return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
         uniffiCallStatus in
     uniffi_mizu_sync_fn_method_client_dispatch_pending(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The durability mode the store file is in, read back from SQLite, to check that
+     * `ClientOptions.durability` took effect; `None` for a store in memory.
+     *
+     * # Errors
+     * [`MizuError::Closed`]; [`MizuError::Storage`] when SQLite cannot answer.
+     */
+open func durability()throws  -> Durability?  {
+    return try  FfiConverterOptionTypeDurability.lift(try rustCallWithError(FfiConverterTypeMizuError_lift) {
+        uniffiCallStatus in
+    uniffi_mizu_sync_fn_method_client_durability(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -7370,6 +7395,11 @@ public struct ClientOptions: Equatable, Hashable {
      */
     public var encryptionKey: String?
     /**
+     * How hard each commit to the store file is pushed to disk; `None` is
+     * [`Durability::Full`] (see [`Durability`] for the trade-off).
+     */
+    public var durability: Durability?
+    /**
      * URL of the live WebSocket (e.g. `ws://host/ws?scope=S`); `None` means polling only.
      */
     public var liveUrl: String?
@@ -7430,6 +7460,10 @@ public struct ClientOptions: Equatable, Hashable {
          * Keystore: a lost key is lost data. `None` keeps the file plain SQLite.
          */encryptionKey: String? = nil, 
         /**
+         * How hard each commit to the store file is pushed to disk; `None` is
+         * [`Durability::Full`] (see [`Durability`] for the trade-off).
+         */durability: Durability? = nil, 
+        /**
          * URL of the live WebSocket (e.g. `ws://host/ws?scope=S`); `None` means polling only.
          */liveUrl: String? = nil, 
         /**
@@ -7464,6 +7498,7 @@ public struct ClientOptions: Equatable, Hashable {
         self.scope = scope
         self.storagePath = storagePath
         self.encryptionKey = encryptionKey
+        self.durability = durability
         self.liveUrl = liveUrl
         self.pushIntervalMs = pushIntervalMs
         self.pullIntervalMs = pullIntervalMs
@@ -7496,6 +7531,7 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
                 scope: FfiConverterString.read(from: &buf), 
                 storagePath: FfiConverterOptionString.read(from: &buf), 
                 encryptionKey: FfiConverterOptionString.read(from: &buf), 
+                durability: FfiConverterOptionTypeDurability.read(from: &buf), 
                 liveUrl: FfiConverterOptionString.read(from: &buf), 
                 pushIntervalMs: FfiConverterUInt64.read(from: &buf), 
                 pullIntervalMs: FfiConverterUInt64.read(from: &buf), 
@@ -7514,6 +7550,7 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
         FfiConverterString.write(value.scope, into: &buf)
         FfiConverterOptionString.write(value.storagePath, into: &buf)
         FfiConverterOptionString.write(value.encryptionKey, into: &buf)
+        FfiConverterOptionTypeDurability.write(value.durability, into: &buf)
         FfiConverterOptionString.write(value.liveUrl, into: &buf)
         FfiConverterUInt64.write(value.pushIntervalMs, into: &buf)
         FfiConverterUInt64.write(value.pullIntervalMs, into: &buf)
@@ -8179,6 +8216,86 @@ public func FfiConverterTypeSyncStatus_lift(_ buf: RustBuffer) throws -> SyncSta
 public func FfiConverterTypeSyncStatus_lower(_ value: SyncStatus) -> RustBuffer {
     return FfiConverterTypeSyncStatus.lower(value)
 }
+
+
+/**
+ * How hard each commit to the store file is pushed to disk (SQLite's `synchronous` setting).
+ *
+ * `Full` (the default) fsyncs every commit: a write that returned survives a process kill and a
+ * power loss. `Normal` skips that fsync: writes are faster and still survive a process kill (a
+ * crash, the OS killing the app), but the last commits before a power loss or an OS crash may
+ * be lost, with their queued mutations (the file stays consistent).
+ */
+
+public enum Durability: Equatable, Hashable {
+    
+    /**
+     * `synchronous = FULL`: each commit is fsynced before the write returns.
+     */
+    case full
+    /**
+     * `synchronous = NORMAL`: commits survive a process kill, not necessarily a power loss.
+     */
+    case normal
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Durability: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDurability: FfiConverterRustBuffer {
+    typealias SwiftType = Durability
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Durability {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .full
+        
+        case 2: return .normal
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Durability, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .full:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .normal:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDurability_lift(_ buf: RustBuffer) throws -> Durability {
+    return try FfiConverterTypeDurability.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDurability_lower(_ value: Durability) -> RustBuffer {
+    return FfiConverterTypeDurability.lower(value)
+}
+
 
 
 /**
@@ -9015,6 +9132,30 @@ fileprivate struct FfiConverterOptionTypeTokenProvider: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeDurability: FfiConverterRustBuffer {
+    typealias SwiftType = Durability?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeDurability.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeDurability.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeLogLevel: FfiConverterRustBuffer {
     typealias SwiftType = LogLevel?
 
@@ -9345,6 +9486,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_client_dispatch_pending() != 24637) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mizu_sync_checksum_method_client_durability() != 50864) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_client_flush() != 30612) {

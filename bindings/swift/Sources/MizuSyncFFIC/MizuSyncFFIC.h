@@ -577,6 +577,11 @@ void uniffi_mizu_sync_fn_method_client_discard(uint64_t ptr, RustBuffer mutation
 uint64_t uniffi_mizu_sync_fn_method_client_dispatch_pending(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_DURABILITY
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_DURABILITY
+RustBuffer uniffi_mizu_sync_fn_method_client_durability(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_FLUSH
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_FN_METHOD_CLIENT_FLUSH
 void uniffi_mizu_sync_fn_method_client_flush(uint64_t ptr, uint64_t timeout_ms, RustCallStatus *_Nonnull out_status
@@ -1771,6 +1776,12 @@ uint16_t uniffi_mizu_sync_checksum_method_client_discard(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_DISPATCH_PENDING
 #define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_DISPATCH_PENDING
 uint16_t uniffi_mizu_sync_checksum_method_client_dispatch_pending(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_DURABILITY
+#define UNIFFI_FFIDEF_UNIFFI_MIZU_SYNC_CHECKSUM_METHOD_CLIENT_DURABILITY
+uint16_t uniffi_mizu_sync_checksum_method_client_durability(void
     
 );
 #endif

@@ -139,4 +139,41 @@ final class EncryptionTests: ServerTestCase {
         dump(noFile, to: &dumped)
         XCTAssertFalse(dumped.contains(key), dumped)
     }
+
+    func testTheDurabilityOptionIsTheStoreFilesSynchronousMode() throws {
+        let db = temporaryPath("durability.db")
+        for (asked, expected) in [(nil, Durability.full), (.normal, .normal), (.full, .full)] as [(Durability?, Durability)] {
+            var options = ClientOptions(baseURL: "http://127.0.0.1:9/_sync")
+            options.storagePath = db
+            if let asked { options.durability = asked }
+            let client = try Client(options)
+            XCTAssertEqual(try client.durability(), expected)
+            client.close()
+            XCTAssertThrowsError(try client.durability()) {
+                XCTAssertEqual($0 as? MizuError, .closed(what: "client"))
+            }
+        }
+        var inMemory = ClientOptions(baseURL: "http://127.0.0.1:9/_sync")
+        inMemory.durability = .normal
+        let client = try Client(inMemory)
+        defer { client.close() }
+        XCTAssertNil(try client.durability())
+        XCTAssertTrue(inMemory.description.contains("durability: normal"), inMemory.description)
+    }
+
+    func testANormalDurabilityStoreKeepsEveryWriteAcrossReopens() throws {
+        var options = ClientOptions(baseURL: "http://127.0.0.1:9/_sync")
+        options.storagePath = temporaryPath("durability-normal.db")
+        options.durability = .normal
+        let writer = try Client(options)
+        let todos = try writer.collection("todo", of: Todo.self)
+        for i in 0..<50 {
+            _ = try todos.create("t\(i)", Todo(title: "title \(i)"))
+        }
+        writer.close()
+        let reopened = try Client(options)
+        defer { reopened.close() }
+        XCTAssertEqual(try reopened.collection("todo", of: Todo.self).count(), 50)
+        XCTAssertEqual(try reopened.pendingCount(), 50)
+    }
 }

@@ -30,8 +30,8 @@ fn bootstraps_with_a_snapshot_then_pulls_pages_to_the_head() {
             Some(13)
         ))),
         [
-            "apply-changes cursor=13 [todo/c create, todo/d create]",
             "pull #3 scope=s cursor=13 limit=2",
+            "apply-changes cursor=13 [todo/c create, todo/d create]",
         ]
     );
     let delete = change(16, json!({"entity":"todo","id":"a","op":"delete"}));
@@ -53,7 +53,7 @@ fn carries_decoded_values_in_applied_changes() {
     h.machine.handle(
         Input::Pulled {
             request: RequestId(2),
-            result: Ok(page(&[created(6, "a")], false, None)),
+            result: Ok(page(&[created(6, "a")], false, None).into()),
         },
         h.now,
     );
@@ -72,11 +72,40 @@ fn advances_to_the_largest_change_cursor_without_next_cursor_and_accepts_null_ch
     assert_eq!(
         h.pulled(Ok(page(&[created(20, "a"), created(18, "b")], true, None))),
         [
-            "apply-changes cursor=20 [todo/a create, todo/b create]",
             "pull #3 scope=s cursor=20 limit=2",
+            "apply-changes cursor=20 [todo/a create, todo/b create]",
         ]
     );
     assert_eq!(h.pulled(Ok(page(&[], false, None))), ["synced 20"]);
+}
+
+/// Overlap: the next page's pull is queued ahead of the current page's apply (the driver sends
+/// it, then applies while it travels); the skipped change's error stays after the apply, the
+/// last page has no pull to overlap, and a snapshot's continuation is not reordered.
+#[test]
+fn queues_the_next_pages_pull_ahead_of_the_current_pages_apply() {
+    let mut h = Harness::synced(5);
+    h.handle(Input::LiveCursor(30));
+    let first = [created(6, "a"), change(7, json!([1]))];
+    assert_eq!(
+        h.pulled(Ok(page(&first, true, Some(10)))),
+        [
+            "pull #3 scope=s cursor=10 limit=2",
+            "apply-changes cursor=10 [todo/a create]",
+            "error Pull: skipped the change at cursor 7: change data must be a JSON object, found an array",
+        ]
+    );
+    assert_eq!(
+        h.pulled(Ok(page(&[created(12, "b")], true, Some(20)))),
+        [
+            "pull #4 scope=s cursor=20 limit=2",
+            "apply-changes cursor=20 [todo/b create]",
+        ]
+    );
+    assert_eq!(
+        h.pulled(Ok(page(&[created(30, "c")], false, Some(30)))),
+        ["apply-changes cursor=30 [todo/c create]", "synced 30"]
+    );
 }
 
 #[test]
@@ -231,7 +260,7 @@ fn ignores_an_answer_that_does_not_match_the_request_in_flight() {
     assert_eq!(h.handle(wrong_kind), NONE);
     let wrong_id = Input::Pulled {
         request: RequestId(1),
-        result: Ok(page(&[created(9, "x")], false, None)),
+        result: Ok(page(&[created(9, "x")], false, None).into()),
     };
     assert_eq!(h.handle(wrong_id), NONE);
     assert_eq!(h.machine.status().cursor, Some(5));

@@ -142,6 +142,7 @@ impl Harness {
 
     pub(super) fn pulled(&mut self, result: Result<PullResponse, TransportFailure>) -> Vec<String> {
         let (request, _) = self.request();
+        let result = result.map(Into::into);
         self.handle(Input::Pulled { request, result })
     }
 

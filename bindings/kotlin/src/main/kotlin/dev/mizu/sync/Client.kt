@@ -321,6 +321,13 @@ public class Client(
     public val pendingCount: Long
         get() = native { inner.pendingCount() }.toLong()
 
+    /**
+     * The durability mode the store file is in, read back from SQLite (to check that
+     * [ClientOptions.durability] took effect); `null` for a store in memory.
+     */
+    public val durability: Durability?
+        get() = native { inner.durability() }?.toPublic()
+
     /** This client's id (kept with the store), the prefix of its mutation ids. */
     public val clientId: String
         get() = native { inner.clientId() }

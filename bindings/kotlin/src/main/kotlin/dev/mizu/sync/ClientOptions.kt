@@ -35,6 +35,12 @@ import dev.mizu.sync.ffi.TokenProvider as FfiTokenProvider
  *   [MizuSyncException.WrongKey]); [Client.rekey] changes it. Keep it in the Android Keystore (or
  *   the Keychain): a lost key is lost data. `null` keeps the file plain SQLite. Never part of
  *   [toString].
+ * @property durability how hard each commit to the store file is pushed to disk:
+ *   [Durability.FULL] (the default) fsyncs every commit, so a write that returned survives a
+ *   process kill and a power loss; [Durability.NORMAL] skips that fsync: faster writes that still
+ *   survive a process kill, but the last commits before a power loss or an OS crash may be lost,
+ *   with their queued mutations. No effect without [storagePath]; [Client.durability] reads the
+ *   mode back from SQLite.
  * @property liveUrl URL of the live WebSocket (e.g. `wss://host/ws?scope=S`); `null` polls only.
  * @property pushInterval how often pending mutations are pushed when nothing else triggers a push.
  * @property pullInterval how often the client pulls when no live notification arrives.
@@ -52,6 +58,7 @@ public data class ClientOptions(
     val scope: String = "",
     val storagePath: String? = null,
     val encryptionKey: String? = null,
+    val durability: Durability = Durability.FULL,
     val liveUrl: String? = null,
     val pushInterval: Duration = 5.seconds,
     val pullInterval: Duration = 30.seconds,
@@ -68,6 +75,7 @@ public data class ClientOptions(
         scope = scope,
         storagePath = storagePath,
         encryptionKey = encryptionKey,
+        durability = durability.toNative(),
         liveUrl = liveUrl,
         pushIntervalMs = millis("pushInterval", pushInterval),
         pullIntervalMs = millis("pullInterval", pullInterval),
@@ -83,7 +91,7 @@ public data class ClientOptions(
     /** Every property but the encryption key, which is never printed (only whether there is one). */
     override fun toString(): String =
         "ClientOptions(baseUrl=$baseUrl, scope=$scope, storagePath=$storagePath, " +
-            "encrypted=${encryptionKey != null}, liveUrl=$liveUrl, pushInterval=$pushInterval, " +
+            "encrypted=${encryptionKey != null}, durability=$durability, liveUrl=$liveUrl, pushInterval=$pushInterval, " +
             "pullInterval=$pullInterval, requestTimeout=$requestTimeout, backoffMin=$backoffMin, " +
             "backoffMax=$backoffMax, pushBatchSize=$pushBatchSize, pullLimit=$pullLimit, " +
             "headers=${headers.keys}, subscribeMessage=$subscribeMessage)"

@@ -129,4 +129,38 @@ class EncryptionTest {
         assertFalse(key in printed, printed)
         assertTrue("encrypted=true" in printed, printed)
     }
+
+    @Test
+    fun `the durability option is the store file's synchronous mode`() {
+        val db = tempDir("durability").resolve("store.db").toFile()
+        val base = ClientOptions(baseUrl = "http://127.0.0.1:9/_sync", storagePath = db.path)
+        for ((options, expected) in listOf(
+            base to Durability.FULL,
+            base.copy(durability = Durability.NORMAL) to Durability.NORMAL,
+            base.copy(durability = Durability.FULL) to Durability.FULL,
+        )) {
+            val client = Client(options)
+            assertEquals(expected, client.durability)
+            client.close()
+            assertThrows<MizuSyncException.Closed> { client.durability }
+        }
+        Client(ClientOptions(baseUrl = "http://127.0.0.1:9/_sync", durability = Durability.NORMAL)).use {
+            assertEquals(null, it.durability)
+        }
+        assertTrue("durability=NORMAL" in base.copy(durability = Durability.NORMAL).toString())
+    }
+
+    @Test
+    fun `a normal durability store keeps every write across reopens`() {
+        val db = tempDir("durability-normal").resolve("store.db").toFile()
+        val options = ClientOptions(baseUrl = "http://127.0.0.1:9/_sync", storagePath = db.path, durability = Durability.NORMAL)
+        Client(options).use { client ->
+            val todos = client.collection<Todo>("todo")
+            for (i in 0 until 50) todos.create("t$i", Todo("title $i"))
+        }
+        Client(options).use { client ->
+            assertEquals(50, client.collection<Todo>("todo").count())
+            assertEquals(50L, client.pendingCount)
+        }
+    }
 }
