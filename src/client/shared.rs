@@ -64,6 +64,9 @@ pub(crate) struct ClientCore {
     pub(crate) queue_watch: QueueWatch,
     /// Whether a first full catch-up completed (persisted in the store's metadata).
     has_synced: AtomicBool,
+    /// `has_synced`, set only once the status saying so is published: what the waiters of
+    /// `wait_for_first_sync` check, so none returns while the status still says otherwise.
+    first_sync_announced: AtomicBool,
 }
 
 /// The store metadata key of [`ClientCore::has_synced`].
@@ -160,6 +163,7 @@ impl ClientCore {
             settled_async: tokio::sync::Notify::new(),
             queue_watch: QueueWatch::new(),
             has_synced: AtomicBool::new(has_synced),
+            first_sync_announced: AtomicBool::new(has_synced),
         }))
     }
 
@@ -382,7 +386,7 @@ impl ClientCore {
 
     /// Whether a first full catch-up completed.
     fn first_synced(&self, _settled: bool) -> bool {
-        self.has_synced.load(Ordering::Acquire)
+        self.first_sync_announced.load(Ordering::Acquire)
     }
 
     /// Blocks until `done` holds (checked whenever `settled` changes or the first sync
@@ -691,9 +695,10 @@ impl ClientCore {
         true
     }
 
-    /// Wakes the waiters of `wait_for_first_sync` (they wait on the `settled` condition and
-    /// notification).
+    /// Announces the first sync (the status says so by now) and wakes the waiters of
+    /// `wait_for_first_sync` (they wait on the `settled` condition and notification).
     pub(crate) fn wake_first_sync_waiters(&self) {
+        self.first_sync_announced.store(true, Ordering::Release);
         let _settled = lock(&self.settled);
         self.settled_changed.notify_all();
         self.settled_async.notify_waiters();
@@ -721,6 +726,7 @@ impl ClientCore {
     /// Wakes nobody; [`reset_status`](Self::reset_status) does, once the lock is released.
     pub(crate) fn reset_after_wipe(&self) {
         self.has_synced.store(false, Ordering::Release);
+        self.first_sync_announced.store(false, Ordering::Release);
         self.ids.reset(self.store.client_id());
         *lock(&self.last_synced) = None;
         self.set_settled(false);
