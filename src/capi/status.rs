@@ -56,6 +56,9 @@ pub enum MizuStatus {
     /// The store file is encrypted and the `encryption_key` is wrong or missing, or a key was
     /// given for a plain store file.
     MizuErrWrongKey = 17,
+    /// The server's snapshot is larger than the configured `max_snapshot_bytes`; the local
+    /// state was kept. Asked for again at the next pull interval, live notice or sync.
+    MizuErrSnapshotTooLarge = 18,
 }
 
 /// An error on its way out of the C API: a status and its message.
@@ -114,6 +117,7 @@ pub(crate) fn status_of(e: &Error) -> MizuStatus {
         Error::Paused => MizuStatus::MizuErrPaused,
         Error::Internal(_) => MizuStatus::MizuErrInternal,
         Error::PendingWrites { .. } => MizuStatus::MizuErrPendingWrites,
+        Error::SnapshotTooLarge { .. } => MizuStatus::MizuErrSnapshotTooLarge,
     }
 }
 

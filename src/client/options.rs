@@ -74,6 +74,12 @@ pub struct Options {
     pub live_url: Option<String>,
     /// The message sent after the live connection opens.
     pub subscribe_message: Value,
+    /// Largest snapshot body accepted, in bytes; `None` (the default) accepts any size. A
+    /// larger snapshot is abandoned as it streams in (the local state is kept) and reported as
+    /// [`Error::SnapshotTooLarge`] through the status and `on_error`; it is asked for again at
+    /// the next pull interval, live notice or `sync()`. Snapshots are decoded and stored as they
+    /// arrive, so their size costs no extra memory beyond the data itself.
+    pub max_snapshot_bytes: Option<u64>,
     /// SQLite file for the durable store; `None` keeps everything in memory.
     pub storage_path: Option<PathBuf>,
     /// Encrypts the store file with SQLCipher under this key (see
@@ -111,6 +117,7 @@ impl Options {
             auth: None,
             live_url: None,
             subscribe_message: serde_json::json!({"topic": "subscribe", "data": {}}),
+            max_snapshot_bytes: None,
             storage_path: None,
             encryption_key: None,
             codec: Arc::new(DefaultCodec),
@@ -287,6 +294,12 @@ impl Options {
         self
     }
 
+    /// Sets [`max_snapshot_bytes`](Self::max_snapshot_bytes): the largest snapshot accepted.
+    pub fn max_snapshot_bytes(mut self, limit: u64) -> Self {
+        self.max_snapshot_bytes = Some(limit);
+        self
+    }
+
     /// Replaces the data codec.
     pub fn codec(mut self, codec: impl Codec) -> Self {
         self.codec = Arc::new(codec);
@@ -298,6 +311,7 @@ impl fmt::Debug for Options {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Options")
             .field("base_url", &self.base_url)
+            .field("max_snapshot_bytes", &self.max_snapshot_bytes)
             .field("scope", &self.scope)
             .field("push_interval", &self.push_interval)
             .field("pull_interval", &self.pull_interval)

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{json_type, Codec, CodecError};
+use super::{json_type, Codec, CodecError, MAX_SNAPSHOT_VALUE_DEPTH};
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText, SnapshotData};
 use crate::protocol::wire::Change;
 
@@ -178,6 +179,93 @@ impl Codec for DefaultCodec {
         }
         Ok(snapshot)
     }
+}
+
+/// [`Codec::decode_snapshot_entity`]'s default: the rule of [`DefaultCodec::decode_snapshot`]
+/// for one entity, on its raw text.
+pub(super) fn snapshot_entity(
+    collection: &str,
+    id: &str,
+    value: &RawValue,
+) -> Result<JsonText, CodecError> {
+    if collection.is_empty() {
+        return Err(CodecError::Empty {
+            what: SNAPSHOT,
+            field: "collection",
+        });
+    }
+    if id.is_empty() {
+        return Err(CodecError::Empty {
+            what: COLLECTION,
+            field: "id",
+        });
+    }
+    let text = value.get();
+    if text == "null" {
+        return Err(CodecError::MissingValue {
+            key: format!("{collection}/{id}"),
+        });
+    }
+    compact_raw(text).map_err(|reason| CodecError::InvalidJson {
+        key: format!("{collection}/{id}"),
+        reason,
+    })
+}
+
+/// Valid JSON text (a `RawValue`'s) without the whitespace between tokens, checked to nest at
+/// most [`MAX_SNAPSHOT_VALUE_DEPTH`] levels. Already compact text (the usual case) is kept as
+/// is, copied once into the `Arc`.
+fn compact_raw(text: &str) -> Result<JsonText, String> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut in_string, mut escaped, mut loose) = (0usize, false, false, false);
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_SNAPSHOT_VALUE_DEPTH {
+                    return Err(format!(
+                        "nested deeper than {MAX_SNAPSHOT_VALUE_DEPTH} levels"
+                    ));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b' ' | b'\n' | b'\r' | b'\t' => loose = true,
+            _ => {}
+        }
+    }
+    if !loose {
+        return Ok(Arc::from(text));
+    }
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if matches!(c, ' ' | '\n' | '\r' | '\t') {
+            continue;
+        }
+        out.push(c);
+    }
+    Ok(Arc::from(out))
 }
 
 /// A required, non-empty string field of change data.
