@@ -31,6 +31,7 @@ fn options(server: &TestServer, scope: &str) -> ClientOptions {
         push_batch_size: 100,
         pull_limit: 1000,
         headers: HashMap::new(),
+        max_snapshot_bytes: None,
         subscribe_message_json: None,
     }
 }
@@ -438,6 +439,7 @@ impl TestDefaults for ClientOptions {
             push_batch_size: 100,
             pull_limit: 1000,
             headers: HashMap::new(),
+            max_snapshot_bytes: None,
             subscribe_message_json: None,
         }
     }

@@ -151,7 +151,7 @@ pub extern "C" fn mizu_last_error_message() -> *const c_char {
 }
 
 /// Every status with its name, in code order.
-const NAMES: [(MizuStatus, &CStr); 18] = [
+const NAMES: [(MizuStatus, &CStr); 19] = [
     (MizuStatus::MizuOk, c"MIZU_OK"),
     (
         MizuStatus::MizuErrInvalidArgument,
@@ -173,6 +173,10 @@ const NAMES: [(MizuStatus, &CStr); 18] = [
     (MizuStatus::MizuErrInvalidQuery, c"MIZU_ERR_INVALID_QUERY"),
     (MizuStatus::MizuErrPendingWrites, c"MIZU_ERR_PENDING_WRITES"),
     (MizuStatus::MizuErrWrongKey, c"MIZU_ERR_WRONG_KEY"),
+    (
+        MizuStatus::MizuErrSnapshotTooLarge,
+        c"MIZU_ERR_SNAPSHOT_TOO_LARGE",
+    ),
 ];
 
 /// A static name for the status code `status`, such as `"MIZU_ERR_NOT_FOUND"`, or

@@ -53,6 +53,9 @@ MizuError = _native.MizuError
 #: Raised when a store file is encrypted and ``encryption_key`` is wrong or missing (or a key is
 #: given for a plain file): ``MizuError.WrongKey``.
 WrongKey = _native.MizuError.WrongKey
+#: Raised (and reported to ``on_error``) when a snapshot is larger than ``max_snapshot_bytes``:
+#: ``MizuError.SnapshotTooLarge`` (its ``limit`` is the configured limit).
+SnapshotTooLarge = _native.MizuError.SnapshotTooLarge
 
 
 def on_unhandled_error(fn: Callable[[MizuError], object]) -> Subscription:
@@ -93,6 +96,7 @@ __all__ = [
     "RejectedMutation",
     "Removed",
     "Signal",
+    "SnapshotTooLarge",
     "Stream",
     "Subscription",
     "SyncProgress",
