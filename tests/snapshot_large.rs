@@ -46,8 +46,7 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("mizu-{name}-{}-{nanos}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("mizu-{name}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
@@ -77,7 +76,7 @@ fn seeded_server(blobs: usize) -> ServerHandle {
     seeder.start().unwrap();
     let collection = seeder.collection::<Value>("blob");
     for i in 0..blobs {
-        collection.create(&format!("b{i:04}"), blob(i)).unwrap();
+        collection.create(format!("b{i:04}"), blob(i)).unwrap();
     }
     seeder
         .flush(WAIT)
@@ -112,7 +111,7 @@ fn a_snapshot_over_64_mib_bootstraps_into_sqlite() {
     let blobs = client.collection::<Value>("blob");
     assert_eq!(blobs.count(), BIG_BLOBS);
     for i in [0, BIG_BLOBS / 2, BIG_BLOBS - 1] {
-        assert_eq!(blobs.get(&format!("b{i:04}")).get(), Some(blob(i)));
+        assert_eq!(blobs.get(format!("b{i:04}")).get(), Some(blob(i)));
     }
     client.close();
 
@@ -139,9 +138,11 @@ fn a_snapshot_over_the_configured_limit_is_a_typed_error_and_the_client_stays_on
     .unwrap();
     client.start().unwrap();
     wait_until("on_error reports the limit", || {
-        errors.lock().unwrap().iter().any(|e| {
-            matches!(e, Error::SnapshotTooLarge { limit } if *limit == BLOB_BYTES as u64)
-        })
+        errors
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, Error::SnapshotTooLarge { limit } if *limit == BLOB_BYTES as u64))
     });
     let status = client.status().get();
     assert!(status.online, "the server answered: online, not offline");
@@ -180,7 +181,7 @@ fn child_bootstraps_until_killed() {
     let todos = client.collection::<Value>("todo");
     for i in 0..CHILD_TODOS {
         todos
-            .create(&format!("t{i}"), json!({"title": format!("todo {i}")}))
+            .create(format!("t{i}"), json!({"title": format!("todo {i}")}))
             .unwrap();
     }
     println!("written");
@@ -237,7 +238,7 @@ fn a_sigkill_during_a_large_snapshot_keeps_the_old_state_and_every_pending_write
         let todos = reopened.collection::<Value>("todo");
         for i in 0..CHILD_TODOS {
             assert_eq!(
-                todos.get(&format!("t{i}")).get(),
+                todos.get(format!("t{i}")).get(),
                 Some(json!({"title": format!("todo {i}")})),
                 "write {i} survived"
             );
@@ -297,7 +298,11 @@ impl StallingProxy {
 }
 
 /// Copies `from` to `to`; with a budget, stops at it (then keeps the connection open).
-fn pipe(mut from: TcpStream, mut to: TcpStream, budget: Option<(u64, Arc<AtomicU64>, Arc<AtomicBool>)>) {
+fn pipe(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    budget: Option<(u64, Arc<AtomicU64>, Arc<AtomicBool>)>,
+) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = match from.read(&mut buf) {

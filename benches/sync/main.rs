@@ -458,13 +458,11 @@ fn bootstrap_case(sizes: &Sizes, rows: &mut Vec<Row>) {
         .raw(o.rss_after as f64 / MIB)
         .goal(o.rss_after as f64 / MIB + 64.0),
     );
-    rows.push(
-        Row::new(
-            "  raw bound's peak RSS (VmHWM)",
-            Unit::MiB,
-            r.hwm as f64 / MIB,
-        ),
-    );
+    rows.push(Row::new(
+        "  raw bound's peak RSS (VmHWM)",
+        Unit::MiB,
+        r.hwm as f64 / MIB,
+    ));
 }
 
 fn backlog_case(sizes: &Sizes, rows: &mut Vec<Row>) {

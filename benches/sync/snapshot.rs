@@ -138,11 +138,9 @@ fn raw(base: &str, n: usize) -> (f64, Box<dyn std::any::Any>) {
     let raw = Raw::new(base);
     let start = Instant::now();
     let reader = raw.post_reader("/snapshot", &format!("{{\"scope\":\"{SCOPE}\"}}"));
-    let mut response: Streamed = serde_json::from_reader(std::io::BufReader::with_capacity(
-        64 * 1024,
-        reader,
-    ))
-    .expect("snapshot");
+    let mut response: Streamed =
+        serde_json::from_reader(std::io::BufReader::with_capacity(64 * 1024, reader))
+            .expect("snapshot");
     let model = response.data.remove(COLLECTION).unwrap_or_default();
     assert_eq!(model.len(), n);
     (start.elapsed().as_secs_f64(), Box::new(model))

@@ -19,13 +19,13 @@ use crate::client::http::HttpTransport;
 use crate::client::live::{LiveConfig, LiveConnection, LiveEvent};
 use crate::client::logging::{log_to, targets};
 use crate::client::progress::Tracker;
+use crate::client::snapshot::stage_snapshot;
 use crate::client::{Error, Shared};
+use crate::protocol::machine::SnapshotFailure;
 use crate::protocol::machine::{
     Action, Event, Input, MachineOptions, RequestId, SentMutation, SyncMachine,
 };
 use crate::protocol::wire::{PullRequest, PushRequest, PushResponse, SnapshotRequest};
-use crate::client::snapshot::stage_snapshot;
-use crate::protocol::machine::SnapshotFailure;
 use crate::store::{Changed, SnapshotStaging};
 
 /// What the engine thread is told.
@@ -381,8 +381,7 @@ impl Engine {
                 ..
             } => self.progress.snapshotted(snapshot.cursor),
             Input::SnapshotStaged {
-                result: Ok(staged),
-                ..
+                result: Ok(staged), ..
             } => self.progress.snapshotted(staged.cursor),
             _ => {}
         }
@@ -573,9 +572,8 @@ impl Engine {
             }
             Action::SwapStagedBase { cursor } => {
                 let Some(staging) = self.staged.take() else {
-                    self.shared.report(Error::Internal(
-                        "no staged snapshot to swap in".to_string(),
-                    ));
+                    self.shared
+                        .report(Error::Internal("no staged snapshot to swap in".to_string()));
                     return;
                 };
                 log_to!(

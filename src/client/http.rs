@@ -155,10 +155,7 @@ impl HttpTransport {
         }
         match answer {
             Ok(mut response) => {
-                let mut reader = response
-                    .with_config()
-                    .limit(u64::MAX)
-                    .reader();
+                let mut reader = response.with_config().limit(u64::MAX).reader();
                 let result = read(&mut reader);
                 log_to!(
                     self.logger,

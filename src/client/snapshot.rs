@@ -33,7 +33,10 @@ pub(crate) fn stage_snapshot(
     store: &Store,
     codec: &dyn Codec,
     limit: Option<u64>,
-) -> (Result<StagedSnapshot, SnapshotFailure>, Option<SnapshotStaging>) {
+) -> (
+    Result<StagedSnapshot, SnapshotFailure>,
+    Option<SnapshotStaging>,
+) {
     let staging = match store.begin_snapshot() {
         Ok(staging) => staging,
         Err(e) => return (Err(SnapshotFailure::Storage(e.to_string())), None),
@@ -136,7 +139,12 @@ impl Sink<'_> {
         error
     }
 
-    fn entity<E: de::Error>(&mut self, collection: &str, id: &str, raw: &RawValue) -> Result<(), E> {
+    fn entity<E: de::Error>(
+        &mut self,
+        collection: &str,
+        id: &str,
+        raw: &RawValue,
+    ) -> Result<(), E> {
         let value = match self.codec.decode_snapshot_entity(collection, id, raw) {
             Ok(value) => value,
             Err(e) => return Err(self.fail(SnapshotFailure::Codec(e))),
@@ -146,9 +154,11 @@ impl Sink<'_> {
             .stage_entity(&mut self.staging, collection, id, value)
         {
             Ok(true) => Ok(()),
-            Ok(false) => Err(self.fail(SnapshotFailure::Codec(CodecError::DuplicateEntity {
-                key: format!("{collection}/{id}"),
-            }))),
+            Ok(false) => Err(
+                self.fail(SnapshotFailure::Codec(CodecError::DuplicateEntity {
+                    key: format!("{collection}/{id}"),
+                })),
+            ),
             Err(e) => Err(self.fail(SnapshotFailure::Storage(e.to_string()))),
         }
     }
@@ -156,7 +166,10 @@ impl Sink<'_> {
 
 /// The JSON type a visitor met, for [`CodecError::NotAnObject`].
 fn not_an_object<E: de::Error>(sink: &mut Sink<'_>, what: &'static str, found: &'static str) -> E {
-    sink.fail(SnapshotFailure::Codec(CodecError::NotAnObject { what, found }))
+    sink.fail(SnapshotFailure::Codec(CodecError::NotAnObject {
+        what,
+        found,
+    }))
 }
 
 /// Implements the visitor methods for every JSON type but objects (and `null`, where allowed)

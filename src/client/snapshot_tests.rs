@@ -57,7 +57,11 @@ fn refused(body: String, limit: Option<u64>, matches: impl Fn(&Error) -> bool) -
     wait_until("the snapshot is refused with the expected error", || {
         errors.lock().unwrap().iter().any(&matches)
     });
-    assert_eq!(client.collection::<Value>("todo").count(), 0, "nothing stored");
+    assert_eq!(
+        client.collection::<Value>("todo").count(),
+        0,
+        "nothing stored"
+    );
     assert_eq!(client.status().get().cursor, None, "never synced");
     client
 }
@@ -65,13 +69,18 @@ fn refused(body: String, limit: Option<u64>, matches: impl Fn(&Error) -> bool) -
 #[test]
 fn a_snapshot_holding_an_id_twice_is_refused() {
     let body = r#"{"data":{"todo":{"a":{"t":1},"b":{"t":2},"a":{"t":3}}},"cursor":3}"#;
-    let client = refused(body.to_string(), None, |e| {
-        matches!(e, Error::Codec(m) if m.contains("todo/a twice"))
-    });
+    let client = refused(
+        body.to_string(),
+        None,
+        |e| matches!(e, Error::Codec(m) if m.contains("todo/a twice")),
+    );
     let status = client.status().get();
     assert!(status.online, "the server answered: online");
     assert!(
-        status.last_error.as_deref().is_some_and(|e| e.contains("twice")),
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("twice")),
         "{status:?}"
     );
 }
@@ -84,21 +93,27 @@ fn a_deeply_nested_snapshot_value_is_refused_without_recursing() {
         "[".repeat(depth),
         "]".repeat(depth)
     );
-    refused(body, None, |e| {
-        matches!(e, Error::Codec(m) if m.contains("todo/a") && m.contains("nested deeper"))
-    });
+    refused(
+        body,
+        None,
+        |e| matches!(e, Error::Codec(m) if m.contains("todo/a") && m.contains("nested deeper")),
+    );
 }
 
 #[test]
 fn snapshot_data_of_the_wrong_types_is_refused() {
     let body = r#"{"data":{"todo":[{"id":"a"}]},"cursor":3}"#;
-    refused(body.to_string(), None, |e| {
-        matches!(e, Error::Codec(m) if m.contains("must be a JSON object, found an array"))
-    });
+    refused(
+        body.to_string(),
+        None,
+        |e| matches!(e, Error::Codec(m) if m.contains("must be a JSON object, found an array")),
+    );
     let body = r#"{"data":{"todo":{"a":null}},"cursor":3}"#;
-    refused(body.to_string(), None, |e| {
-        matches!(e, Error::Codec(m) if m.contains("todo/a has no value"))
-    });
+    refused(
+        body.to_string(),
+        None,
+        |e| matches!(e, Error::Codec(m) if m.contains("todo/a has no value")),
+    );
 }
 
 #[test]
@@ -136,8 +151,15 @@ fn a_truncated_snapshot_body_is_a_network_failure_and_changes_nothing() {
             >= 2
     });
     let status = client.status().get();
-    assert!(!status.online, "a broken body is retried like a broken connection");
+    assert!(
+        !status.online,
+        "a broken body is retried like a broken connection"
+    );
     assert!(status.last_error.is_some(), "{status:?}");
-    assert_eq!(client.collection::<Value>("todo").count(), 0, "nothing stored");
+    assert_eq!(
+        client.collection::<Value>("todo").count(),
+        0,
+        "nothing stored"
+    );
     assert_eq!(status.cursor, None);
 }

@@ -773,8 +773,9 @@ fn check_epoch(writer: &Writer, staging: &SnapshotStaging) -> Result<()> {
     }
     Err(Error::InvalidChange {
         key: EntityKey::new("", ""),
-        reason: "the snapshot staging was superseded (another snapshot began, or the store was wiped)"
-            .into(),
+        reason:
+            "the snapshot staging was superseded (another snapshot began, or the store was wiped)"
+                .into(),
     })
 }
 

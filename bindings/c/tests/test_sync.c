@@ -392,7 +392,7 @@ static void a_snapshot_over_max_snapshot_bytes_is_reported_and_the_client_stays_
     MizuClient *reader = NULL;
     CHECK_OK(mizu_client_new(options, &callbacks, &reader));
     CHECK_OK(mizu_client_start(reader));
-    CHECK(wait_until(was_too_large, &events, 10000));
+    CHECK(wait_until(was_too_large, &events, 30000));
     char *status = NULL;
     CHECK_OK(mizu_client_status(reader, &status));
     CHECK(strstr(status, "\"online\":true") != NULL);
