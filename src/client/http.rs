@@ -71,6 +71,9 @@ pub(crate) struct HttpTransport {
     headers: Vec<(HeaderName, HeaderValue)>,
     auth: Option<Arc<dyn AuthProvider>>,
     max_response_bytes: u64,
+    /// For a streamed snapshot: the longest wait for its answer's headers, and for each read of
+    /// its body (the whole body has no deadline: it is as long as the snapshot is big).
+    request_timeout: Duration,
     logger: Logger,
 }
 
@@ -100,6 +103,7 @@ impl HttpTransport {
             headers,
             auth: cfg.auth,
             max_response_bytes: cfg.max_response_bytes,
+            request_timeout: cfg.request_timeout,
             logger: cfg.logger,
         })
     }
@@ -140,7 +144,7 @@ impl HttpTransport {
             .map_err(|e| TransportFailure::Decode(format!("cannot encode the request: {e}")))?;
         let url = &self.snapshot_url;
         let started = Instant::now();
-        let mut answer = self.start(url, &body, false)?;
+        let mut answer = self.start(url, &body, false, true)?;
         if let Err(r) = &answer {
             if self.auth.is_some() && matches!(r.status, 401 | 403) {
                 log_to!(
@@ -150,7 +154,7 @@ impl HttpTransport {
                     "{SNAPSHOT_PATH} refused with HTTP {}: retrying once with a refreshed token",
                     r.status
                 );
-                answer = self.start(url, &body, true)?;
+                answer = self.start(url, &body, true, true)?;
             }
         }
         match answer {
@@ -246,7 +250,7 @@ impl HttpTransport {
 
     /// Sends the request and reads the response body (a 2xx one in full, an error one in part).
     fn send(&self, url: &str, body: &[u8], refresh: bool) -> Result<Reply, TransportFailure> {
-        let mut body = match self.start(url, body, refresh)? {
+        let mut body = match self.start(url, body, refresh, false)? {
             Ok(body) => body,
             Err(rejection) => return Ok(Reply::Rejected(rejection)),
         };
@@ -264,11 +268,14 @@ impl HttpTransport {
     }
 
     /// Sends the request: a 2xx answer's body unread, or a non-2xx answer read (in part).
+    /// `streamed`: the body may take any time as long as data keeps coming (each read waits at
+    /// most the request timeout), instead of the whole exchange being bounded by it.
     fn start(
         &self,
         url: &str,
         body: &[u8],
         refresh: bool,
+        streamed: bool,
     ) -> Result<Result<ureq::Body, Rejection>, TransportFailure> {
         let authorization =
             bearer(self.auth.as_deref(), refresh).map_err(|e| TransportFailure::Http {
@@ -276,9 +283,17 @@ impl HttpTransport {
                 code: Some(AUTH_PROVIDER_FAILED.to_string()),
                 message: e.0,
             })?;
-        let mut request = self
-            .agent
-            .post(url)
+        let mut request = self.agent.post(url);
+        if streamed {
+            let timeout = Some(self.request_timeout);
+            request = request
+                .config()
+                .timeout_global(None)
+                .timeout_recv_response(timeout)
+                .timeout_per_read(timeout)
+                .build();
+        }
+        let mut request = request
             .header("Content-Type", "application/json")
             .header("Accept", "application/json");
         for (name, value) in &self.headers {

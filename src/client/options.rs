@@ -58,7 +58,9 @@ pub struct Options {
     pub push_batch_size: usize,
     /// Changes per pull page (the server caps it at its own limit, 1000 by default).
     pub pull_limit: u32,
-    /// Upper bound of one HTTP request, connect to last byte; also bounds opening the live
+    /// Upper bound of one HTTP request, connect to last byte (except a snapshot's body, which
+    /// streams for as long as data keeps coming, each read waiting at most this long); also
+    /// bounds opening the live
     /// connection, and how long a rejection that follows a push of unknown outcome waits before
     /// it is believed (see the README's guarantees).
     pub request_timeout: Duration,
