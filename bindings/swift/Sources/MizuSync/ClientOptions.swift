@@ -68,8 +68,8 @@ public struct ClientOptions: Sendable, Equatable {
             backoffMaxMs: milliseconds(backoffMax),
             pushBatchSize: pushBatchSize,
             pullLimit: pullLimit,
-            maxSnapshotBytes: maxSnapshotBytes,
             headers: headers,
+            maxSnapshotBytes: maxSnapshotBytes,
             subscribeMessageJson: subscribeMessageJSON
         )
     }
