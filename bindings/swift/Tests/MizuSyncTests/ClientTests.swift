@@ -117,7 +117,7 @@ final class ClientTests: ServerTestCase {
             errors.all.contains { if case .snapshotTooLarge(1000) = $0 { return true }; return false }
         }
         let status = try reader.status()
-        XCTAssertTrue(status.online)
+        XCTAssertTrue(status.isOnline)
         XCTAssertTrue(status.lastError?.contains("limit of 1000 bytes") ?? false, "\(status)")
         XCTAssertEqual(try reader.collection("todo", of: Todo.self).count(), 0)
         onError.cancel()
