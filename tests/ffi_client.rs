@@ -32,6 +32,7 @@ fn options(server: &TestServer, scope: &str) -> ClientOptions {
         push_batch_size: 100,
         pull_limit: 1000,
         headers: HashMap::new(),
+        max_snapshot_bytes: None,
         subscribe_message_json: None,
     }
 }
@@ -475,6 +476,7 @@ impl TestDefaults for ClientOptions {
             push_batch_size: 100,
             pull_limit: 1000,
             headers: HashMap::new(),
+            max_snapshot_bytes: None,
             subscribe_message_json: None,
         }
     }

@@ -34,6 +34,7 @@ struct Sizes {
     pull_runs: usize,
     snapshot_entities: usize,
     snapshot_runs: usize,
+    bootstrap_entities: usize,
     backlog: usize,
 }
 
@@ -49,6 +50,7 @@ impl Sizes {
                 pull_runs: 1,
                 snapshot_entities: 10_000,
                 snapshot_runs: 1,
+                bootstrap_entities: 50_000,
                 backlog: 5_000,
             }
         } else {
@@ -61,6 +63,7 @@ impl Sizes {
                 pull_runs: 3,
                 snapshot_entities: 100_000,
                 snapshot_runs: 3,
+                bootstrap_entities: 1_000_000,
                 backlog: 50_000,
             }
         }
@@ -98,6 +101,9 @@ fn main() {
     }
     if wanted("snapshot") {
         snapshot_cases(&sizes, &mut rows);
+    }
+    if wanted("bootstrap") {
+        bootstrap_case(&sizes, &mut rows);
     }
     if wanted("backlog") {
         backlog_case(&sizes, &mut rows);
@@ -446,6 +452,46 @@ fn snapshot_cases(sizes: &Sizes, rows: &mut Vec<Row>) {
         )
         .raw(pick(&bound, |m| m.rss_per_entity)),
     );
+}
+
+/// The big bootstrap: `bootstrap_entities` through the reference server (in this process) into a
+/// new SQLite store (in a child process, so its RSS is its own): time vs the streaming raw
+/// bound, and the peak RSS during the bootstrap vs the steady RSS after it (goal: at most 64 MiB
+/// above).
+fn bootstrap_case(sizes: &Sizes, rows: &mut Vec<Row>) {
+    let n = sizes.bootstrap_entities;
+    let server = Server::start(ServerOptions::default()).expect("server");
+    let raw = Raw::new(&server.base_url());
+    let seeding = std::time::Instant::now();
+    raw.push_all(&push_bodies(snapshot::SCOPE, "snap", n, 100));
+    println!("bootstrap {n}: seeded in {:?}", seeding.elapsed());
+    let base = server.base_url();
+    let o = snapshot::in_child("ours-sqlite", &base, n);
+    let r = snapshot::in_child("raw", &base, n);
+    println!("bootstrap {n}: ours {o:?}\n              raw {r:?}");
+    const MIB: f64 = 1024.0 * 1024.0;
+    rows.push(
+        Row::new(
+            format!("bootstrap {n} entities, SQLite store → queryable"),
+            Unit::Secs,
+            o.secs,
+        )
+        .raw(r.secs),
+    );
+    rows.push(
+        Row::new(
+            "  peak RSS during the bootstrap (VmHWM; raw: its steady RSS + 64 MiB goal)",
+            Unit::MiB,
+            o.hwm as f64 / MIB,
+        )
+        .raw(o.rss_after as f64 / MIB)
+        .goal(o.rss_after as f64 / MIB + 64.0),
+    );
+    rows.push(Row::new(
+        "  raw bound's peak RSS (VmHWM)",
+        Unit::MiB,
+        r.hwm as f64 / MIB,
+    ));
 }
 
 fn backlog_case(sizes: &Sizes, rows: &mut Vec<Row>) {

@@ -70,6 +70,21 @@ impl Raw {
         }
     }
 
+    /// POSTs `body` to `{base}{path}` and returns the response body as a stream (no size cap).
+    pub fn post_reader(&self, path: &str, body: &str) -> impl std::io::Read {
+        let response = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        response
+            .into_body()
+            .into_with_config()
+            .limit(u64::MAX)
+            .reader()
+    }
+
     /// POSTs `body` to `{base}{path}` and returns the response body.
     pub fn post(&self, path: &str, body: &str) -> String {
         let mut response = self

@@ -5,17 +5,21 @@
 //! - ours: a fresh client (memory store) from `start()` until `on_sync` fired and the collection
 //!   counts `n`; then live heap bytes (counting allocator) and RSS minus the same before the
 //!   client existed, divided by `n`.
-//! - raw bound: bare ureq POST /snapshot + serde_json decode, then the values kept as the
-//!   smallest useful model, a `BTreeMap<String, Box<str>>` of id → compact JSON.
+//! - ours-sqlite: the same with a new SQLite store file (the bootstrap case); its peak RSS
+//!   (`VmHWM`) is compared with its RSS once bootstrapped (`VmRSS`), both of the child process
+//!   alone (the server runs in the parent).
+//! - raw bound: bare ureq POST /snapshot decoded as it streams in (serde_json's reader
+//!   deserializer, entity values as `Box<RawValue>`), kept as the smallest useful model, a
+//!   `BTreeMap` of id → raw JSON text.
 
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use mizu_sync::protocol::wire::SnapshotResponse;
 use mizu_sync::{Client, Options};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::alloc;
 use crate::records::{Raw, Todo, COLLECTION};
@@ -35,6 +39,9 @@ pub struct Measured {
     pub heap_per_entity: f64,
     /// RSS after minus before, per entity.
     pub rss_per_entity: f64,
+    /// `VmRSS` of the child once queryable (steady state), bytes.
+    #[serde(default)]
+    pub rss_after: usize,
 }
 
 /// Runs `mode` (`ours` or `raw`) in a child process against `base`.
@@ -63,7 +70,15 @@ pub fn child(mode: &str, base: &str, n: usize) {
     let rss0 = alloc::proc_status("VmRSS");
     alloc::reset_peak();
     let (secs, keep) = match mode {
-        "ours" => ours(base, n),
+        "ours" => ours(base, n, None),
+        "ours-sqlite" => {
+            let db = std::env::temp_dir().join(format!("mizu-bootstrap-{}.db", std::process::id()));
+            let result = ours(base, n, Some(&db));
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+            }
+            result
+        }
         "raw" => raw(base, n),
         other => panic!("unknown child mode {other}"),
     };
@@ -75,6 +90,7 @@ pub fn child(mode: &str, base: &str, n: usize) {
         heap_peak: alloc::peak().saturating_sub(live0),
         heap_per_entity: heap as f64 / n as f64,
         rss_per_entity: rss as f64 / n as f64,
+        rss_after: alloc::proc_status("VmRSS"),
     };
     println!(
         "RESULT {}",
@@ -83,10 +99,14 @@ pub fn child(mode: &str, base: &str, n: usize) {
     drop(keep);
 }
 
-fn ours(base: &str, n: usize) -> (f64, Box<dyn std::any::Any>) {
+fn ours(base: &str, n: usize, db: Option<&std::path::Path>) -> (f64, Box<dyn std::any::Any>) {
     let (synced, cursors) = mpsc::channel::<u64>();
     let start = Instant::now();
-    let options = Options::new(base)
+    let mut options = Options::new(base);
+    if let Some(db) = db {
+        options = options.storage_path(db);
+    }
+    let options = options
         .scope(SCOPE)
         .request_timeout(Duration::from_secs(120))
         .on_sync(move |cursor| {
@@ -106,19 +126,22 @@ fn ours(base: &str, n: usize) -> (f64, Box<dyn std::any::Any>) {
     (secs, Box::new(client))
 }
 
+/// The snapshot body as the raw bound decodes it.
+#[derive(Deserialize)]
+struct Streamed {
+    data: BTreeMap<String, BTreeMap<String, Box<RawValue>>>,
+    #[allow(dead_code)]
+    cursor: u64,
+}
+
 fn raw(base: &str, n: usize) -> (f64, Box<dyn std::any::Any>) {
     let raw = Raw::new(base);
     let start = Instant::now();
-    let body = raw.post("/snapshot", &format!("{{\"scope\":\"{SCOPE}\"}}"));
-    let response: SnapshotResponse = serde_json::from_str(&body).expect("snapshot");
-    drop(body);
-    let mut model: BTreeMap<String, Box<str>> = BTreeMap::new();
-    if let Some(todos) = response.data.get(COLLECTION).and_then(|t| t.as_object()) {
-        for (id, value) in todos {
-            model.insert(id.clone(), value.to_string().into_boxed_str());
-        }
-    }
-    drop(response);
+    let reader = raw.post_reader("/snapshot", &format!("{{\"scope\":\"{SCOPE}\"}}"));
+    let mut response: Streamed =
+        serde_json::from_reader(std::io::BufReader::with_capacity(64 * 1024, reader))
+            .expect("snapshot");
+    let model = response.data.remove(COLLECTION).unwrap_or_default();
     assert_eq!(model.len(), n);
     (start.elapsed().as_secs_f64(), Box::new(model))
 }

@@ -66,6 +66,7 @@ struct OptionsJson {
     backoff_max_ms: Option<u64>,
     push_batch_size: Option<usize>,
     pull_limit: Option<u32>,
+    max_snapshot_bytes: Option<u64>,
     headers: Option<BTreeMap<String, String>>,
 }
 
@@ -135,6 +136,12 @@ pub(crate) fn parse(text: &str) -> Result<Options, CError> {
             return Err(CError::invalid("pull_limit must be positive"));
         }
         options = options.pull_limit(limit);
+    }
+    if let Some(limit) = json.max_snapshot_bytes {
+        if limit == 0 {
+            return Err(CError::invalid("max_snapshot_bytes must be positive"));
+        }
+        options = options.max_snapshot_bytes(limit);
     }
     for (name, value) in json.headers.unwrap_or_default() {
         options = options.header(name, value);

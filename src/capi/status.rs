@@ -56,6 +56,9 @@ pub enum MizuStatus {
     /// The store file is encrypted and the `encryption_key` is wrong or missing, or a key was
     /// given for a plain store file.
     MizuErrWrongKey = 17,
+    /// The server's snapshot is larger than the configured `max_snapshot_bytes`; the local
+    /// state was kept. Asked for again at the next pull interval, live notice or sync.
+    MizuErrSnapshotTooLarge = 18,
 }
 
 /// An error on its way out of the C API: a status and its message.
@@ -114,6 +117,7 @@ pub(crate) fn status_of(e: &Error) -> MizuStatus {
         Error::Paused => MizuStatus::MizuErrPaused,
         Error::Internal(_) => MizuStatus::MizuErrInternal,
         Error::PendingWrites { .. } => MizuStatus::MizuErrPendingWrites,
+        Error::SnapshotTooLarge { .. } => MizuStatus::MizuErrSnapshotTooLarge,
     }
 }
 
@@ -147,7 +151,7 @@ pub extern "C" fn mizu_last_error_message() -> *const c_char {
 }
 
 /// Every status with its name, in code order.
-const NAMES: [(MizuStatus, &CStr); 18] = [
+const NAMES: [(MizuStatus, &CStr); 19] = [
     (MizuStatus::MizuOk, c"MIZU_OK"),
     (
         MizuStatus::MizuErrInvalidArgument,
@@ -169,6 +173,10 @@ const NAMES: [(MizuStatus, &CStr); 18] = [
     (MizuStatus::MizuErrInvalidQuery, c"MIZU_ERR_INVALID_QUERY"),
     (MizuStatus::MizuErrPendingWrites, c"MIZU_ERR_PENDING_WRITES"),
     (MizuStatus::MizuErrWrongKey, c"MIZU_ERR_WRONG_KEY"),
+    (
+        MizuStatus::MizuErrSnapshotTooLarge,
+        c"MIZU_ERR_SNAPSHOT_TOO_LARGE",
+    ),
 ];
 
 /// A static name for the status code `status`, such as `"MIZU_ERR_NOT_FOUND"`, or

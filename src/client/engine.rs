@@ -20,12 +20,14 @@ use crate::client::http::HttpTransport;
 use crate::client::live::{LiveConfig, LiveConnection, LiveEvent, LiveRemote};
 use crate::client::logging::{log_to, targets};
 use crate::client::progress::Tracker;
+use crate::client::snapshot::stage_snapshot;
 use crate::client::{ClientCore, Error};
+use crate::protocol::machine::SnapshotFailure;
 use crate::protocol::machine::{
     Action, Event, Input, MachineOptions, RequestId, SentMutation, SyncMachine,
 };
 use crate::protocol::wire::{PullRequest, PushRequest, PushResponse, SnapshotRequest};
-use crate::store::Changed;
+use crate::store::{Changed, SnapshotStaging};
 
 /// What the engine thread is told.
 pub(crate) enum Command {
@@ -41,8 +43,10 @@ pub(crate) enum Command {
     Pause,
     /// Resume after `Pause`.
     Resume,
-    /// The I/O worker finished a request: `Input::Pushed`, `Pulled` or `Snapshotted`.
+    /// The I/O worker finished a request: `Input::Pushed`, `Pulled` or `SnapshotStaged`.
     Done(Input),
+    /// The I/O worker staged a snapshot; its `Done(SnapshotStaged)` follows.
+    Staged(SnapshotStaging),
     /// Leave the loop.
     Stop,
 }
@@ -107,7 +111,7 @@ impl EngineHandle {
         let machine = SyncMachine::new(machine_options, shared.options.codec.clone())
             .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         let (commands, inbox) = mpsc::channel();
-        let io = spawn_io_worker(http, commands.clone())?;
+        let io = spawn_io_worker(http, shared.clone(), commands.clone())?;
         let live = match live {
             None => None,
             Some(cfg) => {
@@ -139,6 +143,7 @@ impl EngineHandle {
             next_sync: 0,
             pull_from: 0,
             retry_at: None,
+            staged: None,
         };
         let thread = thread::Builder::new()
             .name("mizu-sync-engine".into())
@@ -181,6 +186,7 @@ impl EngineHandle {
 
 fn spawn_io_worker(
     http: Arc<HttpTransport>,
+    shared: Arc<ClientCore>,
     done: Sender<Command>,
 ) -> Result<Sender<Request>, Error> {
     let (tx, rx) = mpsc::channel::<Request>();
@@ -202,10 +208,25 @@ fn spawn_io_worker(
                         request,
                         result: http.pull(&body),
                     },
-                    Request::Snapshot { request, body } => Input::Snapshotted {
-                        request,
-                        result: http.snapshot(&body),
-                    },
+                    Request::Snapshot { request, body } => {
+                        let store = &shared.store;
+                        let codec = &*shared.options.codec;
+                        let limit = shared.options.max_snapshot_bytes;
+                        let result = match http.snapshot_with(&body, |reader| {
+                            stage_snapshot(reader, store, codec, limit)
+                        }) {
+                            Ok((result, staging)) => {
+                                if let Some(staging) = staging {
+                                    if done.send(Command::Staged(staging)).is_err() {
+                                        break;
+                                    }
+                                }
+                                result
+                            }
+                            Err(failure) => Err(SnapshotFailure::Transport(failure)),
+                        };
+                        Input::SnapshotStaged { request, result }
+                    }
                 };
                 if done.send(Command::Done(answer)).is_err() {
                     break;
@@ -243,6 +264,8 @@ struct Engine {
     pull_from: u64,
     /// The retry deadline last logged, so each backoff is logged once.
     retry_at: Option<Instant>,
+    /// The snapshot the I/O worker staged, until the machine says to swap it in.
+    staged: Option<SnapshotStaging>,
 }
 
 impl Engine {
@@ -292,6 +315,12 @@ impl Engine {
                 }
                 Some(Command::Pause) => Input::Pause,
                 Some(Command::Resume) => Input::Resume,
+                Some(Command::Staged(staging)) => {
+                    if let Some(old) = self.staged.replace(staging) {
+                        self.shared.store.abandon_snapshot(old);
+                    }
+                    continue;
+                }
                 Some(Command::Done(answer)) => {
                     self.record_result_cursors(&answer);
                     self.record_progress(&answer);
@@ -299,7 +328,14 @@ impl Engine {
                     answer
                 }
             };
+            let snapshot_answer = matches!(input, Input::SnapshotStaged { .. });
             self.step(input);
+            if snapshot_answer {
+                // An answer the machine no longer waited for: its staging is not used.
+                if let Some(staging) = self.staged.take() {
+                    self.shared.store.abandon_snapshot(staging);
+                }
+            }
         }
         log_to!(
             self.shared.logger,
@@ -357,6 +393,9 @@ impl Engine {
                 result: Ok(snapshot),
                 ..
             } => self.progress.snapshotted(snapshot.cursor),
+            Input::SnapshotStaged {
+                result: Ok(staged), ..
+            } => self.progress.snapshotted(staged.cursor),
             _ => {}
         }
     }
@@ -413,6 +452,9 @@ impl Engine {
                 self.pull_from
             ),
             Input::Snapshotted { result: Err(e), .. } => {
+                log_to!(logger, Debug, targets::SNAPSHOT, "snapshot failed: {e}")
+            }
+            Input::SnapshotStaged { result: Err(e), .. } => {
                 log_to!(logger, Debug, targets::SNAPSHOT, "snapshot failed: {e}")
             }
             _ => {}
@@ -582,6 +624,22 @@ impl Engine {
                     data.len()
                 );
                 let result = self.shared.store.replace_base(data, cursor);
+                self.after_base_moved(result, cursor);
+            }
+            Action::SwapStagedBase { cursor } => {
+                let Some(staging) = self.staged.take() else {
+                    self.shared
+                        .report(Error::Internal("no staged snapshot to swap in".to_string()));
+                    return;
+                };
+                log_to!(
+                    self.shared.logger,
+                    Info,
+                    targets::SNAPSHOT,
+                    "applying a snapshot: {} entities at cursor {cursor}",
+                    staging.entities()
+                );
+                let result = self.shared.store.commit_snapshot(staging, cursor);
                 self.after_base_moved(result, cursor);
             }
             Action::RefreshAuth => {

@@ -61,6 +61,14 @@ pub enum Error {
     /// A server change or snapshot could not be decoded by the codec; it was skipped.
     #[error("undecodable server data: {0}")]
     Codec(String),
+    /// The server's snapshot is larger than
+    /// [`Options::max_snapshot_bytes`](crate::Options::max_snapshot_bytes); the local state was
+    /// kept. Asked for again at the next pull interval, live notice or `sync()`.
+    #[error("the snapshot is larger than the configured limit of {limit} bytes")]
+    SnapshotTooLarge {
+        /// The configured limit, in bytes.
+        limit: u64,
+    },
     /// The client was closed; no further operations are possible.
     #[error("the client is closed")]
     Closed,
@@ -128,6 +136,8 @@ impl From<SyncError> for Error {
                 message,
             },
             e @ (SyncError::Change { .. } | SyncError::Snapshot(_)) => Error::Codec(e.to_string()),
+            SyncError::SnapshotTooLarge { limit } => Error::SnapshotTooLarge { limit },
+            SyncError::Storage(m) => Error::Storage(m.into()),
             SyncError::Paused => Error::Paused,
             SyncError::Stopped => Error::NotStarted,
         }

@@ -17,7 +17,8 @@ use crate::protocol::wire::{
     SnapshotRequest, SnapshotResponse, PULL_PATH, PUSH_PATH, SNAPSHOT_PATH,
 };
 
-/// Default largest 2xx body accepted (snapshots can be big); a larger one fails as `Decode`.
+/// Default largest 2xx push or pull body accepted; a larger one fails as `Decode`. Snapshots
+/// are streamed ([`HttpTransport::snapshot_with`]) and have no fixed cap.
 pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 /// Largest error body read; the rest is ignored.
 const MAX_ERROR_BODY_BYTES: u64 = 64 * 1024;
@@ -70,6 +71,9 @@ pub(crate) struct HttpTransport {
     headers: Vec<(HeaderName, HeaderValue)>,
     auth: Option<Arc<dyn AuthProvider>>,
     max_response_bytes: u64,
+    /// For a streamed snapshot: the longest wait for its answer's headers, and for each read of
+    /// its body (the whole body has no deadline: it is as long as the snapshot is big).
+    request_timeout: Duration,
     logger: Logger,
 }
 
@@ -99,6 +103,7 @@ impl HttpTransport {
             headers,
             auth: cfg.auth,
             max_response_bytes: cfg.max_response_bytes,
+            request_timeout: cfg.request_timeout,
             logger: cfg.logger,
         })
     }
@@ -116,12 +121,64 @@ impl HttpTransport {
         self.exchange(PULL_PATH, &self.pull_url, req)
     }
 
-    /// `POST {base}/snapshot`.
+    /// `POST {base}/snapshot`, read whole (capped like push and pull).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn snapshot(
         &self,
         req: &SnapshotRequest,
     ) -> Result<SnapshotResponse, TransportFailure> {
         self.exchange(SNAPSHOT_PATH, &self.snapshot_url, req)
+    }
+
+    /// `POST {base}/snapshot`, with the 2xx body handed to `read` as a stream (no size cap,
+    /// nothing buffered here beyond the reader's own buffer). Retried once with a refreshed
+    /// token after a 401 or 403, like the other requests.
+    ///
+    /// # Errors
+    ///
+    /// [`TransportFailure`] when no 2xx answer arrived; what `read` makes of the body is its own
+    /// result.
+    pub(crate) fn snapshot_with<T>(
+        &self,
+        req: &SnapshotRequest,
+        read: impl FnOnce(&mut dyn Read) -> T,
+    ) -> Result<T, TransportFailure> {
+        let body = serde_json::to_vec(req)
+            .map_err(|e| TransportFailure::Decode(format!("cannot encode the request: {e}")))?;
+        let url = &self.snapshot_url;
+        let started = Instant::now();
+        let mut answer = self.start(url, &body, false, true)?;
+        if let Err(r) = &answer {
+            if self.auth.is_some() && matches!(r.status, 401 | 403) {
+                log_to!(
+                    self.logger,
+                    Info,
+                    targets::AUTH,
+                    "{SNAPSHOT_PATH} refused with HTTP {}: retrying once with a refreshed token",
+                    r.status
+                );
+                answer = self.start(url, &body, true, true)?;
+            }
+        }
+        match answer {
+            Ok(mut response) => {
+                let mut reader = response.with_config().limit(u64::MAX).reader();
+                let result = read(&mut reader);
+                log_to!(
+                    self.logger,
+                    Trace,
+                    targets::HTTP,
+                    "POST {SNAPSHOT_PATH}: HTTP 2xx, body streamed in {:?}",
+                    started.elapsed()
+                );
+                Ok(result)
+            }
+            Err(r) => Err(TransportFailure::Http {
+                status: r.status,
+                code: r.code,
+                message: r.message,
+            }),
+        }
     }
 
     /// One request, retried once with a refreshed token after a 401 or 403. `endpoint` (the
@@ -196,15 +253,50 @@ impl HttpTransport {
 
     /// Sends the request and reads the response body (a 2xx one in full, an error one in part).
     fn send(&self, url: &str, body: &[u8], refresh: bool) -> Result<Reply, TransportFailure> {
+        let mut body = match self.start(url, body, refresh, false)? {
+            Ok(body) => body,
+            Err(rejection) => return Ok(Reply::Rejected(rejection)),
+        };
+        match body
+            .with_config()
+            .limit(self.max_response_bytes)
+            .read_to_vec()
+        {
+            Ok(bytes) => Ok(Reply::Success(bytes)),
+            Err(ureq::Error::BodyExceedsLimit(limit)) => Err(TransportFailure::Decode(format!(
+                "response body larger than {limit} bytes"
+            ))),
+            Err(e) => Err(network_failure(e)),
+        }
+    }
+
+    /// Sends the request: a 2xx answer's body unread, or a non-2xx answer read (in part).
+    /// `streamed`: the body may take any time as long as data keeps coming (each read waits at
+    /// most the request timeout), instead of the whole exchange being bounded by it.
+    fn start(
+        &self,
+        url: &str,
+        body: &[u8],
+        refresh: bool,
+        streamed: bool,
+    ) -> Result<Result<ureq::Body, Rejection>, TransportFailure> {
         let authorization =
             bearer(self.auth.as_deref(), refresh).map_err(|e| TransportFailure::Http {
                 status: 401,
                 code: Some(AUTH_PROVIDER_FAILED.to_string()),
                 message: e.0,
             })?;
-        let mut request = self
-            .agent
-            .post(url)
+        let mut request = self.agent.post(url);
+        if streamed {
+            let timeout = Some(self.request_timeout);
+            request = request
+                .config()
+                .timeout_global(None)
+                .timeout_recv_response(timeout)
+                .timeout_per_read(timeout)
+                .build();
+        }
+        let mut request = request
             .header("Content-Type", "application/json")
             .header("Accept", "application/json");
         for (name, value) in &self.headers {
@@ -217,17 +309,7 @@ impl HttpTransport {
         let status = response.status().as_u16();
         let mut body = response.into_body();
         if (200..300).contains(&status) {
-            return match body
-                .with_config()
-                .limit(self.max_response_bytes)
-                .read_to_vec()
-            {
-                Ok(bytes) => Ok(Reply::Success(bytes)),
-                Err(ureq::Error::BodyExceedsLimit(limit)) => Err(TransportFailure::Decode(
-                    format!("response body larger than {limit} bytes"),
-                )),
-                Err(e) => Err(network_failure(e)),
-            };
+            return Ok(Ok(body));
         }
         // The status is what matters: keep whatever part of the error body could be read.
         let mut head = Vec::new();
@@ -236,7 +318,7 @@ impl HttpTransport {
             .take(MAX_ERROR_BODY_BYTES)
             .read_to_end(&mut head);
         let text = String::from_utf8_lossy(&head);
-        Ok(Reply::Rejected(rejection(status, &text)))
+        Ok(Err(rejection(status, &text)))
     }
 }
 
@@ -294,6 +376,20 @@ fn truncated(text: &str) -> String {
     match text.char_indices().nth(MAX_ERROR_MESSAGE_CHARS) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_string(),
+    }
+}
+
+/// Maps an I/O error met while reading a streamed body (ureq's errors come wrapped in it).
+pub(crate) fn body_read_failure(e: std::io::Error) -> TransportFailure {
+    if matches!(
+        e.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    ) {
+        return TransportFailure::Timeout;
+    }
+    match e.downcast::<ureq::Error>() {
+        Ok(inner) => network_failure(inner),
+        Err(e) => TransportFailure::Network(e.to_string()),
     }
 }
 

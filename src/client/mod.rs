@@ -16,6 +16,7 @@ mod progress;
 pub(crate) mod query_signals;
 pub(crate) mod runtime;
 mod shared;
+mod snapshot;
 mod status;
 #[cfg(test)]
 mod tests;

@@ -59,7 +59,9 @@ pub struct Options {
     pub push_batch_size: usize,
     /// Changes per pull page (the server caps it at its own limit, 1000 by default).
     pub pull_limit: u32,
-    /// Upper bound of one HTTP request, connect to last byte; also bounds opening the live
+    /// Upper bound of one HTTP request, connect to last byte (except a snapshot's body, which
+    /// streams for as long as data keeps coming, each read waiting at most this long); also
+    /// bounds opening the live
     /// connection, and how long a rejection that follows a push of unknown outcome waits before
     /// it is believed (see the README's guarantees).
     pub request_timeout: Duration,
@@ -76,6 +78,12 @@ pub struct Options {
     pub live_url: Option<String>,
     /// The message sent after the live connection opens.
     pub subscribe_message: Value,
+    /// Largest snapshot body accepted, in bytes; `None` (the default) accepts any size. A
+    /// larger snapshot is abandoned as it streams in (the local state is kept) and reported as
+    /// [`Error::SnapshotTooLarge`] through the status and `on_error`; it is asked for again at
+    /// the next pull interval, live notice or `sync()`. Snapshots are decoded and stored as they
+    /// arrive, so their size costs no extra memory beyond the data itself.
+    pub max_snapshot_bytes: Option<u64>,
     /// SQLite file for the durable store; `None` keeps everything in memory.
     pub storage_path: Option<PathBuf>,
     /// How hard each commit to the store file is pushed to disk (see
@@ -116,6 +124,7 @@ impl Options {
             auth: None,
             live_url: None,
             subscribe_message: serde_json::json!({"topic": "subscribe", "data": {}}),
+            max_snapshot_bytes: None,
             storage_path: None,
             durability: Durability::Full,
             encryption_key: None,
@@ -313,6 +322,12 @@ impl Options {
         self
     }
 
+    /// Sets [`max_snapshot_bytes`](Self::max_snapshot_bytes): the largest snapshot accepted.
+    pub fn max_snapshot_bytes(mut self, limit: u64) -> Self {
+        self.max_snapshot_bytes = Some(limit);
+        self
+    }
+
     /// Replaces the data codec.
     pub fn codec(mut self, codec: impl Codec) -> Self {
         self.codec = Arc::new(codec);
@@ -324,6 +339,7 @@ impl fmt::Debug for Options {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Options")
             .field("base_url", &self.base_url)
+            .field("max_snapshot_bytes", &self.max_snapshot_bytes)
             .field("scope", &self.scope)
             .field("push_interval", &self.push_interval)
             .field("pull_interval", &self.pull_interval)

@@ -905,6 +905,11 @@ fn validate(options: &Options) -> Result<(), Error> {
         ));
     }
     crate::client::options::validate_encryption(options)?;
+    if options.max_snapshot_bytes == Some(0) {
+        return Err(Error::InvalidArgument(
+            "max_snapshot_bytes must be greater than zero".into(),
+        ));
+    }
     if let Some(url) = &options.live_url {
         crate::client::live::validate_url(url)
             .map_err(|e| Error::InvalidArgument(format!("live connection: {e}")))?;

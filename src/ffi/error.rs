@@ -109,6 +109,13 @@ pub enum MizuError {
         /// What did not match.
         reason: String,
     },
+    /// The server's snapshot is larger than the configured `max_snapshot_bytes`; the local state
+    /// was kept. Asked for again at the next pull interval, live notice or `sync`.
+    #[error("the snapshot is larger than the configured limit of {limit} bytes")]
+    SnapshotTooLarge {
+        /// The configured limit, in bytes.
+        limit: u64,
+    },
     /// App code called by the library (a listener, a computed or effect function) failed.
     #[error("callback failed: {reason}")]
     Callback {
@@ -178,6 +185,7 @@ impl From<crate::Error> for MizuError {
                 reason,
             },
             E::Closed => MizuError::closed("client"),
+            E::SnapshotTooLarge { limit } => MizuError::SnapshotTooLarge { limit },
             E::Unauthorized { status, message } => MizuError::Unauthorized {
                 status,
                 reason: message,

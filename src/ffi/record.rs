@@ -54,6 +54,11 @@ pub struct ClientOptions {
     /// Extra HTTP headers sent with every request and the live handshake.
     #[uniffi(default)]
     pub headers: HashMap<String, String>,
+    /// Largest snapshot accepted, in bytes; `None` accepts any size. A larger one is abandoned
+    /// as it streams in (the local state is kept) and reported as `MizuError::SnapshotTooLarge`
+    /// through the status and the error listeners.
+    #[uniffi(default = None)]
+    pub max_snapshot_bytes: Option<u64>,
     /// The message sent after the live connection opens, as JSON; `None` for the default
     /// `{"topic":"subscribe","data":{}}`.
     #[uniffi(default = None)]
@@ -91,6 +96,9 @@ impl ClientOptions {
         if let Some(url) = &self.live_url {
             options = options.live_url(url.clone());
         }
+        if let Some(limit) = self.max_snapshot_bytes {
+            options = options.max_snapshot_bytes(limit);
+        }
         if let Some(text) = &self.subscribe_message_json {
             options = options.subscribe_message(serde_json::from_str(text)?);
         }
@@ -116,6 +124,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("push_batch_size", &self.push_batch_size)
             .field("pull_limit", &self.pull_limit)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("max_snapshot_bytes", &self.max_snapshot_bytes)
             .field("subscribe_message_json", &self.subscribe_message_json)
             .finish()
     }

@@ -140,6 +140,38 @@ struct Writer {
     last_seq: u64,
     /// Set by [`Store::close`].
     closed: bool,
+    /// Bumped by every [`Store::begin_snapshot`] and [`Store::wipe`]: a staging of another
+    /// epoch is stale.
+    staging_epoch: u64,
+}
+
+/// Rows buffered before one staging transaction (see [`Store::stage_entity`]).
+const STAGING_BATCH_ROWS: usize = 4096;
+/// Bytes of values buffered before one staging transaction.
+const STAGING_BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// A snapshot being received, entity by entity, before it replaces the base in one step
+/// ([`Store::begin_snapshot`], [`Store::stage_entity`], [`Store::commit_snapshot`]).
+///
+/// A file store writes the staged entities to a staging table in bounded transactions (at most
+/// 4096 rows or 4 MiB of values each); the base table, the in-memory model and every reader keep
+/// the old state until the commit swaps the staging table in. A process killed before the commit
+/// reopens to the old state (the staging table is dropped at open). The new base's in-memory
+/// model is built here as the entities arrive (it is the base the store keeps after the commit).
+#[derive(Debug)]
+pub struct SnapshotStaging {
+    epoch: u64,
+    data: SnapshotData,
+    batch: Vec<(String, String, JsonText)>,
+    batch_bytes: usize,
+    entities: u64,
+}
+
+impl SnapshotStaging {
+    /// The number of entities staged so far.
+    pub fn entities(&self) -> u64 {
+        self.entities
+    }
 }
 
 struct State {
@@ -231,6 +263,7 @@ impl Store {
                 durability: Durability::Full,
                 last_seq,
                 closed: false,
+                staging_epoch: 0,
             }),
             state: RwLock::new(State {
                 memory,
@@ -312,6 +345,7 @@ impl Store {
             None => new_client_id(),
         };
         writer.last_seq = 0;
+        writer.staging_epoch += 1;
         let mut state = self.write();
         let delta = state.memory.clear();
         state.cursor = None;
@@ -566,6 +600,110 @@ impl Store {
         Ok(self.observed(&state, delta))
     }
 
+    /// Starts receiving a snapshot (see [`SnapshotStaging`]); a staging begun earlier and not
+    /// committed is dropped.
+    ///
+    /// # Errors
+    /// [`Error::Closed`], storage errors.
+    pub fn begin_snapshot(&self) -> Result<SnapshotStaging> {
+        let mut writer = self.open_writer()?;
+        writer.staging_epoch += 1;
+        if let Some(db) = &mut writer.db {
+            db.begin_staging()?;
+        }
+        Ok(SnapshotStaging {
+            epoch: writer.staging_epoch,
+            data: SnapshotData::new(),
+            batch: Vec::new(),
+            batch_bytes: 0,
+            entities: 0,
+        })
+    }
+
+    /// Adds one entity to `staging`; `Ok(false)` (and nothing staged) when `collection`/`id` is
+    /// already staged. `value` must be JSON text (a codec's output).
+    ///
+    /// # Errors
+    /// [`Error::InvalidChange`] when the staging is stale (another snapshot began, or the
+    /// store was wiped), [`Error::Closed`], storage errors; then the staging is unusable.
+    pub fn stage_entity(
+        &self,
+        staging: &mut SnapshotStaging,
+        collection: &str,
+        id: &str,
+        value: JsonText,
+    ) -> Result<bool> {
+        let ids = match staging.data.get_mut(collection) {
+            Some(ids) => ids,
+            None => staging.data.entry(collection.to_owned()).or_default(),
+        };
+        if ids.contains_key(id) {
+            return Ok(false);
+        }
+        ids.insert(id.to_owned(), value.clone());
+        staging.entities += 1;
+        if self.path.is_some() {
+            staging.batch_bytes += value.len() + id.len();
+            staging
+                .batch
+                .push((collection.to_owned(), id.to_owned(), value));
+            if staging.batch.len() >= STAGING_BATCH_ROWS
+                || staging.batch_bytes >= STAGING_BATCH_BYTES
+            {
+                self.flush_staging(staging)?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Writes the buffered rows of `staging` in one transaction.
+    fn flush_staging(&self, staging: &mut SnapshotStaging) -> Result<()> {
+        let mut writer = self.open_writer()?;
+        check_epoch(&writer, staging)?;
+        if let Some(db) = &mut writer.db {
+            db.stage(&staging.batch)?;
+        }
+        staging.batch.clear();
+        staging.batch_bytes = 0;
+        Ok(())
+    }
+
+    /// Replaces the whole base with the staged snapshot and sets the cursor to `cursor`, in one
+    /// step: the staging table becomes the base table in one transaction, then the in-memory
+    /// model swaps in the staged base. Pending effects stay on top. Readers see the old state
+    /// until then, never a part of the new one.
+    ///
+    /// # Errors
+    /// As [`stage_entity`](Self::stage_entity); then the base is unchanged.
+    pub fn commit_snapshot(&self, mut staging: SnapshotStaging, cursor: u64) -> Result<Changed> {
+        if !staging.batch.is_empty() {
+            self.flush_staging(&mut staging)?;
+        }
+        let mut writer = self.open_writer()?;
+        check_epoch(&writer, &staging)?;
+        if let Some(db) = &mut writer.db {
+            db.swap_staged(cursor)?;
+        }
+        writer.staging_epoch += 1;
+        let mut state = self.write();
+        state.cursor = Some(cursor);
+        let delta = state.memory.replace_base(staging.data);
+        Ok(self.observed(&state, delta))
+    }
+
+    /// Drops `staging` without using it (a failed or refused download).
+    pub fn abandon_snapshot(&self, staging: SnapshotStaging) {
+        let mut writer = self.write_lock();
+        if writer.closed || writer.staging_epoch != staging.epoch {
+            return;
+        }
+        writer.staging_epoch += 1;
+        if let Some(db) = &mut writer.db {
+            // Best effort: a table left behind is dropped by the next staging or open.
+            let _ = db.drop_staging();
+        }
+    }
+
     /// The visible value of `key`.
     pub fn get(&self, key: &EntityKey) -> Option<JsonText> {
         self.read().memory.get(key).cloned()
@@ -680,6 +818,19 @@ impl Store {
     fn write(&self) -> RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// [`Error::InvalidChange`] unless `staging` is the store's current one.
+fn check_epoch(writer: &Writer, staging: &SnapshotStaging) -> Result<()> {
+    if writer.staging_epoch == staging.epoch {
+        return Ok(());
+    }
+    Err(Error::InvalidChange {
+        key: EntityKey::new("", ""),
+        reason:
+            "the snapshot staging was superseded (another snapshot began, or the store was wiped)"
+                .into(),
+    })
 }
 
 impl fmt::Debug for Store {

@@ -58,6 +58,9 @@ pub(crate) struct Db {
     encrypted: bool,
 }
 
+/// Drops the table a snapshot is staged in (see [`Db::begin_staging`]).
+const DROP_STAGING: &str = "DROP TABLE IF EXISTS base_staging;";
+
 /// The first 16 bytes of every plain SQLite file.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
@@ -98,6 +101,8 @@ impl Db {
         }
         conn.pragma_update(None, "synchronous", durability.pragma())?;
         schema::migrate(&mut conn, new_client_id)?;
+        // A snapshot download the process did not finish: its staged rows are never used.
+        conn.execute_batch(DROP_STAGING)?;
         let mut db = Db {
             conn,
             encrypted: key.is_some(),
@@ -267,6 +272,58 @@ impl Db {
             set_cursor(&tx, cursor)?;
         }
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Starts staging a snapshot: an empty `base_staging` table (any earlier one dropped). The
+    /// base is untouched until [`swap_staged`](Self::swap_staged).
+    pub(crate) fn begin_staging(&mut self) -> Result<()> {
+        self.conn.execute_batch(&format!(
+            "{DROP_STAGING}
+             CREATE TABLE base_staging (
+                 collection TEXT NOT NULL,
+                 id         TEXT NOT NULL,
+                 value      TEXT NOT NULL,
+                 PRIMARY KEY (collection, id)
+             ) WITHOUT ROWID;"
+        ))?;
+        Ok(())
+    }
+
+    /// Adds `rows` to the staged snapshot, in one transaction.
+    pub(crate) fn stage(&mut self, rows: &[(String, String, JsonText)]) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO base_staging (collection, id, value) VALUES (?1, ?2, ?3)",
+            )?;
+            for (collection, id, value) in rows {
+                insert.execute(params![collection, id, &**value])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Makes the staged snapshot the base and stores its cursor, in one transaction: the old
+    /// base table is dropped and the staging table renamed in its place (no copy).
+    pub(crate) fn swap_staged(&mut self, cursor: u64) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch("DROP TABLE base; ALTER TABLE base_staging RENAME TO base;")?;
+        set_cursor(&tx, cursor)?;
+        tx.commit()?;
+        // The renamed table's statements were compiled against the old one.
+        self.conn.flush_prepared_statement_cache();
+        Ok(())
+    }
+
+    /// Drops a staged snapshot that will not be used.
+    pub(crate) fn drop_staging(&mut self) -> Result<()> {
+        self.conn.execute_batch(DROP_STAGING)?;
         Ok(())
     }
 

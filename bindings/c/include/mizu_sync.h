@@ -116,6 +116,11 @@ typedef enum {
      * given for a plain store file.
      */
     MIZU_ERR_WRONG_KEY = 17,
+    /**
+     * The server's snapshot is larger than the configured `max_snapshot_bytes`; the local
+     * state was kept. Asked for again at the next pull interval, live notice or sync.
+     */
+    MIZU_ERR_SNAPSHOT_TOO_LARGE = 18,
 } MizuStatus;
 
 /**
@@ -375,7 +380,9 @@ size_t mizu_live_string_count(void);
  * survives a power loss; or `"normal"`: no fsync per commit, faster writes that survive a process
  * kill but whose last commits may be lost on power loss; see `mizu_client_durability`), `live_url` (`"ws://host/ws?scope=S"`), `push_interval_ms`, `pull_interval_ms`,
  * `request_timeout_ms`, `backoff_min_ms`, `backoff_max_ms`, `push_batch_size` (1..=100),
- * `pull_limit` and `headers` (an object of strings). Unknown keys are refused.
+ * `pull_limit`, `max_snapshot_bytes` (the largest snapshot accepted; a larger one is
+ * `MIZU_ERR_SNAPSHOT_TOO_LARGE` through the status and `on_error`; omitted accepts any size)
+ * and `headers` (an object of strings). Unknown keys are refused.
  *
  * `callbacks` may be NULL; the struct is copied, and need not outlive the call.
  *

@@ -18,6 +18,7 @@ typedef struct {
     atomic_int offlines;
     atomic_int errors;
     atomic_int rejected; /* errors reported as MIZU_ERR_REJECTED */
+    atomic_int too_large; /* errors reported as MIZU_ERR_SNAPSHOT_TOO_LARGE */
     atomic_int released;
     atomic_int pendings; /* on_pending calls */
     atomic_int on_main_thread; /* callbacks that ran on the test's own thread */
@@ -46,6 +47,8 @@ static void on_error(void *user_data, MizuStatus status, const char *message) {
     note_thread(events);
     CHECK(message != NULL && *message != '\0');
     if (status == MIZU_ERR_REJECTED) atomic_fetch_add(&events->rejected, 1);
+    if (status == MIZU_ERR_SNAPSHOT_TOO_LARGE && strstr(message, "limit of 1000 bytes") != NULL)
+        atomic_fetch_add(&events->too_large, 1);
     atomic_fetch_add(&events->errors, 1);
 }
 
@@ -359,6 +362,46 @@ static void rejected_write_reaches_on_error_as_rejected_and_rolls_back(void) {
     CHECK_OK(mizu_client_free(client));
 }
 
+static bool was_too_large(void *ctx) { return atomic_load(&((Events *)ctx)->too_large) >= 1; }
+
+static void a_snapshot_over_max_snapshot_bytes_is_reported_and_the_client_stays_online(void) {
+    const char *scope = test_scope("snapshot-limit");
+    MizuClient *writer = started(test_base_url(), scope, NULL, NULL);
+    MizuCollection *notes = NULL;
+    CHECK_OK(mizu_client_collection(writer, "note", &notes));
+    char value[2100];
+    memset(value, 'x', sizeof value);
+    memcpy(value, "{\"t\":\"", 6);
+    memcpy(value + sizeof value - 3, "\"}", 3);
+    for (int i = 0; i < 3; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "n%d", i);
+        CHECK_OK(mizu_collection_create(notes, id, value, NULL));
+    }
+    CHECK_OK(mizu_client_flush(writer, 10000));
+    CHECK_OK(mizu_collection_free(notes));
+    CHECK_OK(mizu_client_free(writer));
+
+    char options[512];
+    snprintf(options, sizeof options,
+             "{\"base_url\":\"%s\",\"scope\":\"%s\",\"pull_interval_ms\":100,"
+             "\"backoff_min_ms\":20,\"backoff_max_ms\":200,\"max_snapshot_bytes\":1000}",
+             test_base_url(), scope);
+    Events events = {0};
+    MizuClientCallbacks callbacks = callbacks_for(&events);
+    MizuClient *reader = NULL;
+    CHECK_OK(mizu_client_new(options, &callbacks, &reader));
+    CHECK_OK(mizu_client_start(reader));
+    CHECK(wait_until(was_too_large, &events, 30000));
+    char *status = NULL;
+    CHECK_OK(mizu_client_status(reader, &status));
+    CHECK(strstr(status, "\"online\":true") != NULL);
+    CHECK(strstr(status, "limit of 1000 bytes") != NULL);
+    CHECK_OK(mizu_string_free(status));
+    CHECK_STR(mizu_status_name(MIZU_ERR_SNAPSHOT_TOO_LARGE), "MIZU_ERR_SNAPSHOT_TOO_LARGE");
+    CHECK_OK(mizu_client_free(reader));
+}
+
 /* Records the status JSON deliveries of a subscription. */
 typedef struct {
     atomic_int calls;
@@ -598,6 +641,8 @@ int main(int argc, char **argv) {
          offline_writes_reach_the_server_after_it_comes_back},
         {"rejected_write_reaches_on_error_as_rejected_and_rolls_back",
          rejected_write_reaches_on_error_as_rejected_and_rolls_back},
+        {"a_snapshot_over_max_snapshot_bytes_is_reported_and_the_client_stays_online",
+         a_snapshot_over_max_snapshot_bytes_is_reported_and_the_client_stays_online},
         {"paused_client_queues_writes_until_resumed", paused_client_queues_writes_until_resumed},
         {"status_subscription_follows_the_pending_queue",
          status_subscription_follows_the_pending_queue},

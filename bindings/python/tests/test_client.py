@@ -249,3 +249,27 @@ def test_bad_inputs_raise_clear_python_exceptions(server: Server) -> None:
             client.mutate("todo.archive", {1, 2})
         with pytest.raises(ValueError):
             client.flush(-1)
+
+
+def test_a_snapshot_over_max_snapshot_bytes_is_reported_and_the_client_stays_online(
+    server: Server, make_client: MakeClient
+) -> None:
+    writer = make_client(server)
+    notes = writer.collection("note")
+    for i in range(3):
+        notes.create(f"n{i}", {"text": "x" * 2000})
+    writer.flush(20)
+    reader = make_client(server, max_snapshot_bytes=1000)
+    errors: List[MizuError] = []
+    sub = reader.on_error(errors.append)
+    wait_until(
+        "the limit is reported",
+        lambda: any(
+            isinstance(e, MizuError.SnapshotTooLarge) and e.limit == 1000 for e in list(errors)
+        ),
+    )
+    status = reader.status
+    assert status.online
+    assert status.last_error is not None and "limit of 1000 bytes" in status.last_error
+    assert len(reader.collection("note")) == 0
+    sub.cancel()

@@ -191,6 +191,7 @@ fn an_entity_is_written_and_read_by_id_as_canonical_json() {
             push_batch_size: 100,
             pull_limit: 1000,
             headers: std::collections::HashMap::new(),
+            max_snapshot_bytes: None,
             subscribe_message_json: None,
         },
         None,

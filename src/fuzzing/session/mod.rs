@@ -331,6 +331,9 @@ impl Session {
                     .replace_base(data, cursor)
                     .expect("a decoded snapshot applies");
             }
+            Action::SwapStagedBase { .. } => {
+                unreachable!("the session answers snapshots whole, never as staged")
+            }
             Action::RefreshAuth => {
                 assert!(!self.awaiting_auth, "one credential refresh at a time");
                 self.awaiting_auth = true;

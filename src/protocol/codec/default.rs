@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{json_type, Codec, CodecError};
+use super::{json_type, Codec, CodecError, MAX_SNAPSHOT_VALUE_DEPTH};
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText, SnapshotData};
 use crate::protocol::wire::{Change, RawChange};
 
@@ -348,6 +348,75 @@ pub(crate) fn is_canonical(text: &str) -> bool {
         }
     }
     true
+}
+
+/// [`Codec::decode_snapshot_entity`]'s default: the rule of [`DefaultCodec::decode_snapshot`]
+/// for one entity, on its raw text.
+pub(super) fn snapshot_entity(
+    collection: &str,
+    id: &str,
+    value: &RawValue,
+) -> Result<JsonText, CodecError> {
+    if collection.is_empty() {
+        return Err(CodecError::Empty {
+            what: SNAPSHOT,
+            field: "collection",
+        });
+    }
+    if id.is_empty() {
+        return Err(CodecError::Empty {
+            what: COLLECTION,
+            field: "id",
+        });
+    }
+    let text = value.get();
+    if text == "null" {
+        return Err(CodecError::MissingValue {
+            key: format!("{collection}/{id}"),
+        });
+    }
+    compact_raw(text).map_err(|reason| CodecError::InvalidJson {
+        key: format!("{collection}/{id}"),
+        reason,
+    })
+}
+
+/// Valid JSON text (a `RawValue`'s) as the store keeps it: checked to nest at most
+/// [`MAX_SNAPSHOT_VALUE_DEPTH`] levels, kept as is when it is already canonical (the usual case:
+/// copied once into the `Arc`), otherwise written the way [`DefaultCodec::decode_snapshot`]
+/// writes it (compact, keys sorted), so a snapshot and a pull store the same text for one value.
+fn compact_raw(text: &str) -> Result<JsonText, String> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in text.as_bytes() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_SNAPSHOT_VALUE_DEPTH {
+                    return Err(format!(
+                        "nested deeper than {MAX_SNAPSHOT_VALUE_DEPTH} levels"
+                    ));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if is_canonical(text) {
+        return Ok(Arc::from(text));
+    }
+    let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    Ok(compact(&value))
 }
 
 /// A required, non-empty string field of change data.

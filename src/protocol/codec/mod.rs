@@ -20,9 +20,10 @@ mod default;
 
 pub use default::DefaultCodec;
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::entity::{EntityChange, SnapshotData};
+use super::entity::{EntityChange, JsonText, SnapshotData};
 use super::wire::{Change, RawChange};
 
 /// Maps between entity-level changes and the app's wire shapes.
@@ -96,7 +97,32 @@ pub trait Codec: Send + Sync + 'static {
     ///
     /// [`CodecError`] when the data is malformed for this codec; a snapshot is all or nothing.
     fn decode_snapshot(&self, data: &Value) -> Result<SnapshotData, CodecError>;
+
+    /// One entity of a snapshot the client streams: the client reads the snapshot's `data` in
+    /// the `{"COLLECTION":{"ID":VALUE,...},...}` layout incrementally (never as one tree) and
+    /// asks for each entity's stored text, given the value's raw JSON text. The default is
+    /// [`DefaultCodec`]'s rule: collection and id not empty, the value not `null`, kept as
+    /// compact JSON text (nested at most [`MAX_SNAPSHOT_VALUE_DEPTH`] levels).
+    /// [`decode_snapshot`](Self::decode_snapshot) remains the whole-tree form, used by hosts
+    /// that drive the sans-IO machine with [`Input::Snapshotted`](super::machine::Input).
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError`] when the entity is malformed for this codec; the snapshot is then not
+    /// used (all or nothing).
+    fn decode_snapshot_entity(
+        &self,
+        collection: &str,
+        id: &str,
+        value: &RawValue,
+    ) -> Result<JsonText, CodecError> {
+        default::snapshot_entity(collection, id, value)
+    }
 }
+
+/// Deepest nesting of arrays and objects accepted in one streamed snapshot value (serde_json's
+/// own recursion limit for parsing a value).
+pub const MAX_SNAPSHOT_VALUE_DEPTH: usize = 128;
 
 /// Why a codec could not map a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -143,6 +169,12 @@ pub enum CodecError {
     /// A snapshot entity or a local value is JSON `null`, or a create/update has no value.
     #[error("{key} has no value")]
     MissingValue {
+        /// `collection/id` of the entity.
+        key: String,
+    },
+    /// A snapshot holds the same collection/id twice.
+    #[error("the snapshot holds {key} twice")]
+    DuplicateEntity {
         /// `collection/id` of the entity.
         key: String,
     },

@@ -65,6 +65,13 @@ pub enum Action {
         /// The snapshot's cursor.
         cursor: u64,
     },
+    /// Swap the snapshot staged for [`Input::SnapshotStaged`](super::Input::SnapshotStaged) in
+    /// as the whole synced base and store `cursor`, in one step. Pending mutations are kept and
+    /// stay applied on top.
+    SwapStagedBase {
+        /// The snapshot's cursor.
+        cursor: u64,
+    },
     /// Credentials were refused (401/403): refresh them (e.g. ask the host for a new token), then
     /// answer with [`Input::AuthRefreshed`](super::Input::AuthRefreshed). No request is sent
     /// until that answer.

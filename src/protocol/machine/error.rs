@@ -70,6 +70,18 @@ pub enum SyncError {
     /// The snapshot could not be decoded; the base was left as it was.
     #[error("cannot use the snapshot: {0}")]
     Snapshot(CodecError),
+    /// The snapshot is larger than the configured limit (`limit` bytes); the base was left as
+    /// it was. The server is reachable (the client stays online); the snapshot is asked for
+    /// again at the next pull interval, live notice or `sync()`, not in a backoff loop.
+    #[error("the snapshot is larger than the configured limit of {limit} bytes")]
+    SnapshotTooLarge {
+        /// The configured limit, in bytes.
+        limit: u64,
+    },
+    /// The local store failed while staging a snapshot; the base was left as it was. Retried
+    /// like [`Snapshot`](Self::Snapshot).
+    #[error("local storage: {0}")]
+    Storage(String),
     /// `sync()` was called, or was waiting, while the machine is paused.
     #[error("sync is paused")]
     Paused,

@@ -1,5 +1,6 @@
 //! What the driver tells the machine: [`Input`], with the transport's outcome of each request.
 
+use crate::protocol::codec::CodecError;
 use crate::protocol::wire::{PushResponse, RawPullResponse, SnapshotResponse};
 
 /// Identifies one request the machine asked for, so a late answer to an abandoned request (after
@@ -116,6 +117,16 @@ pub enum Input {
         /// The server's response, or why there is none.
         result: Result<SnapshotResponse, TransportFailure>,
     },
+    /// Answer to [`Action::SendSnapshot`](super::Action::SendSnapshot) from a driver that
+    /// decoded the snapshot as it streamed in and staged it in its store (the client does):
+    /// what was staged, or why there is nothing to use. On success the machine answers with
+    /// [`Action::SwapStagedBase`](super::Action::SwapStagedBase).
+    SnapshotStaged {
+        /// The request this answers.
+        request: RequestId,
+        /// The staged snapshot, or why there is none.
+        result: Result<StagedSnapshot, SnapshotFailure>,
+    },
     /// Answer to [`Action::RefreshAuth`](super::Action::RefreshAuth): whether new credentials
     /// are in place.
     AuthRefreshed {
@@ -142,4 +153,33 @@ pub enum Input {
     /// [`SyncMachine::poll_timeout`](super::SyncMachine::poll_timeout). (Every input fires
     /// expired timers first, so a `Tick` is only needed when nothing else happened.)
     Tick,
+}
+
+/// A snapshot received and staged by the driver, not yet in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StagedSnapshot {
+    /// The log position the snapshot is as of.
+    pub cursor: u64,
+    /// How many entities it holds.
+    pub entities: u64,
+}
+
+/// Why a streamed snapshot cannot be used; the current base stays as it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotFailure {
+    /// No usable 200 response (as for a whole response).
+    #[error(transparent)]
+    Transport(#[from] TransportFailure),
+    /// The codec refused an entity (or the data is not in the snapshot layout).
+    #[error("cannot use the snapshot: {0}")]
+    Codec(#[from] CodecError),
+    /// The body went past the configured snapshot size limit (`limit` bytes).
+    #[error("the snapshot is larger than the configured limit of {limit} bytes")]
+    TooLarge {
+        /// The configured limit, in bytes.
+        limit: u64,
+    },
+    /// The local store could not stage it.
+    #[error("cannot stage the snapshot locally: {0}")]
+    Storage(String),
 }

@@ -103,7 +103,9 @@ mod tests;
 
 pub use action::{Action, Event, Rejection};
 pub use error::{Operation, SyncError};
-pub use input::{Input, RequestId, SentMutation, TransportFailure};
+pub use input::{
+    Input, RequestId, SentMutation, SnapshotFailure, StagedSnapshot, TransportFailure,
+};
 pub use options::{MachineOptions, OptionsError};
 pub use status::Status;
 
@@ -320,6 +322,12 @@ impl SyncMachine {
             Input::Snapshotted { request, result } => {
                 if self.accept(request, Operation::Snapshot) {
                     self.on_snapshotted(result, now);
+                    self.just_refreshed = false;
+                }
+            }
+            Input::SnapshotStaged { request, result } => {
+                if self.accept(request, Operation::Snapshot) {
+                    self.on_snapshot_staged(result, now);
                     self.just_refreshed = false;
                 }
             }

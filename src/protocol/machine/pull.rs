@@ -4,7 +4,10 @@ use std::time::Instant;
 
 use super::failure::{classify, Disposition};
 use super::timer::Timer;
-use super::{Action, Event, Operation, SyncError, SyncMachine, TransportFailure};
+use super::{
+    Action, Event, Operation, SnapshotFailure, StagedSnapshot, SyncError, SyncMachine,
+    TransportFailure,
+};
 use crate::protocol::entity::EntityChange;
 use crate::protocol::wire::{RawPullResponse, SnapshotResponse};
 
@@ -170,6 +173,40 @@ impl SyncMachine {
                 self.surface(Operation::Snapshot, SyncError::Snapshot(error));
             }
         }
+    }
+
+    /// A streamed snapshot's answer ([`Input::SnapshotStaged`](super::Input::SnapshotStaged)).
+    pub(super) fn on_snapshot_staged(
+        &mut self,
+        result: Result<StagedSnapshot, SnapshotFailure>,
+        now: Instant,
+    ) {
+        let error = match result {
+            Ok(staged) => {
+                self.succeeded(Operation::Snapshot);
+                self.cursor = Some(staged.cursor);
+                self.base_stale = false;
+                self.actions.push_back(Action::SwapStagedBase {
+                    cursor: staged.cursor,
+                });
+                if staged.cursor > 0 {
+                    self.want_pull = true;
+                } else {
+                    self.at_head(0, now);
+                }
+                return;
+            }
+            Err(SnapshotFailure::Transport(failure)) => {
+                return self.fetch_failed(Operation::Snapshot, failure, now)
+            }
+            Err(SnapshotFailure::Codec(error)) => SyncError::Snapshot(error),
+            Err(SnapshotFailure::TooLarge { limit }) => SyncError::SnapshotTooLarge { limit },
+            Err(SnapshotFailure::Storage(message)) => SyncError::Storage(message),
+        };
+        // The server answered: online, and asked again at the next trigger (not in a loop).
+        self.succeeded(Operation::Snapshot);
+        self.round_first_fetch = None;
+        self.surface(Operation::Snapshot, error);
     }
 
     /// A failed pull or snapshot: retried after a backoff or a credential refresh, turned into a

@@ -21,8 +21,14 @@ pub const WAIT: Duration = Duration::from_secs(20);
 /// Polls `condition` every few milliseconds until it holds; panics with `what` ("the client is
 /// online") when [`WAIT`] passes first. For conditions nothing signals: where a test can be
 /// woken (a channel, a condition variable), it waits on that instead.
-pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
+pub fn wait_until(what: &str, condition: impl FnMut() -> bool) {
+    wait_until_within(WAIT, what, condition)
+}
+
+/// [`wait_until`] with its own bound, for the few waits that are slow by nature (megabytes
+/// written by a debug build).
+pub fn wait_until_within(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
     while !condition() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         std::thread::sleep(Duration::from_millis(5));

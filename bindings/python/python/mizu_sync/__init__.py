@@ -60,6 +60,9 @@ Durability = _native.Durability
 #: Raised when a store file is encrypted and ``encryption_key`` is wrong or missing (or a key is
 #: given for a plain file): ``MizuError.WrongKey``.
 WrongKey = _errors.WrongKey
+#: Raised (and reported to ``on_error``) when a snapshot is larger than ``max_snapshot_bytes``:
+#: ``MizuError.SnapshotTooLarge`` (its ``limit`` is the configured limit).
+SnapshotTooLarge = _errors.SnapshotTooLarge
 
 
 def on_unhandled_error(fn: Callable[[MizuError], object]) -> Subscription:
@@ -102,6 +105,7 @@ __all__ = [
     "RejectedMutation",
     "Removed",
     "Signal",
+    "SnapshotTooLarge",
     "Stream",
     "Subscription",
     "SyncProgress",

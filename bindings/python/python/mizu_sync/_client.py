@@ -254,6 +254,10 @@ class Client:
         queued mutations (the file stays consistent). No effect without ``storage_path``; the
         :attr:`durability` property reads the mode back from SQLite.
     :param live_url: the live WebSocket URL (``ws://host/ws?scope=S``) for instant pulls.
+    :param max_snapshot_bytes: the largest snapshot accepted, in bytes; ``None`` (the default)
+        accepts any size. A larger one is abandoned as it streams in (local data is kept) and
+        reported as ``MizuError.SnapshotTooLarge`` through the status and ``on_error``; it is
+        asked for again at the next pull interval, live notice or :meth:`sync`.
     :param token_provider: ``token_provider(refresh: bool) -> str | None`` supplying a bearer
         token, or an ``async def`` of the same shape. It is called on a library I/O thread
         (``refresh`` is true once after the server refused a token, 401 or 403); an async one
@@ -293,6 +297,7 @@ class Client:
         backoff: tuple[float, float] = (0.5, 60.0),
         push_batch_size: int = 100,
         pull_limit: int = 1000,
+        max_snapshot_bytes: Optional[int] = None,
         headers: Optional[Mapping[str, str]] = None,
         subscribe_message: Any = None,
         token_provider: Optional[TokenProvider] = None,
@@ -315,6 +320,7 @@ class Client:
             backoff_max_ms=_ms(backoff[1]),
             push_batch_size=push_batch_size,
             pull_limit=pull_limit,
+            max_snapshot_bytes=max_snapshot_bytes,
             headers=dict(headers or {}),
             subscribe_message_json=None if subscribe_message is None else dumps(subscribe_message),
         )

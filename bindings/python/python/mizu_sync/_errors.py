@@ -21,3 +21,4 @@ Internal: MizuErrorType = _kinds.Internal
 InvalidJson: MizuErrorType = _kinds.InvalidJson
 InvalidQuery: MizuErrorType = _kinds.InvalidQuery
 WrongKey: MizuErrorType = _kinds.WrongKey
+SnapshotTooLarge: MizuErrorType = _kinds.SnapshotTooLarge

@@ -44,6 +44,11 @@ public struct ClientOptions: Sendable, Equatable {
     public var pushBatchSize: UInt32 = 100
     /// Changes per pull page.
     public var pullLimit: UInt32 = 1000
+    /// The largest snapshot accepted, in bytes; `nil` accepts any size. A larger one is abandoned
+    /// as it streams in (local data is kept) and reported as
+    /// ``MizuError/snapshotTooLarge(limit:)`` through the status and `onError`; it is asked for
+    /// again at the next pull interval, live notice or sync.
+    public var maxSnapshotBytes: UInt64?
     /// Extra HTTP headers sent with every request and the live handshake.
     public var headers: [String: String] = [:]
     /// The message sent after the live connection opens, as JSON text; `nil` for the default
@@ -72,6 +77,7 @@ public struct ClientOptions: Sendable, Equatable {
             pushBatchSize: pushBatchSize,
             pullLimit: pullLimit,
             headers: headers,
+            maxSnapshotBytes: maxSnapshotBytes,
             subscribeMessageJson: subscribeMessageJSON
         )
     }
@@ -85,7 +91,8 @@ extension ClientOptions: CustomStringConvertible, CustomDebugStringConvertible, 
             + "pushInterval: \(pushInterval), pullInterval: \(pullInterval), "
             + "requestTimeout: \(requestTimeout), backoffMin: \(backoffMin), "
             + "backoffMax: \(backoffMax), pushBatchSize: \(pushBatchSize), "
-            + "pullLimit: \(pullLimit), headers: \(headers.keys.sorted()))"
+            + "pullLimit: \(pullLimit), "
+            + "maxSnapshotBytes: \(maxSnapshotBytes.map { String($0) } ?? "nil"), headers: \(headers.keys.sorted()))"
     }
 
     public var debugDescription: String { description }

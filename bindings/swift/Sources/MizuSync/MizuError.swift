@@ -44,6 +44,9 @@ public enum MizuError: Error, Sendable, Equatable, CustomStringConvertible {
     /// a key was given for a plain store file. Nothing was changed; open it again with the
     /// right key.
     case wrongKey(reason: String)
+    /// The server's snapshot is larger than ``ClientOptions/maxSnapshotBytes`` (`limit` bytes);
+    /// the local state was kept. Asked for again at the next pull interval, live notice or sync.
+    case snapshotTooLarge(limit: UInt64)
     /// App code called by the library (an observer, a computed or effect closure) failed.
     case callback(reason: String)
     /// A bug or an environment failure (a thread that could not start).
@@ -69,6 +72,8 @@ public enum MizuError: Error, Sendable, Equatable, CustomStringConvertible {
         case .pendingWrites(let count):
             return "\(count) local write(s) have not reached the server"
         case .wrongKey(let reason): return "wrong encryption key: \(reason)"
+        case .snapshotTooLarge(let limit):
+            return "the snapshot is larger than the configured limit of \(limit) bytes"
         case .callback(let reason): return "callback failed: \(reason)"
         case .internal(let reason): return "internal error: \(reason)"
         }
@@ -96,6 +101,7 @@ extension MizuError {
         case .Storage(let reason): self = .storage(reason: reason)
         case .PendingWrites(let count): self = .pendingWrites(count: count)
         case .WrongKey(let reason): self = .wrongKey(reason: reason)
+        case .SnapshotTooLarge(let limit): self = .snapshotTooLarge(limit: limit)
         case .Callback(let reason): self = .callback(reason: reason)
         case .Internal(let reason): self = .internal(reason: reason)
         }
@@ -121,6 +127,7 @@ extension MizuError {
         case .storage(let reason): return .Storage(reason: reason)
         case .pendingWrites(let count): return .PendingWrites(count: count)
         case .wrongKey(let reason): return .WrongKey(reason: reason)
+        case .snapshotTooLarge(let limit): return .SnapshotTooLarge(limit: limit)
         case .callback(let reason): return .Callback(reason: reason)
         case .internal(let reason): return .Internal(reason: reason)
         }

@@ -7436,6 +7436,12 @@ public struct ClientOptions: Equatable, Hashable {
      */
     public var headers: [String: String]
     /**
+     * Largest snapshot accepted, in bytes; `None` accepts any size. A larger one is abandoned
+     * as it streams in (the local state is kept) and reported as `MizuError::SnapshotTooLarge`
+     * through the status and the error listeners.
+     */
+    public var maxSnapshotBytes: UInt64?
+    /**
      * The message sent after the live connection opens, as JSON; `None` for the default
      * `{"topic":"subscribe","data":{}}`.
      */
@@ -7491,6 +7497,11 @@ public struct ClientOptions: Equatable, Hashable {
          * Extra HTTP headers sent with every request and the live handshake.
          */headers: [String: String] = [:], 
         /**
+         * Largest snapshot accepted, in bytes; `None` accepts any size. A larger one is abandoned
+         * as it streams in (the local state is kept) and reported as `MizuError::SnapshotTooLarge`
+         * through the status and the error listeners.
+         */maxSnapshotBytes: UInt64? = nil, 
+        /**
          * The message sent after the live connection opens, as JSON; `None` for the default
          * `{"topic":"subscribe","data":{}}`.
          */subscribeMessageJson: String? = nil) {
@@ -7508,6 +7519,7 @@ public struct ClientOptions: Equatable, Hashable {
         self.pushBatchSize = pushBatchSize
         self.pullLimit = pullLimit
         self.headers = headers
+        self.maxSnapshotBytes = maxSnapshotBytes
         self.subscribeMessageJson = subscribeMessageJson
     }
 
@@ -7541,6 +7553,7 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
                 pushBatchSize: FfiConverterUInt32.read(from: &buf), 
                 pullLimit: FfiConverterUInt32.read(from: &buf), 
                 headers: FfiConverterDictionaryStringString.read(from: &buf), 
+                maxSnapshotBytes: FfiConverterOptionUInt64.read(from: &buf), 
                 subscribeMessageJson: FfiConverterOptionString.read(from: &buf)
         )
     }
@@ -7560,6 +7573,7 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.pushBatchSize, into: &buf)
         FfiConverterUInt32.write(value.pullLimit, into: &buf)
         FfiConverterDictionaryStringString.write(value.headers, into: &buf)
+        FfiConverterOptionUInt64.write(value.maxSnapshotBytes, into: &buf)
         FfiConverterOptionString.write(value.subscribeMessageJson, into: &buf)
     }
 }
@@ -8649,6 +8663,15 @@ enum MizuError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
+     * The server's snapshot is larger than the configured `max_snapshot_bytes`; the local state
+     * was kept. Asked for again at the next pull interval, live notice or `sync`.
+     */
+    case SnapshotTooLarge(
+        /**
+         * The configured limit, in bytes.
+         */limit: UInt64
+    )
+    /**
      * App code called by the library (a listener, a computed or effect function) failed.
      */
     case Callback(
@@ -8740,10 +8763,13 @@ public struct FfiConverterTypeMizuError: FfiConverterRustBuffer {
         case 14: return .WrongKey(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 15: return .Callback(
+        case 15: return .SnapshotTooLarge(
+            limit: try FfiConverterUInt64.read(from: &buf)
+            )
+        case 16: return .Callback(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 16: return .Internal(
+        case 17: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -8833,13 +8859,18 @@ public struct FfiConverterTypeMizuError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Callback(reason):
+        case let .SnapshotTooLarge(limit):
             writeInt(&buf, Int32(15))
+            FfiConverterUInt64.write(limit, into: &buf)
+            
+        
+        case let .Callback(reason):
+            writeInt(&buf, Int32(16))
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .Internal(reason):
-            writeInt(&buf, Int32(16))
+            writeInt(&buf, Int32(17))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -9458,7 +9489,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mizu_sync_checksum_func_take_hot_error() != 10919) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mizu_sync_checksum_func_on_unhandled_error() != 42548) {
+    if (uniffi_mizu_sync_checksum_func_on_unhandled_error() != 44803) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mizu_sync_checksum_method_batchscope_end() != 48499) {

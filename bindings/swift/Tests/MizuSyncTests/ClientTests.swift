@@ -101,6 +101,28 @@ final class ClientTests: ServerTestCase {
         onError.cancel()
     }
 
+    func testASnapshotOverMaxSnapshotBytesIsReportedAndTheClientStaysOnline() async throws {
+        let scope = uniqueScope("snapshot-limit")
+        let writer = try startedClient(scope: scope)
+        let todos = try writer.collection("todo", of: Todo.self)
+        for i in 0..<3 { try await todos.create("t\(i)", Todo(title: String(repeating: "x", count: 2000))) }
+        try await writer.flush(timeout: waitLimit)
+        var options = fastOptions(server, scope: scope)
+        options.maxSnapshotBytes = 1000
+        let reader = track(try Client(options))
+        let errors = Log<MizuError>()
+        let onError = reader.onError { errors.append($0) }
+        try reader.start()
+        try waitUntil("the limit is reported") {
+            errors.all.contains { if case .snapshotTooLarge(1000) = $0 { return true }; return false }
+        }
+        let status = try reader.status()
+        XCTAssertTrue(status.isOnline)
+        XCTAssertTrue(status.lastError?.contains("limit of 1000 bytes") ?? false, "\(status)")
+        XCTAssertEqual(try reader.collection("todo", of: Todo.self).count(), 0)
+        onError.cancel()
+    }
+
     func testAThrowingObserverDoesNotBreakSync() async throws {
         let scope = uniqueScope("throwing")
         let writer = try startedClient(scope: scope), reader = try startedClient(scope: scope)

@@ -238,6 +238,7 @@ fn render(action: &Action) -> String {
                 rejected.join(",")
             )
         }
+        Action::SwapStagedBase { cursor } => format!("swap-staged-base cursor={cursor}"),
         Action::ApplyChanges { changes, cursor } => {
             let changes: Vec<_> = changes
                 .iter()

@@ -49,6 +49,10 @@ import dev.mizu.sync.ffi.TokenProvider as FfiTokenProvider
  * @property backoffMax largest retry delay.
  * @property pushBatchSize mutations per push request, 1 to 100.
  * @property pullLimit changes per pull page.
+ * @property maxSnapshotBytes the largest snapshot accepted, in bytes; `null` accepts any size. A
+ *   larger one is abandoned as it streams in (local data is kept) and reported as
+ *   [MizuSyncException.SnapshotTooLarge] through the status and `onError`; it is asked for again
+ *   at the next pull interval, live notice or sync.
  * @property headers extra HTTP headers sent with every request and the live handshake.
  * @property subscribeMessage the message sent after the live connection opens; `null` sends
  *   `{"topic":"subscribe","data":{}}`.
@@ -67,6 +71,7 @@ public data class ClientOptions(
     val backoffMax: Duration = 60.seconds,
     val pushBatchSize: Int = 100,
     val pullLimit: Int = 1000,
+    val maxSnapshotBytes: Long? = null,
     val headers: Map<String, String> = emptyMap(),
     val subscribeMessage: JsonElement? = null,
 ) {
@@ -84,6 +89,10 @@ public data class ClientOptions(
         backoffMaxMs = millis("backoffMax", backoffMax),
         pushBatchSize = count("pushBatchSize", pushBatchSize),
         pullLimit = count("pullLimit", pullLimit),
+        maxSnapshotBytes = maxSnapshotBytes?.let {
+            if (it <= 0) throw MizuSyncException.InvalidArgument("maxSnapshotBytes must be positive, got $it")
+            it.toULong()
+        },
         headers = headers,
         subscribeMessageJson = subscribeMessage?.toString(),
     )
@@ -94,7 +103,7 @@ public data class ClientOptions(
             "encrypted=${encryptionKey != null}, durability=$durability, liveUrl=$liveUrl, pushInterval=$pushInterval, " +
             "pullInterval=$pullInterval, requestTimeout=$requestTimeout, backoffMin=$backoffMin, " +
             "backoffMax=$backoffMax, pushBatchSize=$pushBatchSize, pullLimit=$pullLimit, " +
-            "headers=${headers.keys}, subscribeMessage=$subscribeMessage)"
+            "maxSnapshotBytes=$maxSnapshotBytes, headers=${headers.keys}, subscribeMessage=$subscribeMessage)"
 }
 
 /** [duration] in whole milliseconds for the native layer; negative ones are refused. */

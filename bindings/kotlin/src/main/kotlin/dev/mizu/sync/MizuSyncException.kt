@@ -89,6 +89,13 @@ public sealed class MizuSyncException(message: String, cause: Throwable? = null)
     public class WrongKey(public val reason: String) : MizuSyncException("wrong encryption key: $reason")
 
     /**
+     * The server's snapshot is larger than [ClientOptions.maxSnapshotBytes] ([limit] bytes); the
+     * local state was kept. Asked for again at the next pull interval, live notice or sync.
+     */
+    public class SnapshotTooLarge(public val limit: Long) :
+        MizuSyncException("the snapshot is larger than the configured limit of $limit bytes")
+
+    /**
      * App code called by the library (a listener, a computed or effect function) threw. [cause]
      * is the original exception when it is known on this side (a computed's function).
      */
@@ -115,6 +122,7 @@ internal fun MizuException.toPublic(): MizuSyncException = when (this) {
     is MizuException.Storage -> MizuSyncException.Storage(reason)
     is MizuException.PendingWrites -> MizuSyncException.PendingWrites(count.toLong())
     is MizuException.WrongKey -> MizuSyncException.WrongKey(reason)
+    is MizuException.SnapshotTooLarge -> MizuSyncException.SnapshotTooLarge(limit.toLong())
     is MizuException.Callback -> MizuSyncException.Callback(reason)
     is MizuException.Internal -> MizuSyncException.Internal(reason)
 }
@@ -166,6 +174,7 @@ internal fun MizuSyncException.toNative(): MizuException = when (this) {
     is MizuSyncException.Storage -> MizuException.Storage(reason)
     is MizuSyncException.PendingWrites -> MizuException.PendingWrites(count.toULong())
     is MizuSyncException.WrongKey -> MizuException.WrongKey(reason)
+    is MizuSyncException.SnapshotTooLarge -> MizuException.SnapshotTooLarge(limit.toULong())
     is MizuSyncException.Callback -> MizuException.Callback(reason)
     is MizuSyncException.Internal -> MizuException.Internal(reason)
 }

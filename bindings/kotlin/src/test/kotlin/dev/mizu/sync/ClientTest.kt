@@ -125,6 +125,26 @@ class ClientTest {
     }
 
     @Test
+    fun `a snapshot over maxSnapshotBytes is reported and the client stays online`(server: ReferenceServer, clients: Clients) = runBlocking {
+        val writer = clients.open(server)
+        val todos = writer.collection<Todo>("todo")
+        repeat(3) { todos.create("t$it", Todo("x".repeat(2000))) }
+        writer.flush()
+        val reader = clients.track(Client(clients.options(server).copy(maxSnapshotBytes = 1000)))
+        val errors = CopyOnWriteArrayList<MizuSyncException>()
+        val onError = reader.onError { errors += it }
+        reader.start()
+        waitUntil("the limit is reported") {
+            errors.any { it is MizuSyncException.SnapshotTooLarge && it.limit == 1000L }
+        }
+        val status = reader.status.value
+        assertTrue(status.online)
+        assertTrue(status.lastError?.contains("limit of 1000 bytes") == true, status.lastError)
+        assertEquals(0, reader.collection<Todo>("todo").count())
+        onError.cancel()
+    }
+
+    @Test
     fun `a throwing listener does not break sync`(server: ReferenceServer, clients: Clients) {
         val errors = CopyOnWriteArrayList<MizuSyncException>()
         val reader = clients.open(server)

@@ -1,0 +1,323 @@
+//! The streamed snapshot: the `/snapshot` body decoded as it arrives and staged in the store.
+//!
+//! The body `{"data":{"COLLECTION":{"ID":VALUE,...},...},"cursor":N}` is read with serde_json's
+//! streaming deserializer through a visitor over the `data` map; each entity's value is taken
+//! as raw JSON text (`Box<RawValue>`), handed to the codec
+//! ([`Codec::decode_snapshot_entity`]) and staged ([`Store::stage_entity`]). No tree of the
+//! response is ever built: memory holds the staged base (the base the store keeps afterwards),
+//! the reader's buffer and the one value being read. The staging is swapped in only once the
+//! whole body was read ([`Store::commit_snapshot`]), so a failure at any point keeps the old
+//! base.
+
+use std::fmt;
+use std::io::{self, BufReader, Read};
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::client::http::body_read_failure;
+use crate::protocol::codec::{Codec, CodecError};
+use crate::protocol::machine::{SnapshotFailure, StagedSnapshot, TransportFailure};
+use crate::store::{SnapshotStaging, Store};
+
+/// The reader's buffer: serde_json reads byte by byte from it.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
+
+const SNAPSHOT: &str = "snapshot data";
+const COLLECTION: &str = "snapshot collection";
+
+/// Decodes a snapshot body from `body` into a new staging of `store`. On success the staging
+/// holds the whole snapshot (not yet in use); on failure it was abandoned.
+pub(crate) fn stage_snapshot(
+    body: &mut dyn Read,
+    store: &Store,
+    codec: &dyn Codec,
+    limit: Option<u64>,
+) -> (
+    Result<StagedSnapshot, SnapshotFailure>,
+    Option<SnapshotStaging>,
+) {
+    let staging = match store.begin_snapshot() {
+        Ok(staging) => staging,
+        Err(e) => return (Err(SnapshotFailure::Storage(e.to_string())), None),
+    };
+    let mut sink = Sink {
+        store,
+        codec,
+        staging,
+        failure: None,
+    };
+    let mut reader = Limited {
+        inner: body,
+        read: 0,
+        limit,
+        exceeded: false,
+        failed: None,
+    };
+    let result = {
+        let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(
+            READ_BUFFER_BYTES,
+            &mut reader,
+        ));
+        Body { sink: &mut sink }
+            .deserialize(&mut de)
+            .and_then(|cursor| de.end().map(|()| cursor))
+    };
+    let Sink {
+        staging, failure, ..
+    } = sink;
+    let outcome = match result {
+        Ok(cursor) => Ok(StagedSnapshot {
+            cursor,
+            entities: staging.entities(),
+        }),
+        Err(e) => Err(match (failure, reader.exceeded, reader.failed) {
+            (Some(failure), _, _) => failure,
+            (None, true, _) => SnapshotFailure::TooLarge {
+                limit: limit.unwrap_or_default(),
+            },
+            (None, false, Some(io)) => SnapshotFailure::Transport(body_read_failure(io)),
+            (None, false, None) if e.is_eof() => SnapshotFailure::Transport(
+                TransportFailure::Network(format!("the snapshot body ended early: {e}")),
+            ),
+            (None, false, None) => SnapshotFailure::Transport(TransportFailure::Decode(format!(
+                "unexpected snapshot body: {e}"
+            ))),
+        }),
+    };
+    match outcome {
+        Ok(staged) => (Ok(staged), Some(staging)),
+        Err(failure) => {
+            store.abandon_snapshot(staging);
+            (Err(failure), None)
+        }
+    }
+}
+
+/// The body reader, counting bytes against the optional limit and keeping the transport's
+/// own error (serde_json keeps only its text).
+struct Limited<'a> {
+    inner: &'a mut dyn Read,
+    read: u64,
+    limit: Option<u64>,
+    exceeded: bool,
+    failed: Option<io::Error>,
+}
+
+impl Read for Limited<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) => {
+                let text = e.to_string();
+                self.failed = Some(e);
+                return Err(io::Error::other(text));
+            }
+        };
+        self.read += n as u64;
+        if self.limit.is_some_and(|limit| self.read > limit) {
+            self.exceeded = true;
+            return Err(io::Error::other("the snapshot is larger than the limit"));
+        }
+        Ok(n)
+    }
+}
+
+/// Where decoded entities go, and the typed reason a visitor stopped.
+struct Sink<'a> {
+    store: &'a Store,
+    codec: &'a dyn Codec,
+    staging: SnapshotStaging,
+    failure: Option<SnapshotFailure>,
+}
+
+impl Sink<'_> {
+    /// Stops the decoding with `failure` (serde only carries a message).
+    fn fail<E: de::Error>(&mut self, failure: SnapshotFailure) -> E {
+        let error = E::custom(&failure);
+        self.failure = Some(failure);
+        error
+    }
+
+    fn entity<E: de::Error>(
+        &mut self,
+        collection: &str,
+        id: &str,
+        raw: &RawValue,
+    ) -> Result<(), E> {
+        let value = match self.codec.decode_snapshot_entity(collection, id, raw) {
+            Ok(value) => value,
+            Err(e) => return Err(self.fail(SnapshotFailure::Codec(e))),
+        };
+        match self
+            .store
+            .stage_entity(&mut self.staging, collection, id, value)
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(
+                self.fail(SnapshotFailure::Codec(CodecError::DuplicateEntity {
+                    key: format!("{collection}/{id}"),
+                })),
+            ),
+            Err(e) => Err(self.fail(SnapshotFailure::Storage(e.to_string()))),
+        }
+    }
+}
+
+/// The JSON type a visitor met, for [`CodecError::NotAnObject`].
+fn not_an_object<E: de::Error>(sink: &mut Sink<'_>, what: &'static str, found: &'static str) -> E {
+    sink.fail(SnapshotFailure::Codec(CodecError::NotAnObject {
+        what,
+        found,
+    }))
+}
+
+/// Implements the visitor methods for every JSON type but objects (and `null`, where allowed)
+/// as a [`CodecError::NotAnObject`].
+macro_rules! refuse_non_objects {
+    ($what:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Err(not_an_object(self.sink, $what, "a boolean"))
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Err(not_an_object(self.sink, $what, "a number"))
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Err(not_an_object(self.sink, $what, "a number"))
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Err(not_an_object(self.sink, $what, "a number"))
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Err(not_an_object(self.sink, $what, "a string"))
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+            Err(not_an_object(self.sink, $what, "an array"))
+        }
+    };
+}
+
+/// The whole body: `data` staged, `cursor` returned, other fields ignored.
+struct Body<'s, 'a> {
+    sink: &'s mut Sink<'a>,
+}
+
+impl<'de> DeserializeSeed<'de> for Body<'_, '_> {
+    type Value = u64;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<u64, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Body<'_, '_> {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a snapshot response object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<u64, A::Error> {
+        let (mut cursor, mut data_seen) = (None, false);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "data" if data_seen => return Err(de::Error::duplicate_field("data")),
+                "data" => {
+                    data_seen = true;
+                    map.next_value_seed(Data {
+                        sink: &mut *self.sink,
+                    })?;
+                }
+                "cursor" if cursor.is_some() => return Err(de::Error::duplicate_field("cursor")),
+                "cursor" => cursor = Some(map.next_value::<u64>()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        cursor.ok_or_else(|| de::Error::missing_field("cursor"))
+    }
+}
+
+/// `data`: collections by name; `null` is an empty snapshot.
+struct Data<'s, 'a> {
+    sink: &'s mut Sink<'a>,
+}
+
+impl<'de> DeserializeSeed<'de> for Data<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Data<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("snapshot data (an object of collections)")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    refuse_non_objects!(SNAPSHOT);
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(collection) = map.next_key::<String>()? {
+            if collection.is_empty() {
+                return Err(self.sink.fail(SnapshotFailure::Codec(CodecError::Empty {
+                    what: SNAPSHOT,
+                    field: "collection",
+                })));
+            }
+            map.next_value_seed(Collection {
+                sink: &mut *self.sink,
+                name: &collection,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// One collection: values by id; `null` is an empty collection.
+struct Collection<'s, 'a, 'n> {
+    sink: &'s mut Sink<'a>,
+    name: &'n str,
+}
+
+impl<'de> DeserializeSeed<'de> for Collection<'_, '_, '_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Collection<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a snapshot collection (an object of entities)")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    refuse_non_objects!(COLLECTION);
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(id) = map.next_key::<String>()? {
+            let raw: Box<RawValue> = map.next_value()?;
+            self.sink.entity(self.name, &id, &raw)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "snapshot_tests.rs"]
+mod tests;
