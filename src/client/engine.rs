@@ -636,8 +636,9 @@ impl Engine {
                     self.shared.logger,
                     Info,
                     targets::SNAPSHOT,
-                    "applying a snapshot: {} entities at cursor {cursor}",
-                    staging.entities()
+                    "applying a snapshot: {} entities in {} collections at cursor {cursor}",
+                    staging.entities(),
+                    staging.collections()
                 );
                 let result = self.shared.store.commit_snapshot(staging, cursor);
                 self.after_base_moved(result, cursor);

@@ -239,7 +239,8 @@ impl<'de> Visitor<'de> for Body<'_, '_> {
     }
 }
 
-/// `data`: collections by name; `null` is an empty snapshot.
+/// `data`: collections by name; `null` is an empty snapshot; any other type is a malformed
+/// response.
 struct Data<'s, 'a> {
     sink: &'s mut Sink<'a>,
 }
@@ -263,7 +264,8 @@ impl<'de> Visitor<'de> for Data<'_, '_> {
         Ok(())
     }
 
-    refuse_non_objects!(SNAPSHOT);
+    // Any other type: serde's "invalid type" error, a malformed response (the response itself
+    // has the wrong shape, as when `cursor` is not a number), not a codec error.
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(collection) = map.next_key::<String>()? {

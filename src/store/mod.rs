@@ -172,6 +172,11 @@ impl SnapshotStaging {
     pub fn entities(&self) -> u64 {
         self.entities
     }
+
+    /// The number of collections staged so far.
+    pub fn collections(&self) -> usize {
+        self.data.len()
+    }
 }
 
 struct State {
