@@ -76,7 +76,7 @@ build_python() {
     # workspace's uniffi-bindgen (the exact uniffi version, which maturin runs to generate the
     # Python module) would be missing and the sdist would not build: put it back.
     python3 - "$(ls "$dist"/mizu_sync-*.tar.gz)" <<'PY'
-import io, sys, tarfile
+import io, json, re, sys, tarfile
 path = sys.argv[1]
 with tarfile.open(path) as t:
     members = [(m, t.extractfile(m).read() if m.isfile() else None) for m in t.getmembers()]
@@ -86,8 +86,16 @@ for m, data in members:
     if m.name == f"{top}/Cargo.toml":
         text = data.decode()
         assert "\n[workspace]\n" in text, "no [workspace] in the sdist's Cargo.toml"
-        text = text.replace("\n[workspace]\n", '\n[workspace]\nmembers = [".", "uniffi-bindgen"]\n'
-                            'default-members = [".", "uniffi-bindgen"]\n', 1)
+        # Keep the members maturin listed (path dependencies such as tests/support), add ours.
+        at = text.index("\n[workspace]\n")
+        head, table = text[:at], text[at:]
+        listed = re.search(r"^members = \[(.*?)\]\n", table, flags=re.M | re.S)
+        names = ["."] + [n for n in re.findall(r'"([^"]+)"', listed.group(1) if listed else "")
+                         if n not in (".", "uniffi-bindgen")] + ["uniffi-bindgen"]
+        table = re.sub(r"^(default-)?members = \[.*?\]\n", "", table, flags=re.M | re.S)
+        table = table.replace("\n[workspace]\n", "\n[workspace]\nmembers = %s\n"
+                              'default-members = [".", "uniffi-bindgen"]\n' % json.dumps(names), 1)
+        text = head + table
         data = text.encode()
         m.size = len(data)
     out.append((m, data))

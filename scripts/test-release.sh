@@ -127,7 +127,8 @@ check sdist_builds_a_wheel bash -c "
 # --- kotlin --------------------------------------------------------------------------------
 m2="$MIZU_CACHE/m2"
 base="$m2/dev/mizu/mizu-sync/$version"
-jar_has() { unzip -l "$1" | awk '{print $4}' | grep -qx "$2"; }
+# grep reads the whole listing (no -q): an early exit would SIGPIPE unzip, failing under pipefail.
+jar_has() { unzip -l "$1" | awk '{print $4}' | grep -x "$2" >/dev/null; }
 check jar_has_native_library jar_has "$base/mizu-sync-$version.jar" linux-x86-64/libmizu_sync.so
 check jar_library_has_no_debug_info bash -c "
     mkdir -p '$work/jar' && cd '$work/jar' && unzip -q -o '$base/mizu-sync-$version.jar' linux-x86-64/libmizu_sync.so &&
