@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{json_type, Codec, CodecError, MAX_SNAPSHOT_VALUE_DEPTH};
+use super::{decode_through_tree, json_type, Codec, CodecError, MAX_SNAPSHOT_VALUE_DEPTH};
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText, SnapshotData};
 use crate::protocol::wire::{Change, RawChange};
 
@@ -141,13 +141,7 @@ impl Codec for DefaultCodec {
             Some(decoded) => Ok(decoded),
             // Anything unusual (and every error) goes the tree way, so its outcome and error
             // are exactly the tree decoder's.
-            None => {
-                let parsed = change.to_change().map_err(|e| CodecError::InvalidJson {
-                    key: format!("change data at cursor {}", change.cursor),
-                    reason: e.to_string(),
-                })?;
-                self.decode_change(&parsed)
-            }
+            None => decode_through_tree(self, change),
         }
     }
 

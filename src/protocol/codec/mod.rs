@@ -76,11 +76,7 @@ pub trait Codec: Send + Sync + 'static {
     /// As [`decode_change`](Self::decode_change); [`CodecError::InvalidJson`] for data nested
     /// deeper than the parser's recursion limit.
     fn decode_raw_change(&self, change: &RawChange) -> Result<Vec<EntityChange>, CodecError> {
-        let parsed = change.to_change().map_err(|e| CodecError::InvalidJson {
-            key: format!("change data at cursor {}", change.cursor),
-            reason: e.to_string(),
-        })?;
-        self.decode_change(&parsed)
+        decode_through_tree(self, change)
     }
 
     /// Whether every value this codec's decode methods return is one valid JSON text, so the
@@ -123,6 +119,19 @@ pub trait Codec: Send + Sync + 'static {
 /// Deepest nesting of arrays and objects accepted in one streamed snapshot value (serde_json's
 /// own recursion limit for parsing a value).
 pub const MAX_SNAPSHOT_VALUE_DEPTH: usize = 128;
+
+/// [`Codec::decode_raw_change`] the long way: `change`'s data parsed into a tree, then
+/// [`Codec::decode_change`] (the default, and every codec's fallback for unusual input).
+pub(crate) fn decode_through_tree<C: Codec + ?Sized>(
+    codec: &C,
+    change: &RawChange,
+) -> Result<Vec<EntityChange>, CodecError> {
+    let parsed = change.to_change().map_err(|e| CodecError::InvalidJson {
+        key: format!("change data at cursor {}", change.cursor),
+        reason: e.to_string(),
+    })?;
+    codec.decode_change(&parsed)
+}
 
 /// Why a codec could not map a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
