@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Instant, SystemTime};
 
@@ -111,7 +111,7 @@ impl EngineHandle {
         let machine = SyncMachine::new(machine_options, shared.options.codec.clone())
             .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         let (commands, inbox) = mpsc::channel();
-        let io = spawn_io_worker(http, shared.clone(), commands.clone())?;
+        let io = spawn_io_worker(http, Arc::downgrade(&shared), commands.clone())?;
         let live = match live {
             None => None,
             Some(cfg) => {
@@ -184,9 +184,13 @@ impl EngineHandle {
     }
 }
 
+/// The I/O thread: sends each request and hands its answer back. It holds the client only
+/// weakly (and strongly only while a snapshot streams into its store), so the client's last
+/// strong reference, and with it the app's callbacks, is dropped by whoever closes the client,
+/// not later on this thread.
 fn spawn_io_worker(
     http: Arc<HttpTransport>,
-    shared: Arc<ClientCore>,
+    shared: Weak<ClientCore>,
     done: Sender<Command>,
 ) -> Result<Sender<Request>, Error> {
     let (tx, rx) = mpsc::channel::<Request>();
@@ -209,6 +213,9 @@ fn spawn_io_worker(
                         result: http.pull(&body),
                     },
                     Request::Snapshot { request, body } => {
+                        let Some(shared) = shared.upgrade() else {
+                            break;
+                        };
                         let store = &shared.store;
                         let codec = &*shared.options.codec;
                         let limit = shared.options.max_snapshot_bytes;
