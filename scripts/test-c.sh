@@ -86,23 +86,8 @@ else
 fi
 
 # --- reference server ----------------------------------------------------------------------
-server_out="$work/server.out"
-"$server_bin" --addr 127.0.0.1:0 --admin >"$server_out" 2>"$work/server.err" &
-server_pid=$!
-trap 'kill "$server_pid" 2>/dev/null || true' EXIT
-addr=""
-for _ in $(seq 1 200); do
-    addr="$(sed -n 's|^listening on http://||p' "$server_out")"
-    [ -n "$addr" ] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-done
-if [ -z "$addr" ]; then
-    cat "$work/server.err" >&2
-    echo "test-c.sh: the reference server did not start" >&2
-    exit 1
-fi
-export MIZU_TEST_BASE_URL="http://$addr/_sync"
+start_reference_server "$server_bin" "$work"
+export MIZU_TEST_BASE_URL="$server_url"
 export MIZU_SERVER_BIN="$server_bin"
 
 # --- C tests under valgrind ----------------------------------------------------------------

@@ -163,23 +163,8 @@ check maven_consumer_runs_example bash -c "
 ctar="$(ls "$dist"/mizu-sync-c-*.tar.gz)"
 tar -C "$work" -xzf "$ctar"
 cpkg="$work/$(basename "$ctar" .tar.gz)"
-server_out="$work/server.out"
-"$server_bin" --addr 127.0.0.1:0 --admin >"$server_out" 2>"$work/server.err" &
-server_pid=$!
-trap 'kill "$server_pid" 2>/dev/null || true' EXIT
-addr=""
-for _ in $(seq 1 200); do
-    addr="$(sed -n 's|^listening on http://||p' "$server_out")"
-    [ -n "$addr" ] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-done
-if [ -z "$addr" ]; then
-    cat "$work/server.err" >&2
-    echo "test-release.sh: the reference server did not start" >&2
-    exit 1
-fi
-url="http://$addr/_sync"
+start_reference_server "$server_bin" "$work"
+url="$server_url"
 
 cmake_proj="$work/cmake-consumer"
 mkdir -p "$cmake_proj"

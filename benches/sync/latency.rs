@@ -16,29 +16,9 @@ use mizu_sync::{Client, Durability, Options};
 use crate::records::{todo, Todo, COLLECTION};
 use crate::report::Samples;
 
-/// Latencies of `warmup + iterations` writes (the warm-up ones dropped), in milliseconds, and
-/// of the bare twin's inserts interleaved with them.
+/// Latencies of `warmup + iterations` writes (the warm-up ones dropped), in milliseconds, with
+/// the store in the given durability mode, and of the bare twin's inserts interleaved with them.
 pub fn write_to_effect(
-    server: &ServerHandle,
-    storage: Option<&Path>,
-    warmup: usize,
-    iterations: usize,
-    twin: Option<&BareSqlite>,
-    online: bool,
-) -> (Samples, Samples) {
-    write_to_effect_with(
-        server,
-        storage,
-        warmup,
-        iterations,
-        twin,
-        online,
-        Durability::Full,
-    )
-}
-
-/// [`write_to_effect`] with the store in the given durability mode.
-pub fn write_to_effect_with(
     server: &ServerHandle,
     storage: Option<&Path>,
     warmup: usize,

@@ -161,7 +161,8 @@ fn remove_db(path: &std::path::Path) {
 fn write_cases(sizes: &Sizes, dir: &std::path::Path, rows: &mut Vec<Row>) {
     let server = Server::start(ServerOptions::default()).expect("server");
     let n = sizes.write_iterations;
-    let (memory, _) = latency::write_to_effect(&server, None, n / 10, n, None, true);
+    let (memory, _) =
+        latency::write_to_effect(&server, None, n / 10, n, None, true, Durability::Full);
     let serde = latency::serde_bound(n);
     println!(
         "write→effect (memory): p50 {:.4} ms, p95 {:.4} ms, p99 {:.4} ms; serde_json p50 {:.4} ms",
@@ -192,10 +193,25 @@ fn write_cases(sizes: &Sizes, dir: &std::path::Path, rows: &mut Vec<Row>) {
     let db = dir.join("latency.db");
     let bare = dir.join("bare-full.db");
     let twin = latency::BareSqlite::open(&bare, "FULL");
-    let (sqlite, full) = latency::write_to_effect(&server, Some(&db), n / 10, n, Some(&twin), true);
+    let (sqlite, full) = latency::write_to_effect(
+        &server,
+        Some(&db),
+        n / 10,
+        n,
+        Some(&twin),
+        true,
+        Durability::Full,
+    );
     remove_db(&db);
-    let (offline, offline_twin) =
-        latency::write_to_effect(&server, Some(&db), n / 10, n, Some(&twin), false);
+    let (offline, offline_twin) = latency::write_to_effect(
+        &server,
+        Some(&db),
+        n / 10,
+        n,
+        Some(&twin),
+        false,
+        Durability::Full,
+    );
     drop(twin);
     remove_db(&db);
     remove_db(&bare);
@@ -207,7 +223,7 @@ fn write_cases(sizes: &Sizes, dir: &std::path::Path, rows: &mut Vec<Row>) {
     );
     let bare = dir.join("bare-normal.db");
     let normal_twin = latency::BareSqlite::open(&bare, "NORMAL");
-    let (with_normal, normal) = latency::write_to_effect_with(
+    let (with_normal, normal) = latency::write_to_effect(
         &server,
         Some(&db),
         n / 10,
