@@ -482,9 +482,25 @@ fn bootstrap_case(sizes: &Sizes, rows: &mut Vec<Row>) {
     raw.push_all(&push_bodies(snapshot::SCOPE, "snap", n, 100));
     println!("bootstrap {n}: seeded in {:?}", seeding.elapsed());
     let base = server.base_url();
-    let o = snapshot::in_child("ours-sqlite", &base, n);
-    let r = snapshot::in_child("raw", &base, n);
-    println!("bootstrap {n}: ours {o:?}\n              raw {r:?}");
+    // The server's first snapshot of a fresh scope also pays for memory the process has not
+    // touched yet (page faults of its first 1M-entity tree): one untimed fetch first. Then the
+    // faster of two runs each, alternated, so both meet the same server.
+    let warm = snapshot::in_child("raw", &base, n);
+    println!("bootstrap {n}: server warm-up fetch {:.3} s", warm.secs);
+    let (mut ours, mut raws) = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        raws.push(snapshot::in_child("raw", &base, n));
+        ours.push(snapshot::in_child("ours-sqlite", &base, n));
+    }
+    for (o, r) in ours.iter().zip(&raws) {
+        println!("bootstrap {n}: ours {o:?}\n              raw {r:?}");
+    }
+    let fastest = |runs: Vec<snapshot::Measured>| {
+        runs.into_iter()
+            .min_by(|a, b| a.secs.total_cmp(&b.secs))
+            .expect("two runs")
+    };
+    let (o, r) = (fastest(ours), fastest(raws));
     const MIB: f64 = 1024.0 * 1024.0;
     rows.push(
         Row::new(

@@ -6,8 +6,10 @@ use super::handle_types::{self, MizuClient};
 use super::status::MizuStatus;
 use crate::Durability;
 
-/// How hard each commit to the store file is pushed to disk (SQLite's `synchronous`; the
-/// numbers are SQLite's own).
+/// How hard each commit of the app's writes to the store file is pushed to disk (SQLite's
+/// `synchronous`; the numbers are SQLite's own). What the server sent (snapshots, pulled
+/// changes, acknowledgements) commits without its own fsync in every mode: a power loss may take
+/// the store back to an earlier cursor, and the client fetches it again.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(clippy::enum_variant_names, reason = "C names them MIZU_DURABILITY_*")]

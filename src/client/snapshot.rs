@@ -8,9 +8,14 @@
 //! the reader's buffer and the one value being read. The staging is swapped in only once the
 //! whole body was read ([`Store::commit_snapshot`]), so a failure at any point keeps the old
 //! base.
+//!
+//! A file store's full batches ([`SnapshotStaging::take_full_batch`]) are written by a second
+//! thread while the body is decoded: decoding and SQLite overlap, and at most one batch waits
+//! between them, so memory stays bounded.
 
 use std::fmt;
 use std::io::{self, BufReader, Read};
+use std::sync::mpsc::{self, SyncSender};
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -18,7 +23,7 @@ use serde_json::value::RawValue;
 use crate::client::http::body_read_failure;
 use crate::protocol::codec::{Codec, CodecError};
 use crate::protocol::machine::{SnapshotFailure, StagedSnapshot, TransportFailure};
-use crate::store::{SnapshotStaging, Store};
+use crate::store::{SnapshotStaging, StagingBatch, Store};
 
 /// The reader's buffer: serde_json reads byte by byte from it.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
@@ -41,12 +46,95 @@ pub(crate) fn stage_snapshot(
         Ok(staging) => staging,
         Err(e) => return (Err(SnapshotFailure::Storage(e.to_string())), None),
     };
-    let mut sink = Sink {
-        store,
-        codec,
-        staging,
-        failure: None,
-    };
+    let (outcome, staging) = std::thread::scope(|scope| {
+        let (batches, to_write) = mpsc::sync_channel::<StagingBatch>(1);
+        let writer = std::thread::Builder::new()
+            .name("mizu-sync-stage".into())
+            .spawn_scoped(scope, move || {
+                to_write
+                    .into_iter()
+                    .try_for_each(|batch| store.write_staging_batch(batch))
+            });
+        let writer = match writer {
+            Ok(writer) => writer,
+            Err(e) => {
+                let failure = SnapshotFailure::Storage(format!("cannot start a thread: {e}"));
+                return (Err(failure), staging);
+            }
+        };
+        let mut sink = Sink {
+            store,
+            codec,
+            staging,
+            batches: Some(batches),
+            failure: None,
+        };
+        let decoded = decode_body(body, &mut sink, limit);
+        let Sink {
+            staging,
+            batches,
+            failure,
+            ..
+        } = sink;
+        drop(batches);
+        // The writer's own error, when it stopped the decoding (the sink only saw the channel
+        // close), or when it failed on the last batch.
+        let written = match writer.join() {
+            Ok(written) => written.map_err(|e| e.to_string()),
+            Err(_) => Err("the snapshot writer panicked".to_owned()),
+        };
+        let outcome = match (decoded, written) {
+            (Ok(cursor), Ok(())) => Ok(StagedSnapshot {
+                cursor,
+                entities: staging.entities(),
+            }),
+            (_, Err(e)) => Err(SnapshotFailure::Storage(e)),
+            (Err(e), Ok(())) => Err(failure.unwrap_or_else(|| e.into_failure(limit))),
+        };
+        (outcome, staging)
+    });
+    match outcome {
+        Ok(staged) => (Ok(staged), Some(staging)),
+        Err(failure) => {
+            store.abandon_snapshot(staging);
+            (Err(failure), None)
+        }
+    }
+}
+
+/// Why decoding the body stopped, before the sink's own reason is considered.
+enum Stopped {
+    /// The body exceeded the configured limit.
+    TooLarge,
+    /// The transport failed while the body was read.
+    Transport(io::Error),
+    /// serde_json's error: the body ended early, or is not a snapshot.
+    Json(serde_json::Error),
+}
+
+impl Stopped {
+    fn into_failure(self, limit: Option<u64>) -> SnapshotFailure {
+        match self {
+            Stopped::TooLarge => SnapshotFailure::TooLarge {
+                limit: limit.unwrap_or_default(),
+            },
+            Stopped::Transport(io) => SnapshotFailure::Transport(body_read_failure(io)),
+            Stopped::Json(e) if e.is_eof() => SnapshotFailure::Transport(
+                TransportFailure::Network(format!("the snapshot body ended early: {e}")),
+            ),
+            Stopped::Json(e) => SnapshotFailure::Transport(TransportFailure::Decode(format!(
+                "unexpected snapshot body: {e}"
+            ))),
+        }
+    }
+}
+
+/// Decodes the whole body into `sink`; returns the snapshot's cursor.
+fn decode_body(
+    body: &mut dyn Read,
+    sink: &mut Sink<'_>,
+    limit: Option<u64>,
+) -> Result<u64, Stopped> {
     let mut reader = Limited {
         inner: body,
         read: 0,
@@ -59,39 +147,15 @@ pub(crate) fn stage_snapshot(
             READ_BUFFER_BYTES,
             &mut reader,
         ));
-        Body { sink: &mut sink }
+        Body { sink }
             .deserialize(&mut de)
             .and_then(|cursor| de.end().map(|()| cursor))
     };
-    let Sink {
-        staging, failure, ..
-    } = sink;
-    let outcome = match result {
-        Ok(cursor) => Ok(StagedSnapshot {
-            cursor,
-            entities: staging.entities(),
-        }),
-        Err(e) => Err(match (failure, reader.exceeded, reader.failed) {
-            (Some(failure), _, _) => failure,
-            (None, true, _) => SnapshotFailure::TooLarge {
-                limit: limit.unwrap_or_default(),
-            },
-            (None, false, Some(io)) => SnapshotFailure::Transport(body_read_failure(io)),
-            (None, false, None) if e.is_eof() => SnapshotFailure::Transport(
-                TransportFailure::Network(format!("the snapshot body ended early: {e}")),
-            ),
-            (None, false, None) => SnapshotFailure::Transport(TransportFailure::Decode(format!(
-                "unexpected snapshot body: {e}"
-            ))),
-        }),
-    };
-    match outcome {
-        Ok(staged) => (Ok(staged), Some(staging)),
-        Err(failure) => {
-            store.abandon_snapshot(staging);
-            (Err(failure), None)
-        }
-    }
+    result.map_err(|e| match (reader.exceeded, reader.failed) {
+        (true, _) => Stopped::TooLarge,
+        (false, Some(io)) => Stopped::Transport(io),
+        (false, None) => Stopped::Json(e),
+    })
 }
 
 /// The body reader, counting bytes against the optional limit and keeping the transport's
@@ -128,6 +192,8 @@ struct Sink<'a> {
     store: &'a Store,
     codec: &'a dyn Codec,
     staging: SnapshotStaging,
+    /// To the thread writing full batches; `None` once it stopped.
+    batches: Option<SyncSender<StagingBatch>>,
     failure: Option<SnapshotFailure>,
 }
 
@@ -149,17 +215,27 @@ impl Sink<'_> {
             Ok(value) => value,
             Err(e) => return Err(self.fail(SnapshotFailure::Codec(e))),
         };
-        match self
+        if !self
             .store
             .stage_entity(&mut self.staging, collection, id, value)
         {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(
+            return Err(
                 self.fail(SnapshotFailure::Codec(CodecError::DuplicateEntity {
                     key: format!("{collection}/{id}"),
                 })),
-            ),
-            Err(e) => Err(self.fail(SnapshotFailure::Storage(e.to_string()))),
+            );
+        }
+        let Some(batch) = self.staging.take_full_batch() else {
+            return Ok(());
+        };
+        let sent = self.batches.as_ref().map(|batches| batches.send(batch));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            // The writer stopped on an error, which the caller takes from it.
+            _ => {
+                self.batches = None;
+                Err(E::custom("the snapshot writer stopped"))
+            }
         }
     }
 }

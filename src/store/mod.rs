@@ -154,10 +154,11 @@ const STAGING_BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// ([`Store::begin_snapshot`], [`Store::stage_entity`], [`Store::commit_snapshot`]).
 ///
 /// A file store writes the staged entities to a staging table in bounded transactions (at most
-/// 4096 rows or 4 MiB of values each); the base table, the in-memory model and every reader keep
-/// the old state until the commit swaps the staging table in. A process killed before the commit
-/// reopens to the old state (the staging table is dropped at open). The new base's in-memory
-/// model is built here as the entities arrive (it is the base the store keeps after the commit).
+/// 4096 rows or 4 MiB of values each, see [`take_full_batch`](Self::take_full_batch)); the base
+/// table, the in-memory model and every reader keep the old state until the commit swaps the
+/// staging table in. A process killed before the commit reopens to the old state (the staging
+/// table is dropped at open). The new base's in-memory model is built here as the entities
+/// arrive (it is the base the store keeps after the commit).
 #[derive(Debug)]
 pub struct SnapshotStaging {
     epoch: u64,
@@ -165,6 +166,8 @@ pub struct SnapshotStaging {
     batch: Vec<(String, String, JsonText)>,
     batch_bytes: usize,
     entities: u64,
+    /// Whether staged rows go to a file (a memory store keeps only the model).
+    to_file: bool,
 }
 
 impl SnapshotStaging {
@@ -177,6 +180,33 @@ impl SnapshotStaging {
     pub fn collections(&self) -> usize {
         self.data.len()
     }
+
+    /// The rows staged since the last batch, once they are a full batch (4096 rows or 4 MiB of
+    /// values), for [`Store::write_staging_batch`]; `None` before that, and always for a memory
+    /// store. Writing batches as they fill keeps the staging's memory bounded; it may run on
+    /// another thread than the decoding (the client does so), as batches of one staging are
+    /// written in the order they were taken.
+    pub fn take_full_batch(&mut self) -> Option<StagingBatch> {
+        let full =
+            self.batch.len() >= STAGING_BATCH_ROWS || self.batch_bytes >= STAGING_BATCH_BYTES;
+        (self.to_file && full).then(|| self.take_batch())
+    }
+
+    fn take_batch(&mut self) -> StagingBatch {
+        self.batch_bytes = 0;
+        StagingBatch {
+            epoch: self.epoch,
+            rows: std::mem::take(&mut self.batch),
+        }
+    }
+}
+
+/// Rows of a [`SnapshotStaging`] to write to the staging table in one transaction
+/// ([`Store::write_staging_batch`]).
+#[derive(Debug)]
+pub struct StagingBatch {
+    epoch: u64,
+    rows: Vec<(String, String, JsonText)>,
 }
 
 struct State {
@@ -622,54 +652,49 @@ impl Store {
             batch: Vec::new(),
             batch_bytes: 0,
             entities: 0,
+            to_file: writer.db.is_some(),
         })
     }
 
-    /// Adds one entity to `staging`; `Ok(false)` (and nothing staged) when `collection`/`id` is
-    /// already staged. `value` must be JSON text (a codec's output).
-    ///
-    /// # Errors
-    /// [`Error::InvalidChange`] when the staging is stale (another snapshot began, or the
-    /// store was wiped), [`Error::Closed`], storage errors; then the staging is unusable.
+    /// Adds one entity to `staging`'s model and its next batch; `Ok(false)` (and nothing
+    /// staged) when `collection`/`id` is already staged. `value` must be JSON text (a codec's
+    /// output). Nothing is written here: see [`SnapshotStaging::take_full_batch`].
     pub fn stage_entity(
         &self,
         staging: &mut SnapshotStaging,
         collection: &str,
         id: &str,
         value: JsonText,
-    ) -> Result<bool> {
+    ) -> bool {
         let ids = match staging.data.get_mut(collection) {
             Some(ids) => ids,
             None => staging.data.entry(collection.to_owned()).or_default(),
         };
-        if ids.contains_key(id) {
-            return Ok(false);
-        }
-        ids.insert(id.to_owned(), value.clone());
+        let std::collections::btree_map::Entry::Vacant(slot) = ids.entry(id.to_owned()) else {
+            return false;
+        };
         staging.entities += 1;
-        if self.path.is_some() {
+        if staging.to_file {
             staging.batch_bytes += value.len() + id.len();
             staging
                 .batch
-                .push((collection.to_owned(), id.to_owned(), value));
-            if staging.batch.len() >= STAGING_BATCH_ROWS
-                || staging.batch_bytes >= STAGING_BATCH_BYTES
-            {
-                self.flush_staging(staging)?;
-            }
+                .push((collection.to_owned(), id.to_owned(), value.clone()));
         }
-        Ok(true)
+        slot.insert(value);
+        true
     }
 
-    /// Writes the buffered rows of `staging` in one transaction.
-    fn flush_staging(&self, staging: &mut SnapshotStaging) -> Result<()> {
+    /// Writes `batch` to the staging table, in one transaction.
+    ///
+    /// # Errors
+    /// [`Error::InvalidChange`] when the staging is stale (another snapshot began, or the
+    /// store was wiped), [`Error::Closed`], storage errors; then the staging is unusable.
+    pub fn write_staging_batch(&self, batch: StagingBatch) -> Result<()> {
         let mut writer = self.open_writer()?;
-        check_epoch(&writer, staging)?;
+        check_epoch(&writer, batch.epoch)?;
         if let Some(db) = &mut writer.db {
-            db.stage(&staging.batch)?;
+            db.stage(&batch.rows)?;
         }
-        staging.batch.clear();
-        staging.batch_bytes = 0;
         Ok(())
     }
 
@@ -679,13 +704,13 @@ impl Store {
     /// until then, never a part of the new one.
     ///
     /// # Errors
-    /// As [`stage_entity`](Self::stage_entity); then the base is unchanged.
+    /// As [`write_staging_batch`](Self::write_staging_batch); then the base is unchanged.
     pub fn commit_snapshot(&self, mut staging: SnapshotStaging, cursor: u64) -> Result<Changed> {
-        if !staging.batch.is_empty() {
-            self.flush_staging(&mut staging)?;
+        if staging.to_file && !staging.batch.is_empty() {
+            self.write_staging_batch(staging.take_batch())?;
         }
         let mut writer = self.open_writer()?;
-        check_epoch(&writer, &staging)?;
+        check_epoch(&writer, staging.epoch)?;
         if let Some(db) = &mut writer.db {
             db.swap_staged(cursor)?;
         }
@@ -825,9 +850,9 @@ impl Store {
     }
 }
 
-/// [`Error::InvalidChange`] unless `staging` is the store's current one.
-fn check_epoch(writer: &Writer, staging: &SnapshotStaging) -> Result<()> {
-    if writer.staging_epoch == staging.epoch {
+/// [`Error::InvalidChange`] unless `epoch` is the store's current staging's.
+fn check_epoch(writer: &Writer, epoch: u64) -> Result<()> {
+    if writer.staging_epoch == epoch {
         return Ok(());
     }
     Err(Error::InvalidChange {

@@ -8,7 +8,9 @@
 //! can lose the last commits on power loss (a write the app was told is saved would vanish). The
 //! price of `FULL` is one fsync of the WAL per enqueue; see the `store` benchmark
 //! (`cargo bench -p mizu-sync-benches --bench store`) and the write->effect benchmark for the
-//! measured latency.
+//! measured latency. What the server sent (pulled pages, snapshots, acknowledgements) commits
+//! with `NORMAL` in either mode ([`Db::commit_server_sent`]): after a power cut it may be rolled
+//! back to an earlier cursor, never half applied, and the client fetches it again.
 //!
 //! The file is opened with `locking_mode = EXCLUSIVE`: one store per file, across processes. Two
 //! stores on one file would each keep their own in-memory model and overwrite each other.
@@ -56,6 +58,8 @@ pub(crate) struct Db {
     conn: Connection,
     /// Whether the file was opened with a key (and so is encrypted).
     encrypted: bool,
+    /// The mode every commit but a staging batch's runs in.
+    durability: Durability,
 }
 
 /// Drops the table a snapshot is staged in (see [`Db::begin_staging`]).
@@ -106,6 +110,7 @@ impl Db {
         let mut db = Db {
             conn,
             encrypted: key.is_some(),
+            durability,
         };
         let loaded = db.load()?;
         Ok((db, loaded))
@@ -205,9 +210,11 @@ impl Db {
     /// Removes these seqs from the queue (with their acknowledgements) and records the
     /// acknowledgements of `acked` mutations that stay queued, in one transaction.
     pub(crate) fn settle(&mut self, seqs: &[u64], acked: &[(String, u64)]) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.commit_server_sent(|conn| Self::settle_in(conn, seqs, acked))
+    }
+
+    fn settle_in(conn: &mut Connection, seqs: &[u64], acked: &[(String, u64)]) -> Result<()> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut forget = tx.prepare_cached(
                 "DELETE FROM acked WHERE mutation_id = (SELECT mutation_id FROM pending WHERE seq = ?1)",
@@ -230,9 +237,11 @@ impl Db {
 
     /// Applies server changes to the base and stores the cursor that covers them.
     pub(crate) fn apply_remote(&mut self, changes: &[EntityChange], cursor: u64) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.commit_server_sent(|conn| Self::apply_remote_in(conn, changes, cursor))
+    }
+
+    fn apply_remote_in(conn: &mut Connection, changes: &[EntityChange], cursor: u64) -> Result<()> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO base (collection, id, value) VALUES (?1, ?2, ?3)
@@ -257,9 +266,11 @@ impl Db {
 
     /// Replaces the whole base with `snapshot` and stores its cursor.
     pub(crate) fn replace_base(&mut self, snapshot: &SnapshotData, cursor: u64) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.commit_server_sent(|conn| Self::replace_base_in(conn, snapshot, cursor))
+    }
+
+    fn replace_base_in(conn: &mut Connection, snapshot: &SnapshotData, cursor: u64) -> Result<()> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM base", [])?;
         {
             let mut insert =
@@ -292,33 +303,61 @@ impl Db {
 
     /// Adds `rows` to the staged snapshot, in one transaction.
     pub(crate) fn stage(&mut self, rows: &[(String, String, JsonText)]) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO base_staging (collection, id, value) VALUES (?1, ?2, ?3)",
-            )?;
-            for (collection, id, value) in rows {
-                insert.execute(params![collection, id, &**value])?;
+        self.commit_server_sent(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO base_staging (collection, id, value) VALUES (?1, ?2, ?3)",
+                )?;
+                for (collection, id, value) in rows {
+                    insert.execute(params![collection, id, &**value])?;
+                }
             }
-        }
-        tx.commit()?;
-        Ok(())
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     /// Makes the staged snapshot the base and stores its cursor, in one transaction: the old
     /// base table is dropped and the staging table renamed in its place (no copy).
     pub(crate) fn swap_staged(&mut self, cursor: u64) -> Result<()> {
-        let tx = self
+        self.commit_server_sent(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch("DROP TABLE base; ALTER TABLE base_staging RENAME TO base;")?;
+            set_cursor(&tx, cursor)?;
+            tx.commit()?;
+            // The renamed table's statements were compiled against the old one.
+            conn.flush_prepared_statement_cache();
+            Ok(())
+        })
+    }
+
+    /// Runs `write`, one transaction of what the server sent (a pulled page, a snapshot, the
+    /// acknowledgements of a push), committed with `synchronous = NORMAL` whatever the store's
+    /// [`Durability`].
+    ///
+    /// Such a transaction needs no fsync of its own: the file stays consistent after a power
+    /// cut, which can only roll it back to an earlier commit (WAL commits are a prefix), and
+    /// whatever was rolled back the server sends again (the cursor goes back with the base it
+    /// covers; a lost acknowledgement makes the client push the mutation again, which the server
+    /// answers `ok` by its id). The next commit in the store's own mode (the app's next write,
+    /// fsynced under [`Durability::Full`]) syncs the WAL, and every frame before it. What the app
+    /// wrote is never committed this way.
+    fn commit_server_sent<T>(
+        &mut self,
+        write: impl FnOnce(&mut Connection) -> Result<T>,
+    ) -> Result<T> {
+        if self.durability == Durability::Normal {
+            return write(&mut self.conn);
+        }
+        self.conn
+            .pragma_update(None, "synchronous", Durability::Normal.pragma())?;
+        let written = write(&mut self.conn);
+        // Back to the store's mode before anything else commits, even when `write` failed.
+        let restored = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch("DROP TABLE base; ALTER TABLE base_staging RENAME TO base;")?;
-        set_cursor(&tx, cursor)?;
-        tx.commit()?;
-        // The renamed table's statements were compiled against the old one.
-        self.conn.flush_prepared_statement_cache();
-        Ok(())
+            .pragma_update(None, "synchronous", self.durability.pragma());
+        written.and_then(|value| restored.map(|()| value).map_err(Error::from))
     }
 
     /// Drops a staged snapshot that will not be used.

@@ -250,6 +250,7 @@ fn decode_raw_data(data: &RawValue) -> Option<Vec<EntityChange>> {
 /// Deepest nesting [`is_canonical`] accepts (`serde_json` refuses beyond 128 when parsing a
 /// tree, so deeper text takes the tree way and its error).
 const CANONICAL_DEPTH: usize = 100;
+const _: () = assert!(CANONICAL_DEPTH <= MAX_SNAPSHOT_VALUE_DEPTH);
 
 /// Whether `text`, one valid JSON value, is already exactly what [`compact`] writes for it once
 /// parsed into a [`Value`]: no whitespace, object keys in strictly ascending byte order (a
@@ -380,6 +381,10 @@ pub(super) fn snapshot_entity(
 /// copied once into the `Arc`), otherwise written the way [`DefaultCodec::decode_snapshot`]
 /// writes it (compact, keys sorted), so a snapshot and a pull store the same text for one value.
 fn compact_raw(text: &str) -> Result<JsonText, String> {
+    // Canonical text nests at most CANONICAL_DEPTH (< MAX_SNAPSHOT_VALUE_DEPTH) levels: one pass.
+    if is_canonical(text) {
+        return Ok(Arc::from(text));
+    }
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
     for &b in text.as_bytes() {
         if in_string {
@@ -405,9 +410,6 @@ fn compact_raw(text: &str) -> Result<JsonText, String> {
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
-    }
-    if is_canonical(text) {
-        return Ok(Arc::from(text));
     }
     let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     Ok(compact(&value))

@@ -3,6 +3,7 @@
 mod corruption;
 mod overlay;
 mod persistence;
+mod staging;
 mod threads;
 
 use mizu_test_support::{temp_dir, TempDir};
