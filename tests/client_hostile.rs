@@ -3,49 +3,18 @@
 
 mod client_support;
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use client_support::{todo, Todo};
 use mizu_sync::{Client, Error, Options};
+use mizu_test_support::http_server::{Answer, HttpServer};
 
-/// A server that answers every request with `reply` (raw bytes after reading the request
-/// head and body), or never answers when `reply` is `None`.
-fn hostile(reply: Option<&'static str>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            thread::spawn(move || {
-                let mut buf = vec![0u8; 64 * 1024];
-                let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-                let _ = stream.read(&mut buf);
-                match reply {
-                    Some(reply) => {
-                        let _ = stream.write_all(reply.as_bytes());
-                    }
-                    None => thread::sleep(Duration::from_secs(30)),
-                }
-            });
-        }
-    });
-    format!("http://{addr}/_sync")
-}
-
-fn json_reply(body: &str) -> &'static str {
-    let reply = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    Box::leak(reply.into_boxed_str())
-}
-
-fn sync_against(reply: Option<&'static str>) -> Error {
+/// Syncs (after a local write) against a server that answers every request with `answer()`;
+/// returns the error, having checked that it came in bounded time and the local state is intact.
+fn sync_against(answer: fn() -> Answer) -> Error {
+    let server = HttpServer::start(move |_| answer());
     let client = Client::new(
-        Options::new(hostile(reply))
+        Options::new(server.url("/_sync"))
             .request_timeout(Duration::from_millis(500))
             .backoff(Duration::from_millis(10), Duration::from_millis(50)),
     )
@@ -71,22 +40,22 @@ fn sync_against(reply: Option<&'static str>) -> Error {
 
 #[test]
 fn a_body_that_is_not_json_is_a_malformed_response() {
-    let err = sync_against(Some(json_reply("<html>proxy login</html>")));
+    let err = sync_against(|| Answer::json(200, "<html>proxy login</html>"));
     assert!(matches!(err, Error::MalformedResponse(_)), "{err:?}");
 }
 
 #[test]
 fn json_of_the_wrong_types_is_a_malformed_response() {
-    let err = sync_against(Some(json_reply(
-        r#"{"results":"yes","data":5,"cursor":"seven"}"#,
-    )));
+    let err = sync_against(|| Answer::json(200, r#"{"results":"yes","data":5,"cursor":"seven"}"#));
     assert!(matches!(err, Error::MalformedResponse(_)), "{err:?}");
 }
 
 #[test]
 fn a_truncated_body_is_an_error_not_a_hang() {
-    let reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\nConnection: close\r\n\r\n{\"results\":[";
-    let err = sync_against(Some(reply));
+    let err = sync_against(|| Answer::Truncated {
+        declared: 400,
+        body: r#"{"results":["#.into(),
+    });
     assert!(
         matches!(
             err,
@@ -98,14 +67,14 @@ fn a_truncated_body_is_an_error_not_a_hang() {
 
 #[test]
 fn a_server_that_never_answers_times_out() {
-    let err = sync_against(None);
+    let err = sync_against(|| Answer::Silent);
     assert_eq!(err, Error::Timeout);
 }
 
 #[test]
 fn a_server_error_is_reported_with_its_status() {
-    let reply = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 47\r\nConnection: close\r\n\r\n{\"code\":\"internal_error\",\"error\":\"overloaded\"}\n";
-    let err = sync_against(Some(reply));
+    let err =
+        sync_against(|| Answer::json(503, r#"{"code":"internal_error","error":"overloaded"}"#));
     assert!(matches!(err, Error::Server { status: 503, .. }), "{err:?}");
 }
 
@@ -113,9 +82,7 @@ fn a_server_error_is_reported_with_its_status() {
 fn a_snapshot_in_an_unexpected_shape_is_a_codec_error() {
     // Push answers must match the batch; this server answers every request with a snapshot-like
     // body, so the push is a protocol violation first. Either way: a typed error, no panic.
-    let err = sync_against(Some(json_reply(
-        r#"{"data":{"todo":5},"cursor":3,"results":[]}"#,
-    )));
+    let err = sync_against(|| Answer::json(200, r#"{"data":{"todo":5},"cursor":3,"results":[]}"#));
     assert!(
         matches!(err, Error::Codec(_) | Error::MalformedResponse(_)),
         "{err:?}"

@@ -4,8 +4,6 @@
 
 mod client_support;
 
-use std::io::Read;
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -13,21 +11,11 @@ use std::time::{Duration, Instant};
 use client_support::{options, scope, started, todo, wait_until, TestServer, Todo};
 use mizu_sync::reactive::Effect;
 use mizu_sync::{Client, Error, Options};
+use mizu_test_support::http_server::{Answer, HttpServer};
 
-/// A server that accepts connections, reads the request, and never answers.
-fn black_hole() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-            });
-        }
-    });
-    format!("http://{addr}/_sync")
+/// A server that reads every request and never answers.
+fn silent_server() -> HttpServer {
+    HttpServer::start(|_| Answer::Silent)
 }
 
 fn offline_client() -> Client {
@@ -158,8 +146,10 @@ fn start_stop_cycles_keep_syncing() {
 
 #[test]
 fn close_while_a_sync_waits_on_a_silent_server_ends_the_sync_promptly() {
+    let server = silent_server();
     let client = Arc::new(
-        Client::new(Options::new(black_hole()).request_timeout(Duration::from_secs(60))).unwrap(),
+        Client::new(Options::new(server.url("/_sync")).request_timeout(Duration::from_secs(60)))
+            .unwrap(),
     );
     client.start().unwrap();
     client
@@ -186,8 +176,10 @@ fn close_while_a_sync_waits_on_a_silent_server_ends_the_sync_promptly() {
 
 #[test]
 fn dropping_a_client_while_a_request_hangs_returns_promptly() {
+    let server = silent_server();
     let client =
-        Client::new(Options::new(black_hole()).request_timeout(Duration::from_secs(60))).unwrap();
+        Client::new(Options::new(server.url("/_sync")).request_timeout(Duration::from_secs(60)))
+            .unwrap();
     client.start().unwrap();
     client
         .collection::<Todo>("todo")

@@ -1,15 +1,15 @@
-//! The six reactively dynamic-graph configurations: exact sum and computed run count.
-
-mod common;
+//! The six reactively dynamic-graph configurations: exact sum and computed run count, on the
+//! shapes the benchmarks time (`mizu-reactivity-shapes`), built on mizu-sync's adapter.
 
 use std::time::Instant;
 
-use common::dynamic::{sum_and_count, CONFIGS};
+use mizu_reactivity_shapes::dynamic::sum_and_count;
+use mizu_reactivity_shapes::{Ours, CONFIGS};
 
 fn check(index: usize) {
     let config = &CONFIGS[index];
     let started = Instant::now();
-    let (sum, count) = sum_and_count(config);
+    let (sum, count) = sum_and_count::<Ours>(config);
     eprintln!("{}: {:?}", config.name, started.elapsed());
     assert_eq!(sum, config.expected_sum, "sum of {}", config.name);
     assert_eq!(count, config.expected_count, "count of {}", config.name);

@@ -8,12 +8,12 @@
 
 use std::time::Duration;
 
-use mizu_sync_benches::adapters::{Alien, Leptos, Ours, Sycamore};
-use mizu_sync_benches::harness::{interleave, prepare, Outcome, Shape};
-use mizu_sync_benches::report::{format_duration, render, Row, FRAMEWORKS};
-use mizu_sync_benches::shapes::{
-    Cellx, Dynamic, Kairo, KairoCase, Propagation, SBench, SCase, SGroup, Topology, CONFIGS,
+use mizu_reactivity_shapes::{
+    Cellx, Dynamic, Kairo, KairoCase, Propagation, SBench, SCase, SGroup, Shape, Topology, CONFIGS,
 };
+use mizu_sync_benches::adapters::{Alien, Leptos, Ours, Sycamore};
+use mizu_sync_benches::harness::{interleave, prepare, Outcome};
+use mizu_sync_benches::report::{format_duration, render, Row, FRAMEWORKS};
 
 struct Options {
     quick: bool,
@@ -163,7 +163,7 @@ fn sbench(rows: &mut Vec<Row>, options: &Options) {
 }
 
 fn sbench_count() -> usize {
-    mizu_sync_benches::shapes::sbench::COUNT
+    mizu_reactivity_shapes::sbench::COUNT
 }
 
 /// Stack of the benchmark thread: first reads of a 1000-deep chain (and of 2500 cellx layers)

@@ -1,9 +1,13 @@
 //! Benchmarks of mizu-sync's reactive graph against named peers, on the shapes of
 //! js-reactivity-benchmark (kairo, cellx, reactively, S.js) and two plain propagation shapes.
 //!
-//! - [`framework`]: the adapter trait each library implements, so every shape is written once.
-//! - [`adapters`]: mizu-sync, alien-signals, sycamore-reactive and leptos' reactive_graph.
-//! - [`shapes`]: the benchmark shapes, each checking its expected values before it is timed.
+//! The shapes, written once against the adapter trait, and mizu-sync's own adapter live in the
+//! peer-free `mizu-reactivity-shapes` crate (`benches/shapes`), which mizu-sync's integration
+//! tests share; this package adds what only the benchmark needs:
+//!
+//! - [`adapters`]: alien-signals, sycamore-reactive and leptos' reactive_graph (and mizu-sync's,
+//!   re-exported).
+//! - [`local`]: the `Send + Sync` wrapper of the single-threaded peers' handles.
 //! - [`harness`]: interleaved sampling and the JS benchmark's rules (fastest of N, or total).
 //! - [`report`]: the results table.
 //!
@@ -14,8 +18,6 @@
 #![warn(missing_docs)]
 
 pub mod adapters;
-pub mod framework;
 pub mod harness;
 pub mod local;
 pub mod report;
-pub mod shapes;

@@ -42,21 +42,27 @@ fn fill(client: &Client, n: usize) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Waits (polling the status) until nothing waits to be acknowledged, and for the `flush`
-/// running on `flusher`; returns the two elapsed times since `start`.
-fn drained(client: &Client, flusher: thread::JoinHandle<()>, start: Instant) -> (f64, f64) {
+/// Flushes in the background and waits (polling the status) until nothing waits to be
+/// acknowledged, then for the flush; closes the client. The rates of the `n` queued mutations,
+/// timed from `start`.
+fn drained(client: &Arc<Client>, n: usize, writes_per_sec: f64, start: Instant) -> Drain {
+    let flusher = {
+        let client = client.clone();
+        thread::spawn(move || client.flush(Duration::from_secs(600)).expect("flush"))
+    };
     let status = client.status();
     while status.peek().pending > 0 {
         thread::sleep(Duration::from_micros(100));
     }
     let acked = start.elapsed().as_secs_f64();
     flusher.join().expect("flush");
-    (acked, start.elapsed().as_secs_f64())
-}
-
-fn flush_in_background(client: &Arc<Client>) -> thread::JoinHandle<()> {
-    let client = client.clone();
-    thread::spawn(move || client.flush(Duration::from_secs(600)).expect("flush"))
+    let flushed = start.elapsed().as_secs_f64();
+    client.close();
+    Drain {
+        acked_per_sec: n as f64 / acked,
+        flushed_per_sec: n as f64 / flushed,
+        writes_per_sec,
+    }
 }
 
 /// Push throughput: `n` writes queued while paused, then resumed.
@@ -67,14 +73,7 @@ pub fn paused_queue(n: usize) -> Drain {
     let writes_per_sec = fill(&client, n);
     let start = Instant::now();
     client.resume();
-    let flusher = flush_in_background(&client);
-    let (acked, flushed) = drained(&client, flusher, start);
-    client.close();
-    Drain {
-        acked_per_sec: n as f64 / acked,
-        flushed_per_sec: n as f64 / flushed,
-        writes_per_sec,
-    }
+    drained(&client, n, writes_per_sec, start)
 }
 
 /// Offline backlog: `n` writes queued while the server answers 503, then it comes back.
@@ -84,15 +83,7 @@ pub fn offline_backlog(n: usize) -> Drain {
     server.set_unavailable(true);
     let writes_per_sec = fill(&client, n);
     server.set_unavailable(false);
-    let start = Instant::now();
-    let flusher = flush_in_background(&client);
-    let (acked, flushed) = drained(&client, flusher, start);
-    client.close();
-    Drain {
-        acked_per_sec: n as f64 / acked,
-        flushed_per_sec: n as f64 / flushed,
-        writes_per_sec,
-    }
+    drained(&client, n, writes_per_sec, Instant::now())
 }
 
 /// The raw bound: `n` mutations in batch POSTs of 100 with a bare ureq agent, mutations per

@@ -70,15 +70,18 @@ impl Raw {
         }
     }
 
-    /// POSTs `body` to `{base}{path}` and returns the response body as a stream (no size cap).
-    pub fn post_reader(&self, path: &str, body: &str) -> impl std::io::Read {
-        let response = self
-            .agent
+    /// POSTs `body` as JSON to `{base}{path}`; panics on a transport error or an error status.
+    fn send(&self, path: &str, body: &str) -> ureq::http::Response<ureq::Body> {
+        self.agent
             .post(&format!("{}{path}", self.base))
             .header("Content-Type", "application/json")
             .send(body)
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
-        response
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    /// POSTs `body` to `{base}{path}` and returns the response body as a stream (no size cap).
+    pub fn post_reader(&self, path: &str, body: &str) -> impl std::io::Read {
+        self.send(path, body)
             .into_body()
             .into_with_config()
             .limit(u64::MAX)
@@ -87,13 +90,7 @@ impl Raw {
 
     /// POSTs `body` to `{base}{path}` and returns the response body.
     pub fn post(&self, path: &str, body: &str) -> String {
-        let mut response = self
-            .agent
-            .post(&format!("{}{path}", self.base))
-            .header("Content-Type", "application/json")
-            .send(body)
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
-        response
+        self.send(path, body)
             .body_mut()
             .with_config()
             .limit(256 * 1024 * 1024)

@@ -5,8 +5,8 @@
 
 use alien_signals::{end_batch, set_active_sub, start_batch, Computed, Effect, Signal};
 
-use crate::framework::{Framework, Value};
 use crate::local::Local;
+use mizu_reactivity_shapes::{Framework, Value};
 
 /// The alien-signals adapter.
 pub struct Alien;

@@ -26,7 +26,7 @@ use reactive_graph::graph::untrack;
 use reactive_graph::signal::ArcRwSignal;
 use reactive_graph::traits::{Get, Set};
 
-use crate::framework::{Framework, Value};
+use mizu_reactivity_shapes::{Framework, Value};
 
 /// The reactive_graph adapter.
 pub struct Leptos;

@@ -12,8 +12,8 @@ use sycamore_reactive::{
     NodeHandle, ReadSignal, RootHandle, Signal,
 };
 
-use crate::framework::{Framework, Value};
 use crate::local::Local;
+use mizu_reactivity_shapes::{Framework, Value};
 
 /// The sycamore-reactive adapter.
 pub struct Sycamore;

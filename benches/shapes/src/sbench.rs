@@ -9,9 +9,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::util::Counter;
 use crate::framework::Framework;
-use crate::harness::{check_eq, Mismatch, Runner, Shape};
+use crate::shape::{check_eq, Mismatch, Runner, Shape};
+use crate::util::Counter;
 
 /// The JS benchmark's COUNT.
 pub const COUNT: usize = 100_000;

@@ -2,11 +2,10 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::util::{Counter, Iter};
 use crate::framework::{Framework, Node};
-use crate::harness::{check_eq, timed, Mismatch, Runner, Shape};
+use crate::shape::{check_eq, repeated, Mismatch, Runner, Shape};
+use crate::util::{Counter, Iter};
 
 /// The graph of a propagation case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,19 +26,6 @@ pub struct Propagation {
     pub size: usize,
     /// Writes per sample.
     pub writes: usize,
-}
-
-struct PropagationRunner<F: Framework> {
-    step: Iter,
-    writes: usize,
-    _scope: F::Scope,
-}
-
-impl<F: Framework> Runner for PropagationRunner<F> {
-    fn sample(&mut self) -> Result<Duration, Mismatch> {
-        let step = &mut self.step;
-        timed(|| (0..self.writes).try_for_each(|_| step()))
-    }
 }
 
 /// Builds the graph; the step writes the next value and checks the effects saw it.
@@ -100,14 +86,6 @@ impl Shape for Propagation {
     }
 
     fn prepare<F: Framework>(&self) -> Result<Box<dyn Runner>, Mismatch> {
-        let (mut step, scope) = F::scope(|| build::<F>(self.topology, self.size));
-        for _ in 0..3 {
-            step()?;
-        }
-        Ok(Box::new(PropagationRunner::<F> {
-            step,
-            writes: self.writes,
-            _scope: scope,
-        }))
+        repeated::<F>(|| build::<F>(self.topology, self.size), self.writes)
     }
 }

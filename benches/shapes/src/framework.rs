@@ -13,7 +13,8 @@ impl<T: Clone + PartialEq + Send + Sync + 'static> Value for T {}
 /// One reactive library, adapted to the operations of the benchmark shapes.
 ///
 /// Handles are `Clone + Send + Sync` so that closures capturing them satisfy mizu-sync's
-/// thread-safe bounds; the single-threaded peers reach this through [`crate::local::Local`].
+/// thread-safe bounds; the single-threaded peers reach this through `Local` in the
+/// `mizu-sync-benches` package.
 pub trait Framework: 'static {
     /// The name printed in the results table.
     const NAME: &'static str;
@@ -24,7 +25,7 @@ pub trait Framework: 'static {
     /// True when a write marks its downstream by walking every path rather than every node
     /// (no "already marked" stop), so the cost of one write grows with the number of paths
     /// through the graph, exponentially in a graph of stacked diamonds. Shapes use it to refuse
-    /// runs that could not finish (see [`crate::harness::Shape::infeasible`]).
+    /// runs that could not finish (see [`crate::shape::Shape::infeasible`]).
     const MARKS_EVERY_PATH: bool = false;
 
     /// A writable source.

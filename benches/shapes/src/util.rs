@@ -1,8 +1,9 @@
-//! Small helpers the shapes share: counters, busy work, and values with JS identity.
+//! Small helpers the shapes share: counters, a log of pushed values, busy work, and values with
+//! JS identity.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A counter bumped from inside computeds and effects.
 ///
@@ -43,6 +44,37 @@ impl Counter {
     }
 }
 
+/// Values pushed from inside effects, in the order they were pushed (molBench's `res`).
+#[derive(Debug, Default)]
+pub struct Log(Mutex<Vec<i64>>);
+
+impl Log {
+    /// A new empty log, shared.
+    pub fn shared() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Appends `value`.
+    pub fn push(&self, value: i64) {
+        self.values_mut().push(value);
+    }
+
+    /// The values pushed so far, in order.
+    pub fn values(&self) -> Vec<i64> {
+        self.values_mut().clone()
+    }
+
+    /// Empties the log.
+    pub fn clear(&self) {
+        self.values_mut().clear();
+    }
+
+    fn values_mut(&self) -> std::sync::MutexGuard<'_, Vec<i64>> {
+        // A panic while pushing cannot leave a half-written `Vec<i64>`.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// The kairo benchmark's `busy()`: a loop of 100 `a++` that the optimiser may not remove.
 #[inline(never)]
 pub fn busy() {
@@ -78,4 +110,4 @@ impl<T> PartialEq for Fresh<T> {
 }
 
 /// A case's timed step, with the graph it drives captured inside.
-pub type Iter = Box<dyn FnMut() -> Result<(), crate::harness::Mismatch>>;
+pub type Iter = Box<dyn FnMut() -> Result<(), crate::shape::Mismatch>>;

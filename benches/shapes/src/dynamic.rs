@@ -8,10 +8,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::prng::PseudoRandom;
-use super::util::Counter;
 use crate::framework::{Framework, Node};
-use crate::harness::{check, path_budget, timed, Mismatch, Runner, Shape};
+use crate::prng::PseudoRandom;
+use crate::shape::{check, path_budget, timed, Mismatch, Runner, Shape};
+use crate::util::Counter;
 
 /// One configuration of `config.ts`, with its expected results.
 #[derive(Debug, Clone, Copy)]
@@ -224,6 +224,26 @@ fn run_graph<F: Framework>(graph: &Graph<F>, iterations: usize) -> f64 {
         .fold(0.0, |total, leaf| F::read(leaf) + total)
 }
 
+/// Runs the graph once to reach its steady state, then once more counted: the sum of the read
+/// leaves and the computed executions of the second run (what [`Dynamic`] checks).
+fn counted_run<F: Framework>(graph: &Graph<F>, config: &DynamicConfig) -> (f64, i64) {
+    run_graph(graph, config.iterations);
+    graph.counter.reset();
+    let sum = run_graph(graph, config.iterations);
+    (sum, graph.counter.get())
+}
+
+/// Builds the graph of `config` on `F`, runs it once, then once more counted, and returns the
+/// second run's sum of the read leaves and computed executions, to compare with the
+/// configuration's `expected_sum` and `expected_count` (what [`Dynamic`] checks).
+pub fn sum_and_count<F: Framework>(config: &DynamicConfig) -> (f64, i64) {
+    let (graph, scope) = F::scope(|| make_graph::<F>(config));
+    let result = counted_run(&graph, config);
+    drop(graph);
+    drop(scope);
+    result
+}
+
 /// Paths from a written source to every computed (and through the leaves to the effect), on
 /// average over the sources, counting every node's `n_sources` edges (dynamic nodes drop at most
 /// one): what one write marks when marking walks paths.
@@ -278,10 +298,7 @@ impl Shape for Dynamic {
     fn prepare<F: Framework>(&self) -> Result<Box<dyn Runner>, Mismatch> {
         let config = self.config;
         let (graph, scope) = F::scope(|| make_graph::<F>(&config));
-        run_graph(&graph, config.iterations);
-        graph.counter.reset();
-        let sum = run_graph(&graph, config.iterations);
-        let count = graph.counter.get();
+        let (sum, count) = counted_run(&graph, &config);
         check(sum == config.expected_sum, || {
             format!("sum: got {sum:e}, expected {:e}", config.expected_sum)
         })?;
