@@ -22,11 +22,12 @@ use crate::client::logging::{log_to, targets};
 use crate::client::progress::Tracker;
 use crate::client::snapshot::stage_snapshot;
 use crate::client::{ClientCore, Error};
+use crate::protocol::entity::JsonText;
 use crate::protocol::machine::SnapshotFailure;
 use crate::protocol::machine::{
     Action, Event, Input, MachineOptions, RequestId, SentMutation, SyncMachine,
 };
-use crate::protocol::wire::{PullRequest, PushRequest, PushResponse, SnapshotRequest};
+use crate::protocol::wire::{PullRequest, PushResponse, SnapshotRequest};
 use crate::store::{Changed, SnapshotStaging};
 
 /// What the engine thread is told.
@@ -80,7 +81,8 @@ enum Request {
     Push {
         request: RequestId,
         sent: Vec<SentMutation>,
-        body: PushRequest,
+        /// The mutations' encoded text, in `sent`'s order.
+        mutations: Vec<JsonText>,
     },
     Pull {
         request: RequestId,
@@ -202,11 +204,11 @@ fn spawn_io_worker(
                     Request::Push {
                         request,
                         sent,
-                        body,
+                        mutations,
                     } => Input::Pushed {
                         request,
                         sent,
-                        result: http.push(&body),
+                        result: http.push(&mutations),
                     },
                     Request::Pull { request, body } => Input::Pulled {
                         request,
@@ -689,22 +691,23 @@ impl Engine {
         // Acknowledged mutations stay queued until their pull, at the front of the queue: start
         // after them instead of filtering the whole queue on every push (which made draining a
         // long queue quadratic).
-        let (pending, next_scan) = self
-            .shared
-            .store
-            .pending_except(self.scan_from, limit, |id| self.awaiting.contains_key(id));
+        let (pending, next_scan) = self.shared.store.pending_except(
+            self.scan_from,
+            limit,
+            |id| self.awaiting.contains_key(id),
+            |p| {
+                let sent = SentMutation {
+                    id: p.mutation.id.clone(),
+                    name: p.mutation.name.clone(),
+                };
+                (sent, p.encoded.clone())
+            },
+        );
         self.scan_from = next_scan;
-        let mutations: Vec<_> = pending.into_iter().map(|p| p.mutation).collect();
+        let (sent, mutations): (Vec<SentMutation>, Vec<JsonText>) = pending.into_iter().unzip();
         self.shared
             .queue_watch
-            .pushed(mutations.iter().map(|m| m.id.as_str()));
-        let sent: Vec<SentMutation> = mutations
-            .iter()
-            .map(|m| SentMutation {
-                id: m.id.clone(),
-                name: m.name.clone(),
-            })
-            .collect();
+            .pushed(sent.iter().map(|m| m.id.as_str()));
         if mutations.is_empty() {
             let input = Input::Pushed {
                 request,
@@ -726,7 +729,7 @@ impl Engine {
         self.send(Request::Push {
             request,
             sent,
-            body: PushRequest { mutations },
+            mutations,
         });
     }
 

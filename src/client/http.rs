@@ -12,9 +12,10 @@ use ureq::Agent;
 use super::auth::{bearer, AuthProvider, AUTH_PROVIDER_FAILED};
 use super::logging::{log_to, targets, LogLevel, Logger};
 use super::transport_error::{TransportConfigError, TransportFailure};
+use crate::protocol::entity::JsonText;
 use crate::protocol::wire::{
-    ErrorBody, LeanPushResponse, PullRequest, PushRequest, PushResponse, RawPullResponse,
-    SnapshotRequest, SnapshotResponse, PULL_PATH, PUSH_PATH, SNAPSHOT_PATH,
+    ErrorBody, LeanPushResponse, PullRequest, PushResponse, RawPullResponse, SnapshotRequest,
+    SnapshotResponse, PULL_PATH, PUSH_PATH, SNAPSHOT_PATH,
 };
 
 /// Default largest 2xx push or pull body accepted; a larger one fails as `Decode`. Snapshots
@@ -108,10 +109,23 @@ impl HttpTransport {
         })
     }
 
-    /// `POST {base}/push`.
-    pub(crate) fn push(&self, req: &PushRequest) -> Result<PushResponse, TransportFailure> {
+    /// `POST {base}/push` of `mutations`, each already encoded as JSON text
+    /// ([`PendingMutation::encoded`](crate::store::PendingMutation::encoded)): the body
+    /// `{"mutations":[...]}` is their concatenation, so no tree is cloned or serialized here.
+    pub(crate) fn push(&self, mutations: &[JsonText]) -> Result<PushResponse, TransportFailure> {
+        const OPEN: &[u8] = br#"{"mutations":["#;
+        let text: usize = mutations.iter().map(|m| m.len() + 1).sum();
+        let mut body = Vec::with_capacity(OPEN.len() + text + 2);
+        body.extend_from_slice(OPEN);
+        for (i, mutation) in mutations.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(mutation.as_bytes());
+        }
+        body.extend_from_slice(b"]}");
         // The changes the server may report per result are skipped while parsing: unused here.
-        self.exchange::<_, LeanPushResponse>(PUSH_PATH, &self.push_url, req)
+        self.exchange_body::<LeanPushResponse>(PUSH_PATH, &self.push_url, body)
             .map(PushResponse::from)
     }
 
@@ -192,6 +206,16 @@ impl HttpTransport {
         // Cannot fail for the wire types (string keys only); reported rather than unwrapped.
         let body = serde_json::to_vec(req)
             .map_err(|e| TransportFailure::Decode(format!("cannot encode the request: {e}")))?;
+        self.exchange_body(endpoint, url, body)
+    }
+
+    /// [`exchange`](Self::exchange) of a body already encoded.
+    fn exchange_body<Resp: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        url: &str,
+        body: Vec<u8>,
+    ) -> Result<Resp, TransportFailure> {
         let first = self.logged_send(endpoint, url, &body, false)?;
         let bytes = match first {
             Reply::Rejected(r) if self.auth.is_some() && matches!(r.status, 401 | 403) => {

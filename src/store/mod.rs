@@ -56,8 +56,26 @@ pub struct PendingMutation {
     pub seq: u64,
     /// The mutation as it will be pushed.
     pub mutation: Mutation,
+    /// `mutation` as compact JSON text, encoded once when it was queued: what a push sends (and
+    /// what the store file keeps), so pushing a batch copies no tree.
+    pub encoded: JsonText,
     /// Its optimistic effect on local state; `None` for app-defined mutations (no local effect).
     pub change: Option<EntityChange>,
+}
+
+impl PendingMutation {
+    /// Encodes `mutation` as the JSON text a push sends.
+    ///
+    /// # Errors
+    /// [`Error::Encode`] (not for mutations built from JSON values, whose keys are strings).
+    pub fn encode(mutation: &Mutation) -> Result<JsonText> {
+        serde_json::to_string(mutation)
+            .map(JsonText::from)
+            .map_err(|source| Error::Encode {
+                id: mutation.id.clone(),
+                source,
+            })
+    }
 }
 
 /// What a store operation changed in the visible state.
@@ -428,18 +446,20 @@ impl Store {
         change: Option<EntityChange>,
     ) -> Result<(u64, Changed)> {
         let change = change.map(checked).transpose()?;
+        let encoded = PendingMutation::encode(&mutation)?;
         let mut writer = self.open_writer()?;
         if self.read().memory.seq_of(&mutation.id).is_some() {
             return Err(Error::DuplicateMutation(mutation.id));
         }
         let seq = match &mut writer.db {
-            Some(db) => db.enqueue(&mutation, change.as_ref())?,
+            Some(db) => db.enqueue(&mutation.id, &encoded, change.as_ref())?,
             None => writer.last_seq + 1,
         };
         writer.last_seq = seq;
         let pending = PendingMutation {
             seq,
             mutation,
+            encoded,
             change,
         };
         let mut state = self.write();
@@ -453,17 +473,19 @@ impl Store {
         self.read().memory.pending().take(limit).cloned().collect()
     }
 
-    /// The first `limit` pending mutations from seq `from` on whose ids `skip` does not hold,
-    /// oldest first, and the seq to start the next such read from: the first one returned, or
-    /// past everything read when all of it was skipped. Only the returned mutations are
-    /// cloned. (The engine skips the acknowledged mutations still awaiting their pull, which can
-    /// be most of a long queue.)
-    pub fn pending_except(
+    /// What `take` makes of the first `limit` pending mutations from seq `from` on whose ids
+    /// `skip` does not hold, oldest first, and the seq to start the next such read from: the
+    /// first one returned, or past everything read when all of it was skipped. Only the
+    /// returned mutations are looked at by `take` (a push takes their id, name and encoded
+    /// text, not a clone of each). (The engine skips the acknowledged mutations still awaiting
+    /// their pull, which can be most of a long queue.)
+    pub fn pending_except<T>(
         &self,
         from: u64,
         limit: usize,
         skip: impl Fn(&str) -> bool,
-    ) -> (Vec<PendingMutation>, u64) {
+        take: impl Fn(&PendingMutation) -> T,
+    ) -> (Vec<T>, u64) {
         let state = self.read();
         let mut found = Vec::new();
         let mut next = from;
@@ -479,7 +501,7 @@ impl Store {
                 if found.is_empty() {
                     next = p.seq;
                 }
-                found.push(p.clone());
+                found.push(take(p));
             }
         }
         (found, next)

@@ -177,16 +177,14 @@ impl Db {
         })
     }
 
-    /// Appends a mutation and its optimistic effect to the queue; returns its seq.
+    /// Appends a mutation (`encoded`, the JSON text of mutation `id`) and its optimistic effect
+    /// to the queue; returns its seq.
     pub(crate) fn enqueue(
         &mut self,
-        mutation: &Mutation,
+        id: &str,
+        encoded: &str,
         change: Option<&EntityChange>,
     ) -> Result<u64> {
-        let encoded = serde_json::to_string(mutation).map_err(|source| Error::Encode {
-            id: mutation.id.clone(),
-            source,
-        })?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -195,7 +193,7 @@ impl Db {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![
-            mutation.id,
+            id,
             encoded,
             change.map(|c| &c.key.collection),
             change.map(|c| &c.key.id),
@@ -554,9 +552,13 @@ fn pending_row(row: &Row<'_>) -> Result<PendingMutation> {
             })
         }
     };
+    // Encoded again rather than kept as read: the text a push sends is exactly what this
+    // library writes for the mutation (no key it would not send).
+    let encoded = PendingMutation::encode(&mutation)?;
     Ok(PendingMutation {
         seq: seq as u64,
         mutation,
+        encoded,
         change,
     })
 }

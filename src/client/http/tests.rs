@@ -8,7 +8,8 @@ use serde_json::json;
 
 use super::*;
 use crate::client::auth::RotatingToken;
-use crate::protocol::wire::{Mutation, PullRequest, PushRequest, SnapshotRequest};
+use crate::protocol::wire::{Mutation, PullRequest, SnapshotRequest};
+use crate::store::PendingMutation;
 use mizu_test_support::http_server::{Answer, HttpServer};
 
 const PULL_OK: &str = r#"{"changes":[{"cursor":5,"scope":"s","time":"2026-01-01T00:00:00.000000001Z","data":{"entity":"todo","id":"a","op":"create","data":{"t":1}}}],"has_more":true,"next_cursor":5,"extra":1}"#;
@@ -77,7 +78,7 @@ fn joins_endpoint_paths_to_a_base_url_with_trailing_slashes() {
         scope: String::new(),
     })
     .unwrap();
-    http.push(&PushRequest { mutations: vec![] }).unwrap();
+    http.push(&[]).unwrap();
     let paths: Vec<_> = server.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(paths, ["/_sync/snapshot", "/_sync/push"]);
 }
@@ -97,9 +98,7 @@ fn sends_exactly_the_allowed_keys_in_every_request_body() {
         args: Some(json!({"id":"a","data":{"t":1}})),
     };
     let pushed = http
-        .push(&PushRequest {
-            mutations: vec![mutation],
-        })
+        .push(&[PendingMutation::encode(&mutation).unwrap()])
         .unwrap();
     assert!(pushed.results[0].ok);
     let pulled = http

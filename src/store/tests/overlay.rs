@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::protocol::entity::SnapshotData;
-use crate::store::{Changed, Error};
+use crate::store::{Changed, Error, PendingMutation};
 
 fn changed(keys: &[(&str, &str)], collections: &[&str]) -> Changed {
     Changed {
@@ -118,12 +118,15 @@ fn pending_except_skips_the_named_mutations_and_says_where_to_read_next() {
         let read = |from, skip: &[&str], limit| {
             let skip: std::collections::HashSet<String> =
                 skip.iter().map(|id| id.to_string()).collect();
-            let (pending, next) = store.pending_except(from, limit, |id| skip.contains(id));
+            let (pending, next) =
+                store.pending_except(from, limit, |id| skip.contains(id), PendingMutation::clone);
             let ids: Vec<String> = pending.into_iter().map(|p| p.mutation.id).collect();
             (ids, next)
         };
         let seq = |id: &str| {
-            let all = store.pending_except(0, 10, |_| false).0;
+            let all = store
+                .pending_except(0, 10, |_| false, PendingMutation::clone)
+                .0;
             all.iter()
                 .find(|p| p.mutation.id == id)
                 .map(|p| p.seq)
