@@ -153,8 +153,10 @@ typedef enum {
 } MizuLogLevel;
 
 /**
- * How hard each commit to the store file is pushed to disk (SQLite's `synchronous`; the
- * numbers are SQLite's own).
+ * How hard each commit of the app's writes to the store file is pushed to disk (SQLite's
+ * `synchronous`; the numbers are SQLite's own). What the server sent (snapshots, pulled
+ * changes, acknowledgements) commits without its own fsync in every mode: a power loss may take
+ * the store back to an earlier cursor, and the client fetches it again.
  */
 typedef enum {
     /**

@@ -8238,7 +8238,9 @@ public func FfiConverterTypeSyncStatus_lower(_ value: SyncStatus) -> RustBuffer 
  * `Full` (the default) fsyncs every commit: a write that returned survives a process kill and a
  * power loss. `Normal` skips that fsync: writes are faster and still survive a process kill (a
  * crash, the OS killing the app), but the last commits before a power loss or an OS crash may
- * be lost, with their queued mutations (the file stays consistent).
+ * be lost, with their queued mutations (the file stays consistent). In both modes what the
+ * server sent (snapshots, pulled changes, acknowledgements) commits without its own fsync: a
+ * power loss may take the store back to an earlier cursor, and the client fetches it again.
  */
 
 public enum Durability: Equatable, Hashable {
