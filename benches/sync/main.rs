@@ -433,7 +433,8 @@ fn snapshot_cases(sizes: &Sizes, rows: &mut Vec<Row>) {
             pick(&ours, |m| m.secs),
         )
         .raw(pick(&bound, |m| m.secs))
-        .goal(0.7),
+        .goal(0.7)
+        .within(1.1),
     );
     rows.push(
         Row::new(
@@ -508,7 +509,8 @@ fn bootstrap_case(sizes: &Sizes, rows: &mut Vec<Row>) {
             Unit::Secs,
             o.secs,
         )
-        .raw(r.secs),
+        .raw(r.secs)
+        .within(1.3),
     );
     rows.push(
         Row::new(

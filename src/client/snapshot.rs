@@ -208,14 +208,14 @@ impl Sink<'_> {
     fn entity<E: de::Error>(
         &mut self,
         collection: &str,
-        id: &str,
+        id: String,
         raw: &RawValue,
     ) -> Result<(), E> {
-        let value = match self.codec.decode_snapshot_entity(collection, id, raw) {
+        let value = match self.codec.decode_snapshot_entity(collection, &id, raw) {
             Ok(value) => value,
             Err(e) => return Err(self.fail(SnapshotFailure::Codec(e))),
         };
-        if !self
+        if let Err(id) = self
             .store
             .stage_entity(&mut self.staging, collection, id, value)
         {
@@ -390,7 +390,7 @@ impl<'de> Visitor<'de> for Collection<'_, '_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(id) = map.next_key::<String>()? {
             let raw: Box<RawValue> = map.next_value()?;
-            self.sink.entity(self.name, &id, &raw)?;
+            self.sink.entity(self.name, id, &raw)?;
         }
         Ok(())
     }

@@ -181,8 +181,10 @@ const STAGING_BATCH_BYTES: usize = 4 * 1024 * 1024;
 pub struct SnapshotStaging {
     epoch: u64,
     data: SnapshotData,
-    batch: Vec<(String, String, JsonText)>,
+    batch: Vec<StagedRow>,
     batch_bytes: usize,
+    /// The collection of the last staged row, shared by the rows of a batch.
+    collection: Option<Arc<str>>,
     entities: u64,
     /// Whether staged rows go to a file (a memory store keeps only the model).
     to_file: bool,
@@ -219,12 +221,15 @@ impl SnapshotStaging {
     }
 }
 
+/// One staged entity of a batch: collection, id, value.
+type StagedRow = (Arc<str>, String, JsonText);
+
 /// Rows of a [`SnapshotStaging`] to write to the staging table in one transaction
 /// ([`Store::write_staging_batch`]).
 #[derive(Debug)]
 pub struct StagingBatch {
     epoch: u64,
-    rows: Vec<(String, String, JsonText)>,
+    rows: Vec<StagedRow>,
 }
 
 struct State {
@@ -673,37 +678,44 @@ impl Store {
             data: SnapshotData::new(),
             batch: Vec::new(),
             batch_bytes: 0,
+            collection: None,
             entities: 0,
             to_file: writer.db.is_some(),
         })
     }
 
-    /// Adds one entity to `staging`'s model and its next batch; `Ok(false)` (and nothing
+    /// Adds one entity to `staging`'s model and its next batch; `Err(id)` (and nothing
     /// staged) when `collection`/`id` is already staged. `value` must be JSON text (a codec's
     /// output). Nothing is written here: see [`SnapshotStaging::take_full_batch`].
     pub fn stage_entity(
         &self,
         staging: &mut SnapshotStaging,
         collection: &str,
-        id: &str,
+        id: String,
         value: JsonText,
-    ) -> bool {
+    ) -> std::result::Result<(), String> {
         let ids = match staging.data.get_mut(collection) {
             Some(ids) => ids,
             None => staging.data.entry(collection.to_owned()).or_default(),
         };
-        let std::collections::btree_map::Entry::Vacant(slot) = ids.entry(id.to_owned()) else {
-            return false;
+        let slot = match ids.entry(id) {
+            std::collections::btree_map::Entry::Vacant(slot) => slot,
+            std::collections::btree_map::Entry::Occupied(staged) => {
+                return Err(staged.key().clone())
+            }
         };
         staging.entities += 1;
         if staging.to_file {
+            let id = slot.key().clone();
             staging.batch_bytes += value.len() + id.len();
-            staging
-                .batch
-                .push((collection.to_owned(), id.to_owned(), value.clone()));
+            let shared = match &staging.collection {
+                Some(shared) if **shared == *collection => shared.clone(),
+                _ => staging.collection.insert(Arc::from(collection)).clone(),
+            };
+            staging.batch.push((shared, id, value.clone()));
         }
         slot.insert(value);
-        true
+        Ok(())
     }
 
     /// Writes `batch` to the staging table, in one transaction.

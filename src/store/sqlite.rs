@@ -22,6 +22,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::types::ValueRef;
@@ -300,7 +301,7 @@ impl Db {
     }
 
     /// Adds `rows` to the staged snapshot, in one transaction.
-    pub(crate) fn stage(&mut self, rows: &[(String, String, JsonText)]) -> Result<()> {
+    pub(crate) fn stage(&mut self, rows: &[(Arc<str>, String, JsonText)]) -> Result<()> {
         self.commit_server_sent(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             {
@@ -308,7 +309,7 @@ impl Db {
                     "INSERT INTO base_staging (collection, id, value) VALUES (?1, ?2, ?3)",
                 )?;
                 for (collection, id, value) in rows {
-                    insert.execute(params![collection, id, &**value])?;
+                    insert.execute(params![&**collection, id, &**value])?;
                 }
             }
             tx.commit()?;

@@ -17,7 +17,9 @@ fn stage_todos(
 ) {
     for i in 0..n {
         let value = text(json!({ "n": i, "pad": "x".repeat(64) }));
-        assert!(store.stage_entity(staging, "todo", &format!("t{i:06}"), value));
+        assert!(store
+            .stage_entity(staging, "todo", format!("t{i:06}"), value)
+            .is_ok());
         if let Some(batch) = staging.take_full_batch() {
             batches.send(batch).unwrap();
         }
@@ -92,10 +94,15 @@ fn a_memory_store_never_hands_out_batches() {
     let store = Store::open_in_memory();
     let mut staging = store.begin_snapshot().unwrap();
     for i in 0..10_000 {
-        assert!(store.stage_entity(&mut staging, "todo", &format!("t{i}"), text(json!(i))));
+        assert!(store
+            .stage_entity(&mut staging, "todo", format!("t{i}"), text(json!(i)))
+            .is_ok());
         assert!(staging.take_full_batch().is_none());
     }
-    assert!(!store.stage_entity(&mut staging, "todo", "t7", text(json!("again"))));
+    assert_eq!(
+        store.stage_entity(&mut staging, "todo", "t7".into(), text(json!("again"))),
+        Err("t7".to_owned())
+    );
     store.commit_snapshot(staging, 1).unwrap();
     assert_eq!(store.all("todo").len(), 10_000);
     assert_eq!(value(&store, "todo", "t7"), Some(json!(7)));
@@ -115,7 +122,9 @@ fn commits_of_what_the_server_sent_leave_the_file_in_its_own_durability_mode() {
         store.acknowledge(&[], &[], &[("m1".into(), 5)]).unwrap();
         assert_eq!(store.durability().unwrap(), Some(mode), "after an ack");
         let mut staging = store.begin_snapshot().unwrap();
-        assert!(store.stage_entity(&mut staging, "todo", "c", text(json!(3))));
+        assert!(store
+            .stage_entity(&mut staging, "todo", "c".into(), text(json!(3)))
+            .is_ok());
         store.commit_snapshot(staging, 6).unwrap();
         assert_eq!(store.durability().unwrap(), Some(mode), "after a snapshot");
         write(&store, "m2", upsert("todo", "d", json!(4)));
