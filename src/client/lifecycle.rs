@@ -161,7 +161,7 @@ impl ClientCore {
                     "no queued mutation has the id {mutation_id:?}"
                 )));
             };
-            let changed = self.store.settle(&[], &[mutation_id.to_owned()])?;
+            let changed = self.store.discard(&[mutation_id.to_owned()])?;
             (queued, changed)
         };
         let (queued, changed) = queued;

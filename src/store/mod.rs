@@ -221,6 +221,13 @@ impl SnapshotStaging {
     }
 }
 
+/// Who asked for a change of the queue: the server's answer, or the app.
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    Server,
+    App,
+}
+
 /// One staged entity of a batch: collection, id, value.
 type StagedRow = (Arc<str>, String, JsonText);
 
@@ -555,6 +562,27 @@ impl Store {
         rejected: &[String],
         awaiting: &[(String, u64)],
     ) -> Result<Changed> {
+        self.remove_queued(settled, rejected, awaiting, Origin::Server)
+    }
+
+    /// Removes the queued mutations `ids` that the app gave up on, rolling back their effects as
+    /// a rejection does; ids not pending are ignored. Unlike what the server sent (see
+    /// [`acknowledge`](Self::acknowledge)), this commits in the store's own durability mode: a
+    /// discard lost to a power cut would push the mutation after all.
+    ///
+    /// # Errors
+    /// Storage errors; then nothing is removed.
+    pub fn discard(&self, ids: &[String]) -> Result<Changed> {
+        self.remove_queued(&[], ids, &[], Origin::App)
+    }
+
+    fn remove_queued(
+        &self,
+        settled: &[String],
+        rejected: &[String],
+        awaiting: &[(String, u64)],
+        origin: Origin,
+    ) -> Result<Changed> {
         let mut writer = self.open_writer()?;
         let (mut seqs, awaiting): (Vec<u64>, Vec<(String, u64)>) = {
             let state = self.read();
@@ -576,7 +604,10 @@ impl Store {
             return Ok(Changed::default());
         }
         if let Some(db) = &mut writer.db {
-            db.settle(&seqs, &awaiting)?;
+            match origin {
+                Origin::Server => db.settle(&seqs, &awaiting)?,
+                Origin::App => db.discard(&seqs)?,
+            }
         }
         let mut state = self.write();
         for id in settled.iter().chain(rejected) {

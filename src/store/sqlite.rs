@@ -212,6 +212,12 @@ impl Db {
         self.commit_server_sent(|conn| Self::settle_in(conn, seqs, acked))
     }
 
+    /// Removes these seqs from the queue (with their acknowledgements) because the app gave
+    /// them up: committed in the store's own mode, as any write of the app.
+    pub(crate) fn discard(&mut self, seqs: &[u64]) -> Result<()> {
+        Self::settle_in(&mut self.conn, seqs, &[])
+    }
+
     fn settle_in(conn: &mut Connection, seqs: &[u64], acked: &[(String, u64)]) -> Result<()> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {

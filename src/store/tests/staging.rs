@@ -1,5 +1,6 @@
-//! The snapshot staging (batches written while the body is decoded, one swap at the end) and the
-//! durability mode the commits of what the server sent leave behind.
+//! The snapshot staging (batches written while the body is decoded, one swap at the end), and
+//! the durability mode that the commits of what the server sent, and the app's discards, leave
+//! behind.
 
 use std::sync::mpsc;
 
@@ -132,6 +133,14 @@ fn commits_of_what_the_server_sent_leave_the_file_in_its_own_durability_mode() {
             store.durability().unwrap(),
             Some(mode),
             "after a local write"
+        );
+        store.discard(&["m2".into()]).unwrap();
+        assert_eq!(store.durability().unwrap(), Some(mode), "after a discard");
+        assert_eq!(store.pending_ids(), ["m1"]);
+        assert_eq!(
+            value(&store, "todo", "d"),
+            None,
+            "the discarded effect is gone"
         );
     }
 }
