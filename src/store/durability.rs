@@ -16,12 +16,13 @@ use std::fmt;
 /// corrupted or half-written. Choose it when the write rate matters more than the last second of
 /// writes on power loss (for example data the server can send again).
 ///
-/// The mode governs what the app writes. What the server sent (a snapshot, pulled changes, the
-/// acknowledgements of a push) is committed without an fsync of its own in both modes: a power
-/// cut may take the store back to an earlier cursor (with the base that cursor covers, never a
-/// part of it), and the client fetches the rest again; a lost acknowledgement makes it push the
-/// mutation again, which the server answers `ok` by its id. The app's next fsynced write makes
-/// everything committed before it durable too.
+/// The mode governs what the app writes and discards, and the server's rejections. What else
+/// the server sent (a snapshot, pulled changes, the acknowledgements of a push) is committed
+/// without an fsync of its own in both modes: a power cut may take the store back to an earlier
+/// cursor (with the base that cursor covers, never a part of it), and the client fetches the
+/// rest again; a lost acknowledgement makes it push the mutation again, which the server
+/// answers `ok` by its id. The app's next fsynced write makes everything committed before it
+/// durable too.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Durability {
     /// `synchronous = FULL`: each commit is fsynced before the write returns.

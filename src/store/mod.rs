@@ -604,9 +604,11 @@ impl Store {
             return Ok(Changed::default());
         }
         if let Some(db) = &mut writer.db {
+            // A lost acknowledgement only costs a push the server answers `ok` by id; a lost
+            // rejection or discard would push the mutation again, and it might then apply.
             match origin {
-                Origin::Server => db.settle(&seqs, &awaiting)?,
-                Origin::App => db.discard(&seqs)?,
+                Origin::Server if rejected.is_empty() => db.settle(&seqs, &awaiting)?,
+                Origin::Server | Origin::App => db.settle_durably(&seqs, &awaiting)?,
             }
         }
         let mut state = self.write();

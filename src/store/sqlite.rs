@@ -212,10 +212,11 @@ impl Db {
         self.commit_server_sent(|conn| Self::settle_in(conn, seqs, acked))
     }
 
-    /// Removes these seqs from the queue (with their acknowledgements) because the app gave
-    /// them up: committed in the store's own mode, as any write of the app.
-    pub(crate) fn discard(&mut self, seqs: &[u64]) -> Result<()> {
-        Self::settle_in(&mut self.conn, seqs, &[])
+    /// [`settle`](Self::settle), committed in the store's own mode: for mutations the app gave
+    /// up, and for rejections (a rejection lost to a power cut would push the mutation again,
+    /// and the server runs a refused mutation again).
+    pub(crate) fn settle_durably(&mut self, seqs: &[u64], acked: &[(String, u64)]) -> Result<()> {
+        Self::settle_in(&mut self.conn, seqs, acked)
     }
 
     fn settle_in(conn: &mut Connection, seqs: &[u64], acked: &[(String, u64)]) -> Result<()> {
@@ -338,8 +339,9 @@ impl Db {
     }
 
     /// Runs `write`, one transaction of what the server sent (a pulled page, a snapshot, the
-    /// acknowledgements of a push), committed with `synchronous = NORMAL` whatever the store's
-    /// [`Durability`].
+    /// acknowledgements of a push, but not its rejections: see
+    /// [`settle_durably`](Self::settle_durably)), committed with `synchronous = NORMAL` whatever
+    /// the store's [`Durability`].
     ///
     /// Such a transaction needs no fsync of its own: the file stays consistent after a power
     /// cut, which can only roll it back to an earlier commit (WAL commits are a prefix), and

@@ -136,6 +136,9 @@ fn commits_of_what_the_server_sent_leave_the_file_in_its_own_durability_mode() {
         );
         store.discard(&["m2".into()]).unwrap();
         assert_eq!(store.durability().unwrap(), Some(mode), "after a discard");
+        write(&store, "m3", upsert("todo", "e", json!(5)));
+        store.acknowledge(&[], &["m3".into()], &[]).unwrap();
+        assert_eq!(store.durability().unwrap(), Some(mode), "after a rejection");
         assert_eq!(store.pending_ids(), ["m1"]);
         assert_eq!(
             value(&store, "todo", "d"),
