@@ -308,6 +308,16 @@ impl Memory {
         snapshot.retain(|_, ids| !ids.is_empty());
         let old = std::mem::replace(&mut self.base, snapshot);
         let mut changed = ChangedBuilder::default();
+        // A collection new to the base changes every one of its keys: room for them at once,
+        // rather than growing (and copying) a million-key notice step by step.
+        let arriving: usize = self
+            .base
+            .iter()
+            .filter(|(collection, _)| !old.contains_key(*collection))
+            .map(|(_, ids)| ids.len())
+            .sum();
+        changed.keys.reserve_exact(arriving);
+        changed.before.reserve_exact(arriving);
         let collections: BTreeSet<&String> = old.keys().chain(self.base.keys()).collect();
         let empty = BTreeMap::new();
         for collection in collections {
