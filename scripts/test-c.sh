@@ -19,19 +19,8 @@ source "$root/scripts/env.sh"
 CBINDGEN_VERSION=0.29.2
 work="$MIZU_CACHE/c-tests"
 mkdir -p "$work"
-passed=0
-failed=0
-failures=()
-
-pass() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-fail() {
-    failed=$((failed + 1))
-    failures+=("$1")
-    echo "not ok - $1"
-}
+# shellcheck source=scripts/checks.sh
+source "$root/scripts/checks.sh"
 
 # --- tools -------------------------------------------------------------------------------
 cbindgen="$MIZU_CACHE/tools/bin/cbindgen"
@@ -167,9 +156,4 @@ else
 fi
 rm -f bindings/c/mizu-sync.pc
 
-echo
-if [ "$failed" -ne 0 ]; then
-    printf 'failed: %s\n' "${failures[@]}"
-fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report_checks

@@ -29,18 +29,8 @@ work="$MIZU_CACHE/release-tests"
 rm -rf "$work"
 mkdir -p "$work"
 dist="$root/dist"
-passed=0
-failed=0
-failures=()
-pass() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-fail() {
-    failed=$((failed + 1))
-    failures+=("$1")
-    echo "not ok - $1"
-}
+# shellcheck source=scripts/checks.sh
+source "$root/scripts/checks.sh"
 # check NAME COMMAND...: runs the command with its output in $work/NAME.log, shown on failure.
 check() {
     local name="$1"
@@ -210,9 +200,4 @@ check c_version_macros bash -c "
     cc \$(pkg-config --cflags mizu-sync) '$pc_build/v.c' -o '$pc_build/v' &&
     [ \"\$('$pc_build/v')\" = '$version $version' ]"
 
-echo
-echo "release: $passed passed, $failed failed"
-if [ "$failed" -ne 0 ]; then
-    printf 'failed: %s\n' "${failures[@]}"
-    exit 1
-fi
+report_checks
