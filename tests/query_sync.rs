@@ -4,10 +4,13 @@
 
 mod client_support;
 
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use client_support::{options, scope, started, temp_db, todo, wait_until, TestServer, Todo};
 use mizu_sync::query::{apply_diff, field, Order, QueryEvent};
+use mizu_sync::reactive::Effect;
 use mizu_sync::{Client, Collection, Query, Subscription};
 
 type Rows = Arc<Mutex<Vec<(String, Todo)>>>;
@@ -121,4 +124,70 @@ fn a_reopened_store_gives_the_same_result() {
     todos.ensure_index("title").unwrap();
     assert_eq!(open_titles(&todos).get().unwrap(), first);
     assert_eq!(titles(&Arc::new(Mutex::new(first))), ["p", "q", "r"]);
+}
+
+/// A fresh client bootstraps a collection of a few hundred entities from a snapshot (told of
+/// as one arrival, not key by key): its live query, change feed, count and entity readers
+/// all follow, and a reader of an entity the snapshot does not hold stays asleep.
+#[test]
+fn a_bootstrapped_collection_reaches_queries_feeds_and_exactly_its_readers() {
+    const N: usize = 300;
+    let server = TestServer::start();
+    let scope = scope("query-arrival");
+    let alice = started(options(&server.base_url(), &scope).push_batch_size(100));
+    let alice_todos = alice.collection::<Todo>("todo");
+    for i in 0..N {
+        let todo = Todo {
+            completed: i % 2 == 1,
+            ..todo(&format!("title {i:03}"))
+        };
+        alice_todos.create(format!("t{i:03}"), todo).unwrap();
+    }
+    alice.flush(client_support::WAIT).unwrap();
+
+    let bob = Client::new(options(&server.base_url(), &scope)).unwrap();
+    let todos = bob.collection::<Todo>("todo");
+    todos.ensure_index("title").unwrap();
+    let query = open_titles(&todos);
+    let (rows, _query_sub) = mirror(&query);
+    let fed: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let f = fed.clone();
+    let _feed_sub = todos
+        .subscribe(move |changes| {
+            let mut fed = f.lock().unwrap();
+            fed.extend(changes.changed.into_iter().map(|(id, _)| id));
+            assert!(changes.removed.is_empty());
+        })
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (s, entity) = (seen.clone(), todos.get("t007"));
+    let _entity_effect = Effect::new(move || s.lock().unwrap().push(entity.get()));
+    let missing_runs = Arc::new(AtomicUsize::new(0));
+    let (m, missing) = (missing_runs.clone(), todos.get("absent"));
+    let _missing_effect = Effect::new(move || {
+        missing.get();
+        m.fetch_add(1, Ordering::SeqCst);
+    });
+    let counted = Arc::new(AtomicUsize::new(usize::MAX));
+    let (c, counting) = (counted.clone(), todos.clone());
+    let _count_effect = Effect::new(move || c.store(counting.count(), Ordering::SeqCst));
+
+    bob.start().unwrap();
+    wait_until("bob counts every todo", || {
+        counted.load(Ordering::SeqCst) == N
+    });
+    assert_eq!(titles(&rows), ["title 000", "title 002", "title 004"]);
+    assert_eq!(*rows.lock().unwrap(), query.get().unwrap());
+    assert_eq!(fed.lock().unwrap().len(), N);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            None,
+            Some(Todo {
+                completed: true,
+                ..todo("title 007")
+            })
+        ]
+    );
+    assert_eq!(missing_runs.load(Ordering::SeqCst), 1, "woken for nothing");
 }

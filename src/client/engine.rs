@@ -762,7 +762,7 @@ impl Engine {
         }
         self.awaiting.retain(|_, c| *c > cursor);
         match self.shared.store.settle(&covered, &[]) {
-            Ok(more) => merge(&mut changed, more),
+            Ok(more) => changed.merge(more),
             Err(e) => {
                 // They are still queued but no longer awaiting: let the push see them again.
                 self.scan_from = 0;
@@ -851,13 +851,4 @@ impl Engine {
             .pending_count()
             .saturating_sub(self.awaiting.len())
     }
-}
-
-fn merge(into: &mut Changed, more: Changed) {
-    into.keys.extend(more.keys);
-    into.keys.sort();
-    into.keys.dedup();
-    into.collections.extend(more.collections);
-    into.collections.sort();
-    into.collections.dedup();
 }

@@ -5,6 +5,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use crate::client::triggers::Triggers;
+use crate::protocol::entity::EntityKey;
 use crate::query::{Attachment, Dirty, Feed, Registry};
 use crate::reactive::{batch, Signal};
 use crate::store::Changed;
@@ -52,12 +53,18 @@ impl Woken {
     /// in one batch with `also` (effects run once, after it), then delivers the queries' diffs
     /// and the collections' feeds. No lock is held while effects and listeners run. Returns how
     /// many listeners or effects panicked (each panic is caught).
-    pub(crate) fn wake(self, triggers: &Triggers, changed: &Changed, also: impl FnOnce()) -> usize {
+    pub(crate) fn wake(
+        self,
+        triggers: &Triggers,
+        changed: &Changed,
+        exists: impl Fn(&EntityKey) -> bool,
+        also: impl FnOnce(),
+    ) -> usize {
         let Woken { dirty, feeds } = self;
         let mut panics = 0;
         let woke = catch_unwind(AssertUnwindSafe(|| {
             batch(|| {
-                triggers.notify(changed);
+                triggers.notify(changed, exists);
                 for d in &dirty {
                     let signals = d.query.attachment();
                     if d.outcome.result {

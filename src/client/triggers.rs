@@ -102,11 +102,13 @@ impl Triggers {
     }
 
     /// Wakes the readers of what `changed` names, in one batch (effects run once, after it).
-    pub(crate) fn notify(&self, changed: &Changed) {
+    /// `exists` tells whether an entity of an arrived collection exists now: only those
+    /// appeared, so only their readers wake.
+    pub(crate) fn notify(&self, changed: &Changed, exists: impl Fn(&EntityKey) -> bool) {
         if changed.is_empty() {
             return;
         }
-        let to_bump: Vec<Trigger> = {
+        let (mut to_bump, arrivals) = {
             let maps = self.lock();
             let mut out = Vec::new();
             for key in &changed.keys {
@@ -117,7 +119,7 @@ impl Triggers {
                     out.push(t.clone());
                 }
             }
-            for collection in &changed.collections {
+            for collection in changed.collections.iter().chain(&changed.arrived) {
                 if let Some(t) = maps.members.get(collection) {
                     out.push(t.clone());
                 }
@@ -125,8 +127,24 @@ impl Triggers {
                     out.push(t.clone());
                 }
             }
-            out
+            let arrivals: Vec<(EntityKey, Trigger)> = if changed.arrived.is_empty() {
+                Vec::new()
+            } else {
+                maps.keys
+                    .iter()
+                    .filter(|(key, _)| changed.arrived.contains(&key.collection))
+                    .map(|(key, t)| (key.clone(), t.clone()))
+                    .collect()
+            };
+            (out, arrivals)
         };
+        // Asked with no lock of ours held (`exists` reads the store).
+        to_bump.extend(
+            arrivals
+                .into_iter()
+                .filter(|(key, _)| exists(key))
+                .map(|(_, t)| t),
+        );
         // Effects run synchronously inside `bump`, so the lock must be released first.
         batch(|| to_bump.iter().for_each(bump));
     }
@@ -204,7 +222,7 @@ mod tests {
             "the subscribed one stays"
         );
 
-        triggers.notify(&changed(key(0)));
+        triggers.notify(&changed(key(0)), |_| true);
         assert_eq!(runs.load(Ordering::SeqCst), 2, "its subscriber still wakes");
 
         effect.stop();
@@ -213,7 +231,7 @@ mod tests {
             !triggers.lock().keys.contains_key(&key(0)),
             "once unsubscribed it goes too"
         );
-        triggers.notify(&changed(key(0)));
+        triggers.notify(&changed(key(0)), |_| true);
         assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 }

@@ -235,29 +235,44 @@ impl<A: Attachment> Observer for Registry<A> {
                     .take_while(|k| k.collection == *name)
                     .count();
             if let Some(collection) = collections.get_mut(name) {
-                self.apply(view, collection, name, delta, start..end);
+                let changed: Vec<_> = keys[start..end]
+                    .iter()
+                    .zip(&delta.before[start..end])
+                    .map(|(key, before)| (key.id.as_str(), before.as_ref()))
+                    .collect();
+                self.apply(view, collection, name, &changed);
             }
             start = end;
+        }
+        for name in &delta.changed.arrived {
+            if let Some(collection) = collections.get_mut(name) {
+                // Nothing of it was visible before: every entity it shows now is new.
+                let changed: Vec<_> = view
+                    .entries(name)
+                    .map(|(id, _)| (id.as_str(), None))
+                    .collect();
+                self.apply(view, collection, name, &changed);
+            }
         }
     }
 }
 
 impl<A: Attachment> Registry<A> {
-    fn apply(
+    /// Updates `collection`'s feed, indexes and live queries with the entities that changed in
+    /// one transaction: each id with its visible value before it (the value after is the view's).
+    fn apply<'x>(
         &self,
-        view: &View<'_>,
+        view: &'x View<'_>,
         collection: &mut Collection<A>,
         name: &str,
-        delta: &Delta,
-        range: std::ops::Range<usize>,
+        changed: &[(&'x str, Option<&'x JsonText>)],
     ) {
-        let keys = &delta.changed.keys[range.clone()];
         if let Some(feed) = collection.feed.as_ref().filter(|f| f.has_listeners()) {
             let mut event = CollectionEvent::default();
-            for key in keys {
-                match view.get(name, &key.id) {
-                    Some(value) => event.changed.push((key.id.clone(), value.clone())),
-                    None => event.removed.push(key.id.clone()),
+            for &(id, _) in changed {
+                match view.get(name, id) {
+                    Some(value) => event.changed.push((id.to_owned(), value.clone())),
+                    None => event.removed.push(id.to_owned()),
                 }
             }
             feed.push(event, merge_changes);
@@ -267,14 +282,13 @@ impl<A: Attachment> Registry<A> {
             return;
         }
         let projection = collection.projection();
-        let changes: Vec<Change<'_>> = keys
+        let changes: Vec<Change<'_>> = changed
             .iter()
-            .zip(&delta.before[range])
-            .map(|(key, before)| {
-                let after_text = view.get(name, &key.id);
+            .map(|&(id, before)| {
+                let after_text = view.get(name, id);
                 Change {
-                    id: &key.id,
-                    before: before.as_deref().map(|t| projection.parse(t)),
+                    id,
+                    before: before.map(|t| projection.parse(t)),
                     after: after_text.map(|t| projection.parse(t)),
                     after_text,
                 }

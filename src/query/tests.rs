@@ -16,7 +16,7 @@ use super::{apply_diff, field, FieldPath, Order, OrderKey, QueryEvent, QuerySpec
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText, SnapshotData};
 use crate::protocol::wire::Mutation;
 use crate::query::{Attachment, LiveQuery};
-use crate::store::Store;
+use crate::store::{Store, ARRIVAL_MIN_ENTITIES};
 use mizu_test_support::temp_dir;
 use mizu_test_support::Rng;
 
@@ -395,6 +395,67 @@ fn live_queries_match_the_model_with_a_fresh_seed() {
         .map_or(7, |d| d.as_nanos() as u64);
     println!("query model seed: {seed}");
     run(seed, 600);
+}
+
+/// Collections that arrive whole (a big snapshot into an emptied collection, told of as
+/// `Changed::arrived` with no key per entity) reach the indexes, live queries and subscribers
+/// exactly as changes told key by key do; random steps follow each arrival.
+#[test]
+fn live_queries_follow_collections_that_arrive_whole() {
+    let mut rng = Rng::new(11);
+    let world = World::open(Store::open_in_memory(), &specs(), &["completed"]);
+    let (mut seq, mut cursor) = (0u64, 0u64);
+    for round in 0..5 {
+        // Emptied: every pending write rejected, then an empty snapshot.
+        let pending: Vec<String> = world
+            .store
+            .pending(usize::MAX)
+            .into_iter()
+            .map(|p| p.mutation.id)
+            .collect();
+        world.store.settle(&[], &pending).unwrap();
+        cursor += 10;
+        world
+            .store
+            .replace_base(SnapshotData::new(), cursor)
+            .unwrap();
+        world.deliver();
+        world.check(round, "emptied");
+
+        let size = ARRIVAL_MIN_ENTITIES + rng.below(300) as usize;
+        let ids = (0..size)
+            .map(|n| (format!("t{n:03}"), random_value(&mut rng)))
+            .collect();
+        let data = SnapshotData::from([(COLLECTION.to_owned(), ids)]);
+        cursor += 10;
+        let before = world.diff_counts();
+        let changed = world.store.replace_base(data, cursor).unwrap();
+        assert_eq!(changed.arrived, [COLLECTION], "round {round}");
+        world.deliver();
+        for (b, a) in before.iter().zip(world.diff_counts()) {
+            assert!(a <= b + 1, "round {round}: {} diffs for one arrival", a - b);
+        }
+        world.check(round, "arrived");
+        if round == 2 {
+            world.store.read_view(|view| {
+                world
+                    .registry
+                    .ensure_index(view, COLLECTION, FieldPath::new("due"))
+            });
+        }
+        for step in 0..40 {
+            let what = match rng.below(3) {
+                0 => local_write(&world, &mut rng, &mut seq),
+                1 => {
+                    pulled_page(&world, &mut rng, &mut cursor);
+                    "pulled page"
+                }
+                _ => settle(&world, &mut rng, &mut cursor),
+            };
+            world.deliver();
+            world.check(round * 100 + step, what);
+        }
+    }
 }
 
 struct Idle;

@@ -9,7 +9,7 @@ use std::iter::Peekable;
 
 use crate::protocol::entity::{EntityChange, EntityKey, EntityOp, JsonText, SnapshotData};
 
-use super::{Changed, Delta, PendingMutation};
+use super::{Changed, Delta, PendingMutation, ARRIVAL_MIN_ENTITIES};
 
 /// The net effect of the pending queue on one key.
 #[derive(Debug)]
@@ -67,6 +67,7 @@ struct ChangedBuilder {
     keys: Vec<EntityKey>,
     before: Vec<Option<JsonText>>,
     collections: BTreeSet<String>,
+    arrived: Vec<String>,
 }
 
 impl ChangedBuilder {
@@ -81,11 +82,19 @@ impl ChangedBuilder {
         self.before.push(before.cloned());
     }
 
+    /// Notes that `collection` arrived whole (every entity of it appeared). Called in
+    /// ascending order of collection.
+    fn arrive(&mut self, collection: &str) {
+        self.collections.insert(collection.to_owned());
+        self.arrived.push(collection.to_owned());
+    }
+
     fn build(self) -> Delta {
         Delta {
             changed: Changed {
                 keys: self.keys,
                 collections: self.collections.into_iter().collect(),
+                arrived: self.arrived,
             },
             before: self.before,
         }
@@ -303,27 +312,23 @@ impl Memory {
         diff.finish(self)
     }
 
-    /// Replaces the base wholesale. Keys with pending changes keep showing them.
+    /// Replaces the base wholesale. Keys with pending changes keep showing them. A large
+    /// collection that nothing showed before is told of as arrived (see [`Changed::arrived`]),
+    /// every other one key by key.
     pub(crate) fn replace_base(&mut self, mut snapshot: SnapshotData) -> Delta {
         snapshot.retain(|_, ids| !ids.is_empty());
         let old = std::mem::replace(&mut self.base, snapshot);
         let mut changed = ChangedBuilder::default();
-        // A collection new to the base changes every one of its keys: room for them at once,
-        // rather than growing (and copying) a million-key notice step by step.
-        let arriving: usize = self
-            .base
-            .iter()
-            .filter(|(collection, _)| !old.contains_key(*collection))
-            .map(|(_, ids)| ids.len())
-            .sum();
-        changed.keys.reserve_exact(arriving);
-        changed.before.reserve_exact(arriving);
         let collections: BTreeSet<&String> = old.keys().chain(self.base.keys()).collect();
         let empty = BTreeMap::new();
         for collection in collections {
             let before = old.get(collection).unwrap_or(&empty);
             let after = self.base.get(collection).unwrap_or(&empty);
             let overlay = self.overlay.get(collection);
+            if before.is_empty() && overlay.is_none() && after.len() >= ARRIVAL_MIN_ENTITIES {
+                changed.arrive(collection);
+                continue;
+            }
             let shadowed = |id: &String| overlay.is_some_and(|o| o.contains_key(id));
             for (id, before, after) in merge(before, after) {
                 if !shadowed(id) {

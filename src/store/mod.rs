@@ -86,17 +86,42 @@ pub struct Changed {
     /// The collections whose set of visible ids changed (an entity appeared or vanished),
     /// ascending.
     pub collections: Vec<String>,
+    /// The collections that arrived whole, ascending: a snapshot brought at least
+    /// [`ARRIVAL_MIN_ENTITIES`] entities of a collection that had no visible entity before, so
+    /// every entity it shows now appeared (none is listed in `keys`). Telling of a
+    /// million-entity bootstrap this way costs nothing per entity.
+    pub arrived: Vec<String>,
 }
+
+/// The size from which a collection new to the store is told of as [`Changed::arrived`]
+/// rather than key by key.
+pub const ARRIVAL_MIN_ENTITIES: usize = 256;
 
 impl Changed {
     /// Whether nothing visible changed.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty() && self.collections.is_empty()
+        self.keys.is_empty() && self.collections.is_empty() && self.arrived.is_empty()
+    }
+
+    /// Adds what `more` changed (keys and collections stay ascending and distinct).
+    pub fn merge(&mut self, more: Changed) {
+        fn union<T: Ord>(into: &mut Vec<T>, more: Vec<T>) {
+            if more.is_empty() {
+                return;
+            }
+            into.extend(more);
+            into.sort();
+            into.dedup();
+        }
+        union(&mut self.keys, more.keys);
+        union(&mut self.collections, more.collections);
+        union(&mut self.arrived, more.arrived);
     }
 }
 
 /// What one transaction changed, with each changed key's visible value before it (parallel to
-/// `changed.keys`); the value after is the view's.
+/// `changed.keys`); the value after is the view's. A collection in `changed.arrived` had no
+/// visible entity before: every entity the view shows of it is new.
 #[derive(Debug, Default)]
 pub struct Delta {
     /// The keys and collections that changed.
@@ -358,7 +383,7 @@ impl Store {
     /// Tells the observer of `delta`, under the state lock it was made in, and returns what changed.
     fn observed(&self, state: &State, delta: Delta) -> Changed {
         if let Some(observer) = self.observer.get() {
-            if !delta.changed.keys.is_empty() {
+            if !delta.changed.keys.is_empty() || !delta.changed.arrived.is_empty() {
                 observer.on_transaction(
                     &View {
                         memory: &state.memory,

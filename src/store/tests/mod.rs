@@ -1,5 +1,6 @@
 //! Tests of the store, against both backends (memory and real SQLite files in temp dirs).
 
+mod arrival;
 mod corruption;
 mod overlay;
 mod persistence;

@@ -10,6 +10,7 @@ fn changed(keys: &[(&str, &str)], collections: &[&str]) -> Changed {
     Changed {
         keys: keys.iter().map(|(c, id)| key(c, id)).collect(),
         collections: collections.iter().map(|c| c.to_string()).collect(),
+        arrived: Vec::new(),
     }
 }
 
