@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Instant, SystemTime};
@@ -20,6 +20,7 @@ use crate::client::http::HttpTransport;
 use crate::client::live::{LiveConfig, LiveConnection, LiveEvent, LiveRemote};
 use crate::client::logging::{log_to, targets};
 use crate::client::progress::Tracker;
+use crate::client::pull_ahead::{continuation, PullAhead};
 use crate::client::snapshot::stage_snapshot;
 use crate::client::{ClientCore, Error};
 use crate::protocol::entity::JsonText;
@@ -186,7 +187,9 @@ impl EngineHandle {
     }
 }
 
-/// The I/O thread: sends each request and hands its answer back. It holds the client only
+/// The I/O thread: sends each request and hands its answer back; after a page that says more
+/// follow, it asks for the next page at once (see [`pull_ahead`](crate::client::pull_ahead)).
+/// It holds the client only
 /// weakly (and strongly only while a snapshot streams into its store), so the client's last
 /// strong reference, and with it the app's callbacks, is dropped by whoever closes the client,
 /// not later on this thread.
@@ -199,7 +202,18 @@ fn spawn_io_worker(
     thread::Builder::new()
         .name("mizu-sync-io".into())
         .spawn(move || {
-            for request in rx {
+            let mut ahead = PullAhead::default();
+            // A request taken off the channel while deciding whether to fetch ahead.
+            let mut next: Option<Request> = None;
+            loop {
+                let Some(request) = next.take().or_else(|| rx.recv().ok()) else {
+                    break;
+                };
+                let pull_body = match &request {
+                    Request::Pull { body, .. } => Some(body),
+                    _ => None,
+                };
+                let fetched_ahead = ahead.take_for(pull_body);
                 let answer = match request {
                     Request::Push {
                         request,
@@ -210,10 +224,32 @@ fn spawn_io_worker(
                         sent,
                         result: http.push(&mutations),
                     },
-                    Request::Pull { request, body } => Input::Pulled {
-                        request,
-                        result: http.pull(&body),
-                    },
+                    Request::Pull { request, body } => {
+                        let result = fetched_ahead.unwrap_or_else(|| http.pull(&body));
+                        let continues = result
+                            .as_ref()
+                            .ok()
+                            .and_then(|page| continuation(&body, page));
+                        if done
+                            .send(Command::Done(Input::Pulled { request, result }))
+                            .is_err()
+                        {
+                            break;
+                        }
+                        // The next page while the engine applies this one, unless another
+                        // request is already waiting (it goes first, and drops nothing).
+                        if let Some(body) = continues {
+                            match rx.try_recv() {
+                                Ok(request) => next = Some(request),
+                                Err(TryRecvError::Empty) => {
+                                    let answer = http.pull(&body);
+                                    ahead.keep(body, answer);
+                                }
+                                Err(TryRecvError::Disconnected) => break,
+                            }
+                        }
+                        continue;
+                    }
                     Request::Snapshot { request, body } => {
                         let Some(shared) = shared.upgrade() else {
                             break;

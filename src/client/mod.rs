@@ -13,6 +13,7 @@ pub(crate) mod live;
 pub(crate) mod logging;
 mod options;
 mod progress;
+mod pull_ahead;
 pub(crate) mod query_signals;
 pub(crate) mod runtime;
 mod shared;

@@ -4,6 +4,7 @@
 //! committed, so memory never runs ahead of the file.
 
 use std::cmp::Ordering;
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::iter::Peekable;
 
@@ -284,32 +285,62 @@ impl Memory {
     }
 
     /// Applies server changes to the base, in order. Keys with pending changes keep showing them.
+    ///
+    /// One base lookup per change: the value a change replaces is the key's visible value
+    /// before it (a key the overlay shadows is not visible through the base, so it cannot
+    /// change), and the last change of a key leaves its value after.
     pub(crate) fn apply_remote(&mut self, changes: &[EntityChange]) -> Delta {
-        let mut diff = Diff::default();
+        // (key, visible value before this change, after it), in change order.
+        let mut steps: Vec<(&EntityKey, Option<JsonText>, Option<JsonText>)> =
+            Vec::with_capacity(changes.len());
         for change in changes {
-            diff.note(self, &change.key);
             let key = &change.key;
-            match effect(change) {
+            let shadowed = self
+                .overlay
+                .get(&key.collection)
+                .is_some_and(|ids| ids.contains_key(&key.id));
+            let after = effect(change);
+            let before = match &after {
                 Some(value) => {
-                    let ids = self.base.entry(key.collection.clone()).or_default();
-                    match ids.get_mut(&key.id) {
-                        Some(slot) => *slot = value,
-                        None => {
-                            ids.insert(key.id.clone(), value);
+                    let ids = match self.base.get_mut(&key.collection) {
+                        Some(ids) => ids,
+                        None => self.base.entry(key.collection.clone()).or_default(),
+                    };
+                    match ids.entry(key.id.clone()) {
+                        Entry::Occupied(mut slot) => Some(slot.insert(value.clone())),
+                        Entry::Vacant(slot) => {
+                            slot.insert(value.clone());
+                            None
                         }
                     }
                 }
                 None => {
-                    if let Some(ids) = self.base.get_mut(&key.collection) {
-                        ids.remove(&key.id);
-                        if ids.is_empty() {
-                            self.base.remove(&key.collection);
-                        }
+                    let (removed, emptied) = match self.base.get_mut(&key.collection) {
+                        Some(ids) => (ids.remove(&key.id), ids.is_empty()),
+                        None => (None, false),
+                    };
+                    if emptied {
+                        self.base.remove(&key.collection);
                     }
+                    removed
                 }
+            };
+            if !shadowed {
+                steps.push((key, before, after));
             }
         }
-        diff.finish(self)
+        // Per key: the value before its first change, after its last (a stable sort keeps
+        // each key's changes in order).
+        steps.sort_by(|a, b| a.0.cmp(b.0));
+        let mut changed = ChangedBuilder::default();
+        let mut steps = steps.into_iter().peekable();
+        while let Some((key, before, mut after)) = steps.next() {
+            while let Some(next) = steps.next_if(|next| next.0 == key) {
+                after = next.2;
+            }
+            changed.compare(key.clone(), before.as_ref(), after.as_ref());
+        }
+        changed.build()
     }
 
     /// Replaces the base wholesale. Keys with pending changes keep showing them. A large

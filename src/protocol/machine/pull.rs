@@ -68,7 +68,9 @@ impl SyncMachine {
     /// Queues a request action. The pull that continues a page which said more follow queues
     /// ahead of that page's [`Action::ApplyChanges`], so that the driver sends it (its round
     /// trip and its decoding on the I/O side) while it applies the page: the pages of a catch-up
-    /// overlap. Safe because a pull only reads, and its cursor is the page's, already taken as
+    /// overlap. (The client's I/O worker goes further: it sends that pull as soon as the page
+    /// arrives, before this machine has decoded it; the cursor it uses is the one [`Self::page`]
+    /// computes.) Safe because a pull only reads, and its cursor is the page's, already taken as
     /// applied; a failed apply surfaces as before, and the next page is handled after it. Any
     /// other request (a push chosen instead, a fresh round after the head) keeps its place.
     pub(super) fn queue_request(&mut self, action: Action) {
