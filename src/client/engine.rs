@@ -205,10 +205,7 @@ fn spawn_io_worker(
             let mut ahead = PullAhead::default();
             // A request taken off the channel while deciding whether to fetch ahead.
             let mut next: Option<Request> = None;
-            loop {
-                let Some(request) = next.take().or_else(|| rx.recv().ok()) else {
-                    break;
-                };
+            while let Some(request) = next.take().or_else(|| rx.recv().ok()) {
                 let pull_body = match &request {
                     Request::Pull { body, .. } => Some(body),
                     _ => None,
