@@ -82,7 +82,9 @@ pub struct Options {
     /// larger snapshot is abandoned as it streams in (the local state is kept) and reported as
     /// [`Error::SnapshotTooLarge`] through the status and `on_error`; it is asked for again at
     /// the next pull interval, live notice or `sync()`. Snapshots are decoded and stored as they
-    /// arrive, so their size costs no extra memory beyond the data itself.
+    /// arrive, so their size costs no extra memory beyond the data itself. Whatever the limit,
+    /// one entity may take at most 64 MiB of the body (it is held whole while it is read); a
+    /// larger one is refused the same way, as [`Error::Codec`].
     pub max_snapshot_bytes: Option<u64>,
     /// SQLite file for the durable store; `None` keeps everything in memory.
     pub storage_path: Option<PathBuf>,

@@ -9,10 +9,17 @@
 //! whole body was read ([`Store::commit_snapshot`]), so a failure at any point keeps the old
 //! base.
 //!
+//! One entity is held whole while it is read (its id, and its value as raw text), so one
+//! entity may take at most [`MAX_SNAPSHOT_ENTITY_BYTES`] of the body: a longer one stops the
+//! download with [`CodecError::EntityTooLarge`], and a hostile or broken server cannot make a
+//! single value cost unbounded memory. The whole body may be as large as it is (or as
+//! `max_snapshot_bytes` allows).
+//!
 //! A file store's full batches ([`SnapshotStaging::take_full_batch`]) are written by a second
 //! thread while the body is decoded: decoding and SQLite overlap, and at most one batch waits
 //! between them, so memory stays bounded.
 
+use std::cell::Cell;
 use std::fmt;
 use std::io::{self, BufReader, Read};
 use std::sync::mpsc::{self, SyncSender};
@@ -27,6 +34,29 @@ use crate::store::{SnapshotStaging, StagingBatch, Store};
 
 /// The reader's buffer: serde_json reads byte by byte from it.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
+
+/// The most bytes of a snapshot body one entity (its id and value) may take, give or take the
+/// reader's buffer: 64 times the largest push body the mizu server accepts.
+pub(crate) const MAX_SNAPSHOT_ENTITY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How far the body has been read, shared by the reader (which counts) and the sink (which
+/// marks where each entity ends).
+#[derive(Default)]
+struct Progress {
+    /// Bytes read from the body so far.
+    read: Cell<u64>,
+    /// `read` when the last entity was staged (or its collection began).
+    entity_start: Cell<u64>,
+    /// The collection being read, for the error of an entity too large.
+    collection: std::cell::RefCell<String>,
+}
+
+impl Progress {
+    /// An entity (or a collection) starts here.
+    fn mark(&self) {
+        self.entity_start.set(self.read.get());
+    }
+}
 
 const SNAPSHOT: &str = "snapshot data";
 const COLLECTION: &str = "snapshot collection";
@@ -62,12 +92,14 @@ pub(crate) fn stage_snapshot(
                 return (Err(failure), staging);
             }
         };
+        let progress = Progress::default();
         let mut sink = Sink {
             store,
             codec,
             staging,
             batches: Some(batches),
             failure: None,
+            progress: &progress,
         };
         let decoded = decode_body(body, &mut sink, limit);
         let Sink {
@@ -106,6 +138,8 @@ pub(crate) fn stage_snapshot(
 enum Stopped {
     /// The body exceeded the configured limit.
     TooLarge,
+    /// One entity took more than [`MAX_SNAPSHOT_ENTITY_BYTES`], in this collection.
+    EntityTooLarge(String),
     /// The transport failed while the body was read.
     Transport(io::Error),
     /// serde_json's error: the body ended early, or is not a snapshot.
@@ -118,6 +152,12 @@ impl Stopped {
             Stopped::TooLarge => SnapshotFailure::TooLarge {
                 limit: limit.unwrap_or_default(),
             },
+            Stopped::EntityTooLarge(collection) => {
+                SnapshotFailure::Codec(CodecError::EntityTooLarge {
+                    collection,
+                    limit: MAX_SNAPSHOT_ENTITY_BYTES,
+                })
+            }
             Stopped::Transport(io) => SnapshotFailure::Transport(body_read_failure(io)),
             Stopped::Json(e) if e.is_eof() => SnapshotFailure::Transport(
                 TransportFailure::Network(format!("the snapshot body ended early: {e}")),
@@ -135,11 +175,13 @@ fn decode_body(
     sink: &mut Sink<'_>,
     limit: Option<u64>,
 ) -> Result<u64, Stopped> {
+    let progress = sink.progress;
     let mut reader = Limited {
         inner: body,
-        read: 0,
+        progress,
         limit,
         exceeded: false,
+        entity_too_large: false,
         failed: None,
     };
     let result = {
@@ -151,20 +193,27 @@ fn decode_body(
             .deserialize(&mut de)
             .and_then(|cursor| de.end().map(|()| cursor))
     };
-    result.map_err(|e| match (reader.exceeded, reader.failed) {
-        (true, _) => Stopped::TooLarge,
-        (false, Some(io)) => Stopped::Transport(io),
-        (false, None) => Stopped::Json(e),
+    result.map_err(|e| match reader {
+        Limited { exceeded: true, .. } => Stopped::TooLarge,
+        Limited {
+            entity_too_large: true,
+            ..
+        } => Stopped::EntityTooLarge(progress.collection.take()),
+        Limited {
+            failed: Some(io), ..
+        } => Stopped::Transport(io),
+        _ => Stopped::Json(e),
     })
 }
 
-/// The body reader, counting bytes against the optional limit and keeping the transport's
-/// own error (serde_json keeps only its text).
+/// The body reader, counting bytes against the optional limit and the one entity's, and
+/// keeping the transport's own error (serde_json keeps only its text).
 struct Limited<'a> {
     inner: &'a mut dyn Read,
-    read: u64,
+    progress: &'a Progress,
     limit: Option<u64>,
     exceeded: bool,
+    entity_too_large: bool,
     failed: Option<io::Error>,
 }
 
@@ -178,10 +227,15 @@ impl Read for Limited<'_> {
                 return Err(io::Error::other(text));
             }
         };
-        self.read += n as u64;
-        if self.limit.is_some_and(|limit| self.read > limit) {
+        let read = self.progress.read.get() + n as u64;
+        self.progress.read.set(read);
+        if self.limit.is_some_and(|limit| read > limit) {
             self.exceeded = true;
             return Err(io::Error::other("the snapshot is larger than the limit"));
+        }
+        if read - self.progress.entity_start.get() > MAX_SNAPSHOT_ENTITY_BYTES {
+            self.entity_too_large = true;
+            return Err(io::Error::other("a snapshot entity is too large"));
         }
         Ok(n)
     }
@@ -195,6 +249,7 @@ struct Sink<'a> {
     /// To the thread writing full batches; `None` once it stopped.
     batches: Option<SyncSender<StagingBatch>>,
     failure: Option<SnapshotFailure>,
+    progress: &'a Progress,
 }
 
 impl Sink<'_> {
@@ -225,6 +280,7 @@ impl Sink<'_> {
                 })),
             );
         }
+        self.progress.mark();
         let Some(batch) = self.staging.take_full_batch() else {
             return Ok(());
         };
@@ -351,6 +407,8 @@ impl<'de> Visitor<'de> for Data<'_, '_> {
                     field: "collection",
                 })));
             }
+            self.sink.progress.mark();
+            self.sink.progress.collection.replace(collection.clone());
             map.next_value_seed(Collection {
                 sink: &mut *self.sink,
                 name: &collection,

@@ -135,6 +135,48 @@ fn a_huge_single_value_past_the_limit_stops_the_download() {
 }
 
 #[test]
+fn a_huge_single_value_stops_at_the_one_entity_bound_without_a_limit() {
+    // Announced as 1 GiB, of which 72 MiB come: the client stops once one entity has taken
+    // 64 MiB, with a typed error. A client that held on to the whole value would instead read
+    // on to the end of what came and report a truncated body.
+    let limit = crate::client::snapshot::MAX_SNAPSHOT_ENTITY_BYTES;
+    let body = Arc::new(format!(
+        r#"{{"data":{{"todo":{{"a":{{"n":1}},"b":"{}"#,
+        "x".repeat(72 * 1024 * 1024)
+    ));
+    let server = serving(move || Answer::Truncated {
+        declared: 1 << 30,
+        body: body.to_string(),
+    });
+    let dir = temp_dir("huge-entity");
+    let (client, errors) = client(&server, &dir, None);
+    let expected = format!("a snapshot entity in todo is larger than {limit} bytes");
+    wait_until("the entity is refused", || {
+        errors
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, Error::Codec(m) if m.contains(&expected)))
+    });
+    assert!(
+        !errors
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, Error::Network(_))),
+        "it did not read on to the end"
+    );
+    assert_eq!(
+        client.collection::<Value>("todo").count(),
+        0,
+        "nothing stored"
+    );
+    let status = client.status().get();
+    assert!(status.online, "{status:?}");
+    assert_eq!(status.cursor, None);
+}
+
+#[test]
 fn a_truncated_snapshot_body_is_a_network_failure_and_changes_nothing() {
     let server = serving(|| Answer::Truncated {
         declared: 4096,

@@ -383,7 +383,8 @@ size_t mizu_live_string_count(void);
  * kill but whose last commits may be lost on power loss; see `mizu_client_durability`), `live_url` (`"ws://host/ws?scope=S"`), `push_interval_ms`, `pull_interval_ms`,
  * `request_timeout_ms`, `backoff_min_ms`, `backoff_max_ms`, `push_batch_size` (1..=100),
  * `pull_limit`, `max_snapshot_bytes` (the largest snapshot accepted; a larger one is
- * `MIZU_ERR_SNAPSHOT_TOO_LARGE` through the status and `on_error`; omitted accepts any size)
+ * `MIZU_ERR_SNAPSHOT_TOO_LARGE` through the status and `on_error`; omitted accepts any size;
+ * one entity over 64 MiB is refused whatever the limit, as `MIZU_ERR_SERVER`)
  * and `headers` (an object of strings). Unknown keys are refused.
  *
  * `callbacks` may be NULL; the struct is copied, and need not outlive the call.

@@ -187,6 +187,15 @@ pub enum CodecError {
         /// `collection/id` of the entity.
         key: String,
     },
+    /// One snapshot entity (its id and value, read whole) took more than `limit` bytes of
+    /// the body: no server stores such a value, and holding it would cost that much memory.
+    #[error("a snapshot entity in {collection} is larger than {limit} bytes")]
+    EntityTooLarge {
+        /// The collection it was in.
+        collection: String,
+        /// The most bytes one entity may take.
+        limit: u64,
+    },
     /// A local value is not valid JSON text.
     #[error("value of {key} is not valid JSON: {reason}")]
     InvalidJson {

@@ -7438,7 +7438,9 @@ public struct ClientOptions: Equatable, Hashable {
     /**
      * Largest snapshot accepted, in bytes; `None` accepts any size. A larger one is abandoned
      * as it streams in (the local state is kept) and reported as `MizuError::SnapshotTooLarge`
-     * through the status and the error listeners.
+     * through the status and the error listeners. Whatever the limit, one entity may take at
+     * most 64 MiB of the body; a larger one is refused the same way, as `MizuError::Server`
+     * (undecodable server data).
      */
     public var maxSnapshotBytes: UInt64?
     /**
@@ -7499,7 +7501,9 @@ public struct ClientOptions: Equatable, Hashable {
         /**
          * Largest snapshot accepted, in bytes; `None` accepts any size. A larger one is abandoned
          * as it streams in (the local state is kept) and reported as `MizuError::SnapshotTooLarge`
-         * through the status and the error listeners.
+         * through the status and the error listeners. Whatever the limit, one entity may take at
+         * most 64 MiB of the body; a larger one is refused the same way, as `MizuError::Server`
+         * (undecodable server data).
          */maxSnapshotBytes: UInt64? = nil, 
         /**
          * The message sent after the live connection opens, as JSON; `None` for the default
