@@ -19,7 +19,7 @@
 //! thread while the body is decoded: decoding and SQLite overlap, and at most one batch waits
 //! between them, so memory stays bounded.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io::{self, BufReader, Read};
 use std::sync::mpsc::{self, SyncSender};
@@ -48,7 +48,7 @@ struct Progress {
     /// `read` when the last entity was staged (or its collection began).
     entity_start: Cell<u64>,
     /// The collection being read, for the error of an entity too large.
-    collection: std::cell::RefCell<String>,
+    collection: RefCell<String>,
 }
 
 impl Progress {
@@ -76,55 +76,40 @@ pub(crate) fn stage_snapshot(
         Ok(staging) => staging,
         Err(e) => return (Err(SnapshotFailure::Storage(e.to_string())), None),
     };
-    let (outcome, staging) = std::thread::scope(|scope| {
-        let (batches, to_write) = mpsc::sync_channel::<StagingBatch>(1);
-        let writer = std::thread::Builder::new()
-            .name("mizu-sync-stage".into())
-            .spawn_scoped(scope, move || {
-                to_write
-                    .into_iter()
-                    .try_for_each(|batch| store.write_staging_batch(batch))
-            });
-        let writer = match writer {
-            Ok(writer) => writer,
-            Err(e) => {
-                let failure = SnapshotFailure::Storage(format!("cannot start a thread: {e}"));
-                return (Err(failure), staging);
-            }
-        };
-        let progress = Progress::default();
-        let mut sink = Sink {
-            store,
-            codec,
-            staging,
-            batches: Some(batches),
-            failure: None,
-            progress: &progress,
-        };
-        let decoded = decode_body(body, &mut sink, limit);
-        let Sink {
-            staging,
-            batches,
-            failure,
-            ..
-        } = sink;
-        drop(batches);
-        // The writer's own error, when it stopped the decoding (the sink only saw the channel
-        // close), or when it failed on the last batch.
-        let written = match writer.join() {
-            Ok(written) => written.map_err(|e| e.to_string()),
-            Err(_) => Err("the snapshot writer panicked".to_owned()),
-        };
-        let outcome = match (decoded, written) {
-            (Ok(cursor), Ok(())) => Ok(StagedSnapshot {
-                cursor,
-                entities: staging.entities(),
-            }),
-            (_, Err(e)) => Err(SnapshotFailure::Storage(e)),
-            (Err(e), Ok(())) => Err(failure.unwrap_or_else(|| e.into_failure(limit))),
-        };
-        (outcome, staging)
-    });
+    let (outcome, staging) = if staging.writes_to_file() {
+        std::thread::scope(|scope| {
+            let (batches, to_write) = mpsc::sync_channel::<StagingBatch>(1);
+            let writer = std::thread::Builder::new()
+                .name("mizu-sync-stage".into())
+                .spawn_scoped(scope, move || {
+                    to_write
+                        .into_iter()
+                        .try_for_each(|batch| store.write_staging_batch(batch))
+                });
+            let writer = match writer {
+                Ok(writer) => writer,
+                Err(e) => {
+                    let failure = SnapshotFailure::Storage(format!("cannot start a thread: {e}"));
+                    return (Err(failure), staging);
+                }
+            };
+            let (decoded, staging) = decode(body, store, codec, staging, Some(batches), limit);
+            // The writer's own error, when it stopped the decoding (the sink only saw the
+            // channel close), or when it failed on the last batch.
+            let written = match writer.join() {
+                Ok(written) => written.map_err(|e| e.to_string()),
+                Err(_) => Err("the snapshot writer panicked".to_owned()),
+            };
+            let outcome = match (decoded, written) {
+                (_, Err(e)) => Err(SnapshotFailure::Storage(e)),
+                (decoded, Ok(())) => decoded,
+            };
+            (outcome, staging)
+        })
+    } else {
+        // A memory store keeps only the model: nothing to write, no writer thread.
+        decode(body, store, codec, staging, None, limit)
+    };
     match outcome {
         Ok(staged) => (Ok(staged), Some(staging)),
         Err(failure) => {
@@ -132,6 +117,40 @@ pub(crate) fn stage_snapshot(
             (Err(failure), None)
         }
     }
+}
+
+/// Decodes the body into `staging`, handing full batches to `batches` (a file store's writer);
+/// gives the staged snapshot's cursor and size, or why it stopped.
+fn decode(
+    body: &mut dyn Read,
+    store: &Store,
+    codec: &dyn Codec,
+    staging: SnapshotStaging,
+    batches: Option<SyncSender<StagingBatch>>,
+    limit: Option<u64>,
+) -> (Result<StagedSnapshot, SnapshotFailure>, SnapshotStaging) {
+    let progress = Progress::default();
+    let mut sink = Sink {
+        store,
+        codec,
+        staging,
+        batches,
+        failure: None,
+        progress: &progress,
+    };
+    let decoded = decode_body(body, &mut sink, limit);
+    // Dropping the sender ends the writer once it has written what it was sent.
+    let Sink {
+        staging, failure, ..
+    } = sink;
+    let outcome = match decoded {
+        Ok(cursor) => Ok(StagedSnapshot {
+            cursor,
+            entities: staging.entities(),
+        }),
+        Err(e) => Err(failure.unwrap_or_else(|| e.into_failure(limit))),
+    };
+    (outcome, staging)
 }
 
 /// Why decoding the body stopped, before the sink's own reason is considered.

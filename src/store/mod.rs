@@ -216,6 +216,12 @@ pub struct SnapshotStaging {
 }
 
 impl SnapshotStaging {
+    /// Whether staged rows are written to a file (through
+    /// [`take_full_batch`](Self::take_full_batch)); a memory store keeps only the model.
+    pub fn writes_to_file(&self) -> bool {
+        self.to_file
+    }
+
     /// The number of entities staged so far.
     pub fn entities(&self) -> u64 {
         self.entities

@@ -263,7 +263,7 @@ pub(crate) fn is_canonical(text: &str) -> bool {
     let b = text.as_bytes();
     let mut i = 0;
     // Per open container: `None` for an array, `Some(last key)` for an object.
-    let mut stack: Vec<Option<Option<&[u8]>>> = Vec::new();
+    let mut stack: Containers<'_> = Containers::default();
     let mut expect_key = false;
     while i < b.len() {
         match b[i] {
@@ -293,19 +293,20 @@ pub(crate) fn is_canonical(text: &str) -> bool {
                 let start = i + 1;
                 i += 1;
                 loop {
-                    match b.get(i) {
+                    // The next quote or backslash, skipping the plain bytes between at once.
+                    match memchr::memchr2(b'"', b'\\', &b[i..]) {
                         None => return false,
-                        Some(b'"') => break,
-                        Some(b'\\') => {
-                            if expect_key {
-                                return false;
-                            }
-                            match b.get(i + 1) {
-                                Some(b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f') => i += 2,
-                                _ => return false,
-                            }
-                        }
-                        Some(_) => i += 1,
+                        Some(at) => i += at,
+                    }
+                    if b[i] == b'"' {
+                        break;
+                    }
+                    if expect_key {
+                        return false;
+                    }
+                    match b.get(i + 1) {
+                        Some(b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f') => i += 2,
+                        _ => return false,
                     }
                 }
                 let string = &b[start..i];
@@ -343,6 +344,49 @@ pub(crate) fn is_canonical(text: &str) -> bool {
         }
     }
     true
+}
+
+/// The open containers of [`is_canonical`]: the first few levels inline (values rarely nest
+/// deeper), the rest on the heap, so a check allocates nothing for the usual value.
+#[derive(Default)]
+struct Containers<'a> {
+    inline: [Option<Option<&'a [u8]>>; 8],
+    deeper: Vec<Option<Option<&'a [u8]>>>,
+    len: usize,
+}
+
+impl<'a> Containers<'a> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, container: Option<Option<&'a [u8]>>) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = container,
+            None => self.deeper.push(container),
+        }
+        self.len += 1;
+    }
+
+    fn pop(&mut self) {
+        if self.len > self.inline.len() {
+            self.deeper.pop();
+        }
+        self.len = self.len.saturating_sub(1);
+    }
+
+    fn last(&self) -> Option<&Option<Option<&'a [u8]>>> {
+        let top = self.len.checked_sub(1)?;
+        self.inline.get(top).or_else(|| self.deeper.last())
+    }
+
+    fn last_mut(&mut self) -> Option<&mut Option<Option<&'a [u8]>>> {
+        let top = self.len.checked_sub(1)?;
+        match self.inline.get_mut(top) {
+            Some(slot) => Some(slot),
+            None => self.deeper.last_mut(),
+        }
+    }
 }
 
 /// [`Codec::decode_snapshot_entity`]'s default: the rule of [`DefaultCodec::decode_snapshot`]

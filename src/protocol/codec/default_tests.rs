@@ -353,3 +353,39 @@ fn canonical_text_is_what_compact_writes() {
         assert!(!is_canonical(text), "{text}");
     }
 }
+
+#[test]
+fn canonical_checks_keys_and_strings_at_every_depth() {
+    // Past the levels kept inline, and back: each object checks its own keys' order.
+    let nest = |inner: &str, depth: usize| {
+        let mut text = inner.to_owned();
+        for level in 0..depth {
+            text = if level % 2 == 0 {
+                format!(r#"{{"a":{text},"z":"q\"uote"}}"#)
+            } else {
+                format!("[1,{text}]")
+            };
+        }
+        text
+    };
+    for depth in [1, 7, 8, 9, 20] {
+        let good = nest(r#"{"k":"v","l":["w\n"]}"#, depth);
+        assert!(is_canonical(&good), "{good}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&good).unwrap().to_string(),
+            good
+        );
+        for bad in [
+            nest(r#"{"l":1,"k":2}"#, depth),
+            nest(r#"{"k":"\u0041"}"#, depth),
+            nest(r#"{"k\n":1}"#, depth),
+        ] {
+            assert!(!is_canonical(&bad), "{bad}");
+        }
+        let after = format!(r#"{{"b":{},"a":1}}"#, nest("1", depth));
+        assert!(
+            !is_canonical(&after),
+            "the outer object's order counts after a deep value"
+        );
+    }
+}
