@@ -8,8 +8,8 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mizu_sync::server::{Server, ServerHandle, ServerOptions};
 use mizu_sync::reactive::Effect;
+use mizu_sync::server::{Server, ServerHandle, ServerOptions};
 use mizu_sync::{Client, Options};
 
 use crate::records::{push_bodies, todo, Raw, Todo, COLLECTION};

@@ -26,7 +26,7 @@ use crate::client::{ClientCore, Error};
 use crate::protocol::entity::JsonText;
 use crate::protocol::machine::SnapshotFailure;
 use crate::protocol::machine::{
-    Action, Event, Input, MachineOptions, RequestId, SentMutation, SyncMachine,
+    Action, Event, Input, MachineOptions, RequestId, SentMutation, SyncError, SyncMachine,
 };
 use crate::protocol::wire::{PullRequest, PushResponse, SnapshotRequest};
 use crate::store::{Changed, SnapshotStaging};
@@ -670,8 +670,9 @@ impl Engine {
             }
             Action::SwapStagedBase { cursor } => {
                 let Some(staging) = self.staged.take() else {
-                    self.shared
-                        .report(Error::Internal("no staged snapshot to swap in".to_string()));
+                    let reason = "no staged snapshot to swap in";
+                    self.shared.report(Error::Internal(reason.to_string()));
+                    self.base_not_moved(SyncError::Storage(reason.to_string()));
                     return;
                 };
                 log_to!(
@@ -774,12 +775,15 @@ impl Engine {
         }
     }
 
-    /// After the base moved to `cursor`: settle the acknowledged mutations it now covers.
+    /// After the base moved to `cursor`: settle the acknowledged mutations it now covers. If it
+    /// did not move (the store failed), the machine goes back to the store's cursor.
     fn after_base_moved(&mut self, result: Result<Changed, crate::store::Error>, cursor: u64) {
         let mut changed = match result {
             Ok(changed) => changed,
             Err(e) => {
+                let error = SyncError::Storage(e.to_string());
                 self.shared.report(Error::from(e));
+                self.base_not_moved(error);
                 return;
             }
         };
@@ -803,6 +807,13 @@ impl Engine {
             }
         }
         self.shared.notify_queue(changed);
+    }
+
+    /// Tells the machine the base stayed where the store has it, so it pulls again from there.
+    fn base_not_moved(&mut self, error: SyncError) {
+        let cursor = self.shared.store.cursor();
+        self.machine
+            .handle(Input::ApplyFailed { cursor, error }, Instant::now());
     }
 
     fn store_written(&mut self, result: Result<Changed, crate::store::Error>) {

@@ -115,3 +115,65 @@ fn acknowledged_writes_awaiting_their_pull_are_not_pushed_again_after_a_restart(
     assert_eq!(todos.get("a").get(), Some(json!({"title": "mine"})));
     assert_eq!(count(&server, "push"), 1);
 }
+
+/// A pulled page the local store could not take (a write that fails, here through a trigger
+/// on the client's SQLite file) is reported, and pulled again once the store works: the client
+/// never moves past changes it does not hold.
+#[cfg(feature = "server")]
+#[test]
+fn a_page_the_store_could_not_take_is_pulled_again() {
+    use std::sync::Mutex;
+
+    use crate::server::{Server, ServerOptions};
+    use crate::Error;
+
+    let server = Server::start(ServerOptions::default()).unwrap();
+    let options = || {
+        Options::new(server.base_url())
+            .pull_interval(Duration::from_millis(100))
+            .backoff(Duration::from_millis(10), Duration::from_millis(100))
+    };
+    let alice = Client::new(options()).unwrap();
+    alice.start().unwrap();
+    let alice_todos = alice.collection::<Value>("todo");
+    alice_todos.create("first", json!({ "n": 0 })).unwrap();
+    alice.flush(Duration::from_secs(20)).unwrap();
+
+    let dir = temp_dir("apply-failure");
+    let errors: Arc<Mutex<Vec<Error>>> = Arc::default();
+    let seen = errors.clone();
+    let bob = Client::new(
+        options()
+            .storage_path(dir.path().join("bob.db"))
+            .on_error(move |e| seen.lock().unwrap().push(e.clone())),
+    )
+    .unwrap();
+    bob.start().unwrap();
+    bob.sync().unwrap();
+    let bob_todos = bob.collection::<Value>("todo");
+    assert_eq!(bob_todos.count(), 1);
+    let store = &bob.shared.store;
+    store.execute_for_test(
+        "CREATE TRIGGER fail_boom BEFORE INSERT ON base WHEN NEW.id = 'boom'
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+    );
+
+    for id in ["x1", "boom", "x2"] {
+        alice_todos.create(id, json!({ "id": id })).unwrap();
+    }
+    alice.flush(Duration::from_secs(20)).unwrap();
+    wait_until("bob reports the failed write", || {
+        errors
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, Error::Storage(_)))
+    });
+    assert_eq!(bob_todos.count(), 1, "a page is stored whole or not at all");
+    assert!(bob.cursor() < alice.cursor());
+
+    store.execute_for_test("DROP TRIGGER fail_boom");
+    bob.sync().unwrap();
+    let ids: Vec<String> = bob_todos.entries().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, ["boom", "first", "x1", "x2"]);
+}

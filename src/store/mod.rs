@@ -550,6 +550,15 @@ impl Store {
         (found, next)
     }
 
+    /// Runs `sql` on the store file's own connection (tests inject failures with triggers:
+    /// the file is locked for any other connection).
+    #[cfg(test)]
+    pub(crate) fn execute_for_test(&self, sql: &str) {
+        let mut writer = self.write_lock();
+        let db = writer.db.as_mut().expect("a store file");
+        db.execute_for_test(sql);
+    }
+
     /// The ids of all pending mutations, oldest first.
     #[cfg(test)]
     pub fn pending_ids(&self) -> Vec<String> {

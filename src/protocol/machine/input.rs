@@ -149,6 +149,22 @@ pub enum Input {
         /// The handshake's HTTP status.
         status: u16,
     },
+    /// The driver could not carry out an [`Action::ApplyChanges`], [`Action::ReplaceBase`] or
+    /// [`Action::SwapStagedBase`] (a storage error, which the driver reports itself): the
+    /// store's base did not move and stays at `cursor`. The machine goes back to it and pulls
+    /// from there again at the next interval, live notice or `sync()` (waiting `sync()` calls
+    /// fail with `error`), never past changes the store does not hold; the pull in flight, sent
+    /// from the cursor that did not hold, is abandoned (its answer is ignored).
+    ///
+    /// [`Action::ApplyChanges`]: super::Action::ApplyChanges
+    /// [`Action::ReplaceBase`]: super::Action::ReplaceBase
+    /// [`Action::SwapStagedBase`]: super::Action::SwapStagedBase
+    ApplyFailed {
+        /// The store's cursor (`None` before its first snapshot).
+        cursor: Option<u64>,
+        /// Why it failed.
+        error: super::SyncError,
+    },
     /// Nothing new: only lets expired timers fire. Send it when `now` reaches
     /// [`SyncMachine::poll_timeout`](super::SyncMachine::poll_timeout). (Every input fires
     /// expired timers first, so a `Tick` is only needed when nothing else happened.)

@@ -335,6 +335,7 @@ impl SyncMachine {
             Input::LiveOpened => self.live_opened(),
             Input::LiveClosed { .. } => self.live_closed(false, now),
             Input::LiveAuthRejected { .. } => self.live_closed(true, now),
+            Input::ApplyFailed { cursor, error } => self.on_apply_failed(cursor, error),
             Input::Tick => {}
         }
         self.drive(now);

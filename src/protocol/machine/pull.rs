@@ -130,6 +130,27 @@ impl SyncMachine {
         }
     }
 
+    /// The store could not take what the last pull or snapshot brought
+    /// ([`Input::ApplyFailed`](super::Input::ApplyFailed)): back to the store's cursor, with the
+    /// pull in flight (sent from the cursor that did not hold) abandoned. The next pull waits for
+    /// its interval, a live notice or `sync()`: a store that keeps failing is not retried in a
+    /// loop.
+    pub(super) fn on_apply_failed(&mut self, cursor: Option<u64>, error: SyncError) {
+        self.cursor = cursor;
+        self.page_continues = false;
+        self.want_pull = false;
+        self.round_first_fetch = None;
+        if self
+            .in_flight
+            .is_some_and(|f| matches!(f.operation, Operation::Pull | Operation::Snapshot))
+        {
+            self.in_flight = None;
+        }
+        // Remembered for the status; the driver reported it already.
+        self.last_error = Some((Operation::Pull, error.clone()));
+        self.fail_waiters(&error);
+    }
+
     /// The fetches reached the head of the log at `cursor`: the pull round is complete.
     fn at_head(&mut self, cursor: u64, now: Instant) {
         self.last_synced_at = Some(now);

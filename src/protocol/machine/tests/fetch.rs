@@ -108,6 +108,51 @@ fn queues_the_next_pages_pull_ahead_of_the_current_pages_apply() {
     );
 }
 
+/// A page the store could not take: the machine goes back to the store's cursor, ignores the
+/// answer to the pull already sent past that page, fails the waiting `sync()`, and pulls the
+/// page again only at the next trigger (no loop on a store that keeps failing).
+#[test]
+fn goes_back_to_the_stores_cursor_when_a_page_could_not_be_applied() {
+    let mut h = Harness::synced(5);
+    h.handle(Input::LiveCursor(30));
+    assert_eq!(
+        h.pulled(Ok(page(&[created(6, "a")], true, Some(10)))),
+        [
+            "pull #3 scope=s cursor=10 limit=2",
+            "apply-changes cursor=10 [todo/a create]",
+        ]
+    );
+    let stale = h.request();
+    h.handle(Input::SyncRequested { id: 1 });
+    let error = SyncError::Storage("disk full".into());
+    assert_eq!(
+        h.handle(Input::ApplyFailed {
+            cursor: Some(5),
+            error: error.clone(),
+        }),
+        ["sync 1 failed: local storage: disk full"]
+    );
+    let status = h.machine.status();
+    assert_eq!(status.cursor, Some(5));
+    assert!(!status.syncing, "the pull past the page is abandoned");
+    assert_eq!(status.last_error, Some(error));
+    // Its answer comes, and is ignored: the changes after the lost page are not applied.
+    let answer = page(&[created(12, "b")], false, Some(12));
+    assert_eq!(
+        h.handle(Input::Pulled {
+            request: stale.0,
+            result: Ok(answer.into()),
+        }),
+        NONE
+    );
+    assert_eq!(h.advance(1.0), NONE, "no retry loop");
+    assert_eq!(
+        h.handle(Input::LiveCursor(31)),
+        ["pull #4 scope=s cursor=5 limit=2"],
+        "the lost page is pulled again"
+    );
+}
+
 #[test]
 fn never_applies_changes_at_or_below_the_cursor() {
     let mut h = Harness::synced(5);
