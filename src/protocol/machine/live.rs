@@ -24,8 +24,11 @@ enum LiveState {
     Idle,
     /// [`Action::ConnectLive`] was queued; its outcome is not known yet.
     Connecting,
-    /// Handshake done and subscribed.
-    Open,
+    /// Handshake done and subscribed, since `since`.
+    Open {
+        /// When the handshake was reported done.
+        since: Instant,
+    },
     /// Waiting for the backoff to end before the next attempt.
     Waiting {
         /// When the next attempt is due.
@@ -46,6 +49,10 @@ pub(crate) struct LiveLink {
     /// token.
     refresh_auth: bool,
 }
+
+/// How long an open socket must have lasted for its loss to start the reconnects over from
+/// the shortest delay.
+pub(crate) const STABLE_OPEN: Duration = Duration::from_secs(30);
 
 /// Derives the live backoff's seed from the machine's, so the two do not draw the same jitter.
 fn live_seed(seed: u64) -> u64 {
@@ -72,7 +79,7 @@ impl LiveLink {
 
     /// Whether the socket is open (handshake done).
     pub(crate) fn is_open(&self) -> bool {
-        self.state == LiveState::Open
+        matches!(self.state, LiveState::Open { .. })
     }
 
     fn connect(&mut self) -> Action {
@@ -105,21 +112,23 @@ impl LiveLink {
         }
     }
 
-    fn opened(&mut self) {
+    fn opened(&mut self, now: Instant) {
         if self.state == LiveState::Connecting {
-            self.state = LiveState::Open;
-            self.backoff.reset();
+            self.state = LiveState::Open { since: now };
             self.refresh_auth = false;
         }
     }
 
-    /// The attempt failed or the open socket ended: wait, then reconnect. A lost connection
-    /// starts over from the shortest delay; each failed attempt in a row doubles it.
+    /// The attempt failed or the open socket ended: wait, then reconnect. A connection lost
+    /// after [`STABLE_OPEN`] starts over from the shortest delay; a failed attempt, or a socket
+    /// closed sooner (a server that accepts and drops at once), doubles it.
     fn closed(&mut self, auth_rejected: bool, now: Instant) {
         match self.state {
             LiveState::Idle | LiveState::Waiting { .. } => return,
-            LiveState::Open => self.backoff.reset(),
-            LiveState::Connecting => {}
+            LiveState::Open { since } if now.saturating_duration_since(since) >= STABLE_OPEN => {
+                self.backoff.reset();
+            }
+            LiveState::Open { .. } | LiveState::Connecting => {}
         }
         self.refresh_auth = auth_rejected;
         let delay = self.backoff.next_delay();
@@ -146,8 +155,8 @@ impl SyncMachine {
         }
     }
 
-    pub(super) fn live_opened(&mut self) {
-        self.live.opened();
+    pub(super) fn live_opened(&mut self, now: Instant) {
+        self.live.opened(now);
     }
 
     pub(super) fn live_closed(&mut self, auth_rejected: bool, now: Instant) {

@@ -76,7 +76,9 @@
 //!   ([`Action::ConnectLive`]), closed on [`Input::Stop`] ([`Action::CloseLive`]), kept through
 //!   `Pause`. An attempt that fails or an open socket that ends ([`Input::LiveClosed`]) is retried
 //!   after the same seeded exponential backoff as requests, with its own failure count: from
-//!   `backoff_min` again after a socket that was open, doubling per failed attempt in a row. A
+//!   `backoff_min` again after a socket that stayed open 30 s, doubling per failed attempt in a
+//!   row (a socket the server drops sooner counts as a failed attempt, so a server that accepts
+//!   and drops at once is not reconnected to at the shortest delay forever). A
 //!   refused handshake ([`Input::LiveAuthRejected`]) is retried the same way with a fresh token.
 //!   The socket never changes the status: connectivity is the requests'. A notification
 //!   ([`Input::LiveCursor`]) above the cursor pulls at once.
@@ -332,7 +334,7 @@ impl SyncMachine {
                 }
             }
             Input::AuthRefreshed { ok } => self.on_auth_refreshed(ok, now),
-            Input::LiveOpened => self.live_opened(),
+            Input::LiveOpened => self.live_opened(now),
             Input::LiveClosed { .. } => self.live_closed(false, now),
             Input::LiveAuthRejected { .. } => self.live_closed(true, now),
             Input::ApplyFailed { cursor, error } => self.on_apply_failed(cursor, error),

@@ -2,6 +2,7 @@
 //! fresh token is sent, and what a notification triggers. All on the simulated clock.
 
 use super::*;
+use crate::protocol::machine::live::STABLE_OPEN;
 
 const NONE: [&str; 0] = [];
 
@@ -111,14 +112,34 @@ fn a_lost_connection_reconnects_after_the_shortest_delay() {
     h.handle(closed("connection refused"));
     h.wait();
     assert_eq!(h.handle(Input::LiveOpened), NONE);
+    h.advance(STABLE_OPEN.as_secs_f64());
     assert_eq!(h.handle(closed("closed by the server")), NONE);
     let (waited, actions) = h.wait();
     assert_eq!(
         waited,
         Duration::from_secs(1),
-        "the open socket reset the backoff"
+        "the socket that stayed open reset the backoff"
     );
     assert_eq!(actions, ["connect-live refresh_auth=false"]);
+}
+
+/// A server that accepts the socket and drops it at once is not reconnected to at the
+/// shortest delay forever: each short-lived socket counts as a failed attempt.
+#[test]
+fn a_socket_dropped_right_after_it_opened_keeps_backing_off() {
+    let mut h = live_synced(5);
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        assert_eq!(h.handle(Input::LiveOpened), NONE);
+        h.advance(STABLE_OPEN.as_secs_f64() / 2.0);
+        assert_eq!(h.handle(closed("closed by the server")), NONE);
+        let (waited, actions) = h.wait();
+        assert_eq!(actions, ["connect-live refresh_auth=false"]);
+        waits.push(waited);
+    }
+    // The same seeded delays as failed attempts in a row.
+    let golden = [1_000_000_000, 1_135_672_916, 3_132_075_300, 6_814_580_417];
+    assert_eq!(waits, golden.map(Duration::from_nanos));
 }
 
 #[test]
