@@ -1,48 +1,30 @@
-//! The streamed snapshot: the `/snapshot` body decoded as it arrives and staged in the store.
-//!
-//! The body `{"data":{"COLLECTION":{"ID":VALUE,...},...},"cursor":N}` is read with serde_json's
-//! streaming deserializer through a visitor over the `data` map; each entity's value is taken
-//! as raw JSON text (`Box<RawValue>`), handed to the codec
-//! ([`Codec::decode_snapshot_entity`]) and staged ([`Store::stage_entity`]). No tree of the
-//! response is ever built: memory holds the staged base (the base the store keeps afterwards),
-//! the reader's buffer and the one value being read. The staging is swapped in only once the
-//! whole body was read ([`Store::commit_snapshot`]), so a failure at any point keeps the old
-//! base.
-//!
-//! One entity is held whole while it is read (its id, and its value as raw text), so one
-//! entity may take at most [`MAX_SNAPSHOT_ENTITY_BYTES`] of the body: a longer one stops the
-//! download with [`CodecError::EntityTooLarge`], and a hostile or broken server cannot make a
-//! single value cost unbounded memory. The whole body may be as large as it is (or as
-//! `max_snapshot_bytes` allows).
-//!
-//! A file store's full batches ([`SnapshotStaging::take_full_batch`]) are written by a second
-//! thread while the body is decoded: decoding and SQLite overlap, and at most one batch waits
-//! between them, so memory stays bounded.
+//! Reading a snapshot body as it streams in: serde_json's streaming deserializer through
+//! visitors over `{"data":{"COLLECTION":{"ID":VALUE,...},...},"cursor":N}`, each entity's value
+//! taken as raw JSON text (`Box<RawValue>`) and handed to the [`Sink`]; and the reader, which
+//! counts the bytes against the optional size limit and the one-entity bound.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io::{self, BufReader, Read};
-use std::sync::mpsc::{self, SyncSender};
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use super::{Sink, MAX_SNAPSHOT_ENTITY_BYTES};
 use crate::client::http::body_read_failure;
-use crate::protocol::codec::{Codec, CodecError};
-use crate::protocol::machine::{SnapshotFailure, StagedSnapshot, TransportFailure};
-use crate::store::{SnapshotStaging, StagingBatch, Store};
+use crate::protocol::codec::CodecError;
+use crate::protocol::machine::{SnapshotFailure, TransportFailure};
 
 /// The reader's buffer: serde_json reads byte by byte from it.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
 
-/// The most bytes of a snapshot body one entity (its id and value) may take, give or take the
-/// reader's buffer: 64 times the largest push body the mizu server accepts.
-pub(crate) const MAX_SNAPSHOT_ENTITY_BYTES: u64 = 64 * 1024 * 1024;
+const SNAPSHOT: &str = "snapshot data";
+const COLLECTION: &str = "snapshot collection";
 
 /// How far the body has been read, shared by the reader (which counts) and the sink (which
 /// marks where each entity ends).
 #[derive(Default)]
-struct Progress {
+pub(super) struct Progress {
     /// Bytes read from the body so far.
     read: Cell<u64>,
     /// `read` when the last entity was staged (or its collection began).
@@ -53,108 +35,13 @@ struct Progress {
 
 impl Progress {
     /// An entity (or a collection) starts here.
-    fn mark(&self) {
+    pub(super) fn mark(&self) {
         self.entity_start.set(self.read.get());
     }
 }
 
-const SNAPSHOT: &str = "snapshot data";
-const COLLECTION: &str = "snapshot collection";
-
-/// Decodes a snapshot body from `body` into a new staging of `store`. On success the staging
-/// holds the whole snapshot (not yet in use); on failure it was abandoned.
-pub(crate) fn stage_snapshot(
-    body: &mut dyn Read,
-    store: &Store,
-    codec: &dyn Codec,
-    limit: Option<u64>,
-) -> (
-    Result<StagedSnapshot, SnapshotFailure>,
-    Option<SnapshotStaging>,
-) {
-    let staging = match store.begin_snapshot() {
-        Ok(staging) => staging,
-        Err(e) => return (Err(SnapshotFailure::Storage(e.to_string())), None),
-    };
-    let (outcome, staging) = if staging.writes_to_file() {
-        std::thread::scope(|scope| {
-            let (batches, to_write) = mpsc::sync_channel::<StagingBatch>(1);
-            let writer = std::thread::Builder::new()
-                .name("mizu-sync-stage".into())
-                .spawn_scoped(scope, move || {
-                    to_write
-                        .into_iter()
-                        .try_for_each(|batch| store.write_staging_batch(batch))
-                });
-            let writer = match writer {
-                Ok(writer) => writer,
-                Err(e) => {
-                    let failure = SnapshotFailure::Storage(format!("cannot start a thread: {e}"));
-                    return (Err(failure), staging);
-                }
-            };
-            let (decoded, staging) = decode(body, store, codec, staging, Some(batches), limit);
-            // The writer's own error, when it stopped the decoding (the sink only saw the
-            // channel close), or when it failed on the last batch.
-            let written = match writer.join() {
-                Ok(written) => written.map_err(|e| e.to_string()),
-                Err(_) => Err("the snapshot writer panicked".to_owned()),
-            };
-            let outcome = match (decoded, written) {
-                (_, Err(e)) => Err(SnapshotFailure::Storage(e)),
-                (decoded, Ok(())) => decoded,
-            };
-            (outcome, staging)
-        })
-    } else {
-        // A memory store keeps only the model: nothing to write, no writer thread.
-        decode(body, store, codec, staging, None, limit)
-    };
-    match outcome {
-        Ok(staged) => (Ok(staged), Some(staging)),
-        Err(failure) => {
-            store.abandon_snapshot(staging);
-            (Err(failure), None)
-        }
-    }
-}
-
-/// Decodes the body into `staging`, handing full batches to `batches` (a file store's writer);
-/// gives the staged snapshot's cursor and size, or why it stopped.
-fn decode(
-    body: &mut dyn Read,
-    store: &Store,
-    codec: &dyn Codec,
-    staging: SnapshotStaging,
-    batches: Option<SyncSender<StagingBatch>>,
-    limit: Option<u64>,
-) -> (Result<StagedSnapshot, SnapshotFailure>, SnapshotStaging) {
-    let progress = Progress::default();
-    let mut sink = Sink {
-        store,
-        codec,
-        staging,
-        batches,
-        failure: None,
-        progress: &progress,
-    };
-    let decoded = decode_body(body, &mut sink, limit);
-    // Dropping the sender ends the writer once it has written what it was sent.
-    let Sink {
-        staging, failure, ..
-    } = sink;
-    let outcome = match decoded {
-        Ok(cursor) => Ok(StagedSnapshot {
-            cursor,
-            entities: staging.entities(),
-        }),
-        Err(e) => Err(failure.unwrap_or_else(|| e.into_failure(limit))),
-    };
-    (outcome, staging)
-}
-
 /// Why decoding the body stopped, before the sink's own reason is considered.
-enum Stopped {
+pub(super) enum Stopped {
     /// The body exceeded the configured limit.
     TooLarge,
     /// One entity took more than [`MAX_SNAPSHOT_ENTITY_BYTES`], in this collection.
@@ -166,7 +53,7 @@ enum Stopped {
 }
 
 impl Stopped {
-    fn into_failure(self, limit: Option<u64>) -> SnapshotFailure {
+    pub(super) fn into_failure(self, limit: Option<u64>) -> SnapshotFailure {
         match self {
             Stopped::TooLarge => SnapshotFailure::TooLarge {
                 limit: limit.unwrap_or_default(),
@@ -189,7 +76,7 @@ impl Stopped {
 }
 
 /// Decodes the whole body into `sink`; returns the snapshot's cursor.
-fn decode_body(
+pub(super) fn decode_body(
     body: &mut dyn Read,
     sink: &mut Sink<'_>,
     limit: Option<u64>,
@@ -257,61 +144,6 @@ impl Read for Limited<'_> {
             return Err(io::Error::other("a snapshot entity is too large"));
         }
         Ok(n)
-    }
-}
-
-/// Where decoded entities go, and the typed reason a visitor stopped.
-struct Sink<'a> {
-    store: &'a Store,
-    codec: &'a dyn Codec,
-    staging: SnapshotStaging,
-    /// To the thread writing full batches; `None` once it stopped.
-    batches: Option<SyncSender<StagingBatch>>,
-    failure: Option<SnapshotFailure>,
-    progress: &'a Progress,
-}
-
-impl Sink<'_> {
-    /// Stops the decoding with `failure` (serde only carries a message).
-    fn fail<E: de::Error>(&mut self, failure: SnapshotFailure) -> E {
-        let error = E::custom(&failure);
-        self.failure = Some(failure);
-        error
-    }
-
-    fn entity<E: de::Error>(
-        &mut self,
-        collection: &str,
-        id: String,
-        raw: &RawValue,
-    ) -> Result<(), E> {
-        let value = match self.codec.decode_snapshot_entity(collection, &id, raw) {
-            Ok(value) => value,
-            Err(e) => return Err(self.fail(SnapshotFailure::Codec(e))),
-        };
-        if let Err(id) = self
-            .store
-            .stage_entity(&mut self.staging, collection, id, value)
-        {
-            return Err(
-                self.fail(SnapshotFailure::Codec(CodecError::DuplicateEntity {
-                    key: format!("{collection}/{id}"),
-                })),
-            );
-        }
-        self.progress.mark();
-        let Some(batch) = self.staging.take_full_batch() else {
-            return Ok(());
-        };
-        let sent = self.batches.as_ref().map(|batches| batches.send(batch));
-        match sent {
-            Some(Ok(())) => Ok(()),
-            // The writer stopped on an error, which the caller takes from it.
-            _ => {
-                self.batches = None;
-                Err(E::custom("the snapshot writer stopped"))
-            }
-        }
     }
 }
 
@@ -472,7 +304,3 @@ impl<'de> Visitor<'de> for Collection<'_, '_, '_> {
         Ok(())
     }
 }
-
-#[cfg(test)]
-#[path = "snapshot_tests.rs"]
-mod tests;
