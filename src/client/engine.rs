@@ -189,10 +189,9 @@ impl EngineHandle {
 
 /// The I/O thread: sends each request and hands its answer back; after a page that says more
 /// follow, it asks for the next page at once (see [`pull_ahead`](crate::client::pull_ahead)).
-/// It holds the client only
-/// weakly (and strongly only while a snapshot streams into its store), so the client's last
-/// strong reference, and with it the app's callbacks, is dropped by whoever closes the client,
-/// not later on this thread.
+/// It holds the client only weakly (and strongly only while a snapshot streams into its
+/// store), so the client's last strong reference, and with it the app's callbacks, is dropped
+/// by whoever closes the client, not later on this thread.
 fn spawn_io_worker(
     http: Arc<HttpTransport>,
     shared: Weak<ClientCore>,
