@@ -1,11 +1,11 @@
 //! The streamed snapshot: the `/snapshot` body decoded as it arrives and staged in the store.
 //!
-//! The body `{"data":{"COLLECTION":{"ID":VALUE,...},...},"cursor":N}` is read with serde_json's
-//! streaming deserializer through a visitor over the `data` map; each entity's value is taken
-//! as raw JSON text (`Box<RawValue>`), handed to the codec
+//! The body `{"data":{"COLLECTION":{"ID":VALUE,...},...},"cursor":N}` is read through a window
+//! of its bytes (`body.rs`): serde_json parses each key and value in place, and each entity's
+//! value, as raw JSON text (`&RawValue`) borrowed from the window, is handed to the codec
 //! ([`Codec::decode_snapshot_entity`]) and staged ([`Store::stage_entity`]). No tree of the
-//! response is ever built: memory holds the staged base (the base the store keeps afterwards),
-//! the reader's buffer and the one value being read. The staging is swapped in only once the
+//! response is ever built: memory holds the staged base (the base the store keeps afterwards)
+//! and the window (64 KiB, more only while one longer value is read). The staging is swapped in only once the
 //! whole body was read ([`Store::commit_snapshot`]), so a failure at any point keeps the old
 //! base.
 //!
@@ -24,13 +24,12 @@ mod body;
 use std::io::Read;
 use std::sync::mpsc::{self, SyncSender};
 
-use serde::de;
 use serde_json::value::RawValue;
 
 use crate::protocol::codec::{Codec, CodecError};
 use crate::protocol::machine::{SnapshotFailure, StagedSnapshot};
 use crate::store::{SnapshotStaging, StagingBatch, Store};
-use body::{decode_body, Progress};
+use body::{decode_body, Halt, Progress};
 
 /// The most bytes of a snapshot body one entity (its id and value) may take, give or take the
 /// reader's buffer: 64 times the largest push body the mizu server accepts.
@@ -140,19 +139,13 @@ struct Sink<'a> {
 }
 
 impl Sink<'_> {
-    /// Stops the decoding with `failure` (serde only carries a message).
-    fn fail<E: de::Error>(&mut self, failure: SnapshotFailure) -> E {
-        let error = E::custom(&failure);
+    /// Stops the decoding with `failure`.
+    fn fail(&mut self, failure: SnapshotFailure) -> Halt {
         self.failure = Some(failure);
-        error
+        Halt::Sink
     }
 
-    fn entity<E: de::Error>(
-        &mut self,
-        collection: &str,
-        id: String,
-        raw: &RawValue,
-    ) -> Result<(), E> {
+    fn entity(&mut self, collection: &str, id: String, raw: &RawValue) -> Result<(), Halt> {
         let value = match self.codec.decode_snapshot_entity(collection, &id, raw) {
             Ok(value) => value,
             Err(e) => return Err(self.fail(SnapshotFailure::Codec(e))),
@@ -177,7 +170,7 @@ impl Sink<'_> {
             // The writer stopped on an error, which the caller takes from it.
             _ => {
                 self.batches = None;
-                Err(E::custom("the snapshot writer stopped"))
+                Err(Halt::Sink)
             }
         }
     }
