@@ -412,15 +412,18 @@ fn snapshot_cases(sizes: &Sizes, rows: &mut Vec<Row>) {
     let raw = Raw::new(&server.base_url());
     raw.push_all(&push_bodies(snapshot::SCOPE, "snap", n, 100));
     let base = server.base_url();
-    let mut ours = Vec::new();
-    let mut bound = Vec::new();
+    let (mut ours, mut bound, mut whole) = (Vec::new(), Vec::new(), Vec::new());
     let _ = snapshot::in_child("ours", &base, n);
     for _ in 0..sizes.snapshot_runs {
         let o = snapshot::in_child("ours", &base, n);
         let r = snapshot::in_child("raw", &base, n);
-        println!("snapshot {n}: ours {o:?}\n              raw {r:?}");
+        let w = snapshot::in_child("raw-whole", &base, n);
+        println!(
+            "snapshot {n}: ours {o:?}\n              raw {r:?}\n              raw-whole {w:?}"
+        );
         ours.push(o);
         bound.push(r);
+        whole.push(w);
     }
     let pick = |v: &[snapshot::Measured], f: fn(&snapshot::Measured) -> f64| {
         median(&v.iter().map(f).collect::<Vec<_>>())
@@ -435,6 +438,14 @@ fn snapshot_cases(sizes: &Sizes, rows: &mut Vec<Row>) {
         .raw(pick(&bound, |m| m.secs))
         .goal(0.7)
         .within(1.1),
+    );
+    rows.push(
+        Row::new(
+            "  the same against the body read whole, then parsed from the slice",
+            Unit::Secs,
+            pick(&ours, |m| m.secs),
+        )
+        .raw(pick(&whole, |m| m.secs)),
     );
     rows.push(
         Row::new(

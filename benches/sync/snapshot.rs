@@ -11,6 +11,8 @@
 //! - raw bound: bare ureq POST /snapshot decoded as it streams in (serde_json's reader
 //!   deserializer, entity values as `Box<RawValue>`), kept as the smallest useful model, a
 //!   `BTreeMap` of id → raw JSON text.
+//! - raw-whole: the stricter bound for the time (not the memory): the body read whole into one
+//!   buffer, then parsed by serde_json from that slice into the same model.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -80,6 +82,7 @@ pub fn child(mode: &str, base: &str, n: usize) {
             result
         }
         "raw" => raw(base, n),
+        "raw-whole" => raw_whole(base, n),
         other => panic!("unknown child mode {other}"),
     };
     let heap = alloc::live().saturating_sub(live0);
@@ -141,6 +144,20 @@ fn raw(base: &str, n: usize) -> (f64, Box<dyn std::any::Any>) {
     let mut response: Streamed =
         serde_json::from_reader(std::io::BufReader::with_capacity(64 * 1024, reader))
             .expect("snapshot");
+    let model = response.data.remove(COLLECTION).unwrap_or_default();
+    assert_eq!(model.len(), n);
+    (start.elapsed().as_secs_f64(), Box::new(model))
+}
+
+fn raw_whole(base: &str, n: usize) -> (f64, Box<dyn std::any::Any>) {
+    use std::io::Read;
+    let raw = Raw::new(base);
+    let start = Instant::now();
+    let mut body = Vec::new();
+    raw.post_reader("/snapshot", &format!("{{\"scope\":\"{SCOPE}\"}}"))
+        .read_to_end(&mut body)
+        .expect("snapshot body");
+    let mut response: Streamed = serde_json::from_slice(&body).expect("snapshot");
     let model = response.data.remove(COLLECTION).unwrap_or_default();
     assert_eq!(model.len(), n);
     (start.elapsed().as_secs_f64(), Box::new(model))
