@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value;
 
@@ -260,7 +260,9 @@ impl Engine {
         state.commit();
         *global = next;
         slot.log.head = head;
-        slot.log.changes.extend(changes.iter().cloned());
+        slot.log
+            .changes
+            .extend(changes.iter().cloned().map(Arc::new));
         if let Some(id) = seen_id {
             slot.log.seen.insert(id.to_owned());
         }
@@ -274,7 +276,7 @@ impl Engine {
         scope: &str,
         cursor: u64,
         limit: usize,
-    ) -> Result<(Vec<Change>, bool), CursorTooOld> {
+    ) -> Result<(Vec<Arc<Change>>, bool), CursorTooOld> {
         let inner = self.lock();
         let Some(slot) = inner.scopes.get(resolve_scope(scope)) else {
             return Ok((Vec::new(), false));

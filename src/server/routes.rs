@@ -28,8 +28,7 @@ use super::live::Hub;
 use super::request::{decode, PullBody, PushBody, ScopeBody};
 use super::Error;
 use crate::protocol::wire::{
-    codes, ErrorBody, PullResponse, PushResponse, SnapshotResponse, PULL_PATH, PUSH_PATH,
-    SNAPSHOT_PATH,
+    codes, Change, ErrorBody, PushResponse, SnapshotResponse, PULL_PATH, PUSH_PATH, SNAPSHOT_PATH,
 };
 
 /// Body limit of `/push` (mizu: 1 MiB).
@@ -69,6 +68,24 @@ pub(crate) fn json_response(status: StatusCode, value: &impl Serialize) -> Respo
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
     response
+}
+
+/// A [`PullResponse`](crate::protocol::wire::PullResponse) written from the log's shared changes (the same JSON, no change copied).
+#[derive(Serialize)]
+struct PullPage<'a> {
+    changes: Option<LoggedChanges<'a>>,
+    has_more: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<u64>,
+}
+
+/// Changes of the log, written as a JSON array.
+struct LoggedChanges<'a>(&'a [Arc<Change>]);
+
+impl Serialize for LoggedChanges<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|change| &**change))
+    }
 }
 
 /// A plain-text error like Go's `http.Error`: the text then a newline, with `nosniff`.
@@ -499,10 +516,10 @@ impl App {
         match self.engine.pull(&scope, request.cursor, limit) {
             Ok((changes, has_more)) => {
                 let next_cursor = changes.last().map(|c| c.cursor);
-                let changes = (!changes.is_empty()).then_some(changes);
+                let changes = (!changes.is_empty()).then_some(LoggedChanges(&changes));
                 json_response(
                     StatusCode::OK,
-                    &PullResponse {
+                    &PullPage {
                         changes,
                         has_more,
                         next_cursor,

@@ -3,14 +3,16 @@
 //! oldest retained cursor so older ones are reported as too old.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::protocol::wire::Change;
 
 /// The retained changes of one scope, its head and the mutation ids it has seen.
 #[derive(Debug, Default)]
 pub(crate) struct ScopeLog {
-    /// Retained changes, ascending by cursor.
-    pub(crate) changes: Vec<Change>,
+    /// Retained changes, ascending by cursor (shared with the pages that serve them, so a
+    /// pull copies no change).
+    pub(crate) changes: Vec<Arc<Change>>,
     /// Cursor of the scope's last change (0 when it has none); mizu's `Log.Cursor`.
     pub(crate) head: u64,
     /// Set by a trim that removed something: cursors `0 < c < min_cursor` are too old.
@@ -25,7 +27,7 @@ pub(crate) struct CursorTooOld;
 
 impl ScopeLog {
     /// Up to `limit` changes with `cursor > after`, ascending.
-    pub(crate) fn since(&self, after: u64, limit: usize) -> Result<&[Change], CursorTooOld> {
+    pub(crate) fn since(&self, after: u64, limit: usize) -> Result<&[Arc<Change>], CursorTooOld> {
         if let Some(min) = self.min_cursor {
             if after > 0 && after < min {
                 return Err(CursorTooOld);
@@ -57,11 +59,13 @@ mod tests {
         ScopeLog {
             changes: cursors
                 .iter()
-                .map(|&cursor| Change {
-                    cursor,
-                    scope: "s".into(),
-                    time: String::new(),
-                    data: None,
+                .map(|&cursor| {
+                    Arc::new(Change {
+                        cursor,
+                        scope: "s".into(),
+                        time: String::new(),
+                        data: None,
+                    })
                 })
                 .collect(),
             head: cursors.last().copied().unwrap_or(0),
@@ -69,7 +73,7 @@ mod tests {
         }
     }
 
-    fn cursors(changes: &[Change]) -> Vec<u64> {
+    fn cursors(changes: &[Arc<Change>]) -> Vec<u64> {
         changes.iter().map(|c| c.cursor).collect()
     }
 

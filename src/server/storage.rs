@@ -129,7 +129,7 @@ impl Db {
                 .or_default()
                 .0
                 .changes
-                .push(change);
+                .push(std::sync::Arc::new(change));
         }
         let mut stmt = self
             .conn
