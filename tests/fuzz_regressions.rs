@@ -15,11 +15,12 @@ use mizu_test_support::Rng;
 
 type Harness = fn(&[u8]);
 
-const TARGETS: [(&str, Harness); 4] = [
+const TARGETS: [(&str, Harness); 5] = [
     ("sync_session", __fuzz::sync_session),
     ("live_message", __fuzz::live_message),
     ("codec_round_trip", __fuzz::codec_round_trip),
     ("store_operations", __fuzz::store_operations),
+    ("snapshot_body", __fuzz::snapshot_body),
 ];
 
 /// The files under `fuzz/<kind>/<target>/`, sorted by name.

@@ -17,7 +17,7 @@ mod pull_ahead;
 pub(crate) mod query_signals;
 pub(crate) mod runtime;
 mod shared;
-mod snapshot;
+pub(crate) mod snapshot;
 mod status;
 #[cfg(test)]
 mod tests;

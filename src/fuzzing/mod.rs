@@ -13,6 +13,8 @@
 //!   [`LiveEnvelope::sync_cursor`].
 //! - [`codec_round_trip()`]: [`DefaultCodec`] decoding of change and snapshot data, and
 //!   `encode_write` → decode round trips.
+//! - [`snapshot_body()`]: a snapshot body streamed into a store in arbitrary pieces, against
+//!   the tree decoder's reading of the whole body.
 //! - [`store_operations()`]: the in-memory store under an arbitrary sequence of enqueue / settle /
 //!   apply_remote / replace_base, checked against a model recomputed from scratch.
 //!
@@ -22,10 +24,12 @@
 
 mod codec_round_trip;
 mod session;
+mod snapshot_body;
 mod store_model;
 
 pub use codec_round_trip::{codec_round_trip, live_message};
 pub use session::sync_session;
+pub use snapshot_body::snapshot_body;
 pub use store_model::store_operations;
 
 /// Reads a fuzz input as a script: single bytes choose operations, length-prefixed chunks carry
@@ -66,6 +70,11 @@ impl<'a> Script<'a> {
             *b = self.byte();
         }
         u64::from_le_bytes(bytes)
+    }
+
+    /// Everything not read yet.
+    pub(crate) fn rest(&mut self) -> &'a [u8] {
+        std::mem::take(&mut self.data)
     }
 
     /// A chunk of at most 65 535 bytes, preceded by its two-byte length.

@@ -11,6 +11,7 @@
 //! it, so a long value is parsed again a logarithmic number of times.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
 use std::io::{self, Read};
 
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -456,7 +457,12 @@ fn read_data(window: &mut Window<'_>, sink: &mut Sink<'_>) -> Result<(), Halt> {
     }
     window.expect(b'{', EXPECTED)?;
     let mut first = true;
+    // A name twice would merge two collections (a JSON tree keeps only the last one).
+    let mut seen = HashSet::new();
     while let Some(collection) = window.next_key(&mut first)? {
+        if !seen.insert(collection.clone()) {
+            return Err(window.malformed(format!("duplicate collection `{collection}`")));
+        }
         if collection.is_empty() {
             return Err(sink.fail(SnapshotFailure::Codec(CodecError::Empty {
                 what: SNAPSHOT,

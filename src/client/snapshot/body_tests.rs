@@ -239,6 +239,10 @@ fn broken_bodies_are_malformed_with_the_body_position() {
             r#"{"data":{"t":{"a":"\x"}},"cursor":1}"#,
             "an entity's value at byte 18",
         ),
+        (
+            r#"{"data":{"t":{"a":1},"u":null,"t":{"b":2}},"cursor":1}"#,
+            "duplicate collection `t` at byte 34",
+        ),
     ] {
         match staged(body, 3) {
             Err(SnapshotFailure::Transport(TransportFailure::Decode(m))) if m.contains(why) => {}
