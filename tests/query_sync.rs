@@ -176,9 +176,15 @@ fn a_bootstrapped_collection_reaches_queries_feeds_and_exactly_its_readers() {
     wait_until("bob counts every todo", || {
         counted.load(Ordering::SeqCst) == N
     });
+    // The feed and the query's subscriber are called on the delivery thread, after the commit
+    // that the count's effect saw.
+    wait_until("the feed told of every todo", || {
+        fed.lock().unwrap().len() == N
+    });
+    wait_until("the query's subscriber has the result", || {
+        *rows.lock().unwrap() == query.get().unwrap()
+    });
     assert_eq!(titles(&rows), ["title 000", "title 002", "title 004"]);
-    assert_eq!(*rows.lock().unwrap(), query.get().unwrap());
-    assert_eq!(fed.lock().unwrap().len(), N);
     assert_eq!(
         *seen.lock().unwrap(),
         [
