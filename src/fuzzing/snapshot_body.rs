@@ -36,14 +36,23 @@ enum Tree {
     Reads(SnapshotData, u64),
     /// Not a snapshot response.
     Refuses,
-    /// Nested deeper than serde_json builds a tree, which the streamed reader may accept.
-    TooDeep,
+    /// No verdict: nested deeper than serde_json builds a tree, or holding a lone surrogate
+    /// escape (`\ud800`: the JSON grammar allows it, a tree's string cannot hold it). The
+    /// streamed reader may accept such a body (it checks values the store keeps, not the
+    /// fields it skips).
+    Unsure,
 }
 
 fn through_tree(body: &[u8]) -> Tree {
     let whole: Value = match serde_json::from_slice(body) {
         Ok(whole) => whole,
-        Err(e) if e.to_string().contains("recursion limit") => return Tree::TooDeep,
+        Err(e)
+            if ["recursion limit", "surrogate", "hex escape"]
+                .iter()
+                .any(|reason| e.to_string().contains(reason)) =>
+        {
+            return Tree::Unsure
+        }
         Err(_) => return Tree::Refuses,
     };
     let cursor = whole
@@ -77,7 +86,7 @@ pub fn snapshot_body(data: &[u8]) {
     };
     let (result, staging) = stage_snapshot(&mut reader, &store, &DefaultCodec, limit);
     let expected = match through_tree(body) {
-        Tree::TooDeep => return,
+        Tree::Unsure => return,
         Tree::Refuses => None,
         Tree::Reads(data, cursor) => Some((data, cursor)),
     };
