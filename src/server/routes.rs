@@ -70,7 +70,8 @@ pub(crate) fn json_response(status: StatusCode, value: &impl Serialize) -> Respo
     response
 }
 
-/// A [`PullResponse`](crate::protocol::wire::PullResponse) written from the log's shared changes (the same JSON, no change copied).
+/// A [`PullResponse`](crate::protocol::wire::PullResponse) written from the log's shared
+/// changes: the same JSON, no change copied.
 #[derive(Serialize)]
 struct PullPage<'a> {
     changes: Option<LoggedChanges<'a>>,

@@ -5,9 +5,9 @@
 //! value, as raw JSON text (`&RawValue`) borrowed from the window, is handed to the codec
 //! ([`Codec::decode_snapshot_entity`]) and staged ([`Store::stage_entity`]). No tree of the
 //! response is ever built: memory holds the staged base (the base the store keeps afterwards)
-//! and the window (64 KiB, more only while one longer value is read). The staging is swapped in only once the
-//! whole body was read ([`Store::commit_snapshot`]), so a failure at any point keeps the old
-//! base.
+//! and the window (64 KiB, more only while one longer value is read). The staging is swapped
+//! in only once the whole body was read ([`Store::commit_snapshot`]), so a failure at any point
+//! keeps the old base.
 //!
 //! One entity is held whole while it is read (its id, and its value as raw text), so one
 //! entity may take at most [`MAX_SNAPSHOT_ENTITY_BYTES`] of the body: a longer one stops the
