@@ -756,7 +756,7 @@ impl ClientCore {
     }
 
     fn wake(&self, woken: Woken, changed: &Changed, also: impl FnOnce()) {
-        let exists = |key: &EntityKey| self.store.get(key).is_some();
+        let exists = |key: &EntityKey| self.store.has(key);
         let panics = woken.wake(&self.triggers, changed, exists, also);
         if panics > 0 {
             self.report_callback_panic("an effect or listener");

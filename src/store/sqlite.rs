@@ -270,13 +270,13 @@ impl Db {
         Ok(())
     }
 
-    /// Replaces the whole base with `snapshot` and stores its cursor.
     /// Runs `sql` on this connection (see [`Store::execute_for_test`](super::Store)).
     #[cfg(test)]
     pub(crate) fn execute_for_test(&mut self, sql: &str) {
         self.conn.execute_batch(sql).expect("the test's SQL runs");
     }
 
+    /// Replaces the whole base with `snapshot` and stores its cursor.
     pub(crate) fn replace_base(&mut self, snapshot: &SnapshotData, cursor: u64) -> Result<()> {
         self.commit_server_sent(|conn| Self::replace_base_in(conn, snapshot, cursor))
     }

@@ -405,16 +405,10 @@ impl<'r> Window<'r> {
 
     /// The body's end: only whitespace may follow.
     fn finish(&mut self) -> Result<(), Halt> {
-        loop {
-            while let Some(&byte) = self.buf[..self.end].get(self.pos) {
-                if !matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
-                    return Err(self.malformed("trailing characters".into()));
-                }
-                self.pos += 1;
-            }
-            if !self.more()? {
-                return Ok(());
-            }
+        match self.peek("the end of the body") {
+            Err(Halt::EndedEarly(_)) => Ok(()),
+            Ok(_) => Err(self.malformed("trailing characters".into())),
+            Err(e) => Err(e),
         }
     }
 }

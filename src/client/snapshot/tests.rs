@@ -66,6 +66,19 @@ fn refused(body: String, limit: Option<u64>, matches: impl Fn(&Error) -> bool) -
     client
 }
 
+/// Checks that `client` is online (`why`) and that its status's last error names `error`.
+fn online_with_error(client: &Client, why: &str, error: &str) {
+    let status = client.status().get();
+    assert!(status.online, "{why}");
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains(error)),
+        "{status:?}"
+    );
+}
+
 #[test]
 fn a_snapshot_holding_an_id_twice_is_refused() {
     let body = r#"{"data":{"todo":{"a":{"t":1},"b":{"t":2},"a":{"t":3}}},"cursor":3}"#;
@@ -74,15 +87,7 @@ fn a_snapshot_holding_an_id_twice_is_refused() {
         None,
         |e| matches!(e, Error::Codec(m) if m.contains("todo/a twice")),
     );
-    let status = client.status().get();
-    assert!(status.online, "the server answered: online");
-    assert!(
-        status
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("twice")),
-        "{status:?}"
-    );
+    online_with_error(&client, "the server answered: online", "twice");
 }
 
 #[test]
@@ -123,14 +128,10 @@ fn a_huge_single_value_past_the_limit_stops_the_download() {
     let client = refused(body, Some(1024 * 1024), |e| {
         matches!(e, Error::SnapshotTooLarge { limit: 1_048_576 })
     });
-    let status = client.status().get();
-    assert!(status.online, "a size limit is not a connectivity problem");
-    assert!(
-        status
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains("larger than the configured limit of 1048576 bytes")),
-        "{status:?}"
+    online_with_error(
+        &client,
+        "a size limit is not a connectivity problem",
+        "larger than the configured limit of 1048576 bytes",
     );
 }
 
